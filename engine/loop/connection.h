@@ -1,0 +1,79 @@
+// Connection: a framed, full-duplex stream (Unix socket or TCP) on an EventLoop.
+//
+// Incoming bytes are cut into frames (engine/wire/frame.h) and handed to the frame handler one by
+// one. Outgoing frames are queued and written in one gathered uv_write per loop iteration, so many
+// small messages cost one system call. A frame larger than kMaxFrameSize, a read error or EOF
+// closes the connection and calls the close handler once with the reason.
+//
+// Thread: loop thread only, for every method. Connections are shared_ptr-owned; the loop keeps a
+// reference while a uv request or the handle is open, so callers may drop theirs at any time.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/base/status.h"
+#include "engine/loop/event_loop.h"
+
+namespace rayx {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // frame is the payload without its length prefix; valid only during the call.
+  using FrameHandler = std::function<void(std::string_view frame)>;
+  // Called once, when the connection is closed for whatever reason (including Close()).
+  using CloseHandler = std::function<void(const Status& why)>;
+
+  // Connects to a Unix socket path. The returned connection is open but not yet reading.
+  static StatusOr<std::shared_ptr<Connection>> ConnectUnix(EventLoop* loop, const std::string& path);
+
+  ~Connection();
+
+  // Starts reading. REQUIRES: not started, not closed.
+  void Start(FrameHandler on_frame, CloseHandler on_close);
+
+  // Queues one frame holding payload. Ignored after Close(). Returns false if closed.
+  bool Send(std::string_view payload);
+
+  // Flushes nothing further, closes the handle, and calls the close handler with why. Idempotent.
+  void Close(const Status& why);
+
+  bool closed() const { return closed_; }
+  // Bytes queued but not yet handed to the kernel; a sender may use it for back-pressure.
+  size_t pending_write_bytes() const { return pending_bytes_; }
+
+ private:
+  friend class UnixListener;
+  explicit Connection(EventLoop* loop);
+  struct Impl;
+
+  EventLoop* loop_;
+  std::unique_ptr<Impl> impl_;
+  bool closed_ = false;
+  size_t pending_bytes_ = 0;
+};
+
+// Listens on a Unix socket path and hands each accepted connection, not yet started, to a handler.
+// Loop thread only. Listen() removes a stale socket file at path first.
+class UnixListener {
+ public:
+  using AcceptHandler = std::function<void(std::shared_ptr<Connection>)>;
+
+  explicit UnixListener(EventLoop* loop);
+  ~UnixListener();  // Closes the listening handle and removes the socket file.
+
+  Status Listen(const std::string& path, AcceptHandler on_accept);
+  void Close();
+
+ private:
+  struct Handle;
+  EventLoop* loop_;
+  Handle* handle_ = nullptr;  // Owned; deleted in the uv close callback.
+  std::string path_;
+};
+
+}  // namespace rayx

@@ -1,0 +1,41 @@
+// Frames: how messages are delimited on every rayx stream.
+//
+// A frame is a 4-byte little-endian payload length followed by the payload. Payloads are
+// FlatBuffers messages (engine/wire/protocol.fbs), verified by the reader before use.
+// A length above kMaxFrameSize is a protocol error: the reader closes that connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "engine/base/status.h"
+
+namespace rayx {
+
+constexpr uint32_t kFrameHeaderSize = 4;
+constexpr uint32_t kMaxFrameSize = 256u << 20;
+
+// Appends the 4-byte header and then payload to out.
+void AppendFrame(std::string* out, std::string_view payload);
+
+// Cuts a byte stream into frames. Not thread-safe; one per stream.
+class FrameDecoder {
+ public:
+  using FrameFn = std::function<void(std::string_view payload)>;
+
+  // Consumes n bytes, calling on_frame for each frame they complete, in order. A partial frame is
+  // kept until the rest arrives. Returns ProtocolError on an oversized length; the decoder must not
+  // be fed again after an error.
+  Status Feed(const char* data, size_t n, const FrameFn& on_frame);
+
+  // Bytes held for a frame not yet complete.
+  size_t buffered() const { return buffer_.size(); }
+
+ private:
+  std::string buffer_;
+};
+
+}  // namespace rayx
