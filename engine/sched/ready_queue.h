@@ -8,11 +8,13 @@
 // Pure logic, no I/O. Not thread-safe: owned by the node's loop thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <map>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/sched/node_resources.h"
 #include "engine/sched/resource_set.h"
@@ -24,7 +26,7 @@ class ReadyQueue {
   using TaskKey = uint64_t;
   // Called with each task granted; returns false to refuse it (no worker to run it now), in which
   // case the allocation is released, the task stays at the head of its class, and that class is
-  // not tried again in this Dispatch call.
+  // not tried again in this Dispatch call. REQUIRES: it does not call back into this queue.
   using DispatchFn = std::function<bool(TaskKey, const Allocation&)>;
 
   // REQUIRES: key not queued already.
@@ -48,6 +50,7 @@ class ReadyQueue {
   std::map<ResourceSet, std::list<SchedulingClass>::iterator> by_demand_;
   std::unordered_map<TaskKey, std::pair<std::list<SchedulingClass>::iterator, std::list<TaskKey>::iterator>>
       where_;
+  bool dispatching_ = false;  // True inside Dispatch, to catch a DispatchFn that re-enters.
 };
 
 }  // namespace rayx

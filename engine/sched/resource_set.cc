@@ -1,0 +1,118 @@
+#include "engine/sched/resource_set.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "engine/base/logging.h"
+
+namespace rayx {
+namespace {
+
+// The largest amount accepted from the user: its units must fit in an int64_t with room to add.
+constexpr double kMaxAmount = 1e14;
+
+// Rounds a non-negative, finite amount to the nearest unit.
+int64_t ToUnits(double amount) {
+  return static_cast<int64_t>(std::llround(amount * ResourceSet::kUnitsPerWhole));
+}
+
+// "1", "0.5", "-2.0001": an amount in units, with no trailing zeros after the point.
+std::string FormatUnits(int64_t units) {
+  std::string out = units < 0 ? "-" : "";
+  uint64_t magnitude = units < 0 ? -static_cast<uint64_t>(units) : static_cast<uint64_t>(units);
+  out += std::to_string(magnitude / ResourceSet::kUnitsPerWhole);
+  uint64_t fraction = magnitude % ResourceSet::kUnitsPerWhole;
+  if (fraction != 0) {
+    std::string digits = std::to_string(fraction);
+    digits.insert(0, 4 - digits.size(), '0');
+    digits.erase(digits.find_last_not_of('0') + 1);
+    out += "." + digits;
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<ResourceSet> ResourceSet::FromDoubles(const std::map<std::string, double>& amounts) {
+  ResourceSet set;
+  for (const auto& [name, amount] : amounts) {
+    if (name.empty()) return InvalidArgument("resource name is empty");
+    std::ostringstream where;
+    where << "resource '" << name << "': amount " << amount;
+    if (std::isnan(amount) || std::isinf(amount)) {
+      return InvalidArgument(where.str() + " is not a finite number");
+    }
+    if (amount < 0) return InvalidArgument(where.str() + " is negative");
+    if (amount > kMaxAmount) return InvalidArgument(where.str() + " is too large");
+    // amount * 10000 carries the rounding error of both the decimal literal and the product, a few
+    // ulps; anything further from a whole number of units is finer than 1/10000.
+    double scaled = amount * kUnitsPerWhole;
+    double tolerance = 1e-9 + 8 * DBL_EPSILON * scaled;
+    if (std::fabs(scaled - std::round(scaled)) > tolerance) {
+      return InvalidArgument(where.str() + " is finer than 1/10000");
+    }
+    set.Set(name, amount);
+  }
+  return set;
+}
+
+void ResourceSet::Set(const std::string& name, double amount) {
+  RAYX_CHECK(std::isfinite(amount) && amount >= 0) << name << " = " << amount;
+  int64_t units = ToUnits(amount);
+  if (units == 0) {
+    units_.erase(name);
+  } else {
+    units_[name] = units;
+  }
+}
+
+double ResourceSet::Get(const std::string& name) const {
+  return static_cast<double>(GetUnits(name)) / kUnitsPerWhole;
+}
+
+int64_t ResourceSet::GetUnits(const std::string& name) const {
+  auto it = units_.find(name);
+  return it == units_.end() ? 0 : it->second;
+}
+
+bool ResourceSet::IsSubsetOf(const ResourceSet& other) const {
+  for (const auto& [name, units] : units_) {
+    if (units > other.GetUnits(name)) return false;
+  }
+  return true;
+}
+
+void ResourceSet::Add(const ResourceSet& other) {
+  for (const auto& [name, units] : other.units_) {
+    int64_t sum = (units_[name] += units);
+    if (sum == 0) units_.erase(name);
+  }
+}
+
+void ResourceSet::Subtract(const ResourceSet& other) {
+  for (const auto& [name, units] : other.units_) {
+    int64_t difference = (units_[name] -= units);
+    if (difference == 0) units_.erase(name);
+  }
+}
+
+std::map<std::string, double> ResourceSet::ToDoubles() const {
+  std::map<std::string, double> out;
+  for (const auto& [name, units] : units_) {
+    out[name] = static_cast<double>(units) / kUnitsPerWhole;
+  }
+  return out;
+}
+
+std::string ResourceSet::ToString() const {
+  std::string out = "{";
+  for (const auto& [name, units] : units_) {
+    if (out.size() > 1) out += ", ";
+    out += name + ": " + FormatUnits(units);
+  }
+  return out + "}";
+}
+
+}  // namespace rayx

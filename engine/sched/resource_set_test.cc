@@ -1,0 +1,127 @@
+#include "engine/sched/resource_set.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace rayx {
+namespace {
+
+ResourceSet Res(const std::map<std::string, double>& amounts) {
+  StatusOr<ResourceSet> set = ResourceSet::FromDoubles(amounts);
+  EXPECT_TRUE(set.ok()) << set.status();
+  return set.ok() ? *set : ResourceSet();
+}
+
+// Expects FromDoubles to refuse amounts with an InvalidArgument naming the resource.
+void ExpectRefused(const std::string& name, double amount) {
+  StatusOr<ResourceSet> set = ResourceSet::FromDoubles({{"CPU", 1}, {name, amount}});
+  ASSERT_FALSE(set.ok()) << name << " = " << amount;
+  EXPECT_EQ(set.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(set.status().message().find(name), std::string::npos) << set.status();
+}
+
+TEST(ResourceSetTest, TenthsAddUpExactly) {
+  ResourceSet sum;
+  ResourceSet tenth = Res({{"CPU", 0.1}});
+  for (int i = 0; i < 10; ++i) sum.Add(tenth);
+  EXPECT_EQ(sum, Res({{"CPU", 1}}));
+  EXPECT_EQ(sum.Get("CPU"), 1.0);
+  EXPECT_EQ(sum.GetUnits("CPU"), ResourceSet::kUnitsPerWhole);
+}
+
+TEST(ResourceSetTest, TakingAwayATenthAThousandTimesComesBackExactly) {
+  ResourceSet set = Res({{"CPU", 200}});
+  ResourceSet tenth = Res({{"CPU", 0.1}});
+  for (int i = 0; i < 1000; ++i) set.Subtract(tenth);
+  EXPECT_EQ(set.Get("CPU"), 100.0);
+  for (int i = 0; i < 1000; ++i) set.Add(tenth);
+  EXPECT_EQ(set, Res({{"CPU", 200}}));
+}
+
+TEST(ResourceSetTest, AcceptsFourDecimalPlaces) {
+  ResourceSet set = Res({{"CPU", 0.0001}, {"GPU", 0.3}, {"memory", 123456789.1234}});
+  EXPECT_EQ(set.GetUnits("CPU"), 1);
+  EXPECT_EQ(set.GetUnits("GPU"), 3000);
+  EXPECT_EQ(set.GetUnits("memory"), 1234567891234);
+}
+
+TEST(ResourceSetTest, RefusesBadAmountsNamingTheResource) {
+  ExpectRefused("GPU", -1);
+  ExpectRefused("custom", -0.0001);
+  ExpectRefused("GPU", std::numeric_limits<double>::quiet_NaN());
+  ExpectRefused("memory", std::numeric_limits<double>::infinity());
+  ExpectRefused("memory", -std::numeric_limits<double>::infinity());
+  ExpectRefused("GPU", 0.00001);
+  ExpectRefused("accel", 1.23456);
+  ExpectRefused("memory", 1e300);
+}
+
+TEST(ResourceSetTest, DropsZeroAmounts) {
+  ResourceSet set = Res({{"CPU", 1}, {"GPU", 0}});
+  EXPECT_EQ(set.units().size(), 1u);
+  EXPECT_EQ(set.units().count("GPU"), 0u);
+  EXPECT_EQ(set, Res({{"CPU", 1}}));
+  EXPECT_TRUE(Res({{"GPU", 0}}).IsEmpty());
+  EXPECT_TRUE(Res({}).IsEmpty());
+}
+
+TEST(ResourceSetTest, SubtractingToZeroRemovesTheEntry) {
+  ResourceSet set = Res({{"CPU", 2}, {"GPU", 0.5}});
+  set.Subtract(Res({{"GPU", 0.5}}));
+  EXPECT_EQ(set, Res({{"CPU", 2}}));
+  set.Set("CPU", 0);
+  EXPECT_TRUE(set.IsEmpty());
+}
+
+TEST(ResourceSetTest, SubtractMayGoBelowZero) {
+  ResourceSet set = Res({{"CPU", 1}});
+  set.Subtract(Res({{"CPU", 1.5}}));
+  EXPECT_EQ(set.Get("CPU"), -0.5);
+  EXPECT_FALSE(Res({{"CPU", 0.1}}).IsSubsetOf(set));
+  EXPECT_TRUE(Res({{"GPU", 0}}).IsSubsetOf(set));
+  set.Add(Res({{"CPU", 0.5}}));
+  EXPECT_TRUE(set.IsEmpty());
+}
+
+TEST(ResourceSetTest, AbsentNamesCountAsZero) {
+  ResourceSet set = Res({{"CPU", 1}});
+  EXPECT_EQ(set.Get("GPU"), 0.0);
+  EXPECT_EQ(set.GetUnits("GPU"), 0);
+}
+
+TEST(ResourceSetTest, SubsetComparesEveryName) {
+  ResourceSet node = Res({{"CPU", 4}, {"GPU", 1}});
+  EXPECT_TRUE(Res({}).IsSubsetOf(node));
+  EXPECT_TRUE(Res({{"CPU", 4}}).IsSubsetOf(node));
+  EXPECT_TRUE(Res({{"CPU", 2}, {"GPU", 0.5}}).IsSubsetOf(node));
+  EXPECT_FALSE(Res({{"CPU", 4.0001}}).IsSubsetOf(node));
+  EXPECT_FALSE(Res({{"CPU", 1}, {"custom", 1}}).IsSubsetOf(node));
+  EXPECT_FALSE(node.IsSubsetOf(Res({{"CPU", 4}})));
+}
+
+TEST(ResourceSetTest, RoundTripsThroughDoubles) {
+  std::map<std::string, double> amounts = {{"CPU", 0.1}, {"GPU", 2}, {"memory", 1e9}};
+  EXPECT_EQ(Res(amounts).ToDoubles(), amounts);
+}
+
+TEST(ResourceSetTest, PrintsForUsers) {
+  EXPECT_EQ(Res({}).ToString(), "{}");
+  EXPECT_EQ(Res({{"CPU", 1}, {"GPU", 0.5}}).ToString(), "{CPU: 1, GPU: 0.5}");
+  EXPECT_EQ(Res({{"x", 2.0001}, {"y", 0.25}}).ToString(), "{x: 2.0001, y: 0.25}");
+  ResourceSet negative;
+  negative.Subtract(Res({{"CPU", 0.5}}));
+  EXPECT_EQ(negative.ToString(), "{CPU: -0.5}");
+}
+
+TEST(ResourceSetTest, OrdersAsAMapKey) {
+  ResourceSet one = Res({{"CPU", 1}});
+  ResourceSet two = Res({{"CPU", 2}});
+  EXPECT_TRUE(one < two || two < one);
+  EXPECT_FALSE(one < one);
+  EXPECT_NE(one, two);
+}
+
+}  // namespace
+}  // namespace rayx
