@@ -64,7 +64,10 @@ class Interpreter {
   Interpreter& operator=(const Interpreter&) = delete;
 
   // Runs the program the options name and finalizes; returns the process exit status python3
-  // would have (0..255). REQUIRES: running().
+  // would have (0..255). Like python3, a SystemExit raised by the program (sys.exit) and an
+  // uncaught KeyboardInterrupt end the process from inside this call: the interpreter is finalized
+  // (atexit hooks run, stdio is flushed) and then exit(status) (or death by SIGINT) follows. Code
+  // that must run before the process ends registers a Python atexit hook. REQUIRES: running().
   int RunMain();
 
   // Runs `code` in __main__'s namespace, like `python3 -c` but keeping the interpreter: returns 0,
