@@ -44,17 +44,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool closed() const { return closed_; }
   // Bytes queued but not yet handed to the kernel; a sender may use it for back-pressure.
-  size_t pending_write_bytes() const { return pending_bytes_; }
+  size_t pending_write_bytes() const;
 
  private:
   friend class UnixListener;
   explicit Connection(EventLoop* loop);
   struct Impl;
 
+  // Creates a connection whose handle is initialized and held open by the loop. Loop thread only.
+  static std::shared_ptr<Connection> Create(EventLoop* loop);
+  uv_stream_t* stream();
+  void ScheduleFlush();
+  void Flush();
+  void OnReadData(const char* data, size_t n);
+
   EventLoop* loop_;
   std::unique_ptr<Impl> impl_;
   bool closed_ = false;
-  size_t pending_bytes_ = 0;
+  size_t pending_bytes_ = 0;  // Bytes in the outgoing buffer, not yet given to uv_write.
 };
 
 // Listens on a Unix socket path and hands each accepted connection, not yet started, to a handler.

@@ -8,6 +8,15 @@
 // Life cycle: construct, Start(), use, Stop() from a thread other than the loop thread (Stop runs
 // what was posted before it, closes every handle still open on the loop, and joins the thread),
 // destroy. The destructor stops a loop that is still running.
+//
+// Handles: every uv handle made by this library (Timer, Connection, UnixListener) is heap-allocated,
+// registered with its loop while open, and freed only after its close callback. Stop() closes the
+// ones still open through their owners (a Connection calls its close handler with Cancelled), then
+// closes any other handle on the loop with no close callback, and runs the loop until all are
+// closed. Code that makes handles of its own must therefore close them before Stop().
+//
+// Constructing an EventLoop makes the process ignore SIGPIPE, so that a write to a socket whose
+// peer has gone fails with EPIPE instead of killing the process.
 #pragma once
 
 #include <uv.h>
@@ -15,14 +24,43 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/base/status.h"
 
 namespace rayx {
+
+class EventLoop;
+
+namespace internal {
+
+// Base of the heap objects that own the uv handles of engine/loop's types. It registers itself with
+// its loop on construction; the owner calls Unregister() from the last close callback.
+class HandleHolder {
+ public:
+  explicit HandleHolder(EventLoop* loop);
+  virtual ~HandleHolder() = default;
+  HandleHolder(const HandleHolder&) = delete;
+  HandleHolder& operator=(const HandleHolder&) = delete;
+
+  // Called on the loop thread while the loop stops, if still registered: closes the handle the way
+  // its owner would. Must tolerate handles that are already closing.
+  virtual void CloseForStop() = 0;
+
+ protected:
+  void Unregister();
+  EventLoop* const loop_;
+
+ private:
+  bool registered_ = true;
+};
+
+}  // namespace internal
 
 class EventLoop {
  public:
@@ -49,14 +87,27 @@ class EventLoop {
   uint64_t NowMs() { return uv_now(&loop_); }
 
  private:
+  friend class internal::HandleHolder;
+
   static void OnWake(uv_async_t* handle);
-  void RunPosted();
+  // Runs the functions posted so far; returns whether Stop() had begun when they were taken.
+  bool RunPosted();
+  void ThreadMain();
+  // Closes every handle on the loop and runs it until they are closed, then closes the loop.
+  void CloseAllAndDrain();
 
   uv_loop_t loop_;
   uv_async_t wake_;
+  Status init_status_;  // Why the constructor could not set up the loop, if it could not.
+  bool loop_open_ = false;  // The loop is initialized and not yet closed.
   std::thread thread_;
-  std::thread::id loop_thread_id_;
-  bool started_ = false;
+  std::atomic<std::thread::id> loop_thread_id_{};
+  bool started_ = false;  // Written under stop_mu_ and mu_; read under either.
+  bool quit_ = false;  // Loop thread only: Stop() was seen.
+  std::unordered_set<internal::HandleHolder*> holders_;  // Loop thread only.
+
+  std::mutex stop_mu_;  // Serializes Stop() calls.
+  bool stopped_ = false;  // GUARDED_BY(stop_mu_)
 
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // GUARDED_BY(mu_)

@@ -1,0 +1,261 @@
+#include "engine/loop/connection.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <climits>
+#include <utility>
+
+#include "engine/base/logging.h"
+#include "engine/wire/frame.h"
+
+namespace rayx {
+namespace {
+
+constexpr size_t kReadBufferSize = 64 * 1024;
+// Write buffers that grew past this for a burst are released once drained.
+constexpr size_t kMaxRetainedBuffer = 4u << 20;
+
+Status UvStatus(const std::string& what, int code) {
+  return IoError(what + ": " + uv_strerror(code));
+}
+
+void ReleaseOrClear(std::string* s) {
+  if (s->capacity() > kMaxRetainedBuffer) {
+    std::string().swap(*s);
+  } else {
+    s->clear();
+  }
+}
+
+}  // namespace
+
+// The uv handles and buffers of a connection. The handles live inside the Connection, which the
+// loop keeps alive through `self` from Create() until both handles' close callbacks have run.
+struct Connection::Impl : internal::HandleHolder {
+  Impl(EventLoop* loop, Connection* conn) : HandleHolder(loop), conn(conn) {}
+
+  void CloseForStop() override { conn->Close(Cancelled("event loop stopped")); }
+
+  static void OnAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+    auto* impl = static_cast<Impl*>(handle->data);
+    *buf = uv_buf_init(impl->read_buf.get(), kReadBufferSize);
+  }
+
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    Connection* conn = static_cast<Impl*>(stream->data)->conn;
+    if (nread > 0) {
+      conn->OnReadData(buf->base, static_cast<size_t>(nread));
+    } else if (nread == UV_EOF) {
+      conn->Close(Unavailable("peer closed the connection"));
+    } else if (nread < 0) {
+      conn->Close(UvStatus("read", static_cast<int>(nread)));
+    }
+  }
+
+  static void OnPrepare(uv_prepare_t* handle) { static_cast<Impl*>(handle->data)->conn->Flush(); }
+
+  static void OnWrite(uv_write_t* req, int status) {
+    auto* impl = static_cast<Impl*>(req->data);
+    impl->writing = false;
+    ReleaseOrClear(&impl->in_flight);
+    Connection* conn = impl->conn;
+    if (status == UV_ECANCELED || conn->closed_) return;
+    if (status < 0) {
+      conn->Close(UvStatus("write", status));
+      return;
+    }
+    if (!impl->out.empty()) conn->ScheduleFlush();
+  }
+
+  static void OnHandleClosed(uv_handle_t* handle) {
+    auto* impl = static_cast<Impl*>(handle->data);
+    if (--impl->open_handles > 0) return;
+    impl->Unregister();
+    impl->on_frame = nullptr;
+    // Dropping the loop's reference may destroy the connection, and impl with it.
+    std::shared_ptr<Connection> self = std::move(impl->self);
+  }
+
+  Connection* const conn;
+  std::shared_ptr<Connection> self;  // Held from Create() until both handles are closed.
+  uv_pipe_t pipe;
+  uv_prepare_t flusher;  // Active while a flush is due: runs once per iteration, before the poll.
+  int open_handles = 0;
+  bool started = false;
+  bool flush_scheduled = false;
+  bool writing = false;  // write_req is in flight, over in_flight.
+  uv_write_t write_req;
+  std::string out;        // Frames queued since the last flush.
+  std::string in_flight;  // Bytes handed to uv_write; kept until its callback.
+  std::unique_ptr<char[]> read_buf;
+  FrameDecoder decoder;
+  FrameHandler on_frame;
+  CloseHandler on_close;
+  Status close_reason;
+};
+
+Connection::Connection(EventLoop* loop) : loop_(loop), impl_(new Impl(loop, this)) {}
+
+Connection::~Connection() {
+  RAYX_CHECK(impl_->open_handles == 0) << "connection destroyed with its handles open";
+}
+
+std::shared_ptr<Connection> Connection::Create(EventLoop* loop) {
+  std::shared_ptr<Connection> conn(new Connection(loop));
+  Impl* impl = conn->impl_.get();
+  // Neither can fail on Unix: they only fill in the structures.
+  RAYX_CHECK(uv_pipe_init(loop->uv(), &impl->pipe, 0) == 0);
+  RAYX_CHECK(uv_prepare_init(loop->uv(), &impl->flusher) == 0);
+  impl->pipe.data = impl;
+  impl->flusher.data = impl;
+  impl->write_req.data = impl;
+  impl->open_handles = 2;
+  impl->self = conn;
+  return conn;
+}
+
+uv_stream_t* Connection::stream() { return reinterpret_cast<uv_stream_t*>(&impl_->pipe); }
+
+StatusOr<std::shared_ptr<Connection>> Connection::ConnectUnix(EventLoop* loop,
+                                                              const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    return InvalidArgument("bad Unix socket path '" + path + "'");
+  }
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, path.size());
+
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError("socket", errno);
+  // A blocking connect: on a Unix socket it completes at once unless the backlog is full.
+  int rc = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  while (rc != 0 && errno == EINTR) {
+    rc = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+    if (rc != 0 && errno == EISCONN) rc = 0;
+  }
+  if (rc != 0) {
+    Status status = ErrnoError("connect " + path, errno);
+    close(fd);
+    return status;
+  }
+
+  std::shared_ptr<Connection> conn = Create(loop);
+  rc = uv_pipe_open(&conn->impl_->pipe, fd);
+  if (rc != 0) {
+    close(fd);  // Not adopted by the handle.
+    Status status = UvStatus("uv_pipe_open " + path, rc);
+    conn->Close(status);
+    return status;
+  }
+  return conn;
+}
+
+void Connection::Start(FrameHandler on_frame, CloseHandler on_close) {
+  RAYX_CHECK(!impl_->started) << "Connection::Start called twice";
+  impl_->started = true;
+  if (closed_) {
+    // Closed before it was started (by the loop stopping, say): report it now.
+    if (on_close) on_close(impl_->close_reason);
+    return;
+  }
+  impl_->on_frame = std::move(on_frame);
+  impl_->on_close = std::move(on_close);
+  impl_->read_buf.reset(new char[kReadBufferSize]);
+  int rc = uv_read_start(stream(), &Impl::OnAlloc, &Impl::OnRead);
+  if (rc != 0) Close(UvStatus("uv_read_start", rc));
+}
+
+void Connection::OnReadData(const char* data, size_t n) {
+  if (closed_) return;
+  Status status = impl_->decoder.Feed(data, n, [this](std::string_view frame) {
+    // The handler may close the connection; the frames after that are dropped.
+    if (!closed_ && impl_->on_frame) impl_->on_frame(frame);
+  });
+  if (!status.ok()) Close(status);
+}
+
+bool Connection::Send(std::string_view payload) {
+  if (closed_) return false;
+  if (payload.size() > kMaxFrameSize) {
+    // The peer would reject it; closing says so here rather than there.
+    Close(InvalidArgument("outgoing frame of " + std::to_string(payload.size()) +
+                          " bytes exceeds the frame limit"));
+    return false;
+  }
+  AppendFrame(&impl_->out, payload);
+  pending_bytes_ = impl_->out.size();
+  ScheduleFlush();
+  return true;
+}
+
+void Connection::ScheduleFlush() {
+  // While a write is in flight, its callback schedules the next flush.
+  if (impl_->flush_scheduled || impl_->writing) return;
+  impl_->flush_scheduled = true;
+  uv_prepare_start(&impl_->flusher, &Impl::OnPrepare);
+}
+
+void Connection::Flush() {
+  uv_prepare_stop(&impl_->flusher);
+  impl_->flush_scheduled = false;
+  if (closed_ || impl_->writing || impl_->out.empty()) return;
+
+  // First try to hand everything to the kernel at once, which needs no copy and no request.
+  size_t written = 0;
+  if (impl_->out.size() <= static_cast<size_t>(INT_MAX)) {
+    uv_buf_t buf = uv_buf_init(impl_->out.data(), static_cast<unsigned>(impl_->out.size()));
+    int n = uv_try_write(stream(), &buf, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+      Close(UvStatus("write", n));
+      return;
+    }
+    if (n > 0) written = static_cast<size_t>(n);
+    if (written == impl_->out.size()) {
+      ReleaseOrClear(&impl_->out);
+      pending_bytes_ = 0;
+      return;
+    }
+  }
+
+  // The rest goes out with one uv_write; its buffer stays untouched until the callback.
+  impl_->in_flight.swap(impl_->out);  // in_flight was empty.
+  uv_buf_t buf = uv_buf_init(impl_->in_flight.data() + written,
+                             static_cast<unsigned>(impl_->in_flight.size() - written));
+  int rc = uv_write(&impl_->write_req, stream(), &buf, 1, &Impl::OnWrite);
+  if (rc != 0) {
+    Close(UvStatus("write", rc));  // The callback will not run.
+    return;
+  }
+  impl_->writing = true;
+  pending_bytes_ = 0;
+}
+
+size_t Connection::pending_write_bytes() const {
+  if (closed_) return 0;
+  size_t in_kernel_queue = 0;
+  if (impl_->writing) {
+    in_kernel_queue =
+        uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&impl_->pipe));
+  }
+  return pending_bytes_ + in_kernel_queue;
+}
+
+void Connection::Close(const Status& why) {
+  if (closed_) return;
+  closed_ = true;
+  impl_->close_reason = why;
+  RAYX_LOG(Debug) << "connection closed: " << why;
+  pending_bytes_ = 0;
+  std::string().swap(impl_->out);
+  // An in-flight write is cancelled by the close; its callback runs before the close callback.
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl_->pipe), &Impl::OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl_->flusher), &Impl::OnHandleClosed);
+  CloseHandler handler = std::move(impl_->on_close);
+  impl_->on_close = nullptr;
+  if (handler) handler(why);
+}
+
+}  // namespace rayx
