@@ -13,10 +13,9 @@ extern const size_t kImporterFilesCount;
 
 const EmbeddedFile* FindPackageFile(std::string_view module) {
   const EmbeddedFile* end = kPackageFiles + kPackageFilesCount;
-  const EmbeddedFile* it =
-      std::lower_bound(kPackageFiles, end, module, [](const EmbeddedFile& f, std::string_view m) {
-        return std::string_view(f.module) < m;
-      });
+  const EmbeddedFile* it = std::lower_bound(
+      kPackageFiles, end, module,
+      [](const EmbeddedFile& f, std::string_view m) { return std::string_view(f.module) < m; });
   if (it == end || std::string_view(it->module) != module) return nullptr;
   return it;
 }

@@ -41,8 +41,11 @@ PyMethodDef kMethods[] = {
 };
 
 PyModuleDef kModuleDef = {
-    PyModuleDef_HEAD_INIT, "_rayx_embedded", "The rayx package's sources, compiled into rayx.",
-    -1, kMethods,
+    PyModuleDef_HEAD_INIT,
+    "_rayx_embedded",
+    "The rayx package's sources, compiled into rayx.",
+    -1,
+    kMethods,
 };
 
 }  // namespace

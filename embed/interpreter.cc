@@ -1,10 +1,9 @@
 #include "embed/interpreter.h"
 
 #include <Python.h>
-
-#include <atomic>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "embed/core/module.h"
@@ -53,8 +52,8 @@ Status Configure(const InterpreterOptions& options, PyConfig* config) {
       break;
     case Main::kCommand:
       argv.push_back("-c");  // sys.path[0] becomes the working directory, as with python3 -c.
-      status = PyConfig_SetBytesString(config, &config->run_command,
-                                       (options.target + "\n").c_str());
+      status =
+          PyConfig_SetBytesString(config, &config->run_command, (options.target + "\n").c_str());
       break;
     case Main::kModule:
       argv.push_back("-m");  // runpy replaces it with the module's path, as with python3 -m.

@@ -17,8 +17,8 @@ std::unique_ptr<Interpreter> StartOrDie(const InterpreterOptions& options = {}) 
 }
 
 std::string WriteScript(const std::string& name, const std::string& code) {
-  std::string path = std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") +
-                     "/" + name;
+  std::string path =
+      std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") + "/" + name;
   std::ofstream(path) << code;
   return path;
 }
