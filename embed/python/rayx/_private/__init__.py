@@ -1,0 +1,1 @@
+"""rayx internals: not a public API; names here may change without notice."""

@@ -1,0 +1,202 @@
+"""Validation of `@remote` / `.options()` arguments, shared by remote functions and actors.
+
+Each option Ray accepts is described once, with the kinds of remote object it applies to
+("task", "actor") and whether rayx honours it or only accepts it (with a warning, once).
+Unknown options and bad values raise ValueError naming the option, as Ray does.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+__all__ = ["validate_options", "task_resources", "TASK_DEFAULTS"]
+
+
+def _number(name: str, value: Any, minimum: float = 0.0) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"The option '{name}' must be a number, not {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"The option '{name}' must be >= {minimum:g}, got {value!r}.")
+
+
+def _non_negative(name: str, value: Any) -> None:
+    _number(name, value)
+
+
+def _num_gpus(name: str, value: Any) -> None:
+    _number(name, value)
+    if value > 1 and int(value) != value:
+        raise ValueError(f"The option '{name}' must be a whole number when above 1, got {value}.")
+
+
+def _integer(minimum: int) -> Callable[[str, Any], None]:
+    def check(name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"The option '{name}' must be an integer, not {type(value).__name__}.")
+        if value < minimum:
+            raise ValueError(f"The option '{name}' must be >= {minimum}, got {value}.")
+
+    return check
+
+
+def _num_returns(name: str, value: Any) -> None:
+    if value in ("dynamic", "streaming"):
+        raise ValueError(f"The option '{name}={value!r}' (generators) is not supported by rayx.")
+    _integer(0)(name, value)
+
+
+def _string(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"The option '{name}' must be a string, not {type(value).__name__}.")
+
+
+def _bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"The option '{name}' must be True or False, not {value!r}.")
+
+
+def _resources(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"The option '{name}' must be a dict, not {type(value).__name__}.")
+    for key, amount in value.items():
+        if not isinstance(key, str):
+            raise ValueError(f"The option '{name}' has a non-string resource name {key!r}.")
+        if key in ("CPU", "GPU"):
+            raise ValueError(
+                f"Use the 'num_cpus' and 'num_gpus' keyword instead of 'CPU' and 'GPU' "
+                f"in '{name}' keyword."
+            )
+        _number(f"{name}[{key!r}]", amount)
+
+
+def _retry_exceptions(name: str, value: Any) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(t, type) and issubclass(t, BaseException) for t in value
+    ):
+        return
+    raise ValueError(
+        f"The option '{name}' must be a bool or a list of exception types, got {value!r}."
+    )
+
+
+def _anything(name: str, value: Any) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class _Option:
+    check: Callable[[str, Any], None]
+    applies_to: frozenset
+    supported: bool = True
+
+
+_TASK = frozenset({"task"})
+_ACTOR = frozenset({"actor"})
+_BOTH = frozenset({"task", "actor"})
+
+_OPTIONS: dict[str, _Option] = {
+    "num_cpus": _Option(_non_negative, _BOTH),
+    "num_gpus": _Option(_num_gpus, _BOTH),
+    "resources": _Option(_resources, _BOTH),
+    "memory": _Option(_non_negative, _BOTH),
+    "name": _Option(_string, _BOTH),
+    "num_returns": _Option(_num_returns, _TASK),
+    "max_retries": _Option(_integer(-1), _TASK),
+    "retry_exceptions": _Option(_retry_exceptions, _TASK),
+    "max_restarts": _Option(_integer(-1), _ACTOR),
+    "max_task_retries": _Option(_integer(-1), _ACTOR),
+    "max_concurrency": _Option(_integer(1), _ACTOR),
+    "namespace": _Option(_string, _ACTOR),
+    "lifetime": _Option(_anything, _ACTOR),
+    "get_if_exists": _Option(_bool, _ACTOR),
+    "max_pending_calls": _Option(_integer(-1), _ACTOR),
+    # Accepted for compatibility; rayx does not act on them.
+    "object_store_memory": _Option(_non_negative, _BOTH, supported=False),
+    "accelerator_type": _Option(_anything, _BOTH, supported=False),
+    "runtime_env": _Option(_anything, _BOTH, supported=False),
+    "scheduling_strategy": _Option(_anything, _BOTH, supported=False),
+    "placement_group": _Option(_anything, _BOTH, supported=False),
+    "placement_group_bundle_index": _Option(_anything, _BOTH, supported=False),
+    "placement_group_capture_child_tasks": _Option(_anything, _BOTH, supported=False),
+    "label_selector": _Option(_anything, _BOTH, supported=False),
+    "enable_task_events": _Option(_anything, _BOTH, supported=False),
+    "_metadata": _Option(_anything, _BOTH, supported=False),
+    "max_calls": _Option(_integer(0), _TASK, supported=False),
+    "concurrency_groups": _Option(_anything, _ACTOR, supported=False),
+}
+
+# Ray's defaults for tasks (DESIGN.md: "Ray's defaults hold unless a reason is written down").
+TASK_DEFAULTS: dict[str, Any] = {
+    "num_cpus": 1,
+    "num_gpus": 0,
+    "resources": None,
+    "memory": None,
+    "name": None,
+    "num_returns": 1,
+    "max_retries": 3,
+    "retry_exceptions": False,
+}
+
+_warned: set = set()
+
+
+def validate_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks options for a remote object of this kind ("task" or "actor").
+
+    Returns them as a new dict. Options that are accepted but not acted on warn once each.
+
+    Raises:
+        ValueError: an option is unknown, does not apply to this kind, or has a bad value.
+    """
+    for name, value in options.items():
+        option = _OPTIONS.get(name)
+        if option is None:
+            raise ValueError(f"Invalid option keyword {name} for remote {_KIND_NAMES[kind]}s.")
+        if kind not in option.applies_to:
+            raise ValueError(
+                f"Invalid option keyword {name} for remote {_KIND_NAMES[kind]}s: "
+                f"it applies to {' and '.join(sorted(option.applies_to))}s only."
+            )
+        if value is None:
+            continue  # None means "the default", as in Ray.
+        option.check(name, value)
+        if not option.supported and name not in _warned:
+            _warned.add(name)
+            warnings.warn(f"rayx ignores the option '{name}'.", stacklevel=3)
+    return dict(options)
+
+
+_KIND_NAMES = {"task": "function", "actor": "actor"}
+
+
+def task_resources(options: Mapping[str, Any]) -> dict[str, float]:
+    """Returns the resource request of a task: CPU, GPU, memory and custom resources.
+
+    Zero amounts are left out. Missing options take `TASK_DEFAULTS`.
+    """
+    request: dict[str, float] = {}
+    num_cpus = options.get("num_cpus")
+    num_gpus = options.get("num_gpus")
+    memory = options.get("memory")
+    request["CPU"] = float(TASK_DEFAULTS["num_cpus"] if num_cpus is None else num_cpus)
+    if num_gpus:
+        request["GPU"] = float(num_gpus)
+    if memory:
+        request["memory"] = float(memory)
+    for key, amount in (options.get("resources") or {}).items():
+        request[key] = float(amount)
+    return {k: v for k, v in request.items() if v > 0}
+
+
+def merged(defaults: Mapping[str, Any], overrides: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """Returns defaults updated with the overrides whose value is not None."""
+    result = dict(defaults)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            result[key] = value
+    return result

@@ -1,0 +1,167 @@
+"""The ``args_blob`` of a task: how a call's arguments travel from submitter to worker.
+
+Format (version 1), opaque to the engine: the bytes of a protocol-5 pickle, with no out-of-band
+buffers, of the tuple
+
+    (1, args: tuple, kwargs: dict[str, Any], retry_exceptions: bool | tuple[type, ...])
+
+in which every top-level argument that is an ObjectRef has been replaced by
+``DependencyArg(i)``, i being its index in the task's ``dependencies`` list (each distinct ref
+appears there once). The engine resolves dependencies before the task runs and hands the worker
+their serialized values in the same order; the worker replaces each ``DependencyArg(i)`` with the
+value of ``dependency_values[i]``. ObjectRefs nested deeper are pickled as ObjectRefs and listed in
+``contained``.
+
+A top-level argument whose serialized size exceeds INLINE_THRESHOLD (e.g. a large numpy array) is
+put into the object store first and passed as a dependency, so it travels through shared memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from rayx._private import serialization
+from rayx._private.serialization import INLINE_THRESHOLD, VALUE, SerializedValue
+from rayx.object_ref import ObjectRef
+
+ARGS_FORMAT = 1
+
+
+class DependencyArg:
+    """Stands in the args_blob for the i-th dependency of the task."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __reduce__(self):
+        return (DependencyArg, (self.index,))
+
+    def __repr__(self) -> str:
+        return f"DependencyArg({self.index})"
+
+
+@dataclass
+class EncodedArgs:
+    """A call's arguments ready for submit_task.
+
+    ``keepalive`` holds the refs of arguments that were put on the way; keep it until
+    submit_task has returned (the engine then holds the dependencies of the pending task).
+    """
+
+    blob: bytes
+    dependencies: list
+    contained: list
+    keepalive: list = field(default_factory=list)
+
+
+class DependencyFailed(Exception):
+    """A dependency's value is an error; ``triple`` is that error value, to pass on as is."""
+
+    def __init__(self, triple: tuple):
+        super().__init__(triple[0])
+        self.triple = triple
+
+
+def encode_args(
+    function_name: str,
+    args: Sequence[Any],
+    kwargs: dict,
+    retry_exceptions: Any,
+    put: Callable[[SerializedValue], ObjectRef],
+) -> EncodedArgs:
+    """Encodes a call's arguments (see the module docstring for the format).
+
+    Args:
+        function_name: the remote function's name, for error messages.
+        args, kwargs: the call's arguments.
+        retry_exceptions: the task's retry_exceptions option (bool or list of types).
+        put: stores a serialized value and returns its ObjectRef (used for large arguments).
+
+    Raises:
+        TypeError: an argument cannot be serialized; the message names it and its type.
+    """
+    dependencies: dict = {}
+    keepalive: list = []
+
+    def placeholder(value: Any) -> Any:
+        if isinstance(value, ObjectRef):
+            return DependencyArg(dependencies.setdefault(value.binary(), len(dependencies)))
+        return value
+
+    args = tuple(placeholder(a) for a in args)
+    kwargs = {k: placeholder(v) for k, v in kwargs.items()} if kwargs else {}
+    if isinstance(retry_exceptions, list):
+        retry_exceptions = tuple(retry_exceptions)
+    try:
+        serialized = serialization.serialize((ARGS_FORMAT, args, kwargs, retry_exceptions))
+    except Exception as e:
+        raise _argument_error(function_name, args, kwargs, e) from e
+
+    if serialized.buffers or len(serialized.data) > INLINE_THRESHOLD:
+        # Put each large top-level argument on its own; the rest travels inline, in-band.
+        def put_if_large(value: Any) -> Any:
+            if isinstance(value, DependencyArg):
+                return value
+            one = serialization.serialize(value)
+            if one.nbytes() <= INLINE_THRESHOLD:
+                return value
+            ref = put(one)
+            keepalive.append(ref)
+            return placeholder(ref)
+
+        args = tuple(put_if_large(a) for a in args)
+        kwargs = {k: put_if_large(v) for k, v in kwargs.items()}
+        serialized = serialization.serialize(
+            (ARGS_FORMAT, args, kwargs, retry_exceptions), out_of_band=False
+        )
+    return EncodedArgs(serialized.data, list(dependencies), serialized.contained, keepalive)
+
+
+def _argument_error(function_name: str, args: tuple, kwargs: dict, error: Exception) -> TypeError:
+    """Names the first argument that cannot be serialized, with its type and the reason."""
+    where = [(f"argument {i} (positional)", a) for i, a in enumerate(args)]
+    where += [(f"keyword argument '{k}'", v) for k, v in kwargs.items()]
+    for label, value in where:
+        reason = serialization.describe_unpicklable(value)
+        if reason is not None:
+            return TypeError(
+                f"Could not serialize {label} of type {type(value).__module__}."
+                f"{type(value).__qualname__} for remote function '{function_name}': {reason}"
+            )
+    return TypeError(f"Could not serialize the arguments of '{function_name}': {error}")
+
+
+def decode_args(blob: bytes, dependency_values: Sequence[tuple]) -> tuple[tuple, dict, Any]:
+    """Rebuilds ``(args, kwargs, retry_exceptions)`` in the worker.
+
+    Args:
+        blob: the args_blob made by `encode_args`.
+        dependency_values: the serialized values of the task's dependencies, in order.
+
+    Raises:
+        DependencyFailed: a dependency holds an error value (the task must fail with it).
+        ValueError: the blob is not in a known format.
+    """
+    decoded = serialization.pickle.loads(blob)
+    if not isinstance(decoded, tuple) or not decoded or decoded[0] != ARGS_FORMAT:
+        raise ValueError("unknown args_blob format")
+    _, args, kwargs, retry_exceptions = decoded
+    values: dict = {}
+
+    def resolve(value: Any) -> Any:
+        if type(value) is not DependencyArg:
+            return value
+        i = value.index
+        if i not in values:
+            kind, data, buffers = dependency_values[i][:3]
+            if kind != VALUE:
+                raise DependencyFailed((kind, data, [], []))
+            values[i] = serialization.deserialize(kind, data, buffers)
+        return values[i]
+
+    args = tuple(resolve(a) for a in args)
+    kwargs = {k: resolve(v) for k, v in kwargs.items()}
+    return args, kwargs, retry_exceptions

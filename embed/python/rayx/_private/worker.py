@@ -1,0 +1,332 @@
+"""This process's connection to the engine, and the core API over it.
+
+One `_GlobalState` per process: whether it is a driver (after `init`) or a worker (connected by
+the engine before `worker_main.main` runs), the ids the engine gave it, which functions it has
+exported, and in a worker the GPUs of the task it runs. The functions here check arguments the
+way Ray does, turn values to and from their serialized form, and leave the work to `_rayx`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence, Union
+
+import _rayx
+
+from rayx import exceptions
+from rayx._private import serialization
+from rayx._private.serialization import SerializedValue
+from rayx.object_ref import ObjectRef
+
+DRIVER = "driver"
+WORKER = "worker"
+
+# Parameters of ray.init that rayx accepts and does not act on (warned about once).
+_IGNORED_INIT_ARGS = frozenset(
+    {
+        "namespace", "runtime_env", "log_to_driver", "logging_level", "logging_format",
+        "logging_config", "include_dashboard", "dashboard_host", "dashboard_port",
+        "configure_logging", "local_mode", "job_config", "labels", "storage",
+        "_temp_dir", "_system_config", "_node_ip_address", "_plasma_directory",
+        "_enable_object_reconstruction", "_redis_password", "_metrics_export_port",
+        "num_nodes", "_memory", "_tracing_startup_hook", "enable_resource_isolation",
+    }
+)
+
+
+@dataclass
+class _GlobalState:
+    mode: Optional[str] = None
+    started_node: bool = False
+    address: str = ""
+    job_id: bytes = b""
+    node_id: bytes = b""
+    worker_id: bytes = b""
+    exported_functions: set = field(default_factory=set)
+    gpu_ids: list = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+state = _GlobalState()
+
+
+def is_initialized() -> bool:
+    """Returns True when this process is connected to a node (driver or worker)."""
+    return state.mode is not None
+
+
+def init(
+    address: Optional[str] = None,
+    *,
+    num_cpus: Optional[float] = None,
+    num_gpus: Optional[float] = None,
+    resources: Optional[dict] = None,
+    object_store_memory: Optional[int] = None,
+    ignore_reinit_error: bool = False,
+    **kwargs: Any,
+) -> dict:
+    """Connects this process as a driver, starting an embedded node unless given an address.
+
+    See `rayx.init` for the arguments. Returns a dict with the node's ``address`` and the hex
+    ``node_id`` and ``job_id``.
+    """
+    for name in kwargs:
+        if name not in _IGNORED_INIT_ARGS:
+            raise TypeError(f"init() got an unexpected keyword argument '{name}'")
+        warnings.warn(f"rayx.init ignores the argument '{name}'.", stacklevel=3)
+    with state.lock:
+        if state.mode is not None:
+            if ignore_reinit_error:
+                return _context_info()
+            raise RuntimeError(
+                "Maybe you called rayx.init twice by accident? This error can be suppressed "
+                "by passing in 'ignore_reinit_error=True' or by calling 'rayx.shutdown()' "
+                "prior to 'rayx.init()'."
+            )
+        if address is None:
+            address = os.environ.get("RAYX_ADDRESS") or os.environ.get("RAY_ADDRESS") or None
+        if address in ("local", ""):
+            address = None
+        if address is not None:
+            if num_cpus is not None or num_gpus is not None or resources:
+                raise ValueError(
+                    "When connecting to an existing cluster, num_cpus, num_gpus and resources "
+                    "must not be provided."
+                )
+            info = _rayx.connect(address)
+        else:
+            node = _check_node_resources(num_cpus, num_gpus, resources, object_store_memory)
+            address = _rayx.start_node(*node)
+            try:
+                info = _rayx.connect(address)
+            except BaseException:
+                _rayx.stop_node()
+                raise
+            state.started_node = True
+        state.address = address
+        _set_ids(info)
+        state.mode = DRIVER
+        state.exported_functions = set()
+        return _context_info()
+
+
+def _check_node_resources(
+    num_cpus: Optional[float],
+    num_gpus: Optional[float],
+    resources: Optional[dict],
+    object_store_memory: Optional[int],
+) -> tuple[float, float, dict, int]:
+    """Validates init's resource arguments and fills in the defaults.
+
+    object_store_memory 0 asks the engine for its default size.
+    """
+
+    def is_amount(value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0
+
+    if num_cpus is None:
+        num_cpus = os.cpu_count() or 1
+    if num_gpus is None:
+        num_gpus = 0
+    for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
+        if not is_amount(value):
+            raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    resources = dict(resources or {})
+    for key, amount in resources.items():
+        if key in ("CPU", "GPU"):
+            raise ValueError(
+                "Use the 'num_cpus' and 'num_gpus' keywords, not 'CPU' and 'GPU' in 'resources'."
+            )
+        if not isinstance(key, str) or not is_amount(amount):
+            raise ValueError(
+                f"resources must map names to non-negative numbers, got {key!r}: {amount!r}."
+            )
+    if object_store_memory is None:
+        object_store_memory = 0
+    elif not is_amount(object_store_memory) or not isinstance(object_store_memory, int):
+        raise ValueError(
+            f"object_store_memory must be a non-negative integer, got {object_store_memory!r}."
+        )
+    resources = {k: float(v) for k, v in resources.items()}
+    return float(num_cpus), float(num_gpus), resources, object_store_memory
+
+
+def _set_ids(info: dict) -> None:
+    state.job_id = info.get("job_id", b"")
+    state.node_id = info.get("node_id", b"")
+    state.worker_id = info.get("worker_id", b"")
+
+
+def _context_info() -> dict:
+    return {"address": state.address, "node_id": state.node_id.hex(), "job_id": state.job_id.hex()}
+
+
+def connect_as_worker() -> None:
+    """Records that the engine connected this process as a worker (called by worker_main)."""
+    with state.lock:
+        _set_ids(_rayx.context())
+        state.mode = WORKER
+        state.exported_functions = set()
+
+
+def shutdown() -> None:
+    """Disconnects the driver and stops the node it started. Does nothing when not connected."""
+    with state.lock:
+        if state.mode != DRIVER:
+            return
+        try:
+            _rayx.disconnect()
+        finally:
+            if state.started_node:
+                _rayx.stop_node()
+            state.mode = None
+            state.started_node = False
+            state.address = ""
+            state.exported_functions = set()
+
+
+atexit.register(shutdown)
+
+
+def auto_init() -> None:
+    """Starts rayx with the defaults when a core API is used before init, as Ray does."""
+    if state.mode is None:
+        init()
+
+
+def require_initialized(what: str) -> None:
+    """Raises RuntimeError when rayx is not connected (for APIs that do not auto-start)."""
+    if state.mode is None:
+        raise RuntimeError(
+            f"rayx has not been started yet: call rayx.init() before {what}()."
+        )
+
+
+def export_function(function_id: bytes, blob: bytes) -> None:
+    """Sends a function's blob to the engine, once per function per connection."""
+    if function_id in state.exported_functions:
+        return
+    _rayx.export_function(function_id, blob)
+    state.exported_functions.add(function_id)
+
+
+def put_serialized(value: SerializedValue) -> ObjectRef:
+    """Stores a serialized value and returns its ObjectRef."""
+    return ObjectRef(_rayx.put(value.data, value.buffers, value.contained))
+
+
+def put(value: Any) -> ObjectRef:
+    """Stores value in the object store and returns its ObjectRef (see `rayx.put`)."""
+    if isinstance(value, ObjectRef):
+        raise TypeError(
+            "Calling 'put' on an ObjectRef is not allowed. If you really want to do this, "
+            "you can wrap the ObjectRef in a list and call 'put' on it."
+        )
+    auto_init()
+    try:
+        serialized = serialization.serialize(value)
+    except Exception as e:
+        raise TypeError(
+            f"Could not serialize the put value of type {type(value).__module__}."
+            f"{type(value).__qualname__}: {type(e).__name__}: {e}"
+        ) from e
+    return put_serialized(serialized)
+
+
+def _check_timeout(timeout: Optional[float]) -> Optional[float]:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number or None, not {type(timeout).__name__}.")
+    if timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number or None.")
+    return float(timeout)
+
+
+def get(object_refs: Union[ObjectRef, Sequence[ObjectRef]], timeout: Optional[float] = None) -> Any:
+    """Returns the value(s) of one ObjectRef or a list of them (see `rayx.get`)."""
+    single = isinstance(object_refs, ObjectRef)
+    if single:
+        refs = [object_refs]
+    elif isinstance(object_refs, list):
+        refs = object_refs
+        for ref in refs:
+            if not isinstance(ref, ObjectRef):
+                raise TypeError(
+                    f"Attempting to call `get` on the value {ref!r}, which is not an ObjectRef."
+                )
+    else:
+        raise ValueError(
+            f"Invalid type of object refs, {type(object_refs)}, is given. 'object_refs' must "
+            "either be an ObjectRef or a list of ObjectRefs."
+        )
+    timeout = _check_timeout(timeout)
+    auto_init()
+    if not refs:
+        return []
+    ids = [ref.binary() for ref in refs]
+    try:
+        triples = _rayx.get(ids, timeout)
+    except TimeoutError:
+        raise exceptions.GetTimeoutError(
+            f"Get timed out: some object(s) not ready after {timeout} seconds."
+        ) from None
+    values = [
+        serialization.deserialize(kind, data, buffers, object_id)
+        for (kind, data, buffers), object_id in zip(triples, ids)
+    ]
+    return values[0] if single else values
+
+
+def wait(
+    object_refs: Sequence[ObjectRef],
+    *,
+    num_returns: int = 1,
+    timeout: Optional[float] = None,
+    fetch_local: bool = True,
+) -> tuple[list, list]:
+    """Splits refs into (ready, not_ready), both in the given order (see `rayx.wait`)."""
+    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+        raise TypeError(f"wait() expected a list of ObjectRef, got {type(object_refs)}")
+    for ref in object_refs:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(f"wait() expected a list of ObjectRef, got list containing {type(ref)}")
+    if isinstance(num_returns, bool) or not isinstance(num_returns, int) or num_returns <= 0:
+        raise ValueError(f"Invalid number of objects to return {num_returns}.")
+    timeout = _check_timeout(timeout)
+    auto_init()
+    refs = list(object_refs)
+    if not refs:
+        return [], []
+    if len(set(refs)) != len(refs):
+        raise ValueError("Wait requires a list of unique object refs.")
+    if num_returns > len(refs):
+        raise ValueError(
+            "num_returns cannot be greater than the number of objects provided to rayx.wait."
+        )
+    flags = _rayx.wait([r.binary() for r in refs], num_returns, timeout, bool(fetch_local))
+    ready: list = []
+    not_ready: list = []
+    for ref, flag in zip(refs, flags):
+        (ready if flag and len(ready) < num_returns else not_ready).append(ref)
+    return ready, not_ready
+
+
+def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
+    """Cancels the task that makes object_ref (see `rayx.cancel`)."""
+    if not isinstance(object_ref, ObjectRef):
+        raise TypeError(
+            "rayx.cancel() only supported for object refs. "
+            f"For actors, try rayx.kill(). Got: {type(object_ref)}."
+        )
+    auto_init()
+    _rayx.cancel(object_ref.binary(), bool(force))
+
+
+def get_gpu_ids() -> list:
+    """Returns the GPU ids given to the current task (an empty list in a driver)."""
+    return list(state.gpu_ids)

@@ -1,0 +1,161 @@
+"""The task loop of a worker process.
+
+The engine starts a worker, connects it, and calls `main`, which takes tasks from
+``_rayx.next_task()`` one at a time, runs each, and reports its results with
+``_rayx.task_done``. `execute_task` is the part that runs one task; it never raises.
+
+Cancellation: the engine sends SIGINT to a worker whose task is cancelled. The handler installed
+here raises KeyboardInterrupt only while user code runs; the task then reports TASK_CANCELLED.
+A SIGINT that arrives while the worker is idle (late or stray) is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from typing import Any, Callable, Optional
+
+import _rayx
+
+from rayx import exceptions
+from rayx._private import serialization, task_args, worker
+from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
+
+_functions: dict[bytes, Callable] = {}
+_in_user_code = False
+
+
+def main() -> None:
+    """Runs tasks until the engine says to stop (next_task returns None)."""
+    worker.connect_as_worker()
+    _install_sigint_handler()
+    while True:
+        try:
+            task = _rayx.next_task()
+        except KeyboardInterrupt:
+            continue
+        if task is None:
+            return
+        results, retry = execute_task(task)
+        _rayx.task_done(task[0], results, retry)
+
+
+def _install_sigint_handler() -> None:
+    try:
+        signal.signal(signal.SIGINT, _on_sigint)
+    except ValueError:  # Not the main thread: keep Python's default handler.
+        pass
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    if _in_user_code:
+        raise KeyboardInterrupt
+
+
+def execute_task(task: tuple) -> tuple[list, bool]:
+    """Runs one task from next_task and returns ``(results, retry)`` for task_done.
+
+    Never raises: user errors become one TASK_ERROR result, cancellation a SYSTEM_ERROR one.
+    """
+    global _in_user_code
+    (task_id, function_id, function_blob, name, args_blob, dependency_values,
+     return_ids, retries_left, gpu_ids) = task
+    worker.state.gpu_ids = list(gpu_ids)
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    retry_exceptions: Any = False
+    try:
+        try:
+            function = _load_function(function_id, function_blob)
+            args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
+            _in_user_code = True
+            try:
+                output = function(*args, **kwargs)
+            finally:
+                _in_user_code = False
+            del args, kwargs
+            return _serialize_returns(name, output, len(return_ids)), False
+        except task_args.DependencyFailed as failed:
+            return [failed.triple], False
+        except KeyboardInterrupt:
+            return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
+        except Exception as e:
+            retry = retries_left > 0 and _should_retry(e, retry_exceptions)
+            return [_error_result(name, e)], retry
+    except KeyboardInterrupt:  # A late SIGINT while handling the above.
+        return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
+    finally:
+        _in_user_code = False
+        _flush()
+
+
+def _load_function(function_id: bytes, blob: Optional[bytes]) -> Callable:
+    function = _functions.get(function_id)
+    if function is None:
+        if blob is None:
+            raise RuntimeError(
+                f"the engine sent no definition for function {function_id.hex()} "
+                "and this worker has none cached"
+            )
+        function = serialization.deserialize_function(blob)
+        _functions[function_id] = function
+    return function
+
+
+def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
+    if num_returns == 1:
+        outputs = [output]
+    elif num_returns == 0:
+        return []
+    else:
+        try:
+            outputs = list(output)
+        except TypeError:
+            outputs = None
+        if outputs is None or len(outputs) != num_returns:
+            raise ValueError(
+                f"Task {name} returned {'a non-iterable' if outputs is None else len(outputs)} "
+                f"value(s), but num_returns={num_returns}."
+            )
+    results = []
+    for value in outputs:
+        serialized = serialization.serialize(value)
+        results.append((VALUE, serialized.data, serialized.buffers, serialized.contained))
+    return results
+
+
+def _should_retry(error: BaseException, retry_exceptions: Any) -> bool:
+    if retry_exceptions is True:
+        return True
+    if isinstance(retry_exceptions, tuple) and retry_exceptions:
+        return isinstance(error, retry_exceptions)
+    return False
+
+
+def _error_result(name: str, error: BaseException) -> tuple:
+    """The TASK_ERROR result for an exception raised by a task (or by its return's pickling)."""
+    tb_start = error.__traceback__
+    while tb_start is not None and tb_start.tb_frame.f_globals.get("__name__") == __name__:
+        tb_start = tb_start.tb_next  # Hide this module's frames, keep the user's.
+    tb = "".join(traceback.format_exception(type(error), error, tb_start or error.__traceback__))
+    cause: Optional[BaseException] = error
+    if isinstance(error, exceptions.RayTaskError):
+        # An error from a task this one waited on: keep the original cause, show both traces.
+        cause = error.cause
+        tb = tb + "\n" + str(error)
+    err = exceptions.RayTaskError(name, tb, cause, os.getpid(), repr(cause))
+    try:
+        data = serialization.serialize(err, out_of_band=False).data
+    except Exception:  # The cause cannot be pickled: send its text only.
+        err = exceptions.RayTaskError(name, tb, None, os.getpid(), repr(cause))
+        data = serialization.serialize(err, out_of_band=False).data
+    return (TASK_ERROR, data, [], [])
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass

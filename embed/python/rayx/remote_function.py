@@ -1,0 +1,126 @@
+"""`RemoteFunction`: what ``@rayx.remote`` makes of a function.
+
+``f.remote(*args, **kwargs)`` submits a task and returns its ObjectRef(s) at once;
+``f.options(**options).remote(...)`` does the same with some options overridden for that call.
+The function is pickled (cloudpickle) on first use and exported once per connection.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional, Union
+
+import _rayx
+
+from rayx._private import options as options_lib
+from rayx._private import serialization, task_args, worker
+from rayx.object_ref import ObjectRef
+
+__all__ = ["RemoteFunction"]
+
+
+class RemoteFunction:
+    """A function that runs as a task on a worker. Made by `rayx.remote`; do not build it directly.
+
+    Calling it directly raises TypeError: use ``.remote()``.
+    """
+
+    def __init__(self, function: Callable, task_options: Optional[dict] = None):
+        self._function = function
+        self._default_options = options_lib.merged(
+            options_lib.TASK_DEFAULTS, options_lib.validate_options("task", task_options or {})
+        )
+        self._blob: Optional[bytes] = None
+        self._function_id: Optional[bytes] = None
+        functools.update_wrapper(self, function, updated=())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = self._function.__name__
+        raise TypeError(
+            "Remote functions cannot be called directly. Instead "
+            f"of running '{name}()', try '{name}.remote()'."
+        )
+
+    def __repr__(self) -> str:
+        return f"<rayx.RemoteFunction {self._function.__module__}.{self._function.__qualname__}>"
+
+    def __getstate__(self) -> dict:
+        # Pickled inside functions that call it (e.g. recursive tasks): not the cached blob.
+        return {"_function": self._function, "_default_options": self._default_options}
+
+    def __setstate__(self, state: dict) -> None:
+        self._function = state["_function"]
+        self._default_options = state["_default_options"]
+        self._blob = None
+        self._function_id = None
+        functools.update_wrapper(self, self._function, updated=())
+
+    def remote(self, *args: Any, **kwargs: Any) -> Union[ObjectRef, list, None]:
+        """Submits a task that calls the function with these arguments.
+
+        Returns:
+            An ObjectRef for num_returns=1, a list of num_returns ObjectRefs for more, None for 0.
+        """
+        return self._remote(args, kwargs, self._default_options)
+
+    def options(self, **task_options: Any) -> "_OptionsWrapper":
+        """Returns an object whose ``.remote()`` submits with these options overriding the defaults.
+
+        Raises:
+            ValueError: an option is unknown or has a bad value.
+        """
+        validated = options_lib.validate_options("task", task_options)
+        return _OptionsWrapper(self, options_lib.merged(self._default_options, validated))
+
+    def _export(self) -> bytes:
+        if self._function_id is None:
+            self._function_id, self._blob = serialization.serialize_function(self._function)
+        worker.export_function(self._function_id, self._blob)
+        return self._function_id
+
+    def _remote(
+        self, args: tuple, kwargs: dict, task_options: dict
+    ) -> Union[ObjectRef, list, None]:
+        worker.auto_init()
+        function_id = self._export()
+        name = task_options.get("name") or self._function.__qualname__
+        encoded = task_args.encode_args(
+            name, args, kwargs, task_options["retry_exceptions"], worker.put_serialized
+        )
+        num_returns = task_options["num_returns"]
+        return_ids = _rayx.submit_task(
+            function_id,
+            name,
+            encoded.blob,
+            [],
+            encoded.dependencies,
+            encoded.contained,
+            num_returns,
+            options_lib.task_resources(task_options),
+            task_options["max_retries"],
+            task_options["retry_exceptions"] is not False,
+        )
+        del encoded  # Large arguments put on the way are now held by the pending task.
+        refs = [ObjectRef(i) for i in return_ids]
+        if num_returns == 1:
+            return refs[0]
+        if num_returns == 0:
+            return None
+        return refs
+
+
+class _OptionsWrapper:
+    """The result of ``f.options(...)``: a remote function with some options overridden."""
+
+    def __init__(self, remote_function: RemoteFunction, task_options: dict):
+        self._remote_function = remote_function
+        self._options = task_options
+
+    def remote(self, *args: Any, **kwargs: Any) -> Union[ObjectRef, list, None]:
+        """Submits a task with the overridden options (see `RemoteFunction.remote`)."""
+        return self._remote_function._remote(args, kwargs, self._options)
+
+    def options(self, **task_options: Any) -> "_OptionsWrapper":
+        """Overrides more options on top of these."""
+        validated = options_lib.validate_options("task", task_options)
+        return _OptionsWrapper(self._remote_function, options_lib.merged(self._options, validated))

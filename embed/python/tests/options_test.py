@@ -1,0 +1,51 @@
+"""Tests of option validation in rayx._private.options (no engine needed)."""
+
+import unittest
+import warnings
+
+import _setup  # noqa: F401  (puts rayx on sys.path)
+
+from rayx._private import options
+
+
+class OptionsTest(unittest.TestCase):
+    def test_valid_task_options(self):
+        opts = {"num_cpus": 0.5, "num_gpus": 1, "resources": {"accel": 1}, "num_returns": 3,
+                "max_retries": -1, "retry_exceptions": [ValueError], "name": "n", "memory": 10}
+        self.assertEqual(options.validate_options("task", opts), opts)
+
+    def test_unknown_option_is_named(self):
+        with self.assertRaisesRegex(ValueError, "num_cpu\\b"):
+            options.validate_options("task", {"num_cpu": 1})
+
+    def test_actor_only_option_on_a_task(self):
+        with self.assertRaisesRegex(ValueError, "max_restarts"):
+            options.validate_options("task", {"max_restarts": 1})
+
+    def test_bad_values(self):
+        for bad in [{"num_cpus": -1}, {"num_cpus": "1"}, {"num_gpus": True}, {"num_gpus": 1.5},
+                    {"num_returns": -1}, {"num_returns": 1.0}, {"max_retries": -2},
+                    {"retry_exceptions": [1]}, {"resources": {"CPU": 1}},
+                    {"resources": {"x": -1}}, {"resources": [1]}, {"name": 3},
+                    {"num_returns": "dynamic"}]:
+            with self.assertRaises(ValueError, msg=bad) as caught:
+                options.validate_options("task", bad)
+            self.assertIn(next(iter(bad)), str(caught.exception))
+
+    def test_ignored_options_warn_once(self):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            options.validate_options("task", {"runtime_env": {"pip": []}})
+            options.validate_options("task", {"runtime_env": {"pip": []}})
+        self.assertEqual(len(caught), 1)
+
+    def test_task_resources(self):
+        self.assertEqual(options.task_resources({}), {"CPU": 1.0})
+        self.assertEqual(
+            options.task_resources({"num_cpus": 0, "num_gpus": 1, "resources": {"a": 2, "z": 0}}),
+            {"GPU": 1.0, "a": 2.0},
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()

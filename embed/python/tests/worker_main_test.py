@@ -1,0 +1,133 @@
+"""Tests of the worker's task loop (rayx._private.worker_main) with scripted next_task calls."""
+
+import os
+import signal
+import time
+import unittest
+
+import _setup
+
+import rayx
+from rayx._private import serialization, task_args, worker_main
+from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
+
+engine = _setup.engine
+
+
+def _task(function, *args, task_id=b"t1", send_blob=True, return_ids=(b"r1",), retries=0,
+          gpus=(), dependency_values=(), retry_exceptions=False, name="fn"):
+    function_id, blob = serialization.serialize_function(function)
+    encoded = task_args.encode_args(name, args, {}, retry_exceptions, None)
+    return (task_id, function_id, blob if send_blob else None, name, encoded.blob,
+            list(dependency_values), list(return_ids), retries, list(gpus))
+
+
+class WorkerMainTest(unittest.TestCase):
+    def setUp(self):
+        import _rayx
+
+        self.module = _rayx
+        self.done = []
+        _rayx.task_done = lambda *report: self.done.append(report)
+
+    def tearDown(self):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        del self.module.task_done
+        if hasattr(self.module, "next_task"):
+            del self.module.next_task
+
+    def run_loop(self, steps):
+        """Runs main() over steps: each a task tuple, or a callable run inside next_task."""
+        steps = list(steps)
+
+        def next_task():
+            while steps:
+                step = steps.pop(0)
+                if callable(step):
+                    step()
+                    continue
+                return step
+            return None
+
+        self.module.next_task = next_task
+        worker_main.main()
+
+    def test_runs_tasks_and_caches_functions(self):
+        def double(x):
+            return 2 * x
+
+        first = _task(double, 4)
+        again = _task(double, 5, task_id=b"t2", send_blob=False)
+        self.run_loop([first, again])
+        values = [serialization.deserialize(*r[1][0][:3]) for r in self.done]
+        self.assertEqual(values, [8, 10])
+        self.assertEqual([r[0] for r in self.done], [b"t1", b"t2"])
+
+    def test_dependency_values_replace_placeholders(self):
+        def add(a, b):
+            return a + b
+
+        task = list(_task(add, 0, 0))
+        task[4] = serialization.pickle.dumps(
+            (task_args.ARGS_FORMAT, (task_args.DependencyArg(0), task_args.DependencyArg(0)), {},
+             False), protocol=5)
+        s = serialization.serialize(21)
+        task[5] = [(VALUE, s.data, s.buffers)]
+        self.run_loop([tuple(task)])
+        self.assertEqual(serialization.deserialize(*self.done[0][1][0][:3]), 42)
+
+    def test_failed_dependency_passes_through(self):
+        task = list(_task(lambda a: a, 0))
+        task[4] = serialization.pickle.dumps(
+            (task_args.ARGS_FORMAT, (task_args.DependencyArg(0),), {}, False), protocol=5)
+        task[5] = [(SYSTEM_ERROR, "WORKER_DIED: gone", [])]
+        self.run_loop([tuple(task)])
+        self.assertEqual(self.done[0][1], [(SYSTEM_ERROR, "WORKER_DIED: gone", [], [])])
+
+    def test_errors_and_retry_flag(self):
+        def fail(kind):
+            raise kind("nope")
+
+        self.run_loop([
+            _task(fail, KeyError, retries=1, retry_exceptions=(KeyError,)),
+            _task(fail, ValueError, retries=1, retry_exceptions=(KeyError,)),
+            _task(fail, KeyError, retries=0, retry_exceptions=True),
+        ])
+        self.assertEqual([r[2] for r in self.done], [True, False, False])
+        kind, data, _, _ = self.done[0][1][0]
+        self.assertEqual(kind, TASK_ERROR)
+        with self.assertRaises(KeyError) as caught:
+            serialization.deserialize(kind, data, [])
+        self.assertIn("in fail", str(caught.exception))
+
+    def test_num_returns_mismatch_is_an_error(self):
+        self.run_loop([_task(lambda: (1, 2), return_ids=(b"a", b"b", b"c"))])
+        self.assertEqual(self.done[0][1][0][0], TASK_ERROR)
+
+    def test_sigint_cancels_a_running_task_and_is_ignored_when_idle(self):
+        def sleepy():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+            return "finished"
+
+        def quick():
+            return "quick"
+
+        idle_sigint = lambda: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
+        self.run_loop([_task(sleepy), idle_sigint, _task(quick, task_id=b"t2")])
+        kind, text, _, _ = self.done[0][1][0]
+        self.assertEqual(kind, SYSTEM_ERROR)
+        self.assertTrue(text.startswith("TASK_CANCELLED: "), text)
+        self.assertEqual(serialization.deserialize(*self.done[1][1][0][:3]), "quick")
+
+    def test_gpu_ids(self):
+        def ids():
+            return rayx.get_gpu_ids(), os.environ["CUDA_VISIBLE_DEVICES"]
+
+        self.run_loop([_task(ids, gpus=[1, 3]), _task(ids, task_id=b"t2")])
+        results = [serialization.deserialize(*r[1][0][:3]) for r in self.done]
+        self.assertEqual(results, [([1, 3], "1,3"), ([], "")])
+
+
+if __name__ == "__main__":
+    unittest.main()
