@@ -32,6 +32,12 @@ int RunCli(int argc, char** argv) {
     app.set_version_flag("--version", VersionString());
     app.require_subcommand(1);
     AddRunCommand(&app);
+    if (argc > 1 && argv[1][0] != '-' &&
+        app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
+      std::fprintf(stderr, "rayx: unknown subcommand '%s'\nRun with --help for more information.\n",
+                   argv[1]);
+      return 2;
+    }
     try {
       app.parse(argc, argv);
     } catch (const CLI::Error& e) {

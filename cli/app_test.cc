@@ -32,8 +32,11 @@ TEST(CliTest, HelpListsSubcommands) {
 }
 
 TEST(CliTest, UsageErrorsGiveStatusTwo) {
-  EXPECT_EQ(Cli({}), 2);                             // A subcommand is required.
-  EXPECT_EQ(Cli({"frobnicate"}), 2);                 // Unknown subcommand.
+  EXPECT_EQ(Cli({}), 2);  // A subcommand is required.
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(Cli({"frobnicate"}), 2);  // Unknown subcommand.
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("unknown subcommand 'frobnicate'"), std::string::npos) << err;
   EXPECT_EQ(Cli({"--no-such-flag"}), 2);             // Unknown option.
   EXPECT_EQ(Cli({"run", "-c", "1", "-m", "x"}), 2);  // -c and -m exclude each other.
 }
