@@ -1,16 +1,399 @@
-// Placeholder for the `_rayx` extension module: an empty module until the engine is wired in.
+// The `_rayx` extension module: the Python package's bridge to the engine.
+//
+// Every function here converts Python arguments, releases the GIL while it waits on the engine,
+// and turns a failed Status into a Python exception in one place (RaiseStatus). Python code never
+// runs on a node's loop thread: the embedded node (start_node) runs on its own thread, and the
+// process talks to it over its socket like any other client.
 #include "embed/core/module.h"
 
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "embed/core/core_worker.h"
+#include "embed/core/py_values.h"
+#include "engine/node/node.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
 namespace {
 
+PyObject* g_engine_error = nullptr;  // _rayx.EngineError, a RuntimeError.
+std::unique_ptr<Node> g_node;        // The node embedded in this process, if any.
+std::unique_ptr<CoreWorker> g_core;  // This process's connection to its node.
+std::mutex g_mu;                     // Guards g_node and g_core against concurrent (dis)connects.
+
+// The one place where a Status becomes a Python exception.
+PyObject* RaiseStatus(const Status& status) {
+  if (status.code() == StatusCode::kTimedOut) {
+    PyErr_SetString(PyExc_TimeoutError, status.message().c_str());
+  } else if (status.code() == StatusCode::kInvalidArgument) {
+    PyErr_SetString(PyExc_ValueError, status.message().c_str());
+  } else {
+    PyErr_SetString(g_engine_error, status.ToString().c_str());
+  }
+  return nullptr;
+}
+
+CoreWorker* Core() {
+  if (g_core == nullptr) {
+    PyErr_SetString(g_engine_error, "rayx is not connected to a node (call rayx.init() first)");
+  }
+  return g_core.get();
+}
+
+int64_t TimeoutMs(PyObject* timeout) {
+  if (timeout == Py_None) return -1;
+  double seconds = PyFloat_AsDouble(timeout);
+  if (seconds < 0) return 0;
+  return static_cast<int64_t>(std::ceil(seconds * 1000));
+}
+
+PyObject* StartNode(PyObject*, PyObject* args) {
+  double num_cpus, num_gpus;
+  PyObject* resources;
+  unsigned long long object_store_memory;
+  if (!PyArg_ParseTuple(args, "ddO!K", &num_cpus, &num_gpus, &PyDict_Type, &resources,
+                        &object_store_memory)) {
+    return nullptr;
+  }
+  NodeOptions options;
+  options.num_cpus = num_cpus;
+  options.num_gpus = num_gpus;
+  options.object_store_memory = object_store_memory;
+  options.executable = "/proc/self/exe";
+  options.prestart_workers = static_cast<size_t>(std::min(num_cpus, 8.0));
+  PyObject *key, *value;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(resources, &pos, &key, &value)) {
+    const char* name = PyUnicode_AsUTF8(key);
+    double amount = PyFloat_AsDouble(value);
+    if (name == nullptr || PyErr_Occurred()) return nullptr;
+    options.resources[name] = amount;
+  }
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_node != nullptr) return RaiseStatus(FailedPrecondition("a node already runs in this process"));
+  StatusOr<std::unique_ptr<Node>> node = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  node = Node::Start(options);
+  Py_END_ALLOW_THREADS
+  if (!node.ok()) return RaiseStatus(node.status());
+  g_node = std::move(node).value();
+  return PyUnicode_FromString(g_node->socket_path().c_str());
+}
+
+PyObject* StopNode(PyObject*, PyObject*) {
+  std::unique_ptr<Node> node;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    node = std::move(g_node);
+  }
+  Py_BEGIN_ALLOW_THREADS
+  node.reset();
+  Py_END_ALLOW_THREADS
+  Py_RETURN_NONE;
+}
+
+PyObject* WelcomeDict(const CoreWorker& core) {
+  const WelcomeInfo& w = core.welcome();
+  return Py_BuildValue("{s:y#,s:y#,s:y#}", "job_id", w.job_id.Binary().data(),
+                       (Py_ssize_t)JobID::kSize, "node_id", w.node_id.Binary().data(),
+                       (Py_ssize_t)NodeID::kSize, "worker_id", w.worker_id.Binary().data(),
+                       (Py_ssize_t)WorkerID::kSize);
+}
+
+PyObject* ConnectAs(const std::string& path, wire::Role role, const WorkerID& worker_id) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_core != nullptr) return RaiseStatus(FailedPrecondition("already connected to a node"));
+  StatusOr<std::unique_ptr<CoreWorker>> core = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  core = CoreWorker::Connect(path, role, worker_id);
+  Py_END_ALLOW_THREADS
+  if (!core.ok()) return RaiseStatus(core.status());
+  g_core = std::move(core).value();
+  return WelcomeDict(*g_core);
+}
+
+PyObject* Connect(PyObject*, PyObject* args) {
+  const char* path;
+  if (!PyArg_ParseTuple(args, "s", &path)) return nullptr;
+  return ConnectAs(path, wire::Role::Driver, WorkerID());
+}
+
+PyObject* Disconnect(PyObject*, PyObject*) {
+  std::unique_ptr<CoreWorker> core;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    core = std::move(g_core);
+  }
+  Py_BEGIN_ALLOW_THREADS
+  core.reset();
+  Py_END_ALLOW_THREADS
+  Py_RETURN_NONE;
+}
+
+PyObject* IsConnected(PyObject*, PyObject*) { return PyBool_FromLong(g_core != nullptr); }
+
+PyObject* Put(PyObject*, PyObject* args) {
+  PyObject *data, *buffers, *contained;
+  if (!PyArg_ParseTuple(args, "OOO", &data, &buffers, &contained)) return nullptr;
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  OutgoingParts parts;
+  if (!parts.Fill(ValueKind::kValue, data, buffers, contained)) return nullptr;
+  StatusOr<ObjectID> id = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  id = core->Put(parts.value);
+  Py_END_ALLOW_THREADS
+  if (!id.ok()) return RaiseStatus(id.status());
+  return IdToBytes(*id);
+}
+
+PyObject* Get(PyObject*, PyObject* args) {
+  PyObject *ids_obj, *timeout;
+  if (!PyArg_ParseTuple(args, "OO", &ids_obj, &timeout)) return nullptr;
+  CoreWorker* core = Core();
+  std::vector<ObjectID> ids;
+  if (core == nullptr || !IdsFromList(ids_obj, &ids)) return nullptr;
+  int64_t timeout_ms = TimeoutMs(timeout);
+  StatusOr<std::vector<IncomingValue>> values = Status::OK();
+  bool timed_out = false;
+  Py_BEGIN_ALLOW_THREADS
+  values = core->Get(ids, timeout_ms, &timed_out);
+  Py_END_ALLOW_THREADS
+  if (!values.ok()) return RaiseStatus(values.status());
+  if (timed_out) {
+    PyErr_SetString(PyExc_TimeoutError, "get timed out");
+    return nullptr;
+  }
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(values->size()));
+  for (size_t i = 0; i < values->size(); ++i) {
+    PyObject* triple = ValueToTriple(std::move((*values)[i]));
+    if (triple == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), triple);
+  }
+  return list;
+}
+
+PyObject* Wait(PyObject*, PyObject* args) {
+  PyObject *ids_obj, *timeout;
+  unsigned int num_returns;
+  int fetch_local;
+  if (!PyArg_ParseTuple(args, "OIOp", &ids_obj, &num_returns, &timeout, &fetch_local)) return nullptr;
+  CoreWorker* core = Core();
+  std::vector<ObjectID> ids;
+  if (core == nullptr || !IdsFromList(ids_obj, &ids)) return nullptr;
+  int64_t timeout_ms = TimeoutMs(timeout);
+  StatusOr<std::vector<bool>> ready = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  ready = core->Wait(ids, num_returns, timeout_ms);
+  Py_END_ALLOW_THREADS
+  if (!ready.ok()) return RaiseStatus(ready.status());
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(ready->size()));
+  for (size_t i = 0; i < ready->size(); ++i) {
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), PyBool_FromLong((*ready)[i]));
+  }
+  return list;
+}
+
+PyObject* AddRef(PyObject*, PyObject* arg) {
+  ObjectID id;
+  if (!IdFromBytes(arg, &id)) return nullptr;
+  if (g_core != nullptr) g_core->AddRef(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* RemoveRef(PyObject*, PyObject* arg) {
+  ObjectID id;
+  if (!IdFromBytes(arg, &id)) return nullptr;
+  if (g_core != nullptr) g_core->RemoveRef(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* ExportFunction(PyObject*, PyObject* args) {
+  Py_buffer id, blob;
+  if (!PyArg_ParseTuple(args, "y*y*", &id, &blob)) return nullptr;
+  CoreWorker* core = Core();
+  Status status = Status::OK();
+  if (core != nullptr) {
+    status = core->ExportFunction(std::string(static_cast<const char*>(id.buf), id.len),
+                                  ByteSpan{static_cast<const uint8_t*>(blob.buf), static_cast<size_t>(blob.len)});
+  }
+  PyBuffer_Release(&id);
+  PyBuffer_Release(&blob);
+  if (core == nullptr) return nullptr;
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+PyObject* SubmitTask(PyObject*, PyObject* args) {
+  Py_buffer function_id, args_blob;
+  const char* name;
+  PyObject *arg_buffers, *dependencies, *contained, *resources;
+  unsigned int num_returns;
+  int max_retries, retry_exceptions;
+  if (!PyArg_ParseTuple(args, "y*sy*OOOIO!ip", &function_id, &name, &args_blob, &arg_buffers,
+                        &dependencies, &contained, &num_returns, &PyDict_Type, &resources,
+                        &max_retries, &retry_exceptions)) {
+    return nullptr;
+  }
+  struct Release {
+    Py_buffer* a;
+    Py_buffer* b;
+    ~Release() {
+      PyBuffer_Release(a);
+      PyBuffer_Release(b);
+    }
+  } release{&function_id, &args_blob};
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  if (PySequence_Size(arg_buffers) != 0) {
+    PyErr_SetString(PyExc_ValueError, "submit_task takes its arguments in-band (arg_buffers must be empty)");
+    return nullptr;
+  }
+  TaskSubmission task;
+  task.function_id.assign(static_cast<const char*>(function_id.buf), function_id.len);
+  task.name = name;
+  task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
+  if (!IdsFromList(dependencies, &task.dependencies) || !IdsFromList(contained, &task.contained)) {
+    return nullptr;
+  }
+  task.num_returns = num_returns;
+  task.max_retries = max_retries;
+  task.retry_exceptions = retry_exceptions;
+  PyObject *key, *value;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(resources, &pos, &key, &value)) {
+    const char* resource = PyUnicode_AsUTF8(key);
+    double amount = PyFloat_AsDouble(value);
+    if (resource == nullptr || PyErr_Occurred()) return nullptr;
+    task.resources[resource] = amount;
+  }
+  StatusOr<std::vector<ObjectID>> returns = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  returns = core->SubmitTask(task);
+  Py_END_ALLOW_THREADS
+  if (!returns.ok()) return RaiseStatus(returns.status());
+  return IdsToList(*returns);
+}
+
+PyObject* Cancel(PyObject*, PyObject* args) {
+  PyObject* id_obj;
+  int force;
+  if (!PyArg_ParseTuple(args, "Op", &id_obj, &force)) return nullptr;
+  ObjectID id;
+  CoreWorker* core = Core();
+  if (core == nullptr || !IdFromBytes(id_obj, &id)) return nullptr;
+  Status status = core->Cancel(id, force);
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+PyObject* NextTask(PyObject*, PyObject*) {
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  std::optional<std::string> frame;
+  Py_BEGIN_ALLOW_THREADS
+  frame = core->NextTask();
+  Py_END_ALLOW_THREADS
+  if (!frame.has_value()) Py_RETURN_NONE;
+  return ExecuteTaskToTuple(core, *frame);
+}
+
+PyObject* TaskDone(PyObject*, PyObject* args) {
+  PyObject *task_id_obj, *results;
+  int retry;
+  if (!PyArg_ParseTuple(args, "OO!p", &task_id_obj, &PyList_Type, &results, &retry)) return nullptr;
+  CoreWorker* core = Core();
+  TaskID task_id;
+  if (core == nullptr || !IdFromBytes(task_id_obj, &task_id)) return nullptr;
+  std::vector<OutgoingParts> parts(static_cast<size_t>(PyList_GET_SIZE(results)));
+  std::vector<OutgoingValue> values;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(results); ++i) {
+    PyObject* item = PyList_GET_ITEM(results, i);
+    int kind;
+    PyObject *data, *buffers, *contained;
+    if (!PyArg_ParseTuple(item, "iOOO", &kind, &data, &buffers, &contained)) return nullptr;
+    if (kind < 0 || kind > 2) {
+      PyErr_SetString(PyExc_ValueError, "result kind must be 0, 1 or 2");
+      return nullptr;
+    }
+    if (!parts[i].Fill(static_cast<ValueKind>(kind), data, buffers, contained)) return nullptr;
+    values.push_back(parts[i].value);
+  }
+  Status status = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  status = core->TaskDone(task_id, values, retry);
+  core->SetCurrentTask(TaskID());
+  Py_END_ALLOW_THREADS
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+PyObject* ClusterResources(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kTotal); }
+PyObject* AvailableResources(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kAvailable); }
+PyObject* Nodes(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kNodes); }
+
+PyObject* Context(PyObject*, PyObject*) {
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  const WelcomeInfo& w = core->welcome();
+  TaskID task = core->current_task();
+  JobID job = core->job_id();
+  return Py_BuildValue("{s:y#,s:y#,s:y#,s:y#}", "job_id", job.Binary().data(), (Py_ssize_t)JobID::kSize,
+                       "node_id", w.node_id.Binary().data(), (Py_ssize_t)NodeID::kSize, "worker_id",
+                       w.worker_id.Binary().data(), (Py_ssize_t)WorkerID::kSize, "task_id",
+                       task.Binary().data(), (Py_ssize_t)TaskID::kSize);
+}
+
+PyMethodDef kMethods[] = {
+    {"start_node", StartNode, METH_VARARGS, "start_node(num_cpus, num_gpus, resources, object_store_memory) -> socket path"},
+    {"stop_node", StopNode, METH_NOARGS, "Stops the node embedded in this process."},
+    {"connect", Connect, METH_VARARGS, "connect(socket_path) -> dict: connects as the driver."},
+    {"disconnect", Disconnect, METH_NOARGS, "Closes the connection to the node."},
+    {"is_connected", IsConnected, METH_NOARGS, "True while connected to a node."},
+    {"put", Put, METH_VARARGS, "put(data, buffers, contained) -> object id"},
+    {"get", Get, METH_VARARGS, "get(ids, timeout) -> [(kind, data, buffers)]"},
+    {"wait", Wait, METH_VARARGS, "wait(ids, num_returns, timeout, fetch_local) -> [ready]"},
+    {"add_ref", AddRef, METH_O, "This process holds one more reference to the id."},
+    {"remove_ref", RemoveRef, METH_O, "This process holds one reference fewer to the id."},
+    {"export_function", ExportFunction, METH_VARARGS, "export_function(function_id, blob)"},
+    {"submit_task", SubmitTask, METH_VARARGS, "submit_task(...) -> [return ids]"},
+    {"cancel", Cancel, METH_VARARGS, "cancel(object_id, force)"},
+    {"next_task", NextTask, METH_NOARGS, "Worker: the next task tuple, or None at shutdown."},
+    {"task_done", TaskDone, METH_VARARGS, "Worker: task_done(task_id, results, retry)"},
+    {"cluster_resources", ClusterResources, METH_NOARGS, "Total resources of the cluster."},
+    {"available_resources", AvailableResources, METH_NOARGS, "Resources free now."},
+    {"nodes", Nodes, METH_NOARGS, "The cluster's nodes."},
+    {"context", Context, METH_NOARGS, "Ids of this job, node, worker and current task."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 PyModuleDef kModuleDef = {
-    PyModuleDef_HEAD_INIT,
-    "_rayx",
-    "The rayx engine's Python bindings (placeholder: no functions yet).",
-    -1,
-    nullptr,
+    PyModuleDef_HEAD_INIT, "_rayx", "The rayx engine's Python bindings.", -1, kMethods,
 };
 
 }  // namespace
 
-extern "C" PyObject* PyInit__rayx(void) { return PyModule_Create(&kModuleDef); }
+Status ConnectWorker(const std::string& socket_path, const WorkerID& worker_id) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  RAYX_ASSIGN_OR_RETURN(g_core, CoreWorker::Connect(socket_path, wire::Role::Worker, worker_id));
+  return Status::OK();
+}
+
+}  // namespace rayx
+
+extern "C" PyObject* PyInit__rayx(void) {
+  PyObject* module = PyModule_Create(&rayx::kModuleDef);
+  if (module == nullptr) return nullptr;
+  rayx::g_engine_error = PyErr_NewException("_rayx.EngineError", PyExc_RuntimeError, nullptr);
+  Py_INCREF(rayx::g_engine_error);
+  PyModule_AddObject(module, "EngineError", rayx::g_engine_error);
+  if (rayx::RegisterMappingType(module) != 0) return nullptr;
+  return module;
+}

@@ -77,7 +77,11 @@ Status ErrnoError(const std::string& what, int errno_value);
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
+  // As in Abseil, an OK status without a value is turned into an Internal error; code that
+  // declares a StatusOr before assigning it (across a GIL release, say) relies on this.
+  StatusOr(Status status) : status_(std::move(status)) {  // NOLINT
+    if (status_.ok()) status_ = Status(StatusCode::kInternal, "StatusOr holds no value");
+  }
   StatusOr(T value) : value_(std::move(value)) {}                                   // NOLINT
 
   bool ok() const { return status_.ok(); }

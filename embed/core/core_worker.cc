@@ -1,0 +1,238 @@
+#include "embed/core/core_worker.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Connect(const std::string& socket_path,
+                                                          wire::Role role,
+                                                          const WorkerID& worker_id) {
+  RAYX_ASSIGN_OR_RETURN(auto connection, NodeConnection::Connect(socket_path, role, worker_id));
+  std::unique_ptr<CoreWorker> core(new CoreWorker(std::move(connection)));
+  if (role == wire::Role::Driver) core->current_task_ = TaskID::ForDriver(core->welcome().job_id);
+  return core;
+}
+
+CoreWorker::CoreWorker(std::unique_ptr<NodeConnection> connection)
+    : connection_(std::move(connection)) {}
+
+JobID CoreWorker::job_id() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_task_.IsNil() ? welcome().job_id : current_task_.Job();
+}
+
+TaskID CoreWorker::current_task() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_task_;
+}
+
+void CoreWorker::SetCurrentTask(const TaskID& task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  current_task_ = task_id;
+  submitted_ = 0;
+  put_ = 0;
+}
+
+StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
+    flatbuffers::FlatBufferBuilder& b, const ObjectID& id, const OutgoingValue& value) {
+  std::vector<size_t> sizes;
+  for (const ByteSpan& buffer : value.buffers) sizes.push_back(buffer.size);
+  ObjectLayout layout = ComputeObjectLayout(value.data.size, sizes);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
+  bool in_shm = layout.total_size > kInlineThreshold;
+  if (in_shm) {
+    // Written under a temporary name and renamed, so that readers never see a partial object and
+    // a retried task replaces what an earlier attempt left.
+    std::string path = welcome().session_dir + "/" + id.Hex();
+    std::string temp = path + ".tmp" + std::to_string(getpid());
+    (void)RemoveObjectFile(temp);
+    RAYX_ASSIGN_OR_RETURN(MappedRegion region, CreateObjectFile(temp, layout.total_size));
+    WriteObject(layout, value.data, value.buffers, region.data());
+    if (rename(temp.c_str(), path.c_str()) != 0) {
+      int e = errno;
+      (void)RemoveObjectFile(temp);
+      return ErrnoError("seal object file " + path, e);
+    }
+  } else {
+    uint8_t* out = nullptr;
+    data = b.CreateUninitializedVector(layout.total_size, &out);
+    WriteObject(layout, value.data, value.buffers, out);
+  }
+  auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
+  auto contained = PackIds(b, value.contained);
+  wire::ObjectValueBuilder vb(b);
+  vb.add_object_id(object_id);
+  vb.add_kind(static_cast<wire::ValueKind>(value.kind));
+  if (!in_shm) vb.add_data(data);
+  vb.add_in_shm(in_shm);
+  vb.add_shm_size(in_shm ? layout.total_size : 0);
+  vb.add_contained(contained);
+  return vb.Finish();
+}
+
+StatusOr<ObjectID> CoreWorker::Put(const OutgoingValue& value) {
+  ObjectID id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = ObjectID::ForPut(current_task_, put_++);
+    announced_.insert(id);  // The PutObject itself tells the node that this process holds it.
+  }
+  flatbuffers::FlatBufferBuilder b(256 + (value.data.size < kInlineThreshold ? value.data.size : 0));
+  RAYX_ASSIGN_OR_RETURN(auto wire_value, BuildValue(b, id, value));
+  RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
+  return id;
+}
+
+StatusOr<IncomingValue> CoreWorker::ReadValue(const wire::ObjectValue* value) const {
+  IncomingValue in;
+  in.kind = static_cast<ValueKind>(value->kind());
+  if (value->in_shm()) {
+    RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(value->object_id()));
+    RAYX_ASSIGN_OR_RETURN(MappedRegion region, MapObjectFile(welcome().session_dir + "/" + id.Hex()));
+    in.mapping = std::make_shared<MappedRegion>(std::move(region));
+  } else {
+    in.inline_data = std::string(BytesOf(value->data()));
+  }
+  return in;
+}
+
+StatusOr<std::vector<IncomingValue>> CoreWorker::Get(const std::vector<ObjectID>& ids,
+                                                     int64_t timeout_ms, bool* timed_out) {
+  uint64_t request_id = connection_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto get = wire::CreateGetObjects(b, request_id, PackIds(b, ids), timeout_ms);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, FinishEnvelope(b, get)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::GetReply* reply = envelope->message_as_GetReply();
+  if (reply == nullptr) return ProtocolError("expected GetReply");
+  *timed_out = reply->timed_out();
+  std::vector<IncomingValue> values;
+  if (reply->timed_out()) return values;
+  if (reply->values() == nullptr || reply->values()->size() != ids.size()) {
+    return ProtocolError("GetReply holds the wrong number of values");
+  }
+  for (const auto* value : *reply->values()) {
+    RAYX_ASSIGN_OR_RETURN(IncomingValue in, ReadValue(value));
+    values.push_back(std::move(in));
+  }
+  return values;
+}
+
+StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
+                                             uint32_t num_returns, int64_t timeout_ms) {
+  uint64_t request_id = connection_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, FinishEnvelope(b, wait)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::WaitReply* reply = envelope->message_as_WaitReply();
+  if (reply == nullptr || reply->ready() == nullptr || reply->ready()->size() != ids.size()) {
+    return ProtocolError("malformed WaitReply");
+  }
+  std::vector<bool> ready;
+  for (uint8_t flag : *reply->ready()) ready.push_back(flag != 0);
+  return ready;
+}
+
+void CoreWorker::SendRefUpdate(const ObjectID& id, bool added) {
+  flatbuffers::FlatBufferBuilder b(64);
+  auto ids = PackIds(b, std::vector<ObjectID>{id});
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> none;
+  auto update = added ? wire::CreateRefCountUpdate(b, ids, none) : wire::CreateRefCountUpdate(b, none, ids);
+  (void)connection_->Send(FinishEnvelope(b, update));  // A lost connection frees everything anyway.
+}
+
+void CoreWorker::AddRef(const ObjectID& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (refs_[id]++ != 0) return;
+    if (announced_.erase(id) != 0) return;  // The node counts this process as a holder already.
+  }
+  SendRefUpdate(id, true);
+}
+
+void CoreWorker::RemoveRef(const ObjectID& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = refs_.find(id);
+    if (it == refs_.end()) return;
+    if (--it->second > 0) return;
+    refs_.erase(it);
+  }
+  SendRefUpdate(id, false);
+}
+
+Status CoreWorker::ExportFunction(const std::string& function_id, ByteSpan blob) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!exported_.emplace(function_id, true).second) return Status::OK();
+  }
+  flatbuffers::FlatBufferBuilder b(64 + blob.size);
+  auto id = b.CreateVector(reinterpret_cast<const uint8_t*>(function_id.data()), function_id.size());
+  auto data = b.CreateVector(blob.data, blob.size);
+  return connection_->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, data)));
+}
+
+StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& task) {
+  TaskID task_id;
+  std::vector<ObjectID> returns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    task_id = TaskID::ForChild(current_task_.Job(), current_task_, submitted_++);
+    for (uint32_t i = 0; i < task.num_returns; ++i) {
+      returns.push_back(ObjectID::ForReturn(task_id, i));
+      announced_.insert(returns.back());  // SubmitTask tells the node that this process holds them.
+    }
+  }
+  flatbuffers::FlatBufferBuilder b(256 + task.args.size);
+  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
+  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task.function_id.data()),
+                                    task.function_id.size());
+  auto name = b.CreateString(task.name);
+  auto args = b.CreateVector(task.args.data, task.args.size);
+  auto deps = PackIds(b, task.dependencies);
+  auto contained = PackIds(b, task.contained);
+  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+  for (const auto& [resource, amount] : task.resources) {
+    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+  }
+  auto resources = b.CreateVector(amounts);
+  auto spec = wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
+                                   resources, task.max_retries, task.retry_exceptions);
+  RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
+  return returns;
+}
+
+Status CoreWorker::Cancel(const ObjectID& id, bool force) {
+  flatbuffers::FlatBufferBuilder b(64);
+  auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
+  return connection_->Send(FinishEnvelope(b, wire::CreateCancelTask(b, object_id, force)));
+}
+
+StatusOr<std::string> CoreWorker::Info() {
+  uint64_t request_id = connection_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64);
+  return connection_->Call(request_id, FinishEnvelope(b, wire::CreateInfoRequest(b, request_id)));
+}
+
+std::optional<std::string> CoreWorker::NextTask() { return connection_->NextTask(); }
+
+Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
+                            bool retry) {
+  flatbuffers::FlatBufferBuilder b(256);
+  std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+  for (uint32_t i = 0; i < results.size(); ++i) {
+    RAYX_ASSIGN_OR_RETURN(auto value, BuildValue(b, ObjectID::ForReturn(task_id, i), results[i]));
+    values.push_back(value);
+  }
+  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
+  auto done = wire::CreateTaskDone(b, id, b.CreateVector(values), retry);
+  return connection_->Send(FinishEnvelope(b, done));
+}
+
+}  // namespace rayx

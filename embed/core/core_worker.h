@@ -1,0 +1,120 @@
+// CoreWorker: what a driver or worker process knows and does as a client of its node, without
+// Python: its connection, the ids it makes, its reference counts, and how values are written to
+// and read from the node (inline in messages, or as shared-memory files in the session directory).
+//
+// Ids are deterministic: the n-th task a task submits, and the n-th object it puts, have the same
+// ids on every run. Reference counts are per process: the node hears of an id when this process
+// begins to hold it and when it lets go, not on every Python reference.
+//
+// Thread-safe.
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/client/node_connection.h"
+#include "engine/objects/object_format.h"
+#include "engine/objects/object_table.h"
+#include "engine/objects/shm_file.h"
+#include "engine/wire/protocol_generated.h"
+
+namespace rayx {
+
+// Values above this size go through shared memory rather than inline in messages.
+constexpr size_t kInlineThreshold = 100 * 1024;
+
+// A value to store: its parts are written as one serialized object (object_format.h).
+struct OutgoingValue {
+  ValueKind kind = ValueKind::kValue;
+  ByteSpan data{nullptr, 0};
+  std::vector<ByteSpan> buffers;
+  std::vector<ObjectID> contained;
+};
+
+// A value read back: inline bytes, or a read-only mapping of its shared-memory file.
+struct IncomingValue {
+  ValueKind kind = ValueKind::kValue;
+  std::string inline_data;
+  std::shared_ptr<MappedRegion> mapping;
+};
+
+struct TaskSubmission {
+  std::string function_id;
+  std::string name;
+  ByteSpan args{nullptr, 0};
+  std::vector<ObjectID> dependencies;
+  std::vector<ObjectID> contained;
+  uint32_t num_returns = 1;
+  std::map<std::string, double> resources;
+  int max_retries = 0;
+  bool retry_exceptions = false;
+};
+
+class CoreWorker {
+ public:
+  static StatusOr<std::unique_ptr<CoreWorker>> Connect(const std::string& socket_path,
+                                                       wire::Role role, const WorkerID& worker_id);
+
+  const WelcomeInfo& welcome() const { return connection_->welcome(); }
+  JobID job_id() const;
+  TaskID current_task() const;
+  // Worker: the task now running (nil between tasks). Resets the submission counters.
+  void SetCurrentTask(const TaskID& task_id);
+
+  // Stores a new object. The node counts this process as its holder from the start; the first
+  // AddRef of the id takes that hold over without another message.
+  StatusOr<ObjectID> Put(const OutgoingValue& value);
+  StatusOr<std::vector<IncomingValue>> Get(const std::vector<ObjectID>& ids, int64_t timeout_ms,
+                                           bool* timed_out);
+  StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, uint32_t num_returns,
+                                   int64_t timeout_ms);
+  void AddRef(const ObjectID& id);
+  void RemoveRef(const ObjectID& id);
+
+  Status ExportFunction(const std::string& function_id, ByteSpan blob);
+  // Returns the return object ids, held by this process from the start as with Put.
+  StatusOr<std::vector<ObjectID>> SubmitTask(const TaskSubmission& task);
+  Status Cancel(const ObjectID& id, bool force);
+  // The InfoReply frame.
+  StatusOr<std::string> Info();
+
+  // Worker: the next ExecuteTask frame, or nullopt when the node is gone.
+  std::optional<std::string> NextTask();
+  Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
+  // Reads a value that arrived inside a message (a task's argument).
+  StatusOr<IncomingValue> ReadValue(const wire::ObjectValue* value) const;
+
+  void Disconnect() { connection_->Close(); }
+
+ private:
+  explicit CoreWorker(std::unique_ptr<NodeConnection> connection);
+  // Adds value to builder, inline or after writing its shared-memory file.
+  StatusOr<flatbuffers::Offset<wire::ObjectValue>> BuildValue(flatbuffers::FlatBufferBuilder& b,
+                                                              const ObjectID& id,
+                                                              const OutgoingValue& value);
+  void SendRefUpdate(const ObjectID& id, bool added);
+
+  std::unique_ptr<NodeConnection> connection_;
+
+  mutable std::mutex mu_;
+  TaskID current_task_;                          // GUARDED_BY(mu_)
+  uint64_t submitted_ = 0;                       // GUARDED_BY(mu_)
+  uint32_t put_ = 0;                             // GUARDED_BY(mu_)
+  std::unordered_map<ObjectID, int64_t> refs_;   // GUARDED_BY(mu_)
+  // Ids this process made (put, task returns) whose first AddRef needs no message to the node.
+  std::unordered_set<ObjectID> announced_;        // GUARDED_BY(mu_)
+  std::unordered_map<std::string, bool> exported_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace rayx

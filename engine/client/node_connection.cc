@@ -1,0 +1,195 @@
+#include "engine/client/node_connection.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/base/logging.h"
+#include "engine/wire/frame.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+namespace {
+
+Status WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("write to the node", errno);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+uint64_t RequestIdOf(const wire::Envelope* envelope) {
+  switch (envelope->message_type()) {
+    case wire::Message::GetReply: return envelope->message_as_GetReply()->request_id();
+    case wire::Message::WaitReply: return envelope->message_as_WaitReply()->request_id();
+    case wire::Message::InfoReply: return envelope->message_as_InfoReply()->request_id();
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& socket_path,
+                                                                  wire::Role role,
+                                                                  const WorkerID& worker_id) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(addr.sun_path)) {
+    return InvalidArgument("socket path too long: " + socket_path);
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError("socket", errno);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("connect to the node at " + socket_path, e);
+  }
+  std::unique_ptr<NodeConnection> conn(new NodeConnection());
+  conn->fd_ = fd;
+  conn->welcome_.worker_id = worker_id;
+
+  flatbuffers::FlatBufferBuilder b(128);
+  auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
+  auto hello = wire::CreateHello(b, kProtocolVersion, role, id, getpid());
+  RAYX_RETURN_IF_ERROR(conn->Send(FinishEnvelope(b, hello)));
+  conn->reader_ = std::thread([c = conn.get()] { c->ReadLoop(); });
+  std::unique_lock<std::mutex> lock(conn->mu_);
+  conn->cv_.wait(lock, [&] { return conn->welcomed_ || conn->closed_; });
+  if (!conn->welcomed_) return Unavailable("the node at " + socket_path + " closed the connection");
+  lock.unlock();
+  return conn;
+}
+
+NodeConnection::~NodeConnection() {
+  Close();
+  if (reader_.joinable()) reader_.join();
+  if (fd_ >= 0) close(fd_);
+}
+
+Status NodeConnection::Send(std::string_view envelope) {
+  char header[kFrameHeaderSize];
+  uint32_t size = static_cast<uint32_t>(envelope.size());
+  std::memcpy(header, &size, sizeof(size));  // Little-endian on every platform rayx runs on.
+  std::lock_guard<std::mutex> lock(write_mu_);
+  iovec parts[2] = {{header, sizeof(header)}, {const_cast<char*>(envelope.data()), envelope.size()}};
+  msghdr msg = {};
+  msg.msg_iov = parts;
+  msg.msg_iovlen = 2;
+  ssize_t n;
+  do {
+    n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoError("write to the node", errno);
+  size_t total = sizeof(header) + envelope.size();
+  if (static_cast<size_t>(n) == total) return Status::OK();
+  // A short write: send the rest in order, still under the lock.
+  size_t done = static_cast<size_t>(n);
+  if (done < sizeof(header)) {
+    RAYX_RETURN_IF_ERROR(WriteAll(fd_, header + done, sizeof(header) - done));
+    done = sizeof(header);
+  }
+  return WriteAll(fd_, envelope.data() + (done - sizeof(header)), total - done);
+}
+
+uint64_t NodeConnection::NextRequestId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_request_id_++;
+}
+
+StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view envelope) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Unavailable("the connection to the node is closed");
+    replies_.emplace(request_id, std::nullopt);
+  }
+  Status sent = Send(envelope);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!sent.ok()) {
+    replies_.erase(request_id);
+    return sent;
+  }
+  cv_.wait(lock, [&] { return closed_ || replies_[request_id].has_value(); });
+  auto it = replies_.find(request_id);
+  std::optional<std::string> reply = std::move(it->second);
+  replies_.erase(it);
+  if (!reply.has_value()) return Unavailable("the connection to the node was lost");
+  return std::move(*reply);
+}
+
+std::optional<std::string> NodeConnection::NextTask() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return closed_ || !tasks_.empty(); });
+  if (tasks_.empty()) return std::nullopt;
+  std::string task = std::move(tasks_.front());
+  tasks_.pop_front();
+  return task;
+}
+
+void NodeConnection::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!closed_ && fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+  closed_ = true;
+  cv_.notify_all();
+}
+
+void NodeConnection::ReadLoop() {
+  FrameDecoder decoder;
+  std::string buffer(64 * 1024, '\0');
+  while (true) {
+    ssize_t n = read(fd_, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    Status s = decoder.Feed(buffer.data(), static_cast<size_t>(n),
+                            [this](std::string_view frame) { Route(std::string(frame)); });
+    if (!s.ok()) {
+      RAYX_LOG(Error) << "bad frame from the node: " << s;
+      break;
+    }
+  }
+  Close();
+}
+
+void NodeConnection::Route(std::string frame) {
+  auto envelope = ParseEnvelope(frame);
+  if (!envelope.ok()) {
+    RAYX_LOG(Error) << "dropping a message from the node: " << envelope.status();
+    return;
+  }
+  const wire::Envelope* e = *envelope;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (e->message_type() == wire::Message::Welcome) {
+    const wire::Welcome* w = e->message_as_Welcome();
+    auto node_id = UnpackId<NodeID>(w->node_id());
+    auto job_id = UnpackId<JobID>(w->job_id());
+    auto worker_id = UnpackId<WorkerID>(w->worker_id());
+    if (node_id.ok() && job_id.ok() && worker_id.ok()) {
+      welcome_.node_id = *node_id;
+      welcome_.job_id = *job_id;
+      welcome_.worker_id = *worker_id;
+      welcome_.session_dir = StringOf(w->session_dir());
+      welcomed_ = true;
+    }
+  } else if (e->message_type() == wire::Message::ExecuteTask) {
+    tasks_.push_back(std::move(frame));
+  } else if (uint64_t id = RequestIdOf(e); id != 0) {
+    auto it = replies_.find(id);
+    if (it != replies_.end()) it->second = std::move(frame);
+  } else {
+    RAYX_LOG(Warning) << "unexpected message from the node, type "
+                      << static_cast<int>(e->message_type());
+  }
+  cv_.notify_all();
+}
+
+}  // namespace rayx

@@ -1,0 +1,79 @@
+// NodeConnection: a driver's or worker's connection to its node, with blocking calls.
+//
+// A reader thread of its own reads every frame from the node and routes it: a reply goes to the
+// caller waiting for its request id, an ExecuteTask to the task queue that NextTask() drains.
+// Sends are serialized by a mutex, so any thread may send or call. When the connection breaks,
+// every waiting call returns Unavailable and NextTask() returns nothing.
+//
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/wire/protocol_generated.h"
+
+namespace rayx {
+
+struct WelcomeInfo {
+  NodeID node_id;
+  JobID job_id;
+  WorkerID worker_id;
+  std::string session_dir;
+};
+
+class NodeConnection {
+ public:
+  // Connects, says Hello and waits for Welcome.
+  static StatusOr<std::unique_ptr<NodeConnection>> Connect(const std::string& socket_path,
+                                                           wire::Role role,
+                                                           const WorkerID& worker_id);
+  ~NodeConnection();  // Closes the socket and joins the reader thread.
+
+  const WelcomeInfo& welcome() const { return welcome_; }
+
+  // Sends one envelope (the bytes of a finished builder).
+  Status Send(std::string_view envelope);
+
+  // A fresh request id for Call.
+  uint64_t NextRequestId();
+  // Sends a request carrying request_id and blocks until the reply with the same id arrives.
+  // The reply is the whole frame; parse it with ParseEnvelope.
+  StatusOr<std::string> Call(uint64_t request_id, std::string_view envelope);
+
+  // Worker role: blocks until the node sends a task; nullopt once the connection is closed.
+  std::optional<std::string> NextTask();
+
+  // Shuts the socket down; waiting calls return Unavailable. Idempotent.
+  void Close();
+
+ private:
+  NodeConnection() = default;
+  void ReadLoop();
+  void Route(std::string frame);
+
+  int fd_ = -1;
+  WelcomeInfo welcome_;
+  std::thread reader_;
+
+  std::mutex write_mu_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;                                          // GUARDED_BY(mu_)
+  bool welcomed_ = false;                                        // GUARDED_BY(mu_)
+  uint64_t next_request_id_ = 1;                                 // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::optional<std::string>> replies_;  // GUARDED_BY(mu_)
+  std::deque<std::string> tasks_;                                // GUARDED_BY(mu_)
+};
+
+}  // namespace rayx

@@ -1,0 +1,364 @@
+#include "engine/node/node_service.h"
+
+#include <unistd.h>
+
+#include "engine/base/logging.h"
+#include "engine/node/wire_values.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+struct NodeService::Session {
+  uint64_t key = 0;
+  std::shared_ptr<Connection> connection;
+  bool greeted = false;
+  wire::Role role = wire::Role::Driver;
+  WorkerID worker_id;  // Nil for a driver.
+  JobID job_id;
+  std::unordered_set<ObjectID> held;
+  int blocked_calls = 0;
+};
+
+struct NodeService::PendingGet {
+  uint64_t session_key = 0;
+  uint64_t request_id = 0;
+  std::vector<ObjectID> ids;
+  size_t remaining = 0;
+  std::vector<std::pair<ObjectID, uint64_t>> waiters;
+  std::unique_ptr<Timer> timer;
+  bool blocking = false;
+};
+
+struct NodeService::PendingWait {
+  uint64_t session_key = 0;
+  uint64_t request_id = 0;
+  std::vector<ObjectID> ids;
+  size_t ready = 0;
+  size_t wanted = 0;
+  std::vector<std::pair<ObjectID, uint64_t>> waiters;
+  std::unique_ptr<Timer> timer;
+  bool blocking = false;
+};
+
+NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string session_dir,
+                         ObjectTable* objects, WorkerPool* pool, TaskManager* tasks,
+                         std::unordered_map<std::string, std::string>* functions)
+    : loop_(loop),
+      node_id_(node_id),
+      session_dir_(std::move(session_dir)),
+      objects_(objects),
+      pool_(pool),
+      tasks_(tasks),
+      functions_(functions) {}
+
+NodeService::~NodeService() { CloseAll(); }
+
+void NodeService::Accept(std::shared_ptr<Connection> connection) {
+  auto session = std::make_unique<Session>();
+  session->key = next_session_++;
+  session->connection = connection;
+  Session* raw = session.get();
+  sessions_.emplace(raw->key, std::move(session));
+  connection->Start([this, raw](std::string_view frame) { OnFrame(raw, frame); },
+                    [this, raw](const Status& why) {
+                      RAYX_LOG(Debug) << "client connection closed: " << why;
+                      OnClose(raw);
+                    });
+}
+
+void NodeService::CloseAll() {
+  std::vector<std::shared_ptr<Connection>> connections;
+  for (auto& [key, session] : sessions_) connections.push_back(session->connection);
+  for (auto& c : connections) c->Close(Unavailable("node stopping"));
+}
+
+void NodeService::OnFrame(Session* session, std::string_view frame) {
+  auto envelope = ParseEnvelope(frame);
+  Status status = envelope.ok() ? Handle(session, *envelope) : envelope.status();
+  if (!status.ok()) {
+    RAYX_LOG(Warning) << "closing a client connection: " << status;
+    session->connection->Close(status);
+  }
+}
+
+Status NodeService::Handle(Session* session, const wire::Envelope* envelope) {
+  if (!session->greeted && envelope->message_type() != wire::Message::Hello) {
+    return ProtocolError("the first message must be Hello");
+  }
+  switch (envelope->message_type()) {
+    case wire::Message::Hello:
+      return HandleHello(session, envelope->message_as_Hello());
+    case wire::Message::SubmitTask:
+      return HandleSubmit(session, envelope->message_as_SubmitTask());
+    case wire::Message::ExportFunction: {
+      const auto* e = envelope->message_as_ExportFunction();
+      functions_->emplace(std::string(BytesOf(e->function_id())), std::string(BytesOf(e->blob())));
+      return Status::OK();
+    }
+    case wire::Message::PutObject:
+      return HandlePut(session, envelope->message_as_PutObject());
+    case wire::Message::GetObjects:
+      return HandleGet(session, envelope->message_as_GetObjects());
+    case wire::Message::WaitObjects:
+      return HandleWait(session, envelope->message_as_WaitObjects());
+    case wire::Message::RefCountUpdate:
+      return HandleRefCounts(session, envelope->message_as_RefCountUpdate());
+    case wire::Message::CancelTask: {
+      const auto* c = envelope->message_as_CancelTask();
+      RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(c->object_id()));
+      tasks_->Cancel(id, c->force());
+      return Status::OK();
+    }
+    case wire::Message::InfoRequest:
+      return HandleInfo(session, envelope->message_as_InfoRequest());
+    case wire::Message::TaskDone: {
+      Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
+      if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
+      return tasks_->OnTaskDone(worker, envelope->message_as_TaskDone());
+    }
+    default:
+      return ProtocolError("unexpected message type " +
+                           std::to_string(static_cast<int>(envelope->message_type())));
+  }
+}
+
+Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
+  if (session->greeted) return ProtocolError("a second Hello");
+  if (hello->protocol_version() != kProtocolVersion) {
+    return ProtocolError("protocol version " + std::to_string(hello->protocol_version()) +
+                         " is not this node's " + std::to_string(kProtocolVersion));
+  }
+  session->greeted = true;
+  session->role = hello->role();
+  WorkerID client_id = WorkerID::FromRandom();
+  if (hello->role() == wire::Role::Worker) {
+    RAYX_ASSIGN_OR_RETURN(client_id, UnpackId<WorkerID>(hello->worker_id()));
+    if (pool_->Find(client_id) == nullptr) {
+      return ProtocolError("a worker this node did not start said hello");
+    }
+  } else {
+    session->job_id = JobID::FromInt(next_job_++);
+  }
+  flatbuffers::FlatBufferBuilder b(128);
+  auto node_id = b.CreateVector(node_id_.data(), NodeID::kSize);
+  auto job_id = b.CreateVector(session->job_id.data(), JobID::kSize);
+  auto worker_id = b.CreateVector(client_id.data(), WorkerID::kSize);
+  auto dir = b.CreateString(session_dir_);
+  session->connection->Send(FinishEnvelope(b, wire::CreateWelcome(b, node_id, job_id, worker_id, dir)));
+  if (hello->role() == wire::Role::Worker) {
+    // Registered after the welcome, since a registered worker may be sent a task at once.
+    if (pool_->Register(client_id, session->connection) == nullptr) {
+      return ProtocolError("worker " + client_id.Hex() + " said hello twice");
+    }
+    session->worker_id = client_id;
+  }
+  return Status::OK();
+}
+
+void NodeService::Hold(Session* session, const ObjectID& id) {
+  if (session->held.insert(id).second) objects_->AddHolder(id);
+}
+
+Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submit) {
+  const wire::TaskSpec* spec = submit->spec();
+  if (spec == nullptr) return ProtocolError("SubmitTask without a spec");
+  RAYX_ASSIGN_OR_RETURN(TaskID task_id, UnpackId<TaskID>(spec->task_id()));
+  // The submitter holds the returns from the start; its first RefCountUpdate may come later.
+  for (uint32_t i = 0; i < spec->num_returns(); ++i) {
+    ObjectID id = ObjectID::ForReturn(task_id, i);
+    objects_->CreatePending(id);
+    Hold(session, id);
+  }
+  Status status = tasks_->Submit(spec);
+  if (!status.ok() && status.code() != StatusCode::kProtocolError) {
+    // A task the node refuses (bad resources, say) fails, like any task, through its results.
+    for (uint32_t i = 0; i < spec->num_returns(); ++i) {
+      objects_->Seal(ObjectID::ForReturn(task_id, i), SystemErrorValue(kWorkerDied, status.ToString()));
+    }
+    return Status::OK();
+  }
+  return status;
+}
+
+Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
+  const wire::ObjectValue* wire_value = put->value();
+  if (wire_value == nullptr) return ProtocolError("PutObject without a value");
+  RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(wire_value->object_id()));
+  RAYX_ASSIGN_OR_RETURN(StoredValue value, StoredValueFromWire(wire_value));
+  Hold(session, id);
+  objects_->Seal(id, std::move(value));
+  return Status::OK();
+}
+
+void NodeService::SetBlocked(Session* session, int delta) {
+  if (session->worker_id.IsNil()) return;
+  Worker* worker = pool_->Find(session->worker_id);
+  int before = session->blocked_calls;
+  session->blocked_calls += delta;
+  if (worker == nullptr) return;
+  if (before == 0 && session->blocked_calls > 0) tasks_->OnWorkerBlocked(worker);
+  if (before > 0 && session->blocked_calls == 0) tasks_->OnWorkerUnblocked(worker);
+}
+
+Status NodeService::HandleGet(Session* session, const wire::GetObjects* get) {
+  auto pending = std::make_unique<PendingGet>();
+  pending->session_key = session->key;
+  pending->request_id = get->request_id();
+  RAYX_ASSIGN_OR_RETURN(pending->ids, UnpackIds<ObjectID>(get->ids()));
+  uint64_t key = next_pending_++;
+  PendingGet* raw = pending.get();
+  gets_.emplace(key, std::move(pending));
+  for (const ObjectID& id : raw->ids) objects_->Pin(id);
+  raw->remaining = raw->ids.size() + 1;
+  for (const ObjectID& id : raw->ids) {
+    if (objects_->IsReady(id)) {
+      raw->remaining--;
+      continue;
+    }
+    uint64_t handle = objects_->OnReady(id, [this, key] {
+      auto it = gets_.find(key);
+      if (it != gets_.end() && --it->second->remaining == 0) FinishGet(key, false);
+    });
+    raw->waiters.emplace_back(id, handle);
+  }
+  if (--raw->remaining == 0) {
+    FinishGet(key, false);
+    return Status::OK();
+  }
+  raw->blocking = true;
+  SetBlocked(session, +1);
+  if (get->timeout_ms() >= 0) {
+    raw->timer = std::make_unique<Timer>(loop_);
+    raw->timer->Start(static_cast<uint64_t>(get->timeout_ms()), 0, [this, key] { FinishGet(key, true); });
+  }
+  return Status::OK();
+}
+
+void NodeService::FinishGet(uint64_t key, bool timed_out) {
+  auto it = gets_.find(key);
+  if (it == gets_.end()) return;
+  std::unique_ptr<PendingGet> get = std::move(it->second);
+  gets_.erase(it);
+  for (auto& [id, handle] : get->waiters) objects_->CancelWaiter(id, handle);
+  auto session_it = sessions_.find(get->session_key);
+  if (session_it != sessions_.end()) {
+    Session* session = session_it->second.get();
+    if (get->blocking) SetBlocked(session, -1);
+    flatbuffers::FlatBufferBuilder b(256);
+    std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+    if (!timed_out) {
+      for (const ObjectID& id : get->ids) {
+        const StoredValue* value = objects_->Get(id);
+        values.push_back(StoredValueToWire(
+            b, id, value ? *value : SystemErrorValue(kObjectLost, "object " + id.Hex() + " was lost")));
+      }
+    }
+    auto reply = wire::CreateGetReply(b, get->request_id, timed_out, b.CreateVector(values));
+    session->connection->Send(FinishEnvelope(b, reply));
+  }
+  for (const ObjectID& id : get->ids) objects_->Unpin(id);
+}
+
+Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) {
+  auto pending = std::make_unique<PendingWait>();
+  pending->session_key = session->key;
+  pending->request_id = wait->request_id();
+  RAYX_ASSIGN_OR_RETURN(pending->ids, UnpackIds<ObjectID>(wait->ids()));
+  pending->wanted = std::min<size_t>(wait->num_returns(), pending->ids.size());
+  uint64_t key = next_pending_++;
+  PendingWait* raw = pending.get();
+  waits_.emplace(key, std::move(pending));
+  for (const ObjectID& id : raw->ids) {
+    if (objects_->IsReady(id)) raw->ready++;
+  }
+  if (raw->ready >= raw->wanted || wait->timeout_ms() == 0) {
+    FinishWait(key);
+    return Status::OK();
+  }
+  for (const ObjectID& id : raw->ids) {
+    if (objects_->IsReady(id)) continue;
+    uint64_t handle = objects_->OnReady(id, [this, key] {
+      auto it = waits_.find(key);
+      if (it != waits_.end() && ++it->second->ready >= it->second->wanted) FinishWait(key);
+    });
+    raw->waiters.emplace_back(id, handle);
+  }
+  raw->blocking = true;
+  SetBlocked(session, +1);
+  if (wait->timeout_ms() > 0) {
+    raw->timer = std::make_unique<Timer>(loop_);
+    raw->timer->Start(static_cast<uint64_t>(wait->timeout_ms()), 0, [this, key] { FinishWait(key); });
+  }
+  return Status::OK();
+}
+
+void NodeService::FinishWait(uint64_t key) {
+  auto it = waits_.find(key);
+  if (it == waits_.end()) return;
+  std::unique_ptr<PendingWait> wait = std::move(it->second);
+  waits_.erase(it);
+  for (auto& [id, handle] : wait->waiters) objects_->CancelWaiter(id, handle);
+  auto session_it = sessions_.find(wait->session_key);
+  if (session_it == sessions_.end()) return;
+  Session* session = session_it->second.get();
+  if (wait->blocking) SetBlocked(session, -1);
+  flatbuffers::FlatBufferBuilder b(128);
+  std::vector<uint8_t> ready;
+  for (const ObjectID& id : wait->ids) ready.push_back(objects_->IsReady(id) ? 1 : 0);
+  auto flags = b.CreateVector(ready);
+  session->connection->Send(FinishEnvelope(b, wire::CreateWaitReply(b, wait->request_id, flags)));
+}
+
+Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate* update) {
+  RAYX_ASSIGN_OR_RETURN(auto added, UnpackIds<ObjectID>(update->added()));
+  RAYX_ASSIGN_OR_RETURN(auto removed, UnpackIds<ObjectID>(update->removed()));
+  for (const ObjectID& id : added) Hold(session, id);
+  for (const ObjectID& id : removed) {
+    if (session->held.erase(id) != 0) objects_->RemoveHolder(id);
+  }
+  return Status::OK();
+}
+
+Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* request) {
+  flatbuffers::FlatBufferBuilder b(512);
+  auto amounts = [&b](const ResourceSet& set) {
+    std::vector<flatbuffers::Offset<wire::ResourceAmount>> out;
+    for (const auto& [name, amount] : set.ToDoubles()) {
+      out.push_back(wire::CreateResourceAmount(b, b.CreateString(name), amount));
+    }
+    return b.CreateVector(out);
+  };
+  auto total = amounts(tasks_->resources().total());
+  auto available = amounts(tasks_->resources().available());
+  auto node_id = b.CreateVector(node_id_.data(), NodeID::kSize);
+  auto address = b.CreateString(session_dir_);
+  std::vector<flatbuffers::Offset<wire::NodeInfo>> nodes = {
+      wire::CreateNodeInfo(b, node_id, /*alive=*/true, address, total, available)};
+  auto reply = wire::CreateInfoReply(b, request->request_id(), b.CreateVector(nodes));
+  session->connection->Send(FinishEnvelope(b, reply));
+  return Status::OK();
+}
+
+void NodeService::OnClose(Session* session) {
+  uint64_t key = session->key;
+  std::vector<uint64_t> gets, waits;
+  for (auto& [k, get] : gets_) {
+    if (get->session_key == key) gets.push_back(k);
+  }
+  for (auto& [k, wait] : waits_) {
+    if (wait->session_key == key) waits.push_back(k);
+  }
+  auto it = sessions_.find(key);
+  std::unique_ptr<Session> owned = std::move(it->second);
+  sessions_.erase(it);
+  // With the session gone these only cancel their waiters and unpin.
+  for (uint64_t k : gets) FinishGet(k, true);
+  for (uint64_t k : waits) FinishWait(k);
+  for (const ObjectID& id : owned->held) objects_->RemoveHolder(id);
+  if (!owned->worker_id.IsNil()) {
+    Worker* worker = pool_->Find(owned->worker_id);
+    if (worker != nullptr) pool_->Disconnect(worker);
+  }
+}
+
+}  // namespace rayx

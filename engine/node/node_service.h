@@ -1,0 +1,76 @@
+// NodeService: the node's side of every client connection (the driver and the workers).
+//
+// It reads each verified message and acts on it: hellos, task submission, puts, gets and waits
+// (answered when the objects are ready or the timeout passes), reference counts, cancellation and
+// cluster information. Each connection's references are dropped when it closes, so a driver that
+// exits, however it exits, frees what it held.
+//
+// Thread: the node's loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/base/ids.h"
+#include "engine/loop/connection.h"
+#include "engine/loop/event_loop.h"
+#include "engine/node/task_manager.h"
+#include "engine/objects/object_table.h"
+#include "engine/wire/protocol_generated.h"
+#include "engine/worker/worker_pool.h"
+
+namespace rayx {
+
+class NodeService {
+ public:
+  NodeService(EventLoop* loop, const NodeID& node_id, std::string session_dir, ObjectTable* objects,
+              WorkerPool* pool, TaskManager* tasks,
+              std::unordered_map<std::string, std::string>* functions);
+  ~NodeService();
+
+  // Takes a newly accepted connection and serves it until it closes.
+  void Accept(std::shared_ptr<Connection> connection);
+  // Closes every client connection (the node is stopping).
+  void CloseAll();
+
+ private:
+  struct Session;
+  struct PendingGet;
+  struct PendingWait;
+
+  void OnFrame(Session* session, std::string_view frame);
+  Status Handle(Session* session, const wire::Envelope* envelope);
+  Status HandleHello(Session* session, const wire::Hello* hello);
+  Status HandleSubmit(Session* session, const wire::SubmitTask* submit);
+  Status HandlePut(Session* session, const wire::PutObject* put);
+  Status HandleGet(Session* session, const wire::GetObjects* get);
+  Status HandleWait(Session* session, const wire::WaitObjects* wait);
+  Status HandleRefCounts(Session* session, const wire::RefCountUpdate* update);
+  Status HandleInfo(Session* session, const wire::InfoRequest* request);
+  void OnClose(Session* session);
+
+  void Hold(Session* session, const ObjectID& id);
+  void FinishGet(uint64_t get_key, bool timed_out);
+  void FinishWait(uint64_t wait_key);
+  void SetBlocked(Session* session, int delta);
+
+  EventLoop* loop_;
+  NodeID node_id_;
+  std::string session_dir_;
+  ObjectTable* objects_;
+  WorkerPool* pool_;
+  TaskManager* tasks_;
+  std::unordered_map<std::string, std::string>* functions_;
+
+  uint32_t next_job_ = 1;
+  uint64_t next_session_ = 1;
+  uint64_t next_pending_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<uint64_t, std::unique_ptr<PendingGet>> gets_;
+  std::unordered_map<uint64_t, std::unique_ptr<PendingWait>> waits_;
+};
+
+}  // namespace rayx

@@ -1,0 +1,303 @@
+#include "engine/node/task_manager.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/base/logging.h"
+#include "engine/node/wire_values.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
+                         const std::unordered_map<std::string, std::string>* functions,
+                         const ResourceSet& total, std::function<void(const std::string&)> report)
+    : objects_(objects),
+      pool_(pool),
+      functions_(functions),
+      resources_(total),
+      report_(std::move(report)) {}
+
+TaskManager::~TaskManager() = default;
+
+Status TaskManager::Submit(const wire::TaskSpec* spec) {
+  auto task = std::make_unique<Task>();
+  task->key = next_key_++;
+  RAYX_ASSIGN_OR_RETURN(task->id, UnpackId<TaskID>(spec->task_id()));
+  task->function_id = std::string(BytesOf(spec->function_id()));
+  task->name = StringOf(spec->name());
+  task->args = std::string(BytesOf(spec->args()));
+  RAYX_ASSIGN_OR_RETURN(task->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
+  RAYX_ASSIGN_OR_RETURN(task->contained, UnpackIds<ObjectID>(spec->contained()));
+  task->num_returns = spec->num_returns();
+  task->retries_left = std::max(0, spec->max_retries());
+  std::map<std::string, double> demand;
+  if (spec->resources() != nullptr) {
+    for (const auto* r : *spec->resources()) demand[StringOf(r->name())] = r->amount();
+  }
+  RAYX_ASSIGN_OR_RETURN(task->demand, ResourceSet::FromDoubles(demand));
+  RAYX_RETURN_IF_ERROR(NodeResources::Validate(task->demand));
+  if (functions_->count(task->function_id) == 0) {
+    return ProtocolError("task " + task->name + " names a function that was never exported");
+  }
+  if (by_id_.count(task->id) != 0) return AlreadyExists("task " + task->id.Hex() + " was submitted twice");
+
+  Task* raw = task.get();
+  tasks_.emplace(raw->key, std::move(task));
+  by_id_.emplace(raw->id, raw->key);
+  for (const ObjectID& id : raw->contained) objects_->Pin(id);
+  for (const ObjectID& id : raw->dependencies) objects_->Pin(id);
+  raw->args_pending = raw->dependencies.size() + 1;  // +1 so that no callback finishes the count early.
+  uint64_t key = raw->key;
+  for (const ObjectID& id : raw->dependencies) {
+    uint64_t handle = objects_->OnReady(id, [this, key] { OnArgReady(key); });
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) return Status::OK();  // Finished by a failed argument already.
+    if (!objects_->IsReady(id)) it->second->arg_waiters.emplace_back(id, handle);
+  }
+  OnArgReady(key);
+  return Status::OK();
+}
+
+void TaskManager::OnArgReady(uint64_t key) {
+  auto it = tasks_.find(key);
+  if (it == tasks_.end()) return;
+  Task* task = it->second.get();
+  if (--task->args_pending > 0) return;
+  task->arg_waiters.clear();
+  // An argument that is an error becomes this task's result, without running it.
+  for (const ObjectID& id : task->dependencies) {
+    const StoredValue* value = objects_->Get(id);
+    if (value != nullptr && value->kind != ValueKind::kValue) {
+      StoredValue copy = *value;
+      copy.contained.clear();
+      FinishWithValue(task, copy);
+      return;
+    }
+  }
+  Enqueue(task);
+}
+
+void TaskManager::Enqueue(Task* task) {
+  task->state = State::kQueued;
+  if (!resources_.IsFeasible(task->demand)) {
+    if (reported_infeasible_.insert(task->demand).second) {
+      report_("task " + task->name + " needs " + task->demand.ToString() +
+              ", which no node of this cluster has (it has " + resources_.total().ToString() +
+              "); it will wait until a node that has it joins.");
+    }
+    infeasible_.push_back(task->key);
+    return;
+  }
+  ready_.Push(task->key, task->demand);
+  TryDispatch();
+}
+
+void TaskManager::TryDispatch() {
+  if (dispatching_) return;
+  dispatching_ = true;
+  ready_.Dispatch(&resources_, [this](uint64_t key, const Allocation& allocation) {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) return false;
+    return Dispatch(it->second.get(), allocation);
+  });
+  dispatching_ = false;
+  MaybeStartWorkers();
+}
+
+bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
+  Worker* worker = pool_->PopIdle();
+  if (worker == nullptr) return false;
+  task->state = State::kRunning;
+  task->worker = worker;
+  task->allocation = allocation;
+  worker->task_key = task->key;
+  worker->task_name = task->name;
+  worker->blocked = false;
+  SendExecute(task, worker);
+  return true;
+}
+
+void TaskManager::SendExecute(Task* task, Worker* worker) {
+  flatbuffers::FlatBufferBuilder b(256 + task->args.size());
+  auto task_id = b.CreateVector(task->id.data(), TaskID::kSize);
+  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task->function_id.data()),
+                                    task->function_id.size());
+  auto name = b.CreateString(task->name);
+  auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(task->args.data()), task->args.size());
+  auto deps = PackIds(b, task->dependencies);
+  auto spec = wire::CreateTaskSpec(b, task_id, function_id, name, args, deps, 0, task->num_returns);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;
+  if (worker->known_functions.insert(task->function_id).second) {
+    const std::string& definition = functions_->at(task->function_id);
+    blob = b.CreateVector(reinterpret_cast<const uint8_t*>(definition.data()), definition.size());
+  }
+  std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+  for (const ObjectID& id : task->dependencies) {
+    const StoredValue* value = objects_->Get(id);
+    RAYX_CHECK(value != nullptr) << "a dispatched task's argument is gone";
+    values.push_back(StoredValueToWire(b, id, *value));
+  }
+  auto dep_values = b.CreateVector(values);
+  auto gpu_ids = b.CreateVector(task->allocation.gpu_ids);
+  auto execute = wire::CreateExecuteTask(b, spec, blob, dep_values, task->retries_left, gpu_ids);
+  worker->connection->Send(FinishEnvelope(b, execute));
+}
+
+Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
+  auto it = tasks_.find(worker->task_key);
+  if (it == tasks_.end()) return ProtocolError("worker reported a task it was not running");
+  Task* task = it->second.get();
+  RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
+  if (id != task->id) return ProtocolError("worker reported task " + id.Hex() + " while running another");
+  DetachFromWorker(task, /*worker_alive=*/true);
+
+  if (done->retry() && task->retries_left > 0 && !task->cancelled) {
+    task->retries_left--;
+    ready_.Push(task->key, task->demand);
+    task->state = State::kQueued;
+    TryDispatch();
+    return Status::OK();
+  }
+  std::vector<StoredValue> results;
+  if (done->results() != nullptr) {
+    for (const auto* wire_value : *done->results()) {
+      auto value = StoredValueFromWire(wire_value);
+      if (!value.ok()) {
+        FinishWithValue(task, SystemErrorValue(kWorkerDied, value.status().ToString()));
+        TryDispatch();
+        return value.status();
+      }
+      results.push_back(std::move(value).value());
+    }
+  }
+  if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
+    FinishWithValue(task, results[0]);
+  } else if (results.size() != task->num_returns) {
+    FinishWithValue(task, SystemErrorValue(kWorkerDied, "task " + task->name + " returned " +
+                                                            std::to_string(results.size()) +
+                                                            " values, expected " +
+                                                            std::to_string(task->num_returns)));
+  } else {
+    for (uint32_t i = 0; i < task->num_returns; ++i) {
+      objects_->Seal(ObjectID::ForReturn(task->id, i), std::move(results[i]));
+    }
+    Forget(task);
+  }
+  TryDispatch();
+  return Status::OK();
+}
+
+void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
+  Worker* worker = task->worker;
+  if (worker == nullptr) return;
+  if (worker->blocked) resources_.ReacquireCpu(task->allocation.amounts.Get(kCpu));
+  resources_.Release(task->allocation);
+  task->allocation = Allocation();
+  task->worker = nullptr;
+  worker->task_key = 0;
+  worker->task_name.clear();
+  worker->blocked = false;
+  if (worker_alive) pool_->PushIdle(worker);
+}
+
+void TaskManager::FinishWithValue(Task* task, const StoredValue& value) {
+  for (uint32_t i = 0; i < task->num_returns; ++i) {
+    objects_->Seal(ObjectID::ForReturn(task->id, i), value);
+  }
+  Forget(task);
+}
+
+void TaskManager::Forget(Task* task) {
+  for (auto& [id, handle] : task->arg_waiters) objects_->CancelWaiter(id, handle);
+  std::vector<ObjectID> pinned = task->dependencies;
+  pinned.insert(pinned.end(), task->contained.begin(), task->contained.end());
+  by_id_.erase(task->id);
+  tasks_.erase(task->key);  // task is gone from here on.
+  for (const ObjectID& id : pinned) objects_->Unpin(id);
+}
+
+void TaskManager::OnWorkerReady(Worker*) { TryDispatch(); }
+
+void TaskManager::OnWorkerExit(Worker* worker) {
+  auto it = tasks_.find(worker->task_key);
+  if (it != tasks_.end()) {
+    Task* task = it->second.get();
+    DetachFromWorker(task, /*worker_alive=*/false);
+    if (task->cancelled) {
+      FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+    } else if (task->retries_left > 0) {
+      task->retries_left--;
+      RAYX_LOG(Warning) << "worker pid=" << worker->pid << " died running " << task->name
+                        << "; retrying it (" << task->retries_left << " retries left)";
+      task->state = State::kQueued;
+      ready_.Push(task->key, task->demand);
+    } else {
+      FinishWithValue(task, SystemErrorValue(kWorkerDied, "the worker (pid " + std::to_string(worker->pid) +
+                                                               ") running task " + task->name +
+                                                               " died, and no retries remain"));
+    }
+  }
+  TryDispatch();
+}
+
+void TaskManager::OnWorkerBlocked(Worker* worker) {
+  auto it = tasks_.find(worker->task_key);
+  if (it == tasks_.end() || worker->blocked) return;
+  worker->blocked = true;
+  resources_.ReleaseCpu(it->second->allocation.amounts.Get(kCpu));
+  TryDispatch();
+}
+
+void TaskManager::OnWorkerUnblocked(Worker* worker) {
+  auto it = tasks_.find(worker->task_key);
+  if (it == tasks_.end() || !worker->blocked) return;
+  worker->blocked = false;
+  resources_.ReacquireCpu(it->second->allocation.amounts.Get(kCpu));
+}
+
+void TaskManager::Cancel(const ObjectID& object_id, bool force) {
+  auto by_id = by_id_.find(object_id.Task());
+  if (by_id == by_id_.end()) return;  // Finished already, or never here: nothing to do.
+  Task* task = tasks_.at(by_id->second).get();
+  task->cancelled = true;
+  switch (task->state) {
+    case State::kWaitingForArgs:
+    case State::kQueued:
+      ready_.Remove(task->key);
+      infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), task->key), infeasible_.end());
+      FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+      break;
+    case State::kRunning:
+      pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
+      break;
+  }
+}
+
+void TaskManager::Prestart(size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    Status s = pool_->StartWorker();
+    if (!s.ok()) {
+      RAYX_LOG(Warning) << s;
+      return;
+    }
+  }
+}
+
+void TaskManager::MaybeStartWorkers() {
+  if (ready_.empty() || pool_->num_idle() > 0) return;
+  // Enough workers for the CPUs that are free now, and at least one, counting those starting.
+  double free_cpus = std::max(0.0, resources_.available().Get(kCpu));
+  size_t wanted = std::min<size_t>(ready_.size(), std::max<size_t>(1, static_cast<size_t>(std::ceil(free_cpus))));
+  while (pool_->num_starting() < wanted) {
+    Status s = pool_->StartWorker();
+    if (!s.ok()) {
+      RAYX_LOG(Warning) << "cannot start another worker: " << s;
+      return;
+    }
+  }
+}
+
+}  // namespace rayx

@@ -1,0 +1,107 @@
+// TaskManager: the life of every task on a node, from submission to its results.
+//
+// A submitted task waits for its argument objects, then for resources (ReadyQueue), then for an
+// idle worker, which is sent ExecuteTask. When the worker reports TaskDone, the results are
+// stored and the resources and worker freed. A task whose argument is an error gets that error
+// as its result without running. A worker that dies while running a task has the task retried
+// while retries remain, else the results become a WORKER_DIED error. A worker blocked in get gives
+// its CPU back so that the tasks it waits for can run; the pool grows past the CPU count for them.
+//
+// Thread: the node's loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/objects/object_table.h"
+#include "engine/sched/node_resources.h"
+#include "engine/sched/ready_queue.h"
+#include "engine/wire/protocol_generated.h"
+#include "engine/worker/worker_pool.h"
+
+namespace rayx {
+
+class TaskManager {
+ public:
+  // functions maps function ids to their serialized definitions; it outlives the manager.
+  // report prints a message for the user (an infeasible task, for example).
+  TaskManager(ObjectTable* objects, WorkerPool* pool,
+              const std::unordered_map<std::string, std::string>* functions,
+              const ResourceSet& total, std::function<void(const std::string&)> report);
+  ~TaskManager();
+
+  // Takes a task; its return objects must already be registered with the object table.
+  Status Submit(const wire::TaskSpec* spec);
+  // A worker finished its task.
+  Status OnTaskDone(Worker* worker, const wire::TaskDone* done);
+  void OnWorkerReady(Worker* worker);
+  void OnWorkerExit(Worker* worker);
+  // A worker running a task waits in get or wait (blocked) or stopped waiting.
+  void OnWorkerBlocked(Worker* worker);
+  void OnWorkerUnblocked(Worker* worker);
+  // Cancels the task that makes object_id: at once if it has not started, by SIGINT to its worker
+  // (KeyboardInterrupt) if it runs, or by killing the worker with force.
+  void Cancel(const ObjectID& object_id, bool force);
+
+  // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
+  void Prestart(size_t n);
+
+  const NodeResources& resources() const { return resources_; }
+  size_t num_tasks() const { return tasks_.size(); }
+
+ private:
+  enum class State { kWaitingForArgs, kQueued, kRunning };
+  struct Task {
+    uint64_t key = 0;
+    TaskID id;
+    std::string function_id;
+    std::string name;
+    std::string args;
+    std::vector<ObjectID> dependencies;
+    std::vector<ObjectID> contained;
+    uint32_t num_returns = 1;
+    ResourceSet demand;
+    int retries_left = 0;
+    State state = State::kWaitingForArgs;
+    size_t args_pending = 0;
+    std::vector<std::pair<ObjectID, uint64_t>> arg_waiters;
+    Worker* worker = nullptr;
+    Allocation allocation;
+    bool cancelled = false;
+  };
+
+  void OnArgReady(uint64_t key);
+  void Enqueue(Task* task);
+  void TryDispatch();
+  bool Dispatch(Task* task, const Allocation& allocation);
+  void SendExecute(Task* task, Worker* worker);
+  // Frees what a running task holds on its worker; the worker goes idle unless it is dead.
+  void DetachFromWorker(Task* task, bool worker_alive);
+  // Stores the same value as every return of the task and forgets the task.
+  void FinishWithValue(Task* task, const StoredValue& value);
+  void Forget(Task* task);
+  void MaybeStartWorkers();
+
+  ObjectTable* objects_;
+  WorkerPool* pool_;
+  const std::unordered_map<std::string, std::string>* functions_;
+  NodeResources resources_;
+  ReadyQueue ready_;
+  std::function<void(const std::string&)> report_;
+  std::set<ResourceSet> reported_infeasible_;
+  std::vector<uint64_t> infeasible_;  // Tasks no node can run; kept in case one joins.
+
+  uint64_t next_key_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Task>> tasks_;
+  std::unordered_map<TaskID, uint64_t> by_id_;
+  bool dispatching_ = false;
+};
+
+}  // namespace rayx

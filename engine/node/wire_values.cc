@@ -1,0 +1,48 @@
+#include "engine/node/wire_values.h"
+
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+StoredValue SystemErrorValue(const std::string& code, const std::string& message) {
+  StoredValue value;
+  value.kind = ValueKind::kSystemError;
+  value.inline_data = code + ": " + message;
+  return value;
+}
+
+StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
+  if (wire_value == nullptr) return ProtocolError("missing object value");
+  StoredValue value;
+  switch (wire_value->kind()) {
+    case wire::ValueKind::Value: value.kind = ValueKind::kValue; break;
+    case wire::ValueKind::TaskError: value.kind = ValueKind::kTaskError; break;
+    case wire::ValueKind::SystemError: value.kind = ValueKind::kSystemError; break;
+    default: return ProtocolError("unknown value kind");
+  }
+  value.in_shm = wire_value->in_shm();
+  value.shm_size = wire_value->shm_size();
+  if (!value.in_shm) value.inline_data = std::string(BytesOf(wire_value->data()));
+  RAYX_ASSIGN_OR_RETURN(value.contained, UnpackIds<ObjectID>(wire_value->contained()));
+  return value;
+}
+
+flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
+                                                         const ObjectID& id,
+                                                         const StoredValue& value) {
+  auto id_offset = builder.CreateVector(id.data(), ObjectID::kSize);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
+  if (!value.in_shm) {
+    data = builder.CreateVector(reinterpret_cast<const uint8_t*>(value.inline_data.data()),
+                                value.inline_data.size());
+  }
+  wire::ObjectValueBuilder b(builder);
+  b.add_object_id(id_offset);
+  b.add_kind(static_cast<wire::ValueKind>(value.kind));
+  if (!value.in_shm) b.add_data(data);
+  b.add_in_shm(value.in_shm);
+  b.add_shm_size(value.shm_size);
+  return b.Finish();
+}
+
+}  // namespace rayx

@@ -1,0 +1,31 @@
+// Conversions between the node's StoredValue and the wire's ObjectValue, and the system errors the
+// node itself produces (a dead worker, a cancelled task).
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <string>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/objects/object_table.h"
+#include "engine/wire/protocol_generated.h"
+
+namespace rayx {
+
+// Codes of system errors; the Python layer maps each to an exception class.
+inline constexpr char kWorkerDied[] = "WORKER_DIED";
+inline constexpr char kTaskCancelled[] = "TASK_CANCELLED";
+inline constexpr char kObjectLost[] = "OBJECT_LOST";
+
+// A system error value: its data is the text "CODE: message".
+StoredValue SystemErrorValue(const std::string& code, const std::string& message);
+
+// Reads an incoming value; ids it contains are unpacked and checked.
+StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
+
+flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
+                                                         const ObjectID& id,
+                                                         const StoredValue& value);
+
+}  // namespace rayx

@@ -1,0 +1,102 @@
+#include "engine/worker/output_forwarder.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace rayx {
+
+struct OutputForwarder::Handle {
+  uv_pipe_t pipe;
+  OutputForwarder* owner;  // Null once the owner is gone.
+  bool closing = false;  // uv_close was called.
+  bool closed = false;   // The close callback ran.
+};
+
+namespace {
+
+void WriteAll(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) return;  // The terminal went away; output is best effort.
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+OutputForwarder::OutputForwarder(EventLoop* loop, int target_fd, std::function<std::string()> prefix)
+    : target_fd_(target_fd), prefix_(std::move(prefix)), handle_(new Handle) {
+  uv_pipe_init(loop->uv(), &handle_->pipe, 0);
+  handle_->owner = this;
+  handle_->pipe.data = handle_;
+}
+
+OutputForwarder::~OutputForwarder() {
+  Flush(/*all=*/true);
+  handle_->owner = nullptr;
+  if (!handle_->closing) {
+    handle_->closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle_->pipe),
+             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+  } else if (handle_->closed) {
+    delete handle_;
+  }
+}
+
+uv_pipe_t* OutputForwarder::pipe() { return &handle_->pipe; }
+
+void OutputForwarder::Start() {
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&handle_->pipe),
+      [](uv_handle_t*, size_t suggested, uv_buf_t* buf) {
+        buf->base = static_cast<char*>(std::malloc(suggested));
+        buf->len = buf->base ? suggested : 0;
+      },
+      [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+        auto* h = static_cast<Handle*>(stream->data);
+        if (nread > 0 && h->owner != nullptr) h->owner->OnData(buf->base, static_cast<size_t>(nread));
+        std::free(buf->base);
+        if (nread < 0) {
+          if (h->owner != nullptr) h->owner->Flush(/*all=*/true);
+          if (!h->closing) {
+            h->closing = true;
+            // The owner keeps its pointer; it sees closing and will not close again.
+            uv_close(reinterpret_cast<uv_handle_t*>(stream), [](uv_handle_t* handle) {
+              auto* hh = static_cast<Handle*>(handle->data);
+              hh->closed = true;
+              if (hh->owner == nullptr) delete hh;
+            });
+          }
+        }
+      });
+}
+
+void OutputForwarder::OnData(const char* data, size_t n) {
+  partial_.append(data, n);
+  Flush(/*all=*/false);
+}
+
+void OutputForwarder::Flush(bool all) {
+  if (partial_.empty()) return;
+  std::string out;
+  size_t start = 0;
+  std::string prefix;
+  while (true) {
+    size_t nl = partial_.find('\n', start);
+    if (nl == std::string::npos) break;
+    if (prefix.empty()) prefix = prefix_();
+    out.append(prefix).append(partial_, start, nl - start + 1);
+    start = nl + 1;
+  }
+  if (all && start < partial_.size()) {
+    if (prefix.empty()) prefix = prefix_();
+    out.append(prefix).append(partial_, start, std::string::npos).push_back('\n');
+    start = partial_.size();
+  }
+  partial_.erase(0, start);
+  if (!out.empty()) WriteAll(target_fd_, out);
+}
+
+}  // namespace rayx

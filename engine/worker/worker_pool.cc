@@ -1,0 +1,173 @@
+#include "engine/worker/worker_pool.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/base/logging.h"
+
+namespace rayx {
+
+namespace {
+
+// The process handle outlives its Worker when the worker is destroyed before the exit callback, so
+// the handle's data points at this small record, not at the Worker.
+struct ProcessRecord {
+  WorkerPool* pool;
+  WorkerID worker_id;
+};
+
+void CloseProcessHandle(uv_process_t* process) {
+  uv_close(reinterpret_cast<uv_handle_t*>(process), [](uv_handle_t* h) {
+    delete static_cast<ProcessRecord*>(h->data);
+    delete reinterpret_cast<uv_process_t*>(h);
+  });
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(EventLoop* loop, WorkerPoolOptions options)
+    : loop_(loop), options_(std::move(options)) {}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+void WorkerPool::SetHandlers(WorkerHandler on_ready, WorkerHandler on_exit) {
+  on_ready_ = std::move(on_ready);
+  on_exit_ = std::move(on_exit);
+}
+
+Status WorkerPool::StartWorker() {
+  if (stopped_) return Unavailable("the worker pool is stopped");
+  if (workers_.size() >= options_.max_workers) {
+    return Unavailable("the node already runs " + std::to_string(workers_.size()) + " workers");
+  }
+  auto worker = std::make_unique<Worker>();
+  worker->id = WorkerID::FromRandom();
+  std::string id_hex = worker->id.Hex();
+  Worker* raw = worker.get();
+  auto prefix = [raw] {
+    return "(" + (raw->task_name.empty() ? std::string("worker") : raw->task_name) +
+           " pid=" + std::to_string(raw->pid) + ") ";
+  };
+  worker->stdout_forwarder = std::make_unique<OutputForwarder>(loop_, STDOUT_FILENO, prefix);
+  worker->stderr_forwarder = std::make_unique<OutputForwarder>(loop_, STDERR_FILENO, prefix);
+
+  std::vector<std::string> args = {options_.executable, "worker", "--node-socket",
+                                   options_.node_socket, "--worker-id", id_hex};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+  stdio[1].data.stream = reinterpret_cast<uv_stream_t*>(worker->stdout_forwarder->pipe());
+  stdio[2].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+  stdio[2].data.stream = reinterpret_cast<uv_stream_t*>(worker->stderr_forwarder->pipe());
+
+  uv_process_options_t popts = {};
+  popts.file = options_.executable.c_str();
+  popts.args = argv.data();
+  popts.exit_cb = &WorkerPool::OnProcessExit;
+  popts.stdio_count = 3;
+  popts.stdio = stdio;
+
+  auto* process = new uv_process_t;
+  process->data = new ProcessRecord{this, worker->id};
+  int err = uv_spawn(loop_->uv(), process, &popts);
+  if (err != 0) {
+    // uv_spawn initialised the handle even on failure; it must still be closed.
+    CloseProcessHandle(process);
+    return IoError(std::string("spawn a worker: ") + uv_strerror(err));
+  }
+  worker->process = process;
+  worker->pid = process->pid;
+  worker->stdout_forwarder->Start();
+  worker->stderr_forwarder->Start();
+  starting_++;
+  workers_.emplace(worker->id, std::move(worker));
+  return Status::OK();
+}
+
+Worker* WorkerPool::Register(const WorkerID& worker_id, std::shared_ptr<Connection> connection) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || it->second->connection != nullptr || it->second->dead) return nullptr;
+  Worker* worker = it->second.get();
+  worker->connection = std::move(connection);
+  starting_--;
+  PushIdle(worker);
+  if (on_ready_) on_ready_(worker);
+  return worker;
+}
+
+Worker* WorkerPool::PopIdle() {
+  while (!idle_.empty()) {
+    Worker* worker = idle_.back();  // The most recently used worker is the warmest.
+    idle_.pop_back();
+    if (!worker->dead) {
+      worker->idle = false;
+      return worker;
+    }
+  }
+  return nullptr;
+}
+
+void WorkerPool::PushIdle(Worker* worker) {
+  if (worker->dead || worker->idle) return;
+  worker->idle = true;
+  idle_.push_back(worker);
+}
+
+void WorkerPool::Signal(Worker* worker, int signal) {
+  if (!worker->dead && worker->process != nullptr) uv_process_kill(worker->process, signal);
+}
+
+void WorkerPool::Disconnect(Worker* worker) {
+  if (worker->dead) return;
+  // The exit callback completes the worker's death once the process is gone.
+  Signal(worker, SIGKILL);
+}
+
+void WorkerPool::OnProcessExit(uv_process_t* process, int64_t exit_status, int term_signal) {
+  auto* record = static_cast<ProcessRecord*>(process->data);
+  WorkerPool* pool = record->pool;
+  auto it = pool == nullptr ? decltype(pool->workers_)::iterator() : pool->workers_.find(record->worker_id);
+  if (pool != nullptr && it != pool->workers_.end()) {
+    RAYX_LOG(Info) << "worker pid=" << it->second->pid << " exited with status " << exit_status
+                   << " signal " << term_signal;
+    it->second->process = nullptr;
+    pool->HandleExit(it->second.get());
+  }
+  CloseProcessHandle(process);
+}
+
+void WorkerPool::HandleExit(Worker* worker) {
+  if (worker->dead) return;
+  worker->dead = true;
+  if (worker->connection == nullptr) starting_--;
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), worker), idle_.end());
+  if (on_exit_ && !stopped_) on_exit_(worker);
+  if (worker->connection) worker->connection->Close(Unavailable("worker exited"));
+  WorkerID id = worker->id;
+  workers_.erase(id);
+}
+
+void WorkerPool::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [id, worker] : workers_) {
+    worker->dead = true;
+    if (worker->process != nullptr) {
+      uv_process_kill(worker->process, SIGKILL);
+      // The pool may be gone when the exit callback runs; it then only closes the handle.
+      static_cast<ProcessRecord*>(worker->process->data)->pool = nullptr;
+    }
+    if (worker->connection) worker->connection->Close(Unavailable("node stopping"));
+  }
+  idle_.clear();
+  workers_.clear();
+}
+
+}  // namespace rayx

@@ -1,0 +1,109 @@
+// WorkerPool: the node's worker processes: spawning, registration, the idle list and death.
+//
+// A worker is this same binary started again (uv_spawn of the node's executable) with the
+// `worker` subcommand. It connects back to the node's socket and says Hello with the id it was
+// given; Register() matches the two. A worker is dead when its process exits or its connection
+// closes (the pool then kills the process); the exit handler runs once per worker, and the Worker
+// is destroyed after it returns.
+//
+// Thread: the node's loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/loop/connection.h"
+#include "engine/loop/event_loop.h"
+#include "engine/worker/output_forwarder.h"
+
+namespace rayx {
+
+struct WorkerPoolOptions {
+  std::string executable;   // The rayx binary, normally /proc/self/exe resolved.
+  std::string node_socket;  // Where workers connect.
+  size_t max_workers = 256;
+};
+
+// One worker process as the node sees it. Fields other than the pool's are owned by the task
+// manager that runs work on it.
+struct Worker {
+  WorkerID id;
+  int pid = 0;
+  std::shared_ptr<Connection> connection;  // Set by Register().
+  bool idle = false;
+  bool dead = false;
+
+  uint64_t task_key = 0;            // The task it runs, 0 when none.
+  std::string task_name;            // For the output prefix.
+  bool blocked = false;             // Waiting in get or wait; its CPU is given back.
+  std::unordered_set<std::string> known_functions;
+
+  // Pool-private.
+  uv_process_t* process = nullptr;
+  std::unique_ptr<OutputForwarder> stdout_forwarder;
+  std::unique_ptr<OutputForwarder> stderr_forwarder;
+};
+
+class WorkerPool {
+ public:
+  using WorkerHandler = std::function<void(Worker*)>;
+
+  WorkerPool(EventLoop* loop, WorkerPoolOptions options);
+  ~WorkerPool();  // Kills every worker still alive.
+
+  // on_ready: a worker registered and is idle. on_exit: a worker died (it may have been running a
+  // task); it is destroyed when on_exit returns.
+  void SetHandlers(WorkerHandler on_ready, WorkerHandler on_exit);
+
+  // Spawns one more worker, unless max_workers are alive or starting.
+  Status StartWorker();
+
+  // Matches a connection that said Hello with worker_id to its process. Null if no such worker is
+  // starting (a stranger, or one already registered).
+  Worker* Register(const WorkerID& worker_id, std::shared_ptr<Connection> connection);
+
+  // The live worker with this id, or null.
+  Worker* Find(const WorkerID& worker_id) {
+    auto it = workers_.find(worker_id);
+    return it == workers_.end() || it->second->dead ? nullptr : it->second.get();
+  }
+
+  // An idle registered worker, taken off the idle list, or null.
+  Worker* PopIdle();
+  void PushIdle(Worker* worker);
+
+  // Sends signal to the worker's process.
+  void Signal(Worker* worker, int signal);
+  // Treats the worker as dead now (its connection broke): kills the process.
+  void Disconnect(Worker* worker);
+
+  size_t num_alive() const { return workers_.size(); }
+  size_t num_starting() const { return starting_; }
+  size_t num_idle() const { return idle_.size(); }
+
+  // Kills every worker. Loop thread; the loop must run afterwards for the handles to close.
+  void Stop();
+
+ private:
+  static void OnProcessExit(uv_process_t* process, int64_t exit_status, int term_signal);
+  void HandleExit(Worker* worker);
+
+  EventLoop* loop_;
+  WorkerPoolOptions options_;
+  WorkerHandler on_ready_;
+  WorkerHandler on_exit_;
+  std::unordered_map<WorkerID, std::unique_ptr<Worker>> workers_;
+  std::deque<Worker*> idle_;
+  size_t starting_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace rayx
