@@ -44,8 +44,11 @@ StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
   for (const ByteSpan& buffer : value.buffers) sizes.push_back(buffer.size);
   ObjectLayout layout = ComputeObjectLayout(value.data.size, sizes);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
-  bool in_shm = layout.total_size > kInlineThreshold;
-  if (in_shm) {
+  bool in_shm = layout.total_size > kInlineThreshold && value.kind != ValueKind::kSystemError;
+  if (value.kind == ValueKind::kSystemError) {
+    // A system error is its text ("CODE: message"), not a serialized object.
+    data = b.CreateVector(value.data.data, value.data.size);
+  } else if (in_shm) {
     // Written under a temporary name and renamed, so that readers never see a partial object and
     // a retried task replaces what an earlier attempt left.
     std::string path = welcome().session_dir + "/" + id.Hex();

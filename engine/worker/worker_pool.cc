@@ -1,6 +1,7 @@
 #include "engine/worker/worker_pool.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,12 +134,12 @@ void WorkerPool::Disconnect(Worker* worker) {
 void WorkerPool::OnProcessExit(uv_process_t* process, int64_t exit_status, int term_signal) {
   auto* record = static_cast<ProcessRecord*>(process->data);
   WorkerPool* pool = record->pool;
-  auto it = pool == nullptr ? decltype(pool->workers_)::iterator() : pool->workers_.find(record->worker_id);
-  if (pool != nullptr && it != pool->workers_.end()) {
-    RAYX_LOG(Info) << "worker pid=" << it->second->pid << " exited with status " << exit_status
+  Worker* worker = pool == nullptr ? nullptr : pool->Find(record->worker_id);
+  if (worker != nullptr) {
+    RAYX_LOG(Info) << "worker pid=" << worker->pid << " exited with status " << exit_status
                    << " signal " << term_signal;
-    it->second->process = nullptr;
-    pool->HandleExit(it->second.get());
+    worker->process = nullptr;
+    pool->HandleExit(worker);
   }
   CloseProcessHandle(process);
 }
@@ -160,9 +161,13 @@ void WorkerPool::Stop() {
   for (auto& [id, worker] : workers_) {
     worker->dead = true;
     if (worker->process != nullptr) {
+      // SIGKILL ends the process at once; reaping it here leaves no zombie and lets the handle
+      // close now, before the loop stops.
       uv_process_kill(worker->process, SIGKILL);
-      // The pool may be gone when the exit callback runs; it then only closes the handle.
+      waitpid(worker->pid, nullptr, 0);
       static_cast<ProcessRecord*>(worker->process->data)->pool = nullptr;
+      CloseProcessHandle(worker->process);
+      worker->process = nullptr;
     }
     if (worker->connection) worker->connection->Close(Unavailable("node stopping"));
   }
