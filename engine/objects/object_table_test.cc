@@ -1,0 +1,116 @@
+#include "engine/objects/object_table.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "engine/objects/shm_file.h"
+
+namespace rayx {
+namespace {
+
+class ObjectTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/rayx-object-table-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    table_ = std::make_unique<ObjectTable>(dir_);
+  }
+  void TearDown() override {
+    table_.reset();
+    rmdir(dir_.c_str());
+  }
+
+  ObjectID Id(uint32_t i) { return ObjectID::ForReturn(TaskID::ForDriver(JobID::FromInt(1)), i); }
+
+  StoredValue Inline(const std::string& data, std::vector<ObjectID> contained = {}) {
+    StoredValue v;
+    v.inline_data = data;
+    v.contained = std::move(contained);
+    return v;
+  }
+
+  bool FileExists(const ObjectID& id) { return access(table_->PathOf(id).c_str(), F_OK) == 0; }
+
+  StoredValue InShm(const ObjectID& id) {
+    auto region = CreateObjectFile(table_->PathOf(id), 4096);
+    EXPECT_TRUE(region.ok());
+    StoredValue v;
+    v.in_shm = true;
+    v.shm_size = 4096;
+    return v;
+  }
+
+  std::string dir_;
+  std::unique_ptr<ObjectTable> table_;
+};
+
+TEST_F(ObjectTableTest, WaitersRunWhenTheValueArrives) {
+  ObjectID id = Id(0);
+  table_->CreatePending(id);
+  table_->AddHolder(id);
+  int calls = 0;
+  table_->OnReady(id, [&] { calls++; });
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(table_->Get(id), nullptr);
+  table_->Seal(id, Inline("v"));
+  EXPECT_EQ(calls, 1);
+  ASSERT_NE(table_->Get(id), nullptr);
+  EXPECT_EQ(table_->Get(id)->inline_data, "v");
+  table_->OnReady(id, [&] { calls++; });  // Ready now: runs at once.
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(ObjectTableTest, ObjectIsFreedWhenItsLastHolderGoes) {
+  ObjectID id = Id(1);
+  table_->AddHolder(id);
+  table_->Seal(id, InShm(id));
+  EXPECT_TRUE(FileExists(id));
+  table_->Pin(id);  // A task takes it as an argument.
+  table_->RemoveHolder(id);
+  EXPECT_TRUE(table_->IsReady(id));
+  table_->Unpin(id);
+  EXPECT_FALSE(table_->Exists(id));
+  EXPECT_FALSE(FileExists(id));
+}
+
+TEST_F(ObjectTableTest, ContainedObjectsLiveAsLongAsTheirContainer) {
+  ObjectID inner = Id(2), outer = Id(3);
+  table_->AddHolder(inner);
+  table_->Seal(inner, InShm(inner));
+  table_->AddHolder(outer);
+  table_->Seal(outer, Inline("holds inner", {inner}));
+  table_->RemoveHolder(inner);
+  EXPECT_TRUE(table_->IsReady(inner)) << "the container still refers to it";
+  table_->RemoveHolder(outer);
+  EXPECT_FALSE(table_->Exists(outer));
+  EXPECT_FALSE(table_->Exists(inner));
+  EXPECT_FALSE(FileExists(inner));
+}
+
+TEST_F(ObjectTableTest, AValueNobodyHoldsIsDroppedOnArrival) {
+  ObjectID id = Id(4);
+  table_->CreatePending(id);
+  table_->AddHolder(id);
+  table_->RemoveHolder(id);  // The caller dropped the ref before the task finished.
+  StoredValue v = InShm(id);
+  table_->Seal(id, v);
+  EXPECT_FALSE(table_->Exists(id));
+  EXPECT_FALSE(FileExists(id));
+}
+
+TEST_F(ObjectTableTest, ASecondValueForTheSameIdIsIgnored) {
+  ObjectID id = Id(5);
+  table_->AddHolder(id);
+  table_->Seal(id, Inline("first"));
+  table_->Seal(id, Inline("second"));
+  EXPECT_EQ(table_->Get(id)->inline_data, "first");
+  EXPECT_EQ(table_->Stats().num_objects, 1u);
+}
+
+}  // namespace
+}  // namespace rayx
