@@ -1,0 +1,142 @@
+#include "engine/wire/frame.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace rayx {
+namespace {
+
+std::string Payload(size_t size, char seed) {
+  std::string s(size, '\0');
+  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>(seed + i * 7);
+  return s;
+}
+
+std::string Header(uint32_t length) {
+  std::string out;
+  AppendFrame(&out, std::string(0, '\0'));
+  out[0] = static_cast<char>(length & 0xff);
+  out[1] = static_cast<char>((length >> 8) & 0xff);
+  out[2] = static_cast<char>((length >> 16) & 0xff);
+  out[3] = static_cast<char>((length >> 24) & 0xff);
+  return out;
+}
+
+TEST(FrameTest, HeaderIsLittleEndianLength) {
+  std::string out;
+  AppendFrame(&out, "abc");
+  ASSERT_EQ(out.size(), 7u);
+  EXPECT_EQ(out.substr(0, 4), std::string("\x03\x00\x00\x00", 4));
+  EXPECT_EQ(out.substr(4), "abc");
+  out.clear();
+  AppendFrame(&out, std::string(0x010203, 'x'));
+  EXPECT_EQ(out.substr(0, 4), std::string("\x03\x02\x01\x00", 4));
+}
+
+TEST(FrameTest, RoundTripAtEverySplitPoint) {
+  const std::vector<std::string> payloads = {Payload(5, 'a'), "", Payload(300, 'b'),
+                                             Payload(1, 'c'), Payload(70, 'd')};
+  std::string stream;
+  for (const auto& p : payloads) AppendFrame(&stream, p);
+
+  for (size_t split = 0; split <= stream.size(); ++split) {
+    FrameDecoder decoder;
+    std::vector<std::string> got;
+    auto collect = [&got](std::string_view f) { got.emplace_back(f); };
+    ASSERT_TRUE(decoder.Feed(stream.data(), split, collect).ok());
+    ASSERT_TRUE(decoder.Feed(stream.data() + split, stream.size() - split, collect).ok());
+    EXPECT_EQ(got, payloads) << "split at " << split;
+    EXPECT_EQ(decoder.buffered(), 0u);
+  }
+}
+
+TEST(FrameTest, RoundTripAtEveryPairOfSplitPoints) {
+  const std::vector<std::string> payloads = {Payload(9, 'x'), Payload(2, 'y'), Payload(13, 'z')};
+  std::string stream;
+  for (const auto& p : payloads) AppendFrame(&stream, p);
+
+  for (size_t a = 0; a <= stream.size(); ++a) {
+    for (size_t b = a; b <= stream.size(); ++b) {
+      FrameDecoder decoder;
+      std::vector<std::string> got;
+      auto collect = [&got](std::string_view f) { got.emplace_back(f); };
+      ASSERT_TRUE(decoder.Feed(stream.data(), a, collect).ok());
+      ASSERT_TRUE(decoder.Feed(stream.data() + a, b - a, collect).ok());
+      ASSERT_TRUE(decoder.Feed(stream.data() + b, stream.size() - b, collect).ok());
+      ASSERT_EQ(got, payloads) << "splits at " << a << " and " << b;
+    }
+  }
+}
+
+TEST(FrameTest, OneByteAtATime) {
+  std::string stream;
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 20; ++i) {
+    payloads.push_back(Payload(i * 3, static_cast<char>(i)));
+    AppendFrame(&stream, payloads.back());
+  }
+  FrameDecoder decoder;
+  std::vector<std::string> got;
+  for (char c : stream) {
+    ASSERT_TRUE(decoder.Feed(&c, 1, [&got](std::string_view f) { got.emplace_back(f); }).ok());
+  }
+  EXPECT_EQ(got, payloads);
+}
+
+TEST(FrameTest, WholeFramesAreNotCopied) {
+  std::string stream;
+  AppendFrame(&stream, "first");
+  AppendFrame(&stream, "second");
+  FrameDecoder decoder;
+  std::vector<const char*> starts;
+  ASSERT_TRUE(
+      decoder.Feed(stream.data(), stream.size(), [&](std::string_view f) { starts.push_back(f.data()); })
+          .ok());
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0], stream.data() + 4);
+  EXPECT_EQ(starts[1], stream.data() + 4 + 5 + 4);
+}
+
+TEST(FrameTest, PartialFrameIsBuffered) {
+  std::string stream;
+  AppendFrame(&stream, "hello");
+  FrameDecoder decoder;
+  int frames = 0;
+  auto count = [&frames](std::string_view) { ++frames; };
+  ASSERT_TRUE(decoder.Feed(stream.data(), 6, count).ok());
+  EXPECT_EQ(frames, 0);
+  EXPECT_EQ(decoder.buffered(), 6u);
+  ASSERT_TRUE(decoder.Feed(stream.data() + 6, 3, count).ok());
+  EXPECT_EQ(frames, 1);
+  EXPECT_EQ(decoder.buffered(), 0u);
+}
+
+TEST(FrameTest, MaxSizeIsAcceptedInHeader) {
+  FrameDecoder decoder;
+  const std::string header = Header(kMaxFrameSize);
+  EXPECT_TRUE(decoder.Feed(header.data(), header.size(), [](std::string_view) {}).ok());
+}
+
+TEST(FrameTest, OversizedLengthIsProtocolError) {
+  const std::string header = Header(kMaxFrameSize + 1);
+  FrameDecoder whole;
+  Status s = whole.Feed(header.data(), header.size(), [](std::string_view) { FAIL(); });
+  EXPECT_EQ(s.code(), StatusCode::kProtocolError);
+
+  // The same when the header arrives in pieces, and after a good frame.
+  std::string stream;
+  AppendFrame(&stream, "ok");
+  stream += Header(0xffffffffu);
+  FrameDecoder pieces;
+  int frames = 0;
+  auto count = [&frames](std::string_view) { ++frames; };
+  ASSERT_TRUE(pieces.Feed(stream.data(), 8, count).ok());
+  s = pieces.Feed(stream.data() + 8, stream.size() - 8, count);
+  EXPECT_EQ(s.code(), StatusCode::kProtocolError);
+  EXPECT_EQ(frames, 1);
+}
+
+}  // namespace
+}  // namespace rayx
