@@ -1,6 +1,8 @@
 #include "engine/node/node.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,8 +47,12 @@ void RemoveTree(const std::string& path) {
   rmdir(path.c_str());
 }
 
-// Session directories are named rayx-<pid>-<node id>; those of processes that died without
-// cleaning up (SIGKILL) are removed when the next node starts.
+constexpr char kLockFile[] = "/lock";
+
+// A live node holds an exclusive flock on its session directory's lock file for its whole life.
+// A session whose lock can be taken belongs to a node that died without cleaning up (SIGKILL) and
+// is removed when the next node starts. A lock, unlike a pid, means the same thing across pid
+// namespaces that share /dev/shm (containers, sandboxes).
 void RemoveStaleSessions() {
   DIR* dir = opendir(kSessionRoot);
   if (dir == nullptr) return;
@@ -54,8 +60,11 @@ void RemoveStaleSessions() {
   while (dirent* entry = readdir(dir)) {
     std::string name = entry->d_name;
     if (name.rfind(kSessionPrefix, 0) != 0) continue;
-    int pid = std::atoi(name.c_str() + sizeof(kSessionPrefix) - 1);
-    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
+    std::string lock = std::string(kSessionRoot) + "/" + name + kLockFile;
+    int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) continue;  // Not created yet, or not ours to judge.
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
+    close(fd);
   }
   closedir(dir);
   for (const auto& name : stale) RemoveTree(std::string(kSessionRoot) + "/" + name);
@@ -75,6 +84,7 @@ struct Node::Components {
   std::unique_ptr<TaskManager> tasks;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
+  int lock_fd = -1;  // Holds the session's flock while the node lives.
   bool running = false;
 };
 
@@ -103,6 +113,12 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                    "-" + c->node_id.Hex().substr(0, 8);
   if (mkdir(c->session_dir.c_str(), 0700) != 0) {
     return ErrnoError("create the session directory " + c->session_dir, errno);
+  }
+  c->lock_fd = open((c->session_dir + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    RemoveTree(c->session_dir);
+    return ErrnoError("lock the session directory " + c->session_dir, e);
   }
   c->socket_path = c->session_dir + "/node.sock";
   RAYX_RETURN_IF_ERROR(c->loop.Start());
@@ -159,6 +175,7 @@ void Node::Stop() {
   // The loop closes the remaining handles (the pool's process handles among them) as it stops.
   c->loop.Stop();
   RemoveTree(c->session_dir);
+  close(c->lock_fd);
 }
 
 }  // namespace rayx

@@ -23,6 +23,7 @@ struct NodeService::PendingGet {
   uint64_t session_key = 0;
   uint64_t request_id = 0;
   std::vector<ObjectID> ids;
+  std::vector<bool> pinned;  // Per id: known to the node, and pinned for this get.
   size_t remaining = 0;
   std::vector<std::pair<ObjectID, uint64_t>> waiters;
   std::unique_ptr<Timer> timer;
@@ -208,10 +209,16 @@ Status NodeService::HandleGet(Session* session, const wire::GetObjects* get) {
   uint64_t key = next_pending_++;
   PendingGet* raw = pending.get();
   gets_.emplace(key, std::move(pending));
-  for (const ObjectID& id : raw->ids) objects_->Pin(id);
-  raw->remaining = raw->ids.size() + 1;
+  // An id the node does not know was freed (its holders are gone): it is answered at once as
+  // lost rather than waited for in vain.
   for (const ObjectID& id : raw->ids) {
-    if (objects_->IsReady(id)) {
+    raw->pinned.push_back(objects_->Exists(id));
+    if (raw->pinned.back()) objects_->Pin(id);
+  }
+  raw->remaining = raw->ids.size() + 1;
+  for (size_t i = 0; i < raw->ids.size(); ++i) {
+    const ObjectID& id = raw->ids[i];
+    if (!raw->pinned[i] || objects_->IsReady(id)) {
       raw->remaining--;
       continue;
     }
@@ -256,7 +263,9 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
     auto reply = wire::CreateGetReply(b, get->request_id, timed_out, b.CreateVector(values));
     session->connection->Send(FinishEnvelope(b, reply));
   }
-  for (const ObjectID& id : get->ids) objects_->Unpin(id);
+  for (size_t i = 0; i < get->ids.size(); ++i) {
+    if (get->pinned[i]) objects_->Unpin(get->ids[i]);
+  }
 }
 
 Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) {
@@ -268,15 +277,17 @@ Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) 
   uint64_t key = next_pending_++;
   PendingWait* raw = pending.get();
   waits_.emplace(key, std::move(pending));
+  // An unknown id (freed) counts as ready: a get of it reports it lost.
+  auto settled = [this](const ObjectID& id) { return !objects_->Exists(id) || objects_->IsReady(id); };
   for (const ObjectID& id : raw->ids) {
-    if (objects_->IsReady(id)) raw->ready++;
+    if (settled(id)) raw->ready++;
   }
   if (raw->ready >= raw->wanted || wait->timeout_ms() == 0) {
     FinishWait(key);
     return Status::OK();
   }
   for (const ObjectID& id : raw->ids) {
-    if (objects_->IsReady(id)) continue;
+    if (settled(id)) continue;
     uint64_t handle = objects_->OnReady(id, [this, key] {
       auto it = waits_.find(key);
       if (it != waits_.end() && ++it->second->ready >= it->second->wanted) FinishWait(key);
@@ -304,7 +315,9 @@ void NodeService::FinishWait(uint64_t key) {
   if (wait->blocking) SetBlocked(session, -1);
   flatbuffers::FlatBufferBuilder b(128);
   std::vector<uint8_t> ready;
-  for (const ObjectID& id : wait->ids) ready.push_back(objects_->IsReady(id) ? 1 : 0);
+  for (const ObjectID& id : wait->ids) {
+    ready.push_back(!objects_->Exists(id) || objects_->IsReady(id) ? 1 : 0);
+  }
   auto flags = b.CreateVector(ready);
   session->connection->Send(FinishEnvelope(b, wire::CreateWaitReply(b, wait->request_id, flags)));
 }

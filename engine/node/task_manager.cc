@@ -11,6 +11,11 @@
 
 namespace rayx {
 
+namespace {
+// Workers that may die in a row before saying hello before the node stops starting more.
+constexpr size_t kMaxStartFailures = 5;
+}  // namespace
+
 TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
                          const std::unordered_map<std::string, std::string>* functions,
                          const ResourceSet& total, std::function<void(const std::string&)> report)
@@ -44,6 +49,17 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
   }
   if (by_id_.count(task->id) != 0) return AlreadyExists("task " + task->id.Hex() + " was submitted twice");
 
+  for (const ObjectID& id : task->dependencies) {
+    if (!objects_->Exists(id)) {
+      // The submitter passed a reference to an object that was freed: the task cannot run.
+      for (uint32_t i = 0; i < task->num_returns; ++i) {
+        objects_->Seal(ObjectID::ForReturn(task->id, i),
+                       SystemErrorValue(kObjectLost, "argument " + id.Hex() + " of task " +
+                                                         task->name + " was lost"));
+      }
+      return Status::OK();
+    }
+  }
   Task* raw = task.get();
   tasks_.emplace(raw->key, std::move(task));
   by_id_.emplace(raw->id, raw->key);
@@ -288,6 +304,19 @@ void TaskManager::Prestart(size_t n) {
 
 void TaskManager::MaybeStartWorkers() {
   if (ready_.empty() || pool_->num_idle() > 0) return;
+  if (pool_->consecutive_start_failures() >= kMaxStartFailures) {
+    // Workers die before they can say hello (their stderr, forwarded, says why): starting more
+    // would loop for ever, so the tasks that wait for one fail instead.
+    std::vector<Task*> queued;
+    for (auto& [key, task] : tasks_) {
+      if (task->state == State::kQueued && ready_.Remove(key)) queued.push_back(task.get());
+    }
+    for (Task* task : queued) {
+      FinishWithValue(task, SystemErrorValue(kWorkerDied, "workers fail to start on this node; task " +
+                                                              task->name + " cannot run"));
+    }
+    return;
+  }
   // Enough workers for the CPUs that are free now, and at least one, counting those starting.
   double free_cpus = std::max(0.0, resources_.available().Get(kCpu));
   size_t wanted = std::min<size_t>(ready_.size(), std::max<size_t>(1, static_cast<size_t>(std::ceil(free_cpus))));

@@ -32,6 +32,7 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
     return;
   }
   for (const ObjectID& inner : value.contained) {
+    RAYX_LOG(Debug) << id.Hex() << " contains " << inner.Hex();
     auto inner_it = objects_.find(inner);
     if (inner_it != objects_.end()) inner_it->second.contained_in++;
   }
@@ -79,7 +80,10 @@ void ObjectTable::CancelWaiter(const ObjectID& id, uint64_t handle) {
   MaybeFree(id);
 }
 
-void ObjectTable::AddHolder(const ObjectID& id) { objects_[id].holders++; }
+void ObjectTable::AddHolder(const ObjectID& id) {
+  RAYX_LOG(Debug) << "holder added to " << id.Hex();
+  objects_[id].holders++;
+}
 
 void ObjectTable::RemoveHolder(const ObjectID& id) {
   auto it = objects_.find(id);
@@ -104,6 +108,7 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   if (entry.holders > 0 || entry.pins > 0 || entry.contained_in > 0 || !entry.waiters.empty()) {
     return;
   }
+  RAYX_LOG(Debug) << "freeing object " << id.Hex() << (entry.ready ? "" : " (pending)");
   // A pending object that nobody holds is forgotten; its value is dropped when it arrives.
   StoredValue value = std::move(it->second.value);
   bool ready = entry.ready;

@@ -98,6 +98,7 @@ Worker* WorkerPool::Register(const WorkerID& worker_id, std::shared_ptr<Connecti
   Worker* worker = it->second.get();
   worker->connection = std::move(connection);
   starting_--;
+  consecutive_start_failures_ = 0;
   PushIdle(worker);
   if (on_ready_) on_ready_(worker);
   return worker;
@@ -147,7 +148,10 @@ void WorkerPool::OnProcessExit(uv_process_t* process, int64_t exit_status, int t
 void WorkerPool::HandleExit(Worker* worker) {
   if (worker->dead) return;
   worker->dead = true;
-  if (worker->connection == nullptr) starting_--;
+  if (worker->connection == nullptr) {
+    starting_--;
+    consecutive_start_failures_++;
+  }
   idle_.erase(std::remove(idle_.begin(), idle_.end(), worker), idle_.end());
   if (on_exit_ && !stopped_) on_exit_(worker);
   if (worker->connection) worker->connection->Close(Unavailable("worker exited"));

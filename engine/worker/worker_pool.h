@@ -88,6 +88,8 @@ class WorkerPool {
   size_t num_alive() const { return workers_.size(); }
   size_t num_starting() const { return starting_; }
   size_t num_idle() const { return idle_.size(); }
+  // Workers that died before saying hello, since the last one that did.
+  size_t consecutive_start_failures() const { return consecutive_start_failures_; }
 
   // Kills every worker. Loop thread; the loop must run afterwards for the handles to close.
   void Stop();
@@ -103,6 +105,7 @@ class WorkerPool {
   std::unordered_map<WorkerID, std::unique_ptr<Worker>> workers_;
   std::deque<Worker*> idle_;
   size_t starting_ = 0;
+  size_t consecutive_start_failures_ = 0;
   bool stopped_ = false;
 };
 

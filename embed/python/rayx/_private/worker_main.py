@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import traceback
 from typing import Any, Callable, Optional
 
@@ -25,6 +26,10 @@ from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
 
 _functions: dict[bytes, Callable] = {}
 _in_user_code = False
+# The last task's return values, kept alive until task_done has been sent: ObjectRefs inside them
+# must not be released (a RemoveRef reaching the node) before the node holds the results that
+# contain them.
+_unsent_outputs = threading.local()
 
 
 def main() -> None:
@@ -40,6 +45,7 @@ def main() -> None:
             return
         results, retry = execute_task(task)
         _rayx.task_done(task[0], results, retry)
+        _unsent_outputs.value = None
 
 
 def _install_sigint_handler() -> None:
@@ -75,6 +81,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             finally:
                 _in_user_code = False
             del args, kwargs
+            _unsent_outputs.value = output
             return _serialize_returns(name, output, len(return_ids)), False
         except task_args.DependencyFailed as failed:
             return [failed.triple], False
