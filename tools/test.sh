@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Installs what is missing (tools/setup.sh), then builds and runs every test: `bazel test //...`.
-# --keep_going: one broken target does not hide the results of the others. Exits non-zero when
-# anything fails. Extra arguments go to `bazel test`.
+# --keep_going: one broken target does not hide the results of the others. Ends with the line
+# 'N passed, N failed' (test targets) and exits non-zero when anything fails. Extra arguments go
+# to `bazel test`.
 # RAYX_BAZEL_OUTPUT_BASE, when set, gives Bazel an output base of its own (to avoid waiting on the
 # lock of another Bazel server working in the same checkout).
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
-exec bazel ${RAYX_BAZEL_OUTPUT_BASE:+--output_base="$RAYX_BAZEL_OUTPUT_BASE"} \
-  test //... --test_output=errors --keep_going "$@"
+tools/setup.sh || exit 1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+bazel ${RAYX_BAZEL_OUTPUT_BASE:+--output_base="$RAYX_BAZEL_OUTPUT_BASE"} \
+  test //... --test_output=errors --keep_going "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# Bazel's summary has one line per test target: "//pkg:name   (cached) PASSED in 0.1s".
+passed=$(grep -cE '^//[^ ]+ .*PASSED' "$log")
+failed=$(grep -cE '^//[^ ]+ .*(FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$log")
+if [[ $status != 0 && $failed == 0 ]]; then
+  failed=1  # The build itself failed before any test ran.
+fi
+echo "$passed passed, $failed failed"
+exit "$status"
