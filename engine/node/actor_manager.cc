@@ -508,9 +508,13 @@ void ActorManager::RemoveHolder(uint64_t session, const ActorID& id) {
 }
 
 void ActorManager::MaybeCollect(Actor* actor) {
-  if (actor->detached || actor->creator_alive || !actor->holders.empty()) return;
-  Die(actor, "The actor " + actor->class_name +
-                 " died: its owner exited and no handle to it remains");
+  if (actor->detached || actor->creator_alive) return;
+  if (actor->name.empty()) {
+    Die(actor, "The actor " + actor->class_name + " died: its owner (the process that created it) exited");
+  } else if (actor->holders.empty()) {
+    Die(actor, "The actor " + actor->class_name +
+                   " died: its owner exited and no process holds a handle to it");
+  }
 }
 
 void ActorManager::OnSessionClosed(uint64_t session) {

@@ -16,9 +16,13 @@
 // the process; with no_restart the actor is dead for good. A named actor's name is freed when it
 // is dead.
 //
-// Lifetime: an actor lives while the session (connection) that created it lives, or while any
-// session holds a handle to it (per-process handle counts, like object references); a detached
-// actor lives until killed or the node stops.
+// Lifetime: an actor lives while the session (connection) that created it, its owner, lives: an
+// unnamed actor dies with its owner, as in Ray, whoever else holds a handle. A named actor also
+// lives on after its owner while any session holds a handle to it (per-process handle counts, as
+// for object references: a process tells the node when it begins and stops holding handles to an
+// actor). A detached actor lives until killed or the node stops. An actor is not ended when its
+// handles go while its owner lives (Ray does that; it would need handles in flight inside task
+// arguments to be counted, which they are not).
 //
 // Thread: the node's loop thread only.
 #pragma once

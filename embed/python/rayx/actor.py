@@ -4,8 +4,10 @@
 and returns an `ActorHandle` at once; ``handle.method.remote(*args)`` calls a method there and
 returns an ObjectRef. The calls one caller makes run in the order made. Handles can be pickled
 (passed to tasks and other actors, or captured in closures); each process counts its handles and
-tells the engine when it begins or stops holding one, so that an actor lives while its creator
-is connected or any process holds a handle to it (or for ever with ``lifetime="detached"``).
+tells the engine when it begins or stops holding one. An actor lives while the process that
+created it (its owner) is connected; a named actor also while any process holds a handle to it;
+a detached one (``lifetime="detached"``) until it is killed. Dropping every handle while the owner
+lives does not end the actor (Ray would end it).
 """
 
 from __future__ import annotations
