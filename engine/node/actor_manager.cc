@@ -53,7 +53,9 @@ struct ActorManager::Actor {
   size_t args_pending = 0;
   std::vector<std::pair<ObjectID, uint64_t>> arg_waiters;
   uint64_t lease_key = 0;
-  Worker* worker = nullptr;
+  // The actor's worker, nil when it has none. Looked up in the pool when used, never kept as a
+  // pointer: the pool may drop its workers (the node stopping) without telling anyone.
+  WorkerID worker_id;
   Allocation allocation;
   std::deque<std::unique_ptr<Call>> queue;    // Not sent yet, in the order received.
   std::deque<std::unique_ptr<Call>> running;  // Sent to the worker, in the order sent.
@@ -197,7 +199,7 @@ void ActorManager::OnPlaced(const ActorID& id, Worker* worker, const Allocation&
     return;
   }
   actor->lease_key = 0;
-  actor->worker = worker;
+  actor->worker_id = worker->id;
   actor->allocation = allocation;
   actor->state = State::kCreating;
   by_worker_[worker->id] = id;
@@ -332,14 +334,15 @@ void ActorManager::SendCall(Actor* actor, Call* call) {
   if (!call->dependencies.empty()) eb.add_dependency_values(dep_values);
   eb.add_retries_left(call->retries_left);
   auto execute = eb.Finish();
-  actor->worker->connection->Send(FinishEnvelope(b, execute));
+  Worker* worker = pool_->Find(actor->worker_id);
+  if (worker != nullptr) worker->connection->Send(FinishEnvelope(b, execute));
 }
 
 Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
   auto by = by_worker_.find(worker->id);
   if (by == by_worker_.end()) return ProtocolError("TaskDone from a worker that runs no actor");
   Actor* actor = Find(by->second);
-  if (actor == nullptr || actor->worker != worker) return Status::OK();  // Killed: late news.
+  if (actor == nullptr || actor->worker_id != worker->id) return Status::OK();  // Killed: late news.
   RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
   std::vector<StoredValue> results;
   Status parsed = Status::OK();
@@ -413,8 +416,8 @@ bool ActorManager::OnWorkerExit(Worker* worker) {
   ActorID id = by->second;
   by_worker_.erase(by);
   Actor* actor = Find(id);
-  if (actor != nullptr && actor->worker == worker) {
-    actor->worker = nullptr;
+  if (actor != nullptr && actor->worker_id == worker->id) {
+    actor->worker_id = WorkerID();
     OnActorWorkerLost(actor, "The actor " + actor->class_name + " died: its worker process (pid " +
                                  std::to_string(worker->pid) + ") exited");
   }
@@ -458,10 +461,10 @@ void ActorManager::Kill(const ActorID& id, bool no_restart) {
     Die(actor, "The actor " + actor->class_name + " was killed by rayx.kill");
     return;
   }
-  if (actor->worker != nullptr) {
-    Worker* worker = actor->worker;
-    actor->worker = nullptr;
-    pool_->Signal(worker, SIGKILL);
+  if (!actor->worker_id.IsNil()) {
+    Worker* worker = pool_->Find(actor->worker_id);
+    actor->worker_id = WorkerID();
+    if (worker != nullptr) pool_->Signal(worker, SIGKILL);
     OnActorWorkerLost(actor, "The actor " + actor->class_name + " was killed by rayx.kill");
   }
 }
@@ -472,9 +475,10 @@ void ActorManager::Die(Actor* actor, const std::string& why) {
   actor->death = why;
   if (actor->lease_key != 0) tasks_->CancelLease(actor->lease_key);
   actor->lease_key = 0;
-  if (actor->worker != nullptr) {
-    pool_->Signal(actor->worker, SIGKILL);  // by_worker_ keeps it until its exit is seen.
-    actor->worker = nullptr;
+  if (!actor->worker_id.IsNil()) {
+    Worker* worker = pool_->Find(actor->worker_id);
+    if (worker != nullptr) pool_->Signal(worker, SIGKILL);  // by_worker_ keeps it until its exit.
+    actor->worker_id = WorkerID();
   }
   for (auto& [dep, handle] : actor->arg_waiters) objects_->CancelWaiter(dep, handle);
   actor->arg_waiters.clear();
