@@ -9,6 +9,20 @@
 
 namespace rayx {
 
+namespace {
+
+// The task a thread runs, when SetCurrentTask gave it one: concurrent actor methods each submit
+// and put under their own task.
+struct ThreadTask {
+  bool set = false;
+  TaskID task;
+  uint64_t submitted = 0;
+  uint32_t put = 0;
+};
+thread_local ThreadTask t_task;
+
+}  // namespace
+
 StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Connect(const std::string& socket_path,
                                                           wire::Role role,
                                                           const WorkerID& worker_id) {
@@ -22,20 +36,27 @@ CoreWorker::CoreWorker(std::unique_ptr<NodeConnection> connection)
     : connection_(std::move(connection)) {}
 
 JobID CoreWorker::job_id() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_task_.IsNil() ? welcome().job_id : current_task_.Job();
+  TaskID task = current_task();
+  return task.IsNil() ? welcome().job_id : task.Job();
 }
 
 TaskID CoreWorker::current_task() const {
+  if (t_task.set) return t_task.task;
   std::lock_guard<std::mutex> lock(mu_);
   return current_task_;
 }
 
 void CoreWorker::SetCurrentTask(const TaskID& task_id) {
+  t_task.set = !task_id.IsNil();
+  t_task.task = task_id;
+  t_task.submitted = 0;
+  t_task.put = 0;
+}
+
+TaskID CoreWorker::NextTaskId() {
+  if (t_task.set) return TaskID::ForChild(t_task.task.Job(), t_task.task, t_task.submitted++);
   std::lock_guard<std::mutex> lock(mu_);
-  current_task_ = task_id;
-  submitted_ = 0;
-  put_ = 0;
+  return TaskID::ForChild(current_task_.Job(), current_task_, submitted_++);
 }
 
 StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
@@ -80,9 +101,10 @@ StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
 
 StatusOr<ObjectID> CoreWorker::Put(const OutgoingValue& value) {
   ObjectID id;
+  if (t_task.set) id = ObjectID::ForPut(t_task.task, t_task.put++);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    id = ObjectID::ForPut(current_task_, put_++);
+    if (!t_task.set) id = ObjectID::ForPut(current_task_, put_++);
     announced_.insert(id);  // The PutObject itself tells the node that this process holds it.
   }
   flatbuffers::FlatBufferBuilder b(256 + (value.data.size < kInlineThreshold ? value.data.size : 0));
@@ -182,11 +204,10 @@ Status CoreWorker::ExportFunction(const std::string& function_id, ByteSpan blob)
 }
 
 StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& task) {
-  TaskID task_id;
+  TaskID task_id = NextTaskId();
   std::vector<ObjectID> returns;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    task_id = TaskID::ForChild(current_task_.Job(), current_task_, submitted_++);
     for (uint32_t i = 0; i < task.num_returns; ++i) {
       returns.push_back(ObjectID::ForReturn(task_id, i));
       announced_.insert(returns.back());  // SubmitTask tells the node that this process holds them.
@@ -205,10 +226,118 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
     amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
   }
   auto resources = b.CreateVector(amounts);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
+  flatbuffers::Offset<flatbuffers::String> method;
+  if (!task.actor_id.IsNil()) {
+    actor_id = b.CreateVector(task.actor_id.data(), ActorID::kSize);
+    method = b.CreateString(task.method);
+  }
   auto spec = wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
-                                   resources, task.max_retries, task.retry_exceptions);
+                                   resources, task.max_retries, task.retry_exceptions, actor_id,
+                                   method);
   RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
   return returns;
+}
+
+StatusOr<ActorLookup> CoreWorker::ActorCall(uint64_t request_id, std::string_view envelope) {
+  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, envelope));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
+  const wire::ActorReply* reply = parsed->message_as_ActorReply();
+  if (reply == nullptr) return ProtocolError("expected ActorReply");
+  if (reply->error() != nullptr && reply->error()->size() != 0) {
+    return InvalidArgument(StringOf(reply->error()));
+  }
+  ActorLookup lookup;
+  RAYX_ASSIGN_OR_RETURN(lookup.id, UnpackId<ActorID>(reply->actor_id()));
+  lookup.handle_meta = std::string(BytesOf(reply->handle_meta()));
+  return lookup;
+}
+
+StatusOr<ActorLookup> CoreWorker::CreateActor(const ActorCreation& creation) {
+  const TaskSubmission& task = creation.task;
+  TaskID task_id = NextTaskId();
+  uint64_t request_id = connection_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(512 + task.args.size + creation.handle_meta.size());
+  auto amounts = [&b](const std::map<std::string, double>& resources) {
+    std::vector<flatbuffers::Offset<wire::ResourceAmount>> out;
+    for (const auto& [resource, amount] : resources) {
+      out.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+    }
+    return b.CreateVector(out);
+  };
+  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
+  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task.function_id.data()),
+                                    task.function_id.size());
+  auto name = b.CreateString(task.name);
+  auto args = b.CreateVector(task.args.data, task.args.size);
+  auto deps = PackIds(b, task.dependencies);
+  auto contained = PackIds(b, task.contained);
+  auto placement = amounts(task.resources);
+  auto lifetime = amounts(creation.lifetime_resources);
+  wire::TaskSpecBuilder sb(b);
+  sb.add_task_id(id);
+  sb.add_function_id(function_id);
+  sb.add_name(name);
+  sb.add_args(args);
+  sb.add_dependencies(deps);
+  sb.add_contained(contained);
+  sb.add_num_returns(0);
+  sb.add_resources(placement);
+  sb.add_actor_creation(true);
+  sb.add_max_concurrency(creation.max_concurrency);
+  auto spec = sb.Finish();
+  auto actor_name = b.CreateString(creation.name);
+  auto ns = b.CreateString(creation.ns);
+  auto meta = b.CreateVector(reinterpret_cast<const uint8_t*>(creation.handle_meta.data()),
+                             creation.handle_meta.size());
+  auto create = wire::CreateCreateActor(b, request_id, spec, lifetime, creation.max_restarts,
+                                        creation.max_task_retries, actor_name, ns, creation.detached,
+                                        creation.get_if_exists, meta);
+  return ActorCall(request_id, FinishEnvelope(b, create));
+}
+
+StatusOr<ActorLookup> CoreWorker::GetActor(const std::string& name, const std::string& ns) {
+  uint64_t request_id = connection_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(128);
+  auto get = wire::CreateGetActor(b, request_id, b.CreateString(name), b.CreateString(ns));
+  return ActorCall(request_id, FinishEnvelope(b, get));
+}
+
+Status CoreWorker::KillActor(const ActorID& id, bool no_restart) {
+  flatbuffers::FlatBufferBuilder b(64);
+  auto actor_id = b.CreateVector(id.data(), ActorID::kSize);
+  return connection_->Send(FinishEnvelope(b, wire::CreateKillActor(b, actor_id, no_restart)));
+}
+
+void CoreWorker::SendActorRefUpdate(const ActorID& id, bool added) {
+  flatbuffers::FlatBufferBuilder b(64);
+  auto ids = b.CreateVector(id.data(), ActorID::kSize);
+  wire::RefCountUpdateBuilder ub(b);
+  if (added) {
+    ub.add_actors_added(ids);
+  } else {
+    ub.add_actors_removed(ids);
+  }
+  (void)connection_->Send(FinishEnvelope(b, ub.Finish()));
+}
+
+void CoreWorker::AddActorRef(const ActorID& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (actor_refs_[id]++ != 0) return;
+  }
+  SendActorRefUpdate(id, true);
+}
+
+void CoreWorker::RemoveActorRef(const ActorID& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = actor_refs_.find(id);
+    if (it == actor_refs_.end()) return;
+    if (--it->second > 0) return;
+    actor_refs_.erase(it);
+  }
+  SendActorRefUpdate(id, false);
 }
 
 Status CoreWorker::Cancel(const ObjectID& id, bool force) {

@@ -59,6 +59,29 @@ struct TaskSubmission {
   std::map<std::string, double> resources;
   int max_retries = 0;
   bool retry_exceptions = false;
+  // A method call: the actor and the method's name (function_id is then empty).
+  ActorID actor_id;
+  std::string method;
+};
+
+// An actor to create: its creation task (function_id names the exported class, resources are
+// what placing it takes) and its options (see CreateActor in protocol.fbs).
+struct ActorCreation {
+  TaskSubmission task;
+  std::map<std::string, double> lifetime_resources;
+  int max_restarts = 0;
+  int max_task_retries = 0;
+  int max_concurrency = 1;
+  std::string name;
+  std::string ns;
+  bool detached = false;
+  bool get_if_exists = false;
+  std::string handle_meta;
+};
+
+struct ActorLookup {
+  ActorID id;
+  std::string handle_meta;
 };
 
 class CoreWorker {
@@ -68,8 +91,11 @@ class CoreWorker {
 
   const WelcomeInfo& welcome() const { return connection_->welcome(); }
   JobID job_id() const;
+  // The task the calling thread runs: set per thread by SetCurrentTask, else the process's own
+  // (the driver's task in a driver, nil in a worker).
   TaskID current_task() const;
-  // Worker: the task now running (nil between tasks). Resets the submission counters.
+  // Worker: the task the calling thread now runs (nil between tasks). Resets the calling thread's
+  // submission and put counters; the ids of what it submits and puts derive from task_id.
   void SetCurrentTask(const TaskID& task_id);
 
   // Stores a new object. The node counts this process as its holder from the start; the first
@@ -86,6 +112,16 @@ class CoreWorker {
   // Returns the return object ids, held by this process from the start as with Put.
   StatusOr<std::vector<ObjectID>> SubmitTask(const TaskSubmission& task);
   Status Cancel(const ObjectID& id, bool force);
+
+  // Creates an actor (or finds the live one of that name with get_if_exists). InvalidArgument
+  // when the name is taken.
+  StatusOr<ActorLookup> CreateActor(const ActorCreation& creation);
+  // The live actor of this name; InvalidArgument when there is none.
+  StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
+  Status KillActor(const ActorID& id, bool no_restart);
+  // Handle counts per actor; the node hears of 0 <-> 1 changes.
+  void AddActorRef(const ActorID& id);
+  void RemoveActorRef(const ActorID& id);
   // The InfoReply frame.
   StatusOr<std::string> Info();
 
@@ -104,13 +140,18 @@ class CoreWorker {
                                                               const ObjectID& id,
                                                               const OutgoingValue& value);
   void SendRefUpdate(const ObjectID& id, bool added);
+  void SendActorRefUpdate(const ActorID& id, bool added);
+  TaskID NextTaskId();
+  StatusOr<ActorLookup> ActorCall(uint64_t request_id, std::string_view envelope);
 
   std::unique_ptr<NodeConnection> connection_;
 
   mutable std::mutex mu_;
+  // The process's task, for threads that have none of their own (see current_task()).
   TaskID current_task_;                          // GUARDED_BY(mu_)
   uint64_t submitted_ = 0;                       // GUARDED_BY(mu_)
   uint32_t put_ = 0;                             // GUARDED_BY(mu_)
+  std::unordered_map<ActorID, int64_t> actor_refs_;  // GUARDED_BY(mu_)
   std::unordered_map<ObjectID, int64_t> refs_;   // GUARDED_BY(mu_)
   // Ids this process made (put, task returns) whose first AddRef needs no message to the node.
   std::unordered_set<ObjectID> announced_;        // GUARDED_BY(mu_)

@@ -308,7 +308,10 @@ PyObject* NextTask(PyObject*, PyObject*) {
 PyObject* TaskDone(PyObject*, PyObject* args) {
   PyObject *task_id_obj, *results;
   int retry;
-  if (!PyArg_ParseTuple(args, "OO!p", &task_id_obj, &PyList_Type, &results, &retry)) return nullptr;
+  int keep_context = 0;
+  if (!PyArg_ParseTuple(args, "OO!p|p", &task_id_obj, &PyList_Type, &results, &retry, &keep_context)) {
+    return nullptr;
+  }
   CoreWorker* core = Core();
   TaskID task_id;
   if (core == nullptr || !IdFromBytes(task_id_obj, &task_id)) return nullptr;
@@ -329,9 +332,154 @@ PyObject* TaskDone(PyObject*, PyObject* args) {
   Status status = Status::OK();
   Py_BEGIN_ALLOW_THREADS
   status = core->TaskDone(task_id, values, retry);
-  core->SetCurrentTask(TaskID());
+  if (!keep_context) core->SetCurrentTask(TaskID());
   Py_END_ALLOW_THREADS
   if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+bool ResourcesFromDict(PyObject* dict, std::map<std::string, double>* out) {
+  PyObject *key, *value;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(dict, &pos, &key, &value)) {
+    const char* resource = PyUnicode_AsUTF8(key);
+    double amount = PyFloat_AsDouble(value);
+    if (resource == nullptr || PyErr_Occurred()) return false;
+    (*out)[resource] = amount;
+  }
+  return true;
+}
+
+PyObject* ActorLookupToTuple(const ActorLookup& lookup) {
+  return Py_BuildValue("(y#y#)", lookup.id.Binary().data(), (Py_ssize_t)ActorID::kSize,
+                       lookup.handle_meta.data(), (Py_ssize_t)lookup.handle_meta.size());
+}
+
+PyObject* CreateActor(PyObject*, PyObject* args) {
+  Py_buffer function_id, args_blob, meta;
+  const char *name, *actor_name, *ns;
+  PyObject *dependencies, *contained, *placement, *lifetime;
+  int max_restarts, max_task_retries, max_concurrency, detached, get_if_exists;
+  if (!PyArg_ParseTuple(args, "y*sy*OOO!O!iiissppy*", &function_id, &name, &args_blob, &dependencies,
+                        &contained, &PyDict_Type, &placement, &PyDict_Type, &lifetime, &max_restarts,
+                        &max_task_retries, &max_concurrency, &actor_name, &ns, &detached,
+                        &get_if_exists, &meta)) {
+    return nullptr;
+  }
+  struct Release {
+    Py_buffer* a;
+    Py_buffer* b;
+    Py_buffer* c;
+    ~Release() {
+      PyBuffer_Release(a);
+      PyBuffer_Release(b);
+      PyBuffer_Release(c);
+    }
+  } release{&function_id, &args_blob, &meta};
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  ActorCreation creation;
+  creation.task.function_id.assign(static_cast<const char*>(function_id.buf), function_id.len);
+  creation.task.name = name;
+  creation.task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
+  if (!IdsFromList(dependencies, &creation.task.dependencies) ||
+      !IdsFromList(contained, &creation.task.contained) ||
+      !ResourcesFromDict(placement, &creation.task.resources) ||
+      !ResourcesFromDict(lifetime, &creation.lifetime_resources)) {
+    return nullptr;
+  }
+  creation.max_restarts = max_restarts;
+  creation.max_task_retries = max_task_retries;
+  creation.max_concurrency = max_concurrency;
+  creation.name = actor_name;
+  creation.ns = ns;
+  creation.detached = detached;
+  creation.get_if_exists = get_if_exists;
+  creation.handle_meta.assign(static_cast<const char*>(meta.buf), meta.len);
+  StatusOr<ActorLookup> created = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  created = core->CreateActor(creation);
+  Py_END_ALLOW_THREADS
+  if (!created.ok()) return RaiseStatus(created.status());
+  return ActorLookupToTuple(*created);
+}
+
+PyObject* SubmitActorTask(PyObject*, PyObject* args) {
+  PyObject *actor_id_obj, *dependencies, *contained;
+  const char *method, *name;
+  Py_buffer args_blob;
+  unsigned int num_returns;
+  if (!PyArg_ParseTuple(args, "Ossy*OOI", &actor_id_obj, &method, &name, &args_blob, &dependencies,
+                        &contained, &num_returns)) {
+    return nullptr;
+  }
+  struct Release {
+    Py_buffer* a;
+    ~Release() { PyBuffer_Release(a); }
+  } release{&args_blob};
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  TaskSubmission task;
+  if (!IdFromBytes(actor_id_obj, &task.actor_id)) return nullptr;
+  task.method = method;
+  task.name = name;
+  task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
+  if (!IdsFromList(dependencies, &task.dependencies) || !IdsFromList(contained, &task.contained)) {
+    return nullptr;
+  }
+  task.num_returns = num_returns;
+  StatusOr<std::vector<ObjectID>> returns = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  returns = core->SubmitTask(task);
+  Py_END_ALLOW_THREADS
+  if (!returns.ok()) return RaiseStatus(returns.status());
+  return IdsToList(*returns);
+}
+
+PyObject* GetActor(PyObject*, PyObject* args) {
+  const char *name, *ns;
+  if (!PyArg_ParseTuple(args, "ss", &name, &ns)) return nullptr;
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  StatusOr<ActorLookup> found = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  found = core->GetActor(name, ns);
+  Py_END_ALLOW_THREADS
+  if (!found.ok()) return RaiseStatus(found.status());
+  return ActorLookupToTuple(*found);
+}
+
+PyObject* KillActor(PyObject*, PyObject* args) {
+  PyObject* id_obj;
+  int no_restart;
+  if (!PyArg_ParseTuple(args, "Op", &id_obj, &no_restart)) return nullptr;
+  ActorID id;
+  CoreWorker* core = Core();
+  if (core == nullptr || !IdFromBytes(id_obj, &id)) return nullptr;
+  Status status = core->KillActor(id, no_restart);
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+PyObject* AddActorRef(PyObject*, PyObject* arg) {
+  ActorID id;
+  if (!IdFromBytes(arg, &id)) return nullptr;
+  if (g_core != nullptr) g_core->AddActorRef(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* RemoveActorRef(PyObject*, PyObject* arg) {
+  ActorID id;
+  if (!IdFromBytes(arg, &id)) return nullptr;
+  if (g_core != nullptr) g_core->RemoveActorRef(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* SetCurrentTask(PyObject*, PyObject* arg) {
+  TaskID id;
+  CoreWorker* core = Core();
+  if (core == nullptr || !IdFromBytes(arg, &id)) return nullptr;
+  core->SetCurrentTask(id);
   Py_RETURN_NONE;
 }
 
@@ -366,7 +514,21 @@ PyMethodDef kMethods[] = {
     {"submit_task", SubmitTask, METH_VARARGS, "submit_task(...) -> [return ids]"},
     {"cancel", Cancel, METH_VARARGS, "cancel(object_id, force)"},
     {"next_task", NextTask, METH_NOARGS, "Worker: the next task tuple, or None at shutdown."},
-    {"task_done", TaskDone, METH_VARARGS, "Worker: task_done(task_id, results, retry)"},
+    {"task_done", TaskDone, METH_VARARGS,
+     "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves the "
+     "calling thread's current task as it is."},
+    {"create_actor", CreateActor, METH_VARARGS,
+     "create_actor(class_id, name, args, deps, contained, placement, lifetime, max_restarts, "
+     "max_task_retries, max_concurrency, actor_name, namespace, detached, get_if_exists, meta) "
+     "-> (actor_id, meta)"},
+    {"submit_actor_task", SubmitActorTask, METH_VARARGS,
+     "submit_actor_task(actor_id, method, name, args, deps, contained, num_returns) -> [return ids]"},
+    {"get_actor", GetActor, METH_VARARGS, "get_actor(name, namespace) -> (actor_id, meta)"},
+    {"kill_actor", KillActor, METH_VARARGS, "kill_actor(actor_id, no_restart)"},
+    {"add_actor_ref", AddActorRef, METH_O, "This process holds one more handle to the actor."},
+    {"remove_actor_ref", RemoveActorRef, METH_O, "This process holds one handle fewer to the actor."},
+    {"set_current_task", SetCurrentTask, METH_O,
+     "Worker: the calling thread now runs this task (ids of what it submits derive from it)."},
     {"cluster_resources", ClusterResources, METH_NOARGS, "Total resources of the cluster."},
     {"available_resources", AvailableResources, METH_NOARGS, "Resources free now."},
     {"nodes", Nodes, METH_NOARGS, "The cluster's nodes."},

@@ -217,10 +217,13 @@ PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame) {
   std::string_view function_id = BytesOf(spec->function_id());
   std::string_view args = BytesOf(spec->args());
   std::string name = StringOf(spec->name());
-  return Py_BuildValue("(y#y#Ns#y#NNiN)", task_id->Binary().data(), (Py_ssize_t)TaskID::kSize,
+  std::string method = StringOf(spec->method());
+  return Py_BuildValue("(y#y#Ns#y#NNiNNs#i)", task_id->Binary().data(), (Py_ssize_t)TaskID::kSize,
                        function_id.data(), (Py_ssize_t)function_id.size(), blob, name.c_str(),
                        (Py_ssize_t)name.size(), args.data(), (Py_ssize_t)args.size(), deps,
-                       IdsToList(returns), task->retries_left(), gpu_ids);
+                       IdsToList(returns), task->retries_left(), gpu_ids,
+                       PyBool_FromLong(spec->actor_creation()), method.c_str(),
+                       (Py_ssize_t)method.size(), spec->max_concurrency());
 }
 
 PyObject* NodeInfoQuery(CoreWorker* core, InfoKind kind) {

@@ -33,6 +33,7 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
     case wire::Message::GetReply: return envelope->message_as_GetReply()->request_id();
     case wire::Message::WaitReply: return envelope->message_as_WaitReply()->request_id();
     case wire::Message::InfoReply: return envelope->message_as_InfoReply()->request_id();
+    case wire::Message::ActorReply: return envelope->message_as_ActorReply()->request_id();
     default: return 0;
   }
 }

@@ -15,6 +15,7 @@
 #include "engine/base/logging.h"
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
+#include "engine/node/actor_manager.h"
 #include "engine/node/node_service.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/object_table.h"
@@ -82,6 +83,7 @@ struct Node::Components {
   std::unique_ptr<ObjectTable> objects;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<TaskManager> tasks;
+  std::unique_ptr<ActorManager> actors;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
   int lock_fd = -1;  // Holds the session's flock while the node lives.
@@ -135,11 +137,16 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
           ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
           (void)ignored;
         });
+    c->actors = std::make_unique<ActorManager>(c->objects.get(), c->pool.get(), c->tasks.get(),
+                                               &c->functions);
     c->pool->SetHandlers([c](Worker* w) { c->tasks->OnWorkerReady(w); },
-                         [c](Worker* w) { c->tasks->OnWorkerExit(w); });
+                         [c](Worker* w) {
+                           c->actors->OnWorkerExit(w);
+                           c->tasks->OnWorkerExit(w);
+                         });
     c->service = std::make_unique<NodeService>(&c->loop, c->node_id, c->session_dir,
                                                c->objects.get(), c->pool.get(), c->tasks.get(),
-                                               &c->functions);
+                                               c->actors.get(), &c->functions);
     c->listener = std::make_unique<UnixListener>(&c->loop);
     Status status = c->listener->Listen(
         c->socket_path, [c](std::shared_ptr<Connection> conn) { c->service->Accept(std::move(conn)); });
@@ -166,6 +173,7 @@ void Node::Stop() {
     if (c->pool) c->pool->Stop();
     if (c->service) c->service->CloseAll();
     c->service.reset();
+    c->actors.reset();
     c->tasks.reset();
     c->objects.reset();
     c->pool.reset();

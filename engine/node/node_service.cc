@@ -43,6 +43,7 @@ struct NodeService::PendingWait {
 
 NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string session_dir,
                          ObjectTable* objects, WorkerPool* pool, TaskManager* tasks,
+                         ActorManager* actors,
                          std::unordered_map<std::string, std::string>* functions)
     : loop_(loop),
       node_id_(node_id),
@@ -50,6 +51,7 @@ NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string ses
       objects_(objects),
       pool_(pool),
       tasks_(tasks),
+      actors_(actors),
       functions_(functions) {}
 
 NodeService::~NodeService() { CloseAll(); }
@@ -112,9 +114,20 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope) {
     }
     case wire::Message::InfoRequest:
       return HandleInfo(session, envelope->message_as_InfoRequest());
+    case wire::Message::CreateActor:
+      return HandleCreateActor(session, envelope->message_as_CreateActor());
+    case wire::Message::GetActor:
+      return HandleGetActor(session, envelope->message_as_GetActor());
+    case wire::Message::KillActor: {
+      const auto* k = envelope->message_as_KillActor();
+      RAYX_ASSIGN_OR_RETURN(ActorID id, UnpackId<ActorID>(k->actor_id()));
+      actors_->Kill(id, k->no_restart());
+      return Status::OK();
+    }
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
+      if (actors_->OwnsWorker(worker)) return actors_->OnTaskDone(worker, envelope->message_as_TaskDone());
       return tasks_->OnTaskDone(worker, envelope->message_as_TaskDone());
     }
     default:
@@ -170,7 +183,8 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     objects_->CreatePending(id);
     Hold(session, id);
   }
-  Status status = tasks_->Submit(spec);
+  bool for_actor = spec->actor_id() != nullptr && spec->actor_id()->size() != 0;
+  Status status = for_actor ? actors_->Submit(spec) : tasks_->Submit(spec);
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.
     for (uint32_t i = 0; i < spec->num_returns(); ++i) {
@@ -329,7 +343,39 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   for (const ObjectID& id : removed) {
     if (session->held.erase(id) != 0) objects_->RemoveHolder(id);
   }
+  RAYX_ASSIGN_OR_RETURN(auto actors_added, UnpackIds<ActorID>(update->actors_added()));
+  RAYX_ASSIGN_OR_RETURN(auto actors_removed, UnpackIds<ActorID>(update->actors_removed()));
+  for (const ActorID& id : actors_added) actors_->AddHolder(session->key, id);
+  for (const ActorID& id : actors_removed) actors_->RemoveHolder(session->key, id);
   return Status::OK();
+}
+
+Status NodeService::HandleCreateActor(Session* session, const wire::CreateActor* create) {
+  StatusOr<ActorManager::ActorInfo> result = actors_->Create(session->key, create);
+  if (!result.ok() && result.status().code() == StatusCode::kProtocolError) return result.status();
+  SendActorReply(session, create->request_id(), result);
+  return Status::OK();
+}
+
+Status NodeService::HandleGetActor(Session* session, const wire::GetActor* get) {
+  SendActorReply(session, get->request_id(),
+                 actors_->Lookup(StringOf(get->namespace_()), StringOf(get->name())));
+  return Status::OK();
+}
+
+void NodeService::SendActorReply(Session* session, uint64_t request_id,
+                                 const StatusOr<ActorManager::ActorInfo>& result) {
+  flatbuffers::FlatBufferBuilder b(128);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id, meta;
+  flatbuffers::Offset<flatbuffers::String> error;
+  if (result.ok()) {
+    actor_id = b.CreateVector(result->id.data(), ActorID::kSize);
+    meta = b.CreateVector(reinterpret_cast<const uint8_t*>(result->handle_meta.data()),
+                          result->handle_meta.size());
+  } else {
+    error = b.CreateString(result.status().message());
+  }
+  session->connection->Send(FinishEnvelope(b, wire::CreateActorReply(b, request_id, actor_id, meta, error)));
 }
 
 Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* request) {
@@ -368,6 +414,7 @@ void NodeService::OnClose(Session* session) {
   for (uint64_t k : gets) FinishGet(k, true);
   for (uint64_t k : waits) FinishWait(k);
   for (const ObjectID& id : owned->held) objects_->RemoveHolder(id);
+  actors_->OnSessionClosed(key);
   if (!owned->worker_id.IsNil()) {
     Worker* worker = pool_->Find(owned->worker_id);
     if (worker != nullptr) pool_->Disconnect(worker);

@@ -17,6 +17,7 @@
 #include "engine/base/ids.h"
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
+#include "engine/node/actor_manager.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/object_table.h"
 #include "engine/wire/protocol_generated.h"
@@ -27,7 +28,7 @@ namespace rayx {
 class NodeService {
  public:
   NodeService(EventLoop* loop, const NodeID& node_id, std::string session_dir, ObjectTable* objects,
-              WorkerPool* pool, TaskManager* tasks,
+              WorkerPool* pool, TaskManager* tasks, ActorManager* actors,
               std::unordered_map<std::string, std::string>* functions);
   ~NodeService();
 
@@ -50,6 +51,10 @@ class NodeService {
   Status HandleWait(Session* session, const wire::WaitObjects* wait);
   Status HandleRefCounts(Session* session, const wire::RefCountUpdate* update);
   Status HandleInfo(Session* session, const wire::InfoRequest* request);
+  Status HandleCreateActor(Session* session, const wire::CreateActor* create);
+  Status HandleGetActor(Session* session, const wire::GetActor* get);
+  void SendActorReply(Session* session, uint64_t request_id,
+                      const StatusOr<ActorManager::ActorInfo>& result);
   void OnClose(Session* session);
 
   void Hold(Session* session, const ObjectID& id);
@@ -63,6 +68,7 @@ class NodeService {
   ObjectTable* objects_;
   WorkerPool* pool_;
   TaskManager* tasks_;
+  ActorManager* actors_;
   std::unordered_map<std::string, std::string>* functions_;
 
   uint32_t next_job_ = 1;

@@ -126,6 +126,12 @@ void TaskManager::TryDispatch() {
 bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
   Worker* worker = pool_->PopIdle();
   if (worker == nullptr) return false;
+  if (task->on_lease) {
+    LeaseCallback on_granted = std::move(task->on_lease);
+    Forget(task);
+    on_granted(worker, allocation);
+    return true;
+  }
   task->state = State::kRunning;
   task->worker = worker;
   task->allocation = allocation;
@@ -290,6 +296,35 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
       pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
       break;
   }
+}
+
+StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet& demand,
+                                       LeaseCallback on_granted) {
+  RAYX_RETURN_IF_ERROR(NodeResources::Validate(demand));
+  auto task = std::make_unique<Task>();
+  task->key = next_key_++;
+  task->id = TaskID::FromRandom();  // Leases are never looked up by id; this keeps by_id_ apart.
+  task->name = name;
+  task->demand = demand;
+  task->on_lease = std::move(on_granted);
+  Task* raw = task.get();
+  tasks_.emplace(raw->key, std::move(task));
+  by_id_.emplace(raw->id, raw->key);
+  Enqueue(raw);
+  return raw->key;
+}
+
+void TaskManager::CancelLease(uint64_t key) {
+  auto it = tasks_.find(key);
+  if (it == tasks_.end() || !it->second->on_lease) return;
+  ready_.Remove(key);
+  infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key), infeasible_.end());
+  Forget(it->second.get());
+}
+
+void TaskManager::ReleaseAllocation(const Allocation& allocation) {
+  resources_.Release(allocation);
+  TryDispatch();
 }
 
 void TaskManager::Prestart(size_t n) {

@@ -50,6 +50,17 @@ class TaskManager {
   // (KeyboardInterrupt) if it runs, or by killing the worker with force.
   void Cancel(const ObjectID& object_id, bool force);
 
+  // Leases a worker and resources for an actor. When demand is free and a worker idle,
+  // on_granted(worker, allocation) runs; from then on the worker and the allocation are the
+  // caller's: it gives the resources back with ReleaseAllocation, and the worker never returns to
+  // the idle list. Returns a key for CancelLease.
+  using LeaseCallback = std::function<void(Worker*, const Allocation&)>;
+  StatusOr<uint64_t> Lease(const std::string& name, const ResourceSet& demand, LeaseCallback on_granted);
+  // Drops a lease that was not granted yet (granted or unknown keys are ignored).
+  void CancelLease(uint64_t key);
+  // Gives back resources that a granted lease held.
+  void ReleaseAllocation(const Allocation& allocation);
+
   // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
   void Prestart(size_t n);
 
@@ -75,6 +86,7 @@ class TaskManager {
     Worker* worker = nullptr;
     Allocation allocation;
     bool cancelled = false;
+    LeaseCallback on_lease;  // Set for a lease: no function runs, the worker is handed over.
   };
 
   void OnArgReady(uint64_t key);

@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence, Union
 import _rayx
 
 from rayx import exceptions
+from rayx.actor import ActorClass, ActorHandle, get_actor, kill, method
 from rayx._private import options as _options
 from rayx._private import worker as _worker
 from rayx.object_ref import ObjectRef
@@ -23,6 +24,8 @@ from rayx.runtime_context import RuntimeContext, get_runtime_context
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActorClass",
+    "ActorHandle",
     "ObjectRef",
     "RemoteFunction",
     "RuntimeContext",
@@ -31,10 +34,13 @@ __all__ = [
     "cluster_resources",
     "exceptions",
     "get",
+    "get_actor",
     "get_gpu_ids",
     "get_runtime_context",
     "init",
     "is_initialized",
+    "kill",
+    "method",
     "nodes",
     "put",
     "remote",
@@ -100,10 +106,13 @@ def remote(*args: Any, **kwargs: Any) -> Any:
     memory, num_returns (default 1), max_retries (default 3; retries after worker failures),
     retry_exceptions (False, True, or a list of exception types), name.
 
+    On a class it makes an actor class (see `rayx.actor`), with the options num_cpus, num_gpus,
+    resources, memory, name, namespace, lifetime ("detached"), get_if_exists, max_restarts,
+    max_task_retries and max_concurrency.
+
     Raises:
         ValueError: an unknown option or a bad value.
         TypeError: applied to something that is neither a function nor a class.
-        NotImplementedError: applied to a class (actors are not supported yet).
     """
     if len(args) == 1 and not kwargs and callable(args[0]):
         return _make_remote(args[0], {})
@@ -125,10 +134,7 @@ _TASK_OR_BOTH = frozenset(
 
 def _make_remote(function_or_class: Any, remote_options: dict) -> Any:
     if inspect.isclass(function_or_class):
-        raise NotImplementedError(
-            f"@rayx.remote on a class ({function_or_class.__name__}): actors are not supported "
-            "yet by rayx; only remote functions are."
-        )
+        return ActorClass(function_or_class, remote_options)
     if not inspect.isroutine(function_or_class):
         raise TypeError(
             "The @rayx.remote decorator must be applied to either a function or a class, "

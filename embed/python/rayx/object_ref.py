@@ -71,6 +71,35 @@ class ObjectRef:
     def __deepcopy__(self, memo: dict) -> "ObjectRef":
         return ObjectRef(self._id)
 
+    def as_future(self) -> Any:
+        """Returns an asyncio future of the value, resolved off the event loop's thread."""
+        import asyncio
+
+        from rayx._private import worker
+
+        return asyncio.get_running_loop().run_in_executor(None, worker.get, self)
+
+    def future(self) -> Any:
+        """Returns a concurrent.futures.Future of the value."""
+        import concurrent.futures
+        import threading
+
+        from rayx._private import worker
+
+        result: concurrent.futures.Future = concurrent.futures.Future()
+
+        def resolve() -> None:
+            try:
+                result.set_result(worker.get(self))
+            except BaseException as e:
+                result.set_exception(e)
+
+        threading.Thread(target=resolve, daemon=True).start()
+        return result
+
+    def __await__(self) -> Any:
+        return self.as_future().__await__()
+
     def __del__(self) -> None:
         # May run during interpreter shutdown (module globals already None) or after the
         # engine is gone: dropping a reference must never raise from here.

@@ -212,10 +212,15 @@ class ApiTest(unittest.TestCase):
             rayx.put(rayx.put(1))
         with self.assertRaises(ValueError):
             rayx.get((rayx.put(1),))
-        with self.assertRaises(NotImplementedError):
-            @rayx.remote
-            class Actor:
-                pass
+        @rayx.remote
+        class Actor:
+            pass
+
+        self.assertIsInstance(Actor, rayx.ActorClass)
+        with self.assertRaisesRegex(TypeError, "Actor.remote"):
+            Actor()
+        with self.assertRaisesRegex(ValueError, "num_returns"):
+            rayx.remote(num_returns=2)(Actor._cls)
 
     def test_unpicklable_argument_is_named(self):
         lock = threading.Lock()

@@ -2,7 +2,8 @@
 
 The engine starts a worker, connects it, and calls `main`, which takes tasks from
 ``_rayx.next_task()`` one at a time, runs each, and reports its results with
-``_rayx.task_done``. `execute_task` is the part that runs one task; it never raises.
+``_rayx.task_done``. `execute_task` is the part that runs one task; it never raises. A worker sent
+an actor's creation task becomes that actor's for good (`actor_loop.run`).
 
 Cancellation: the engine sends SIGINT to a worker whose task is cancelled. The handler installed
 here raises KeyboardInterrupt only while user code runs; the task then reports TASK_CANCELLED.
@@ -43,6 +44,11 @@ def main() -> None:
             continue
         if task is None:
             return
+        if len(task) > 9 and task[9]:  # An actor's creation task: this worker is the actor's now.
+            from rayx._private import actor_loop
+
+            actor_loop.run(task)
+            return
         results, retry = execute_task(task)
         _rayx.task_done(task[0], results, retry)
         _unsent_outputs.value = None
@@ -67,7 +73,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     """
     global _in_user_code
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
-     return_ids, retries_left, gpu_ids) = task
+     return_ids, retries_left, gpu_ids) = task[:9]
     worker.state.gpu_ids = list(gpu_ids)
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
     retry_exceptions: Any = False

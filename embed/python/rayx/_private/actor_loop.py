@@ -1,0 +1,172 @@
+"""The life of an actor's worker process, after the engine sent it the actor's creation task.
+
+`run` builds the instance (the constructor's error, if any, goes back as the creation task's
+result, and the engine then ends this process), then serves method calls until the engine goes:
+
+- one at a time, in the order received, on the main thread (max_concurrency 1);
+- on a pool of max_concurrency threads (threaded actors); each thread runs its call under the
+  call's own task id, so that what a call submits gets ids of its own;
+- on one asyncio loop, up to max_concurrency at once, for a class with ``async def`` methods.
+  Calls and what they submit run under the actor's creation task there (a thread's current task
+  cannot follow interleaved coroutines), so their ids stay unique but do not name the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import _rayx
+
+from rayx._private import task_args, worker
+from rayx._private import worker_main as wm
+from rayx._private.serialization import SYSTEM_ERROR
+
+# Fields of a task tuple from _rayx.next_task.
+_TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD = 0, 3, 4, 5, 6, 10
+
+
+def run(task: tuple) -> None:
+    """Creates the actor from its creation task, then serves its calls until the engine goes."""
+    (task_id, function_id, function_blob, name, args_blob, dependency_values, _returns,
+     _retries, gpu_ids, _creation, _method, max_concurrency) = task
+    worker.state.gpu_ids = list(gpu_ids)
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    try:
+        cls = wm._load_function(function_id, function_blob)
+        args, kwargs, _ = task_args.decode_args(args_blob, dependency_values)
+        wm._in_user_code = True
+        try:
+            instance = cls(*args, **kwargs)
+        finally:
+            wm._in_user_code = False
+    except task_args.DependencyFailed as failed:
+        _rayx.task_done(task_id, [failed.triple], False)
+        return
+    except Exception as e:
+        _rayx.task_done(task_id, [wm._error_result(name, e)], False)
+        return
+    finally:
+        wm._flush()
+    is_async = any(
+        inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
+        for _, m in inspect.getmembers(type(instance), inspect.isfunction)
+    )
+    # The main thread keeps the creation task as its current task (async calls run under it).
+    _rayx.task_done(task_id, [], False, True)
+    if is_async:
+        _serve_async(instance, max(1, max_concurrency))
+    elif max_concurrency > 1:
+        _serve_threaded(instance, max_concurrency)
+    else:
+        _serve_in_order(instance)
+
+
+def _next_task() -> Any:
+    while True:
+        try:
+            return _rayx.next_task()
+        except KeyboardInterrupt:
+            continue
+
+
+def _prepare(instance: Any, task: tuple) -> tuple:
+    method = getattr(instance, task[_METHOD])
+    args, kwargs, _ = task_args.decode_args(task[_ARGS], task[_DEPS])
+    return method, args, kwargs
+
+
+def _call(instance: Any, task: tuple, keep: list) -> list:
+    """Runs one method call; returns its results for task_done. Never raises.
+
+    The return value is appended to ``keep``: the caller holds it until task_done is sent, so that
+    ObjectRefs inside it are not released before the node holds the results that contain them.
+    """
+    name = task[_NAME]
+    try:
+        try:
+            method, args, kwargs = _prepare(instance, task)
+            wm._in_user_code = True
+            try:
+                output = method(*args, **kwargs)
+            finally:
+                wm._in_user_code = False
+            keep.append(output)
+            return wm._serialize_returns(name, output, len(task[_RETURNS]))
+        except task_args.DependencyFailed as failed:
+            return [failed.triple]
+        except KeyboardInterrupt:
+            return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])]
+        except Exception as e:
+            return [wm._error_result(name, e)]
+    except KeyboardInterrupt:
+        return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])]
+    finally:
+        wm._flush()
+
+
+def _serve_in_order(instance: Any) -> None:
+    while True:
+        task = _next_task()
+        if task is None:
+            return
+        keep: list = []
+        _rayx.task_done(task[_TASK_ID], _call(instance, task, keep), False)
+
+
+def _serve_threaded(instance: Any, max_concurrency: int) -> None:
+    def run_one(task: tuple) -> None:
+        _rayx.set_current_task(task[_TASK_ID])
+        keep: list = []
+        _rayx.task_done(task[_TASK_ID], _call(instance, task, keep), False)
+
+    pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="rayx-actor")
+    while True:
+        task = _next_task()
+        if task is None:
+            break
+        pool.submit(run_one, task)
+    pool.shutdown(wait=False)
+
+
+def _serve_async(instance: Any, max_concurrency: int) -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    slots = asyncio.Semaphore(max_concurrency)
+
+    async def run_one(task: tuple) -> None:
+        name = task[_NAME]
+        async with slots:
+            try:
+                method, args, kwargs = _prepare(instance, task)
+                output = method(*args, **kwargs)
+                if inspect.isawaitable(output):
+                    output = await output
+                results = wm._serialize_returns(name, output, len(task[_RETURNS]))
+            except task_args.DependencyFailed as failed:
+                results = [failed.triple]
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                results = [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])]
+            except Exception as e:
+                results = [wm._error_result(name, e)]
+            finally:
+                wm._flush()
+        _rayx.task_done(task[_TASK_ID], results, False, True)
+
+    def start(task: tuple) -> None:
+        loop.create_task(run_one(task))
+
+    def read() -> None:
+        while True:
+            task = _next_task()
+            if task is None:
+                loop.call_soon_threadsafe(loop.stop)
+                return
+            loop.call_soon_threadsafe(start, task)
+
+    threading.Thread(target=read, name="rayx-actor-reader", daemon=True).start()
+    loop.run_forever()

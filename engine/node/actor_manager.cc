@@ -1,0 +1,537 @@
+#include "engine/node/actor_manager.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+
+#include "engine/base/logging.h"
+#include "engine/node/wire_values.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+namespace {
+
+StatusOr<ResourceSet> ResourcesOf(
+    const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts) {
+  std::map<std::string, double> demand;
+  if (amounts != nullptr) {
+    for (const auto* r : *amounts) demand[StringOf(r->name())] = r->amount();
+  }
+  RAYX_ASSIGN_OR_RETURN(ResourceSet set, ResourceSet::FromDoubles(demand));
+  RAYX_RETURN_IF_ERROR(NodeResources::Validate(set));
+  return set;
+}
+
+bool IsEmpty(const Allocation& allocation) {
+  return allocation.amounts.IsEmpty() && allocation.gpu_ids.empty();
+}
+
+}  // namespace
+
+struct ActorManager::Actor {
+  ActorID id;
+  TaskID creation_id;
+  std::string class_name;
+  std::string function_id;
+  std::string args;
+  std::vector<ObjectID> dependencies;
+  std::vector<ObjectID> contained;
+  bool pinned = false;  // dependencies and contained are pinned (until the actor is dead).
+  ResourceSet placement;
+  ResourceSet lifetime;
+  int max_concurrency = 1;
+  int restarts_left = 0;      // -1: for ever.
+  int max_task_retries = 0;   // -1: for ever.
+  std::string name;
+  std::string ns;
+  bool detached = false;
+  std::string handle_meta;
+
+  State state = State::kWaitingForArgs;
+  size_t args_pending = 0;
+  std::vector<std::pair<ObjectID, uint64_t>> arg_waiters;
+  uint64_t lease_key = 0;
+  // The actor's worker, nil when it has none. Looked up in the pool when used, never kept as a
+  // pointer: the pool may drop its workers (the node stopping) without telling anyone.
+  WorkerID worker_id;
+  Allocation allocation;
+  std::deque<std::unique_ptr<Call>> queue;    // Not sent yet, in the order received.
+  std::deque<std::unique_ptr<Call>> running;  // Sent to the worker, in the order sent.
+  bool head_waiting = false;                  // The first queued call waits for an argument.
+  std::pair<ObjectID, uint64_t> head_waiter;
+
+  uint64_t creator_session = 0;
+  bool creator_alive = true;
+  std::unordered_set<uint64_t> holders;
+  std::string death;
+};
+
+ActorManager::ActorManager(ObjectTable* objects, WorkerPool* pool, TaskManager* tasks,
+                           const std::unordered_map<std::string, std::string>* functions)
+    : objects_(objects), pool_(pool), tasks_(tasks), functions_(functions) {}
+
+ActorManager::~ActorManager() = default;
+
+ActorManager::Actor* ActorManager::Find(const ActorID& id) {
+  auto it = actors_.find(id);
+  return it == actors_.end() ? nullptr : it->second.get();
+}
+
+size_t ActorManager::num_alive() const {
+  size_t n = 0;
+  for (const auto& [id, actor] : actors_) n += actor->state != State::kDead;
+  return n;
+}
+
+StatusOr<ActorManager::ActorInfo> ActorManager::Lookup(const std::string& ns,
+                                                      const std::string& name) const {
+  std::optional<ActorID> id = names_.Lookup(ns, name);
+  if (!id.has_value()) {
+    return NotFound("Failed to look up actor with name '" + name + "'" +
+                    (ns.empty() ? std::string() : " in namespace '" + ns + "'") +
+                    ". This could be because 1. You are trying to look up a named actor you "
+                    "didn't create. 2. The named actor died. 3. You did not use a namespace "
+                    "matching the namespace of the actor.");
+  }
+  const Actor* actor = actors_.at(*id).get();
+  return ActorInfo{actor->id, actor->handle_meta};
+}
+
+StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
+                                                      const wire::CreateActor* create) {
+  const wire::TaskSpec* spec = create->spec();
+  if (spec == nullptr) return ProtocolError("CreateActor without a spec");
+  auto actor = std::make_unique<Actor>();
+  RAYX_ASSIGN_OR_RETURN(actor->creation_id, UnpackId<TaskID>(spec->task_id()));
+  actor->id = ActorID::Of(actor->creation_id);
+  actor->name = StringOf(create->name());
+  actor->ns = StringOf(create->namespace_());
+  if (!actor->name.empty()) {
+    std::optional<ActorID> existing = names_.Lookup(actor->ns, actor->name);
+    if (existing.has_value()) {
+      if (create->get_if_exists()) return Lookup(actor->ns, actor->name);
+      return AlreadyExists("The name " + actor->name + " (namespace=" + actor->ns +
+                           ") is already taken. Please use a different name or get the existing "
+                           "actor using ray.get_actor('" + actor->name + "', namespace='" +
+                           actor->ns + "')");
+    }
+  }
+  if (actors_.count(actor->id) != 0) return ProtocolError("actor " + actor->id.Hex() + " created twice");
+  actor->function_id = std::string(BytesOf(spec->function_id()));
+  if (functions_->count(actor->function_id) == 0) {
+    return ProtocolError("actor class " + StringOf(spec->name()) + " was never exported");
+  }
+  actor->class_name = StringOf(spec->name());
+  actor->args = std::string(BytesOf(spec->args()));
+  RAYX_ASSIGN_OR_RETURN(actor->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
+  RAYX_ASSIGN_OR_RETURN(actor->contained, UnpackIds<ObjectID>(spec->contained()));
+  RAYX_ASSIGN_OR_RETURN(actor->placement, ResourcesOf(spec->resources()));
+  RAYX_ASSIGN_OR_RETURN(actor->lifetime, ResourcesOf(create->lifetime_resources()));
+  if (!actor->lifetime.IsEmpty() && actor->lifetime != actor->placement) {
+    return InvalidArgument("an actor's lifetime resources must be none or its placement resources");
+  }
+  actor->max_concurrency = std::max(1, spec->max_concurrency());
+  actor->restarts_left = std::max(-1, create->max_restarts());
+  actor->max_task_retries = std::max(-1, create->max_task_retries());
+  actor->detached = create->detached();
+  actor->handle_meta = std::string(BytesOf(create->handle_meta()));
+  actor->creator_session = session;
+  if (!actor->name.empty()) RAYX_RETURN_IF_ERROR(names_.Register(actor->ns, actor->name, actor->id));
+
+  Actor* raw = actor.get();
+  ActorID id = raw->id;
+  actors_.emplace(id, std::move(actor));
+  ActorInfo info{id, raw->handle_meta};
+  for (const ObjectID& dep : raw->dependencies) objects_->Pin(dep);
+  for (const ObjectID& dep : raw->contained) objects_->Pin(dep);
+  raw->pinned = true;
+  raw->args_pending = raw->dependencies.size() + 1;  // +1: no callback finishes the count early.
+  for (const ObjectID& dep : raw->dependencies) {
+    if (objects_->IsReady(dep)) {
+      raw->args_pending--;
+      continue;
+    }
+    raw->arg_waiters.emplace_back(dep, objects_->OnReady(dep, [this, id] { OnCreationArgReady(id); }));
+  }
+  OnCreationArgReady(id);
+  return info;
+}
+
+void ActorManager::OnCreationArgReady(const ActorID& id) {
+  Actor* actor = Find(id);
+  if (actor == nullptr || actor->state != State::kWaitingForArgs) return;
+  if (--actor->args_pending > 0) return;
+  actor->arg_waiters.clear();
+  for (const ObjectID& dep : actor->dependencies) {
+    const StoredValue* value = objects_->Get(dep);
+    if (value != nullptr && value->kind != ValueKind::kValue) {
+      Die(actor, "an argument of the constructor of " + actor->class_name + " is an error: " +
+                     (value->kind == ValueKind::kSystemError ? value->inline_data
+                                                             : std::string("the task that made it raised")));
+      return;
+    }
+  }
+  Place(actor);
+}
+
+void ActorManager::Place(Actor* actor) {
+  actor->state = State::kPlacing;
+  ActorID id = actor->id;
+  auto lease = tasks_->Lease(actor->class_name, actor->placement,
+                             [this, id](Worker* worker, const Allocation& allocation) {
+                               OnPlaced(id, worker, allocation);
+                             });
+  if (!lease.ok()) {
+    Die(actor, "actor " + actor->class_name + " cannot be placed: " + lease.status().ToString());
+    return;
+  }
+  if (actor->state == State::kPlacing) actor->lease_key = *lease;  // Not granted at once.
+}
+
+void ActorManager::OnPlaced(const ActorID& id, Worker* worker, const Allocation& allocation) {
+  Actor* actor = Find(id);
+  if (actor == nullptr || actor->state != State::kPlacing) {
+    // Died while it waited (its lease should have been cancelled): give everything back.
+    pool_->PushIdle(worker);
+    tasks_->ReleaseAllocation(allocation);
+    return;
+  }
+  actor->lease_key = 0;
+  actor->worker_id = worker->id;
+  actor->allocation = allocation;
+  actor->state = State::kCreating;
+  by_worker_[worker->id] = id;
+  worker->task_name = actor->class_name;
+
+  flatbuffers::FlatBufferBuilder b(256 + actor->args.size());
+  auto task_id = b.CreateVector(actor->creation_id.data(), TaskID::kSize);
+  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(actor->function_id.data()),
+                                    actor->function_id.size());
+  auto name = b.CreateString(actor->class_name);
+  auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(actor->args.data()), actor->args.size());
+  auto deps = PackIds(b, actor->dependencies);
+  auto actor_id = b.CreateVector(actor->id.data(), ActorID::kSize);
+  wire::TaskSpecBuilder sb(b);
+  sb.add_task_id(task_id);
+  sb.add_function_id(function_id);
+  sb.add_name(name);
+  sb.add_args(args);
+  sb.add_dependencies(deps);
+  sb.add_num_returns(0);
+  sb.add_actor_id(actor_id);
+  sb.add_actor_creation(true);
+  sb.add_max_concurrency(actor->max_concurrency);
+  auto spec = sb.Finish();
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;
+  if (worker->known_functions.insert(actor->function_id).second) {
+    const std::string& definition = functions_->at(actor->function_id);
+    blob = b.CreateVector(reinterpret_cast<const uint8_t*>(definition.data()), definition.size());
+  }
+  std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+  for (const ObjectID& dep : actor->dependencies) {
+    const StoredValue* value = objects_->Get(dep);
+    RAYX_CHECK(value != nullptr) << "a placed actor's constructor argument is gone";
+    values.push_back(StoredValueToWire(b, dep, *value));
+  }
+  auto dep_values = b.CreateVector(values);
+  auto gpu_ids = b.CreateVector(allocation.gpu_ids);
+  auto execute = wire::CreateExecuteTask(b, spec, blob, dep_values, 0, gpu_ids);
+  worker->connection->Send(FinishEnvelope(b, execute));
+}
+
+Status ActorManager::Submit(const wire::TaskSpec* spec) {
+  RAYX_ASSIGN_OR_RETURN(ActorID actor_id, UnpackId<ActorID>(spec->actor_id()));
+  auto call = std::make_unique<Call>();
+  RAYX_ASSIGN_OR_RETURN(call->id, UnpackId<TaskID>(spec->task_id()));
+  call->name = StringOf(spec->name());
+  call->method = StringOf(spec->method());
+  call->args = std::string(BytesOf(spec->args()));
+  RAYX_ASSIGN_OR_RETURN(call->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
+  RAYX_ASSIGN_OR_RETURN(call->contained, UnpackIds<ObjectID>(spec->contained()));
+  call->num_returns = spec->num_returns();
+  for (const ObjectID& id : call->dependencies) objects_->Pin(id);
+  for (const ObjectID& id : call->contained) objects_->Pin(id);
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) {
+    FailCall(call.get(), "there is no actor " + actor_id.Hex() + " on this node");
+    return Status::OK();
+  }
+  if (actor->state == State::kDead) {
+    FailCall(call.get(), actor->death);
+    return Status::OK();
+  }
+  call->retries_left = actor->max_task_retries;
+  actor->queue.push_back(std::move(call));
+  Pump(actor);
+  return Status::OK();
+}
+
+void ActorManager::Pump(Actor* actor) {
+  while (actor->state == State::kAlive && !actor->head_waiting && !actor->queue.empty()) {
+    Call* call = actor->queue.front().get();
+    const StoredValue* failed = nullptr;
+    for (const ObjectID& dep : call->dependencies) {
+      if (!objects_->IsReady(dep)) {
+        ActorID id = actor->id;
+        actor->head_waiting = true;
+        // Registered after head_waiting is set: OnReady may not call back at once here, since
+        // dep is not ready, but the flag must hold before any callback can run.
+        actor->head_waiter = {dep, objects_->OnReady(dep, [this, id] {
+                                Actor* a = Find(id);
+                                if (a == nullptr || !a->head_waiting) return;
+                                a->head_waiting = false;
+                                Pump(a);
+                              })};
+        return;
+      }
+      const StoredValue* value = objects_->Get(dep);
+      if (failed == nullptr && value != nullptr && value->kind != ValueKind::kValue) failed = value;
+    }
+    std::unique_ptr<Call> owned = std::move(actor->queue.front());
+    actor->queue.pop_front();
+    if (failed != nullptr) {
+      // An argument that is an error becomes the call's result, without running it.
+      StoredValue copy = *failed;
+      copy.contained.clear();
+      std::vector<StoredValue> results(call->num_returns, copy);
+      FinishCall(call, std::move(results));
+      continue;
+    }
+    SendCall(actor, call);
+    actor->running.push_back(std::move(owned));
+  }
+}
+
+void ActorManager::SendCall(Actor* actor, Call* call) {
+  flatbuffers::FlatBufferBuilder b(192 + call->args.size());
+  auto task_id = b.CreateVector(call->id.data(), TaskID::kSize);
+  auto name = b.CreateString(call->name);
+  auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(call->args.data()), call->args.size());
+  auto deps = PackIds(b, call->dependencies);
+  auto actor_id = b.CreateVector(actor->id.data(), ActorID::kSize);
+  auto method = b.CreateString(call->method);
+  wire::TaskSpecBuilder sb(b);
+  sb.add_task_id(task_id);
+  sb.add_name(name);
+  sb.add_args(args);
+  sb.add_dependencies(deps);
+  sb.add_num_returns(call->num_returns);
+  sb.add_actor_id(actor_id);
+  sb.add_method(method);
+  auto spec = sb.Finish();
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ObjectValue>>> dep_values;
+  if (!call->dependencies.empty()) {
+    std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+    for (const ObjectID& dep : call->dependencies) {
+      values.push_back(StoredValueToWire(b, dep, *objects_->Get(dep)));
+    }
+    dep_values = b.CreateVector(values);
+  }
+  wire::ExecuteTaskBuilder eb(b);
+  eb.add_spec(spec);
+  if (!call->dependencies.empty()) eb.add_dependency_values(dep_values);
+  eb.add_retries_left(call->retries_left);
+  auto execute = eb.Finish();
+  Worker* worker = pool_->Find(actor->worker_id);
+  if (worker != nullptr) worker->connection->Send(FinishEnvelope(b, execute));
+}
+
+Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
+  auto by = by_worker_.find(worker->id);
+  if (by == by_worker_.end()) return ProtocolError("TaskDone from a worker that runs no actor");
+  Actor* actor = Find(by->second);
+  if (actor == nullptr || actor->worker_id != worker->id) return Status::OK();  // Killed: late news.
+  RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
+  std::vector<StoredValue> results;
+  Status parsed = Status::OK();
+  if (done->results() != nullptr) {
+    for (const auto* wire_value : *done->results()) {
+      auto value = StoredValueFromWire(wire_value);
+      if (!value.ok()) {
+        parsed = value.status();
+        break;
+      }
+      results.push_back(std::move(value).value());
+    }
+  }
+  if (actor->state == State::kCreating && id == actor->creation_id) {
+    if (!parsed.ok()) return parsed;
+    if (!results.empty() && results[0].kind != ValueKind::kValue) {
+      // The constructor raised: the actor is dead (a restart would raise again).
+      Die(actor, "the actor " + actor->class_name + " died: its constructor raised an exception" +
+                     (results[0].kind == ValueKind::kSystemError ? ": " + results[0].inline_data
+                                                                 : std::string()));
+      return Status::OK();
+    }
+    actor->state = State::kAlive;
+    if (actor->lifetime.IsEmpty() && !IsEmpty(actor->allocation)) {
+      Allocation placement = std::move(actor->allocation);
+      actor->allocation = Allocation();
+      tasks_->ReleaseAllocation(placement);  // May grant leases; this actor is settled already.
+    }
+    Pump(actor);
+    return Status::OK();
+  }
+  auto it = std::find_if(actor->running.begin(), actor->running.end(),
+                         [&id](const std::unique_ptr<Call>& c) { return c->id == id; });
+  if (it == actor->running.end()) return ProtocolError("an actor reported a call it was not sent");
+  std::unique_ptr<Call> call = std::move(*it);
+  actor->running.erase(it);
+  if (!parsed.ok()) {
+    FailCall(call.get(), "the actor sent a malformed result: " + parsed.ToString());
+    return parsed;
+  }
+  if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
+    results.resize(call->num_returns, results[0]);
+  } else if (results.size() != call->num_returns) {
+    std::vector<StoredValue> error(call->num_returns,
+                                   SystemErrorValue(kWorkerDied, "method " + call->name + " returned " +
+                                                                     std::to_string(results.size()) +
+                                                                     " values, expected " +
+                                                                     std::to_string(call->num_returns)));
+    results = std::move(error);
+  }
+  FinishCall(call.get(), std::move(results));
+  return Status::OK();
+}
+
+void ActorManager::FinishCall(Call* call, std::vector<StoredValue> results) {
+  for (uint32_t i = 0; i < call->num_returns && i < results.size(); ++i) {
+    objects_->Seal(ObjectID::ForReturn(call->id, i), std::move(results[i]));
+  }
+  for (const ObjectID& id : call->dependencies) objects_->Unpin(id);
+  for (const ObjectID& id : call->contained) objects_->Unpin(id);
+}
+
+void ActorManager::FailCall(Call* call, const std::string& why) {
+  std::vector<StoredValue> results(call->num_returns, SystemErrorValue(kActorDied, why));
+  FinishCall(call, std::move(results));
+}
+
+bool ActorManager::OnWorkerExit(Worker* worker) {
+  auto by = by_worker_.find(worker->id);
+  if (by == by_worker_.end()) return false;
+  ActorID id = by->second;
+  by_worker_.erase(by);
+  Actor* actor = Find(id);
+  if (actor != nullptr && actor->worker_id == worker->id) {
+    actor->worker_id = WorkerID();
+    OnActorWorkerLost(actor, "The actor " + actor->class_name + " died: its worker process (pid " +
+                                 std::to_string(worker->pid) + ") exited");
+  }
+  return true;
+}
+
+void ActorManager::OnActorWorkerLost(Actor* actor, const std::string& why) {
+  ReleaseResources(actor);
+  bool restart = actor->restarts_left != 0 && actor->state != State::kDead;
+  // Calls the worker was running go first again, in their order, while retries allow.
+  while (!actor->running.empty()) {
+    std::unique_ptr<Call> call = std::move(actor->running.back());
+    actor->running.pop_back();
+    if (restart && call->retries_left != 0) {
+      if (call->retries_left > 0) call->retries_left--;
+      actor->queue.push_front(std::move(call));
+    } else {
+      FailCall(call.get(), why);
+    }
+  }
+  if (!restart) {
+    Die(actor, why);
+    return;
+  }
+  if (actor->restarts_left > 0) actor->restarts_left--;
+  RAYX_LOG(Info) << why << "; restarting it";
+  Place(actor);
+}
+
+void ActorManager::ReleaseResources(Actor* actor) {
+  if (IsEmpty(actor->allocation)) return;
+  Allocation allocation = std::move(actor->allocation);
+  actor->allocation = Allocation();
+  tasks_->ReleaseAllocation(allocation);
+}
+
+void ActorManager::Kill(const ActorID& id, bool no_restart) {
+  Actor* actor = Find(id);
+  if (actor == nullptr || actor->state == State::kDead) return;
+  if (no_restart) {
+    Die(actor, "The actor " + actor->class_name + " was killed by rayx.kill");
+    return;
+  }
+  if (!actor->worker_id.IsNil()) {
+    Worker* worker = pool_->Find(actor->worker_id);
+    actor->worker_id = WorkerID();
+    if (worker != nullptr) pool_->Signal(worker, SIGKILL);
+    OnActorWorkerLost(actor, "The actor " + actor->class_name + " was killed by rayx.kill");
+  }
+}
+
+void ActorManager::Die(Actor* actor, const std::string& why) {
+  if (actor->state == State::kDead) return;
+  actor->state = State::kDead;
+  actor->death = why;
+  if (actor->lease_key != 0) tasks_->CancelLease(actor->lease_key);
+  actor->lease_key = 0;
+  if (!actor->worker_id.IsNil()) {
+    Worker* worker = pool_->Find(actor->worker_id);
+    if (worker != nullptr) pool_->Signal(worker, SIGKILL);  // by_worker_ keeps it until its exit.
+    actor->worker_id = WorkerID();
+  }
+  for (auto& [dep, handle] : actor->arg_waiters) objects_->CancelWaiter(dep, handle);
+  actor->arg_waiters.clear();
+  if (actor->head_waiting) objects_->CancelWaiter(actor->head_waiter.first, actor->head_waiter.second);
+  actor->head_waiting = false;
+  if (!actor->name.empty()) names_.Release(actor->ns, actor->name, actor->id);
+  std::deque<std::unique_ptr<Call>> calls = std::move(actor->running);
+  for (auto& call : actor->queue) calls.push_back(std::move(call));
+  actor->running.clear();
+  actor->queue.clear();
+  for (auto& call : calls) FailCall(call.get(), why);
+  if (actor->pinned) {
+    actor->pinned = false;
+    for (const ObjectID& dep : actor->dependencies) objects_->Unpin(dep);
+    for (const ObjectID& dep : actor->contained) objects_->Unpin(dep);
+  }
+  actor->args.clear();
+  actor->args.shrink_to_fit();
+  ReleaseResources(actor);
+}
+
+void ActorManager::AddHolder(uint64_t session, const ActorID& id) {
+  Actor* actor = Find(id);
+  if (actor != nullptr) actor->holders.insert(session);
+}
+
+void ActorManager::RemoveHolder(uint64_t session, const ActorID& id) {
+  Actor* actor = Find(id);
+  if (actor == nullptr || actor->holders.erase(session) == 0) return;
+  MaybeCollect(actor);
+}
+
+void ActorManager::MaybeCollect(Actor* actor) {
+  if (actor->detached || actor->creator_alive) return;
+  if (actor->name.empty()) {
+    Die(actor, "The actor " + actor->class_name + " died: its owner (the process that created it) exited");
+  } else if (actor->holders.empty()) {
+    Die(actor, "The actor " + actor->class_name +
+                   " died: its owner exited and no process holds a handle to it");
+  }
+}
+
+void ActorManager::OnSessionClosed(uint64_t session) {
+  std::vector<ActorID> affected;
+  for (auto& [id, actor] : actors_) {
+    bool held = actor->holders.erase(session) != 0;
+    if (actor->creator_session == session) actor->creator_alive = false;
+    if (held || actor->creator_session == session) affected.push_back(id);
+  }
+  for (const ActorID& id : affected) {
+    Actor* actor = Find(id);
+    if (actor != nullptr) MaybeCollect(actor);
+  }
+}
+
+}  // namespace rayx

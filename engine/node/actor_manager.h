@@ -1,0 +1,122 @@
+// ActorManager: the life of every actor on a node, and the forwarding of its method calls.
+//
+// Creation: once the constructor's argument objects are ready, the actor leases a worker of its
+// own and its placement resources from the TaskManager and sends it the creation task. When the
+// constructor returns, the placement resources are given back unless the actor holds resources
+// for its life (lifetime resources: its explicit num_cpus, GPUs, custom resources).
+//
+// Calls: a method call goes to the actor's queue, in the order the node received it. While the
+// actor is alive, the queue is drained straight to its worker's connection (no scheduling); a
+// call whose argument objects are not ready holds back the calls behind it, so that one caller's
+// calls run in the order made. Calls queue while the actor is being created or restarted.
+//
+// Death: when the worker dies, the calls it was running are sent again after the restart while
+// max_task_retries allow, else they fail with ACTOR_DIED; the actor restarts (constructor again)
+// while max_restarts allow, else it is dead and every later call fails with ACTOR_DIED. Kill ends
+// the process; with no_restart the actor is dead for good. A named actor's name is freed when it
+// is dead.
+//
+// Lifetime: an actor lives while the session (connection) that created it, its owner, lives: an
+// unnamed actor dies with its owner, as in Ray, whoever else holds a handle. A named actor also
+// lives on after its owner while any session holds a handle to it (per-process handle counts, as
+// for object references: a process tells the node when it begins and stops holding handles to an
+// actor). A detached actor lives until killed or the node stops. An actor is not ended when its
+// handles go while its owner lives (Ray does that; it would need handles in flight inside task
+// arguments to be counted, which they are not).
+//
+// Thread: the node's loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/node/actor_names.h"
+#include "engine/node/task_manager.h"
+#include "engine/objects/object_table.h"
+#include "engine/wire/protocol_generated.h"
+#include "engine/worker/worker_pool.h"
+
+namespace rayx {
+
+inline constexpr char kActorDied[] = "ACTOR_DIED";
+
+class ActorManager {
+ public:
+  struct ActorInfo {
+    ActorID id;
+    std::string handle_meta;
+  };
+
+  ActorManager(ObjectTable* objects, WorkerPool* pool, TaskManager* tasks,
+               const std::unordered_map<std::string, std::string>* functions);
+  ~ActorManager();
+
+  // Creates an actor for session (its creator), or with get_if_exists finds the live one of that
+  // name. AlreadyExists when the name is taken; ProtocolError for a malformed request.
+  StatusOr<ActorInfo> Create(uint64_t session, const wire::CreateActor* create);
+  // The live actor of this name. NotFound when there is none.
+  StatusOr<ActorInfo> Lookup(const std::string& ns, const std::string& name) const;
+
+  // A method call (spec->actor_id set). Its return objects must be registered already.
+  Status Submit(const wire::TaskSpec* spec);
+  void Kill(const ActorID& id, bool no_restart);
+
+  // True when worker runs an actor; its TaskDone then comes here.
+  bool OwnsWorker(const Worker* worker) const { return by_worker_.count(worker->id) != 0; }
+  Status OnTaskDone(Worker* worker, const wire::TaskDone* done);
+  // Returns true when the worker was an actor's.
+  bool OnWorkerExit(Worker* worker);
+
+  void AddHolder(uint64_t session, const ActorID& id);
+  void RemoveHolder(uint64_t session, const ActorID& id);
+  // The session closed: its handles are gone, and actors it created may die with it.
+  void OnSessionClosed(uint64_t session);
+
+  size_t num_alive() const;
+
+ private:
+  enum class State { kWaitingForArgs, kPlacing, kCreating, kAlive, kDead };
+  struct Call {
+    TaskID id;
+    std::string name;
+    std::string method;
+    std::string args;
+    std::vector<ObjectID> dependencies;
+    std::vector<ObjectID> contained;
+    uint32_t num_returns = 1;
+    int retries_left = 0;  // -1: for ever.
+  };
+  struct Actor;
+
+  Actor* Find(const ActorID& id);
+  void OnCreationArgReady(const ActorID& id);
+  void Place(Actor* actor);
+  void OnPlaced(const ActorID& id, Worker* worker, const Allocation& allocation);
+  // Sends queued calls to the worker while the actor is alive and their arguments are ready.
+  void Pump(Actor* actor);
+  void SendCall(Actor* actor, Call* call);
+  // The actor's worker is gone (died or killed): restart or die.
+  void OnActorWorkerLost(Actor* actor, const std::string& why);
+  void Die(Actor* actor, const std::string& why);
+  void FailCall(Call* call, const std::string& why);
+  void FinishCall(Call* call, std::vector<StoredValue> results);
+  void ReleaseResources(Actor* actor);
+  void MaybeCollect(Actor* actor);
+
+  ObjectTable* objects_;
+  WorkerPool* pool_;
+  TaskManager* tasks_;
+  const std::unordered_map<std::string, std::string>* functions_;
+  ActorNames names_;
+  std::unordered_map<ActorID, std::unique_ptr<Actor>> actors_;
+  std::unordered_map<WorkerID, ActorID> by_worker_;
+};
+
+}  // namespace rayx
