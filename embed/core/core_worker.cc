@@ -16,6 +16,7 @@ namespace {
 struct ThreadTask {
   bool set = false;
   TaskID task;
+  uint32_t depth = 0;
   uint64_t submitted = 0;
   uint32_t put = 0;
 };
@@ -46,9 +47,11 @@ TaskID CoreWorker::current_task() const {
   return current_task_;
 }
 
-void CoreWorker::SetCurrentTask(const TaskID& task_id) {
+void CoreWorker::SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth) {
+  if (depth.has_value()) last_depth_ = *depth;
   t_task.set = !task_id.IsNil();
   t_task.task = task_id;
+  t_task.depth = depth.value_or(last_depth_.load());
   t_task.submitted = 0;
   t_task.put = 0;
 }
@@ -232,9 +235,10 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
     actor_id = b.CreateVector(task.actor_id.data(), ActorID::kSize);
     method = b.CreateString(task.method);
   }
+  uint32_t depth = (t_task.set ? t_task.depth : last_depth_.load()) + 1;
   auto spec = wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
                                    resources, task.max_retries, task.retry_exceptions, actor_id,
-                                   method);
+                                   method, /*actor_creation=*/false, /*max_concurrency=*/0, depth);
   RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
   return returns;
 }

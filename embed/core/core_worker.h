@@ -11,6 +11,7 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -96,7 +97,9 @@ class CoreWorker {
   TaskID current_task() const;
   // Worker: the task the calling thread now runs (nil between tasks). Resets the calling thread's
   // submission and put counters; the ids of what it submits and puts derive from task_id.
-  void SetCurrentTask(const TaskID& task_id);
+  // depth is the task's depth in the task tree (0: submitted by a driver); without one, the depth
+  // of the last task the node sent this process is used (threads of a concurrent actor).
+  void SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth = std::nullopt);
 
   // Stores a new object. The node counts this process as its holder from the start; the first
   // AddRef of the id takes that hold over without another message.
@@ -149,6 +152,8 @@ class CoreWorker {
   mutable std::mutex mu_;
   // The process's task, for threads that have none of their own (see current_task()).
   TaskID current_task_;                          // GUARDED_BY(mu_)
+  // The depth of the task the node last sent; a driver's is 0, so its tasks have depth 1.
+  std::atomic<uint32_t> last_depth_{0};
   uint64_t submitted_ = 0;                       // GUARDED_BY(mu_)
   uint32_t put_ = 0;                             // GUARDED_BY(mu_)
   std::unordered_map<ActorID, int64_t> actor_refs_;  // GUARDED_BY(mu_)

@@ -184,7 +184,7 @@ PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame) {
     PyErr_SetString(PyExc_RuntimeError, task_id.status().ToString().c_str());
     return nullptr;
   }
-  core->SetCurrentTask(*task_id);
+  core->SetCurrentTask(*task_id, spec->depth());
   std::vector<ObjectID> returns;
   for (uint32_t i = 0; i < spec->num_returns(); ++i) returns.push_back(ObjectID::ForReturn(*task_id, i));
   PyObject* deps = PyList_New(0);

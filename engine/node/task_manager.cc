@@ -37,6 +37,7 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
   RAYX_ASSIGN_OR_RETURN(task->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
   RAYX_ASSIGN_OR_RETURN(task->contained, UnpackIds<ObjectID>(spec->contained()));
   task->num_returns = spec->num_returns();
+  task->depth = spec->depth();
   task->retries_left = std::max(0, spec->max_retries());
   std::map<std::string, double> demand;
   if (spec->resources() != nullptr) {
@@ -107,7 +108,7 @@ void TaskManager::Enqueue(Task* task) {
     infeasible_.push_back(task->key);
     return;
   }
-  ready_.Push(task->key, task->demand);
+  ready_.Push(task->key, task->demand, task->depth);
   TryDispatch();
 }
 
@@ -150,7 +151,8 @@ void TaskManager::SendExecute(Task* task, Worker* worker) {
   auto name = b.CreateString(task->name);
   auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(task->args.data()), task->args.size());
   auto deps = PackIds(b, task->dependencies);
-  auto spec = wire::CreateTaskSpec(b, task_id, function_id, name, args, deps, 0, task->num_returns);
+  auto spec = wire::CreateTaskSpec(b, task_id, function_id, name, args, deps, 0, task->num_returns,
+                                   0, 0, false, 0, 0, false, 0, task->depth);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;
   if (worker->known_functions.insert(task->function_id).second) {
     const std::string& definition = functions_->at(task->function_id);
@@ -178,7 +180,7 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
 
   if (done->retry() && task->retries_left > 0 && !task->cancelled) {
     task->retries_left--;
-    ready_.Push(task->key, task->demand);
+    ready_.Push(task->key, task->demand, task->depth);
     task->state = State::kQueued;
     TryDispatch();
     return Status::OK();
@@ -255,7 +257,7 @@ void TaskManager::OnWorkerExit(Worker* worker) {
       RAYX_LOG(Warning) << "worker pid=" << worker->pid << " died running " << task->name
                         << "; retrying it (" << task->retries_left << " retries left)";
       task->state = State::kQueued;
-      ready_.Push(task->key, task->demand);
+      ready_.Push(task->key, task->demand, task->depth);
     } else {
       FinishWithValue(task, SystemErrorValue(kWorkerDied, "the worker (pid " + std::to_string(worker->pid) +
                                                                ") running task " + task->name +

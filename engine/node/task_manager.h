@@ -78,6 +78,7 @@ class TaskManager {
     std::vector<ObjectID> dependencies;
     std::vector<ObjectID> contained;
     uint32_t num_returns = 1;
+    uint32_t depth = 0;
     ResourceSet demand;
     int retries_left = 0;
     State state = State::kWaitingForArgs;

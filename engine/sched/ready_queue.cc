@@ -6,7 +6,7 @@
 
 namespace rayx {
 
-void ReadyQueue::Push(TaskKey key, const ResourceSet& demand) {
+void ReadyQueue::Push(TaskKey key, const ResourceSet& demand, uint32_t depth) {
   RAYX_CHECK(!dispatching_) << "Push from inside Dispatch";
   RAYX_CHECK(where_.count(key) == 0) << "task " << key << " is queued already";
   auto found = by_demand_.find(demand);
@@ -17,17 +17,18 @@ void ReadyQueue::Push(TaskKey key, const ResourceSet& demand) {
   } else {
     cls = found->second;
   }
-  auto task = cls->tasks.insert(cls->tasks.end(), key);
-  where_.emplace(key, std::make_pair(cls, task));
+  Position position(-static_cast<int64_t>(depth), arrivals_++);
+  cls->tasks.emplace(position, key);
+  where_.emplace(key, std::make_pair(cls, position));
 }
 
 bool ReadyQueue::Remove(TaskKey key) {
   RAYX_CHECK(!dispatching_) << "Remove from inside Dispatch";
   auto found = where_.find(key);
   if (found == where_.end()) return false;
-  auto [cls, task] = found->second;
+  auto [cls, position] = found->second;
   where_.erase(found);
-  cls->tasks.erase(task);
+  cls->tasks.erase(position);
   if (cls->tasks.empty()) {
     by_demand_.erase(cls->demand);
     classes_.erase(cls);
@@ -43,14 +44,14 @@ size_t ReadyQueue::Dispatch(NodeResources* resources, const DispatchFn& dispatch
   // did not fit would not fit later in the same call either.
   for (auto cls = classes_.begin(); cls != classes_.end();) {
     while (!cls->tasks.empty()) {
-      TaskKey key = cls->tasks.front();
+      TaskKey key = cls->tasks.begin()->second;
       std::optional<Allocation> allocation = resources->TryAllocate(cls->demand);
       if (!allocation.has_value()) break;
       if (!dispatch(key, *allocation)) {
         resources->Release(*allocation);
         break;
       }
-      cls->tasks.pop_front();
+      cls->tasks.erase(cls->tasks.begin());
       where_.erase(key);
       ++dispatched;
     }

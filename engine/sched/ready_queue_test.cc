@@ -201,5 +201,23 @@ TEST(ReadyQueueTest, EmptyQueueDispatchesNothing) {
   EXPECT_EQ(runner.node().available(), Res({{"CPU", 1}}));
 }
 
+TEST(ReadyQueueTest, DeeperTasksGoFirstAndEqualDepthsKeepTheirOrder) {
+  NodeResources resources(Res({{"CPU", 1}}));
+  ReadyQueue queue;
+  queue.Push(1, Res({{"CPU", 1}}), /*depth=*/0);
+  queue.Push(2, Res({{"CPU", 1}}), /*depth=*/2);
+  queue.Push(3, Res({{"CPU", 1}}), /*depth=*/1);
+  queue.Push(4, Res({{"CPU", 1}}), /*depth=*/2);
+  std::vector<ReadyQueue::TaskKey> order;
+  for (int i = 0; i < 4; ++i) {
+    queue.Dispatch(&resources, [&](ReadyQueue::TaskKey key, const Allocation& a) {
+      order.push_back(key);
+      resources.Release(a);  // Done at once, so the next one fits.
+      return true;
+    });
+  }
+  EXPECT_EQ(order, (std::vector<ReadyQueue::TaskKey>{2, 4, 3, 1}));
+}
+
 }  // namespace
 }  // namespace rayx
