@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include "engine/loop/event_loop.h"
 #include "engine/node/node_service.h"
 #include "engine/node/task_manager.h"
+#include "engine/objects/io_pool.h"
 #include "engine/objects/object_table.h"
 #include "engine/sched/resource_set.h"
 #include "engine/worker/worker_pool.h"
@@ -45,10 +47,11 @@ void RemoveTree(const std::string& path) {
   rmdir(path.c_str());
 }
 
-// Session directories are named rayx-<pid>-<node id>; those of processes that died without
-// cleaning up (SIGKILL) are removed when the next node starts.
-void RemoveStaleSessions() {
-  DIR* dir = opendir(kSessionRoot);
+// Session directories are named rayx-<pid>-<node id> (in /dev/shm or the data directory's
+// sessions/); those of processes that died without cleaning up (SIGKILL) are removed when the
+// next node starts.
+void RemoveStaleSessions(const std::string& root) {
+  DIR* dir = opendir(root.c_str());
   if (dir == nullptr) return;
   std::vector<std::string> stale;
   while (dirent* entry = readdir(dir)) {
@@ -58,18 +61,51 @@ void RemoveStaleSessions() {
     if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
   }
   closedir(dir);
-  for (const auto& name : stale) RemoveTree(std::string(kSessionRoot) + "/" + name);
+  for (const auto& name : stale) RemoveTree(root + "/" + name);
+}
+
+Status MakeDirs(const std::string& path) {
+  for (size_t slash = 1; slash != std::string::npos;) {
+    slash = path.find('/', slash + 1);
+    std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError("create directory " + prefix, errno);
+    }
+  }
+  return Status::OK();
+}
+
+// $RAYX_HOME, else ~/.rayx: where spill files (and a file-backed store) go.
+std::string DataDirectory() {
+  const char* home = std::getenv("RAYX_HOME");
+  if (home != nullptr && home[0] != '\0') return home;
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home != nullptr && user_home[0] != '\0' ? user_home : "/tmp") + "/.rayx";
+}
+
+uint64_t FreeBytes(const char* path) {
+  struct statvfs st;
+  if (statvfs(path, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+void Warn(const std::string& message) {
+  std::string line = "rayx: warning: " + message + "\n";
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
 }
 
 }  // namespace
 
 struct Node::Components {
   NodeID node_id;
-  std::string session_dir;
+  std::string session_dir;   // The socket and the object store's files.
+  std::string data_session_dir;  // Under the data directory: spill files.
   std::string socket_path;
   EventLoop loop;
   // Built and destroyed on the loop thread.
   std::unordered_map<std::string, std::string> functions;
+  std::unique_ptr<IoPool> io;
   std::unique_ptr<ObjectTable> objects;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<TaskManager> tasks;
@@ -95,30 +131,55 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   amounts["GPU"] = options.num_gpus;
   RAYX_ASSIGN_OR_RETURN(ResourceSet total, ResourceSet::FromDoubles(amounts));
 
-  RemoveStaleSessions();
+  std::string data_sessions = DataDirectory() + "/sessions";
+  RemoveStaleSessions(kSessionRoot);
+  RemoveStaleSessions(data_sessions);
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
-  c->session_dir = std::string(kSessionRoot) + "/" + kSessionPrefix + std::to_string(getpid()) +
-                   "-" + c->node_id.Hex().substr(0, 8);
+  std::string name = kSessionPrefix + std::to_string(getpid()) + "-" + c->node_id.Hex().substr(0, 8);
+
+  // The store's capacity: as asked, else 30% of RAM, within what /dev/shm can hold. When /dev/shm
+  // cannot hold what was asked, the store is a directory of files in the data directory instead
+  // (slower: the kernel may write its pages to disk).
+  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t shm_free = FreeBytes(kSessionRoot);
+  uint64_t capacity = options.object_store_memory;
+  bool in_shm = true;
+  if (capacity == 0) {
+    capacity = std::min<uint64_t>(ram * 3 / 10, shm_free * 9 / 10);
+    if (capacity < (64ull << 20)) {
+      capacity = ram * 3 / 10;
+      in_shm = false;
+    }
+  } else if (capacity > shm_free) {
+    in_shm = false;
+  }
+  c->data_session_dir = data_sessions + "/" + name;
+  c->session_dir = in_shm ? std::string(kSessionRoot) + "/" + name : c->data_session_dir + "/store";
+  if (!in_shm) {
+    Warn("/dev/shm has " + std::to_string(shm_free >> 20) + " MiB free, less than the object store's " +
+         std::to_string(capacity >> 20) + " MiB; the store uses files in " + c->session_dir +
+         " instead, which may be slower. Make /dev/shm larger or pass a smaller object_store_memory.");
+  }
+  RAYX_RETURN_IF_ERROR(MakeDirs(c->data_session_dir + "/spill"));
   if (mkdir(c->session_dir.c_str(), 0700) != 0) {
+    RemoveTree(c->data_session_dir);
     return ErrnoError("create the session directory " + c->session_dir, errno);
   }
   c->socket_path = c->session_dir + "/node.sock";
   RAYX_RETURN_IF_ERROR(c->loop.Start());
 
   std::promise<Status> started;
-  c->loop.Post([c, &options, &total, &started] {
-    c->objects = std::make_unique<ObjectTable>(c->session_dir);
+  c->loop.Post([c, &options, &total, &started, capacity] {
+    c->io = std::make_unique<IoPool>(2, [c](std::function<void()> fn) { c->loop.Post(std::move(fn)); });
+    c->objects = std::make_unique<ObjectTable>(ObjectTableOptions{
+        c->session_dir, c->data_session_dir + "/spill", capacity, c->io.get()});
     c->pool = std::make_unique<WorkerPool>(
         &c->loop, WorkerPoolOptions{options.executable, c->socket_path, /*max_workers=*/512});
     c->tasks = std::make_unique<TaskManager>(
         c->objects.get(), c->pool.get(), &c->functions, total,
-        [](const std::string& message) {
-          std::string line = "rayx: warning: " + message + "\n";
-          ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
-          (void)ignored;
-        });
+        Warn);
     c->pool->SetHandlers([c](Worker* w) { c->tasks->OnWorkerReady(w); },
                          [c](Worker* w) { c->tasks->OnWorkerExit(w); });
     c->service = std::make_unique<NodeService>(&c->loop, c->node_id, c->session_dir,
@@ -152,6 +213,7 @@ void Node::Stop() {
     c->service.reset();
     c->tasks.reset();
     c->objects.reset();
+    c->io.reset();  // Joins its threads; their late completions are dropped with the loop.
     c->pool.reset();
     stopped.set_value();
   });
@@ -159,6 +221,7 @@ void Node::Stop() {
   // The loop closes the remaining handles (the pool's process handles among them) as it stops.
   c->loop.Stop();
   RemoveTree(c->session_dir);
+  RemoveTree(c->data_session_dir);
 }
 
 }  // namespace rayx

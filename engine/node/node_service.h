@@ -50,6 +50,8 @@ class NodeService {
   Status HandleWait(Session* session, const wire::WaitObjects* wait);
   Status HandleRefCounts(Session* session, const wire::RefCountUpdate* update);
   Status HandleInfo(Session* session, const wire::InfoRequest* request);
+  Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
+  void ReplyPut(uint64_t session_key, uint64_t request_id, const ObjectID& id, const Status& room);
   void OnClose(Session* session);
 
   void Hold(Session* session, const ObjectID& id);
