@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -47,9 +49,14 @@ void RemoveTree(const std::string& path) {
   rmdir(path.c_str());
 }
 
+constexpr char kLockFile[] = "/.lock";
+
 // Session directories are named rayx-<pid>-<node id> (in /dev/shm or the data directory's
 // sessions/); those of processes that died without cleaning up (SIGKILL) are removed when the
-// next node starts.
+// next node starts. A live node holds an flock on its directory's lock file for as long as it
+// runs. The lock, not the pid, tells: a node in another pid namespace (a sandboxed test) sees
+// live pids as dead. A directory without a lock file is left alone for a minute (it may be
+// starting).
 void RemoveStaleSessions(const std::string& root) {
   DIR* dir = opendir(root.c_str());
   if (dir == nullptr) return;
@@ -57,11 +64,31 @@ void RemoveStaleSessions(const std::string& root) {
   while (dirent* entry = readdir(dir)) {
     std::string name = entry->d_name;
     if (name.rfind(kSessionPrefix, 0) != 0) continue;
-    int pid = std::atoi(name.c_str() + sizeof(kSessionPrefix) - 1);
-    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
+    std::string path = root + "/" + name;
+    int fd = open((path + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
+      close(fd);
+      continue;
+    }
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime > 60) stale.push_back(name);
   }
   closedir(dir);
   for (const auto& name : stale) RemoveTree(root + "/" + name);
+}
+
+// Creates dir's lock file and locks it; the fd stays open (and locked) until the node stops.
+StatusOr<int> LockSession(const std::string& dir) {
+  std::string path = dir + kLockFile;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("create " + path, errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("lock " + path, e);
+  }
+  return fd;
 }
 
 Status MakeDirs(const std::string& path) {
@@ -102,6 +129,7 @@ struct Node::Components {
   std::string session_dir;   // The socket and the object store's files.
   std::string data_session_dir;  // Under the data directory: spill files.
   std::string socket_path;
+  std::vector<int> lock_fds;  // Held (flock) while the node runs: its directories are live.
   EventLoop loop;
   // Built and destroyed on the loop thread.
   std::unordered_map<std::string, std::string> functions;
@@ -137,7 +165,10 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
-  std::string name = kSessionPrefix + std::to_string(getpid()) + "-" + c->node_id.Hex().substr(0, 8);
+  // rayx-n<pid>-<node id>: the "n" keeps older rayx builds, which judged staleness by a pid at
+  // this place (wrong across pid namespaces), away from this directory.
+  std::string name = kSessionPrefix + std::string("n") + std::to_string(getpid()) + "-" +
+                     c->node_id.Hex().substr(0, 8);
 
   // The store's capacity: as asked, else 30% of RAM, within what /dev/shm can hold. When /dev/shm
   // cannot hold what was asked, the store is a directory of files in the data directory instead
@@ -166,6 +197,15 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   if (mkdir(c->session_dir.c_str(), 0700) != 0) {
     RemoveTree(c->data_session_dir);
     return ErrnoError("create the session directory " + c->session_dir, errno);
+  }
+  for (const std::string& dir : {c->session_dir, c->data_session_dir}) {
+    auto lock = LockSession(dir);
+    if (!lock.ok()) {
+      RemoveTree(c->session_dir);
+      RemoveTree(c->data_session_dir);
+      return lock.status();
+    }
+    c->lock_fds.push_back(*lock);
   }
   c->socket_path = c->session_dir + "/node.sock";
   RAYX_RETURN_IF_ERROR(c->loop.Start());
@@ -222,6 +262,8 @@ void Node::Stop() {
   c->loop.Stop();
   RemoveTree(c->session_dir);
   RemoveTree(c->data_session_dir);
+  for (int fd : c->lock_fds) close(fd);
+  c->lock_fds.clear();
 }
 
 }  // namespace rayx

@@ -38,8 +38,12 @@ def main() -> None:
             continue
         if task is None:
             return
+        task_id = task[0]
         results, retry = execute_task(task)
-        _rayx.task_done(task[0], results, retry)
+        del task  # Its argument values may map objects: unmapped before the next task comes.
+        _rayx.task_done(task_id, results, retry)
+        _release_contained(results)
+        del results
 
 
 def _install_sigint_handler() -> None:
@@ -121,8 +125,20 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
     results = []
     for value in outputs:
         serialized = serialization.serialize(value)
+        # The refs inside a result must outlive the return value, which dies before task_done
+        # is sent: held here, released by _release_contained once the node has the result.
+        for object_id in serialized.contained:
+            _rayx.add_ref(object_id)
         results.append((VALUE, serialized.data, serialized.buffers, serialized.contained))
     return results
+
+
+def _release_contained(results: list) -> None:
+    """Drops the holds that _serialize_returns took on the refs inside the results."""
+    for kind, _data, _buffers, contained in results:
+        if kind == VALUE:
+            for object_id in contained:
+                _rayx.remove_ref(object_id)
 
 
 def _should_retry(error: BaseException, retry_exceptions: Any) -> bool:
