@@ -34,7 +34,29 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Connect(const std::string& soc
 }
 
 CoreWorker::CoreWorker(std::unique_ptr<NodeConnection> connection)
-    : connection_(std::move(connection)) {}
+    : connection_(std::move(connection)),
+      reporter_(std::make_shared<MappingReporter>(connection_.get())) {}
+
+CoreWorker::~CoreWorker() { reporter_->Detach(); }
+
+void MappingReporter::Report(const ObjectID& id, bool mapped) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (connection_ == nullptr) return;
+  flatbuffers::FlatBufferBuilder b(64);
+  auto ids = PackIds(b, std::vector<ObjectID>{id});
+  wire::RefCountUpdateBuilder u(b);
+  if (mapped) {
+    u.add_mapped(ids);
+  } else {
+    u.add_unmapped(ids);
+  }
+  (void)connection_->Send(FinishEnvelope(b, u.Finish()));  // A lost connection unmaps everything.
+}
+
+void MappingReporter::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  connection_ = nullptr;
+}
 
 JobID CoreWorker::job_id() const {
   TaskID task = current_task();
@@ -63,12 +85,14 @@ TaskID CoreWorker::NextTaskId() {
 }
 
 StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
-    flatbuffers::FlatBufferBuilder& b, const ObjectID& id, const OutgoingValue& value) {
+    flatbuffers::FlatBufferBuilder& b, const ObjectID& id, const OutgoingValue& value,
+    bool* in_shm_out) {
   std::vector<size_t> sizes;
   for (const ByteSpan& buffer : value.buffers) sizes.push_back(buffer.size);
   ObjectLayout layout = ComputeObjectLayout(value.data.size, sizes);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
   bool in_shm = layout.total_size > kInlineThreshold && value.kind != ValueKind::kSystemError;
+  if (in_shm_out != nullptr) *in_shm_out = in_shm;
   if (value.kind == ValueKind::kSystemError) {
     // A system error is its text ("CODE: message"), not a serialized object.
     data = b.CreateVector(value.data.data, value.data.size);
@@ -111,18 +135,68 @@ StatusOr<ObjectID> CoreWorker::Put(const OutgoingValue& value) {
     announced_.insert(id);  // The PutObject itself tells the node that this process holds it.
   }
   flatbuffers::FlatBufferBuilder b(256 + (value.data.size < kInlineThreshold ? value.data.size : 0));
-  RAYX_ASSIGN_OR_RETURN(auto wire_value, BuildValue(b, id, value));
-  RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
+  bool in_shm = false;
+  RAYX_ASSIGN_OR_RETURN(auto wire_value, BuildValue(b, id, value, &in_shm));
+  if (!in_shm) {
+    RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
+    return id;
+  }
+  // Capacity is enforced after the write, not reserved before it: one round trip per large put
+  // instead of two, and the store is over its capacity by at most the objects being written at
+  // that moment. The reply comes once the node has spilled enough to be within capacity again.
+  uint64_t request_id = connection_->NextRequestId();
+  RAYX_ASSIGN_OR_RETURN(std::string frame,
+                        connection_->Call(request_id, FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::PutReply* reply = envelope->message_as_PutReply();
+  if (reply == nullptr) return ProtocolError("expected PutReply");
+  std::string error = StringOf(reply->error());
+  if (!error.empty()) return OutOfMemory(error);
   return id;
 }
 
-StatusOr<IncomingValue> CoreWorker::ReadValue(const wire::ObjectValue* value) const {
+StatusOr<StoreStats> CoreWorker::ObjectStoreStats() {
+  uint64_t request_id = connection_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64);
+  auto request = wire::CreateObjectStoreStatsRequest(b, request_id);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, FinishEnvelope(b, request)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::ObjectStoreStatsReply* r = envelope->message_as_ObjectStoreStatsReply();
+  if (r == nullptr) return ProtocolError("expected ObjectStoreStatsReply");
+  StoreStats s;
+  s.capacity = r->capacity();
+  s.used = r->used();
+  s.num_objects = r->num_objects();
+  s.num_in_memory = r->num_in_memory();
+  s.num_spilled = r->num_spilled();
+  s.spilled_bytes = r->spilled_bytes();
+  s.spill_count = r->spill_count();
+  s.spill_bytes_total = r->spill_bytes_total();
+  s.restore_count = r->restore_count();
+  s.restore_bytes_total = r->restore_bytes_total();
+  s.store_dir = StringOf(r->store_dir());
+  s.spill_dir = StringOf(r->spill_dir());
+  return s;
+}
+
+StatusOr<IncomingValue> CoreWorker::ReadValue(const wire::ObjectValue* value,
+                                              bool report_mapped) const {
   IncomingValue in;
   in.kind = static_cast<ValueKind>(value->kind());
   if (value->in_shm()) {
     RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(value->object_id()));
-    RAYX_ASSIGN_OR_RETURN(MappedRegion region, MapObjectFile(welcome().session_dir + "/" + id.Hex()));
-    in.mapping = std::make_shared<MappedRegion>(std::move(region));
+    if (report_mapped) reporter_->Report(id, true);
+    auto region = MapObjectFile(welcome().session_dir + "/" + id.Hex());
+    if (!region.ok()) {
+      reporter_->Report(id, false);
+      return region.status();
+    }
+    std::shared_ptr<MappingReporter> reporter = reporter_;
+    in.mapping = std::shared_ptr<MappedRegion>(new MappedRegion(std::move(region).value()),
+                                               [reporter, id](MappedRegion* r) {
+                                                 delete r;
+                                                 reporter->Report(id, false);
+                                               });
   } else {
     in.inline_data = std::string(BytesOf(value->data()));
   }
@@ -144,10 +218,22 @@ StatusOr<std::vector<IncomingValue>> CoreWorker::Get(const std::vector<ObjectID>
   if (reply->values() == nullptr || reply->values()->size() != ids.size()) {
     return ProtocolError("GetReply holds the wrong number of values");
   }
+  Status failed;
   for (const auto* value : *reply->values()) {
-    RAYX_ASSIGN_OR_RETURN(IncomingValue in, ReadValue(value));
-    values.push_back(std::move(in));
+    if (!failed.ok()) {
+      // The node counted a mapping for each shared-memory value of its reply: give them back.
+      auto id = UnpackId<ObjectID>(value->object_id());
+      if (value->in_shm() && id.ok()) reporter_->Report(*id, false);
+      continue;
+    }
+    auto in = ReadValue(value, /*report_mapped=*/false);
+    if (!in.ok()) {
+      failed = in.status();
+      continue;
+    }
+    values.push_back(std::move(in).value());
   }
+  if (!failed.ok()) return failed;
   return values;
 }
 

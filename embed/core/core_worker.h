@@ -85,8 +85,32 @@ struct ActorLookup {
   std::string handle_meta;
 };
 
+// Tells the node when this process stops mapping a shared-memory object (and, for a task's
+// arguments, when it starts): a mapped object is pinned in the node's memory. Shared by the
+// CoreWorker and every mapping it handed out, since a mapping (a numpy array) may outlive the
+// connection. Thread-safe.
+class MappingReporter {
+ public:
+  explicit MappingReporter(NodeConnection* connection) : connection_(connection) {}
+  void Report(const ObjectID& id, bool mapped);
+  void Detach();  // The connection is going: later reports are dropped.
+
+ private:
+  std::mutex mu_;
+  NodeConnection* connection_;  // GUARDED_BY(mu_)
+};
+
+// Node-wide object store figures (ObjectStoreStatsReply).
+struct StoreStats {
+  uint64_t capacity = 0, used = 0, num_objects = 0, num_in_memory = 0, num_spilled = 0;
+  uint64_t spilled_bytes = 0, spill_count = 0, spill_bytes_total = 0;
+  uint64_t restore_count = 0, restore_bytes_total = 0;
+  std::string store_dir, spill_dir;
+};
+
 class CoreWorker {
  public:
+  ~CoreWorker();
   static StatusOr<std::unique_ptr<CoreWorker>> Connect(const std::string& socket_path,
                                                        wire::Role role, const WorkerID& worker_id);
 
@@ -102,7 +126,9 @@ class CoreWorker {
   void SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth = std::nullopt);
 
   // Stores a new object. The node counts this process as its holder from the start; the first
-  // AddRef of the id takes that hold over without another message.
+  // AddRef of the id takes that hold over without another message. A large object is written to
+  // shared memory, then the node is told and answers once it has room (it may spill to make it);
+  // OutOfMemory (OBJECT_STORE_FULL) when neither memory nor disk can hold it.
   StatusOr<ObjectID> Put(const OutgoingValue& value);
   StatusOr<std::vector<IncomingValue>> Get(const std::vector<ObjectID>& ids, int64_t timeout_ms,
                                            bool* timed_out);
@@ -131,8 +157,11 @@ class CoreWorker {
   // Worker: the next ExecuteTask frame, or nullopt when the node is gone.
   std::optional<std::string> NextTask();
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
-  // Reads a value that arrived inside a message (a task's argument).
-  StatusOr<IncomingValue> ReadValue(const wire::ObjectValue* value) const;
+  // Reads a value that arrived inside a message. A shared-memory value is mapped; the node is told
+  // when the mapping goes. report_mapped: tell the node of the mapping too (a task's arguments;
+  // the node counts the mappings of its get replies itself).
+  StatusOr<IncomingValue> ReadValue(const wire::ObjectValue* value, bool report_mapped) const;
+  StatusOr<StoreStats> ObjectStoreStats();
 
   void Disconnect() { connection_->Close(); }
 
@@ -141,13 +170,15 @@ class CoreWorker {
   // Adds value to builder, inline or after writing its shared-memory file.
   StatusOr<flatbuffers::Offset<wire::ObjectValue>> BuildValue(flatbuffers::FlatBufferBuilder& b,
                                                               const ObjectID& id,
-                                                              const OutgoingValue& value);
+                                                              const OutgoingValue& value,
+                                                              bool* in_shm = nullptr);
   void SendRefUpdate(const ObjectID& id, bool added);
   void SendActorRefUpdate(const ActorID& id, bool added);
   TaskID NextTaskId();
   StatusOr<ActorLookup> ActorCall(uint64_t request_id, std::string_view envelope);
 
   std::unique_ptr<NodeConnection> connection_;
+  std::shared_ptr<MappingReporter> reporter_;
 
   mutable std::mutex mu_;
   // The process's task, for threads that have none of their own (see current_task()).

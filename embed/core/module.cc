@@ -31,6 +31,17 @@ PyObject* RaiseStatus(const Status& status) {
     PyErr_SetString(PyExc_TimeoutError, status.message().c_str());
   } else if (status.code() == StatusCode::kInvalidArgument) {
     PyErr_SetString(PyExc_ValueError, status.message().c_str());
+  } else if (status.code() == StatusCode::kOutOfMemory) {
+    // The object store and the disk are full: rayx.exceptions.ObjectStoreFullError.
+    std::string message = status.message();
+    const std::string prefix = "OBJECT_STORE_FULL: ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    PyObject* module = PyImport_ImportModule("rayx.exceptions");
+    PyObject* cls = module ? PyObject_GetAttrString(module, "ObjectStoreFullError") : nullptr;
+    Py_XDECREF(module);
+    if (cls == nullptr) return nullptr;
+    PyErr_SetString(cls, message.c_str());
+    Py_DECREF(cls);
   } else {
     PyErr_SetString(g_engine_error, status.ToString().c_str());
   }
@@ -487,6 +498,23 @@ PyObject* ClusterResources(PyObject*, PyObject*) { return NodeInfoQuery(Core(), 
 PyObject* AvailableResources(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kAvailable); }
 PyObject* Nodes(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kNodes); }
 
+PyObject* ObjectStoreStats(PyObject*, PyObject*) {
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  StatusOr<StoreStats> stats = Status::OK();
+  Py_BEGIN_ALLOW_THREADS
+  stats = core->ObjectStoreStats();
+  Py_END_ALLOW_THREADS
+  if (!stats.ok()) return RaiseStatus(stats.status());
+  const StoreStats& s = *stats;
+  return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:s}", "capacity", s.capacity,
+                       "used", s.used, "num_objects", s.num_objects, "num_in_memory", s.num_in_memory,
+                       "num_spilled", s.num_spilled, "spilled_bytes", s.spilled_bytes, "spill_count",
+                       s.spill_count, "spill_bytes_total", s.spill_bytes_total, "restore_count",
+                       s.restore_count, "restore_bytes_total", s.restore_bytes_total, "store_dir",
+                       s.store_dir.c_str(), "spill_dir", s.spill_dir.c_str());
+}
+
 PyObject* Context(PyObject*, PyObject*) {
   CoreWorker* core = Core();
   if (core == nullptr) return nullptr;
@@ -532,6 +560,7 @@ PyMethodDef kMethods[] = {
     {"cluster_resources", ClusterResources, METH_NOARGS, "Total resources of the cluster."},
     {"available_resources", AvailableResources, METH_NOARGS, "Resources free now."},
     {"nodes", Nodes, METH_NOARGS, "The cluster's nodes."},
+    {"object_store_stats", ObjectStoreStats, METH_NOARGS, "The node's object store figures (a dict)."},
     {"context", Context, METH_NOARGS, "Ids of this job, node, worker and current task."},
     {nullptr, nullptr, 0, nullptr},
 };

@@ -48,7 +48,7 @@ PyObject* Slice(PyObject* memory, const uint8_t* base, ByteSpan span) {
 }
 
 PyObject* ValueFromWire(CoreWorker* core, const wire::ObjectValue* value) {
-  auto in = core->ReadValue(value);
+  auto in = core->ReadValue(value, /*report_mapped=*/true);
   if (!in.ok()) {
     PyErr_SetString(PyExc_RuntimeError, in.status().ToString().c_str());
     return nullptr;

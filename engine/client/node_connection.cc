@@ -34,6 +34,9 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
     case wire::Message::WaitReply: return envelope->message_as_WaitReply()->request_id();
     case wire::Message::InfoReply: return envelope->message_as_InfoReply()->request_id();
     case wire::Message::ActorReply: return envelope->message_as_ActorReply()->request_id();
+    case wire::Message::PutReply: return envelope->message_as_PutReply()->request_id();
+    case wire::Message::ObjectStoreStatsReply:
+      return envelope->message_as_ObjectStoreStatsReply()->request_id();
     default: return 0;
   }
 }

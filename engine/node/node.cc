@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +21,7 @@
 #include "engine/node/actor_manager.h"
 #include "engine/node/node_service.h"
 #include "engine/node/task_manager.h"
+#include "engine/objects/io_pool.h"
 #include "engine/objects/object_table.h"
 #include "engine/sched/resource_set.h"
 #include "engine/worker/worker_pool.h"
@@ -48,45 +52,97 @@ void RemoveTree(const std::string& path) {
   rmdir(path.c_str());
 }
 
-constexpr char kLockFile[] = "/lock";
+constexpr char kLockFile[] = "/.lock";
 
-// A live node holds an exclusive flock on its session directory's lock file for its whole life.
-// A session whose lock can be taken belongs to a node that died without cleaning up (SIGKILL) and
-// is removed when the next node starts. A lock, unlike a pid, means the same thing across pid
-// namespaces that share /dev/shm (containers, sandboxes).
-void RemoveStaleSessions() {
-  DIR* dir = opendir(kSessionRoot);
+// Session directories are named rayx-<pid>-<node id> (in /dev/shm or the data directory's
+// sessions/); those of processes that died without cleaning up (SIGKILL) are removed when the
+// next node starts. A live node holds an flock on its directory's lock file for as long as it
+// runs. The lock, not the pid, tells: a node in another pid namespace (a sandboxed test) sees
+// live pids as dead. A directory without a lock file is left alone for a minute (it may be
+// starting).
+void RemoveStaleSessions(const std::string& root) {
+  DIR* dir = opendir(root.c_str());
   if (dir == nullptr) return;
   std::vector<std::string> stale;
   while (dirent* entry = readdir(dir)) {
     std::string name = entry->d_name;
     if (name.rfind(kSessionPrefix, 0) != 0) continue;
-    std::string lock = std::string(kSessionRoot) + "/" + name + kLockFile;
-    int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) continue;  // Not created yet, or not ours to judge.
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
-    close(fd);
+    std::string path = root + "/" + name;
+    int fd = open((path + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
+      close(fd);
+      continue;
+    }
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime > 60) stale.push_back(name);
   }
   closedir(dir);
-  for (const auto& name : stale) RemoveTree(std::string(kSessionRoot) + "/" + name);
+  for (const auto& name : stale) RemoveTree(root + "/" + name);
+}
+
+// Creates dir's lock file and locks it; the fd stays open (and locked) until the node stops.
+StatusOr<int> LockSession(const std::string& dir) {
+  std::string path = dir + kLockFile;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("create " + path, errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("lock " + path, e);
+  }
+  return fd;
+}
+
+Status MakeDirs(const std::string& path) {
+  for (size_t slash = 1; slash != std::string::npos;) {
+    slash = path.find('/', slash + 1);
+    std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError("create directory " + prefix, errno);
+    }
+  }
+  return Status::OK();
+}
+
+// $RAYX_HOME, else ~/.rayx: where spill files (and a file-backed store) go.
+std::string DataDirectory() {
+  const char* home = std::getenv("RAYX_HOME");
+  if (home != nullptr && home[0] != '\0') return home;
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home != nullptr && user_home[0] != '\0' ? user_home : "/tmp") + "/.rayx";
+}
+
+uint64_t FreeBytes(const char* path) {
+  struct statvfs st;
+  if (statvfs(path, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+void Warn(const std::string& message) {
+  std::string line = "rayx: warning: " + message + "\n";
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
 }
 
 }  // namespace
 
 struct Node::Components {
   NodeID node_id;
-  std::string session_dir;
+  std::string session_dir;   // The socket and the object store's files.
+  std::string data_session_dir;  // Under the data directory: spill files.
   std::string socket_path;
+  std::vector<int> lock_fds;  // Held (flock) while the node runs: its directories are live.
   EventLoop loop;
   // Built and destroyed on the loop thread.
   std::unordered_map<std::string, std::string> functions;
+  std::unique_ptr<IoPool> io;
   std::unique_ptr<ObjectTable> objects;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<TaskManager> tasks;
   std::unique_ptr<ActorManager> actors;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
-  int lock_fd = -1;  // Holds the session's flock while the node lives.
   bool running = false;
 };
 
@@ -107,36 +163,67 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   amounts["GPU"] = options.num_gpus;
   RAYX_ASSIGN_OR_RETURN(ResourceSet total, ResourceSet::FromDoubles(amounts));
 
-  RemoveStaleSessions();
+  std::string data_sessions = DataDirectory() + "/sessions";
+  RemoveStaleSessions(kSessionRoot);
+  RemoveStaleSessions(data_sessions);
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
-  c->session_dir = std::string(kSessionRoot) + "/" + kSessionPrefix + std::to_string(getpid()) +
-                   "-" + c->node_id.Hex().substr(0, 8);
+  // rayx-n<pid>-<node id>: the "n" keeps older rayx builds, which judged staleness by a pid at
+  // this place (wrong across pid namespaces), away from this directory.
+  std::string name = kSessionPrefix + std::string("n") + std::to_string(getpid()) + "-" +
+                     c->node_id.Hex().substr(0, 8);
+
+  // The store's capacity: as asked, else 30% of RAM, within what /dev/shm can hold. When /dev/shm
+  // cannot hold what was asked, the store is a directory of files in the data directory instead
+  // (slower: the kernel may write its pages to disk).
+  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t shm_free = FreeBytes(kSessionRoot);
+  uint64_t capacity = options.object_store_memory;
+  bool in_shm = true;
+  if (capacity == 0) {
+    capacity = std::min<uint64_t>(ram * 3 / 10, shm_free * 9 / 10);
+    if (capacity < (64ull << 20)) {
+      capacity = ram * 3 / 10;
+      in_shm = false;
+    }
+  } else if (capacity > shm_free) {
+    in_shm = false;
+  }
+  c->data_session_dir = data_sessions + "/" + name;
+  c->session_dir = in_shm ? std::string(kSessionRoot) + "/" + name : c->data_session_dir + "/store";
+  if (!in_shm) {
+    Warn("/dev/shm has " + std::to_string(shm_free >> 20) + " MiB free, less than the object store's " +
+         std::to_string(capacity >> 20) + " MiB; the store uses files in " + c->session_dir +
+         " instead, which may be slower. Make /dev/shm larger or pass a smaller object_store_memory.");
+  }
+  RAYX_RETURN_IF_ERROR(MakeDirs(c->data_session_dir + "/spill"));
   if (mkdir(c->session_dir.c_str(), 0700) != 0) {
+    RemoveTree(c->data_session_dir);
     return ErrnoError("create the session directory " + c->session_dir, errno);
   }
-  c->lock_fd = open((c->session_dir + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    RemoveTree(c->session_dir);
-    return ErrnoError("lock the session directory " + c->session_dir, e);
+  for (const std::string& dir : {c->session_dir, c->data_session_dir}) {
+    auto lock = LockSession(dir);
+    if (!lock.ok()) {
+      RemoveTree(c->session_dir);
+      RemoveTree(c->data_session_dir);
+      return lock.status();
+    }
+    c->lock_fds.push_back(*lock);
   }
   c->socket_path = c->session_dir + "/node.sock";
   RAYX_RETURN_IF_ERROR(c->loop.Start());
 
   std::promise<Status> started;
-  c->loop.Post([c, &options, &total, &started] {
-    c->objects = std::make_unique<ObjectTable>(c->session_dir);
+  c->loop.Post([c, &options, &total, &started, capacity] {
+    c->io = std::make_unique<IoPool>(2, [c](std::function<void()> fn) { c->loop.Post(std::move(fn)); });
+    c->objects = std::make_unique<ObjectTable>(ObjectTableOptions{
+        c->session_dir, c->data_session_dir + "/spill", capacity, c->io.get()});
     c->pool = std::make_unique<WorkerPool>(
         &c->loop, WorkerPoolOptions{options.executable, c->socket_path, /*max_workers=*/512});
     c->tasks = std::make_unique<TaskManager>(
         c->objects.get(), c->pool.get(), &c->functions, total,
-        [](const std::string& message) {
-          std::string line = "rayx: warning: " + message + "\n";
-          ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
-          (void)ignored;
-        });
+        Warn);
     c->actors = std::make_unique<ActorManager>(c->objects.get(), c->pool.get(), c->tasks.get(),
                                                &c->functions);
     c->pool->SetHandlers([c](Worker* w) { c->tasks->OnWorkerReady(w); },
@@ -176,6 +263,7 @@ void Node::Stop() {
     c->actors.reset();
     c->tasks.reset();
     c->objects.reset();
+    c->io.reset();  // Joins its threads; their late completions are dropped with the loop.
     c->pool.reset();
     stopped.set_value();
   });
@@ -183,7 +271,9 @@ void Node::Stop() {
   // The loop closes the remaining handles (the pool's process handles among them) as it stops.
   c->loop.Stop();
   RemoveTree(c->session_dir);
-  close(c->lock_fd);
+  RemoveTree(c->data_session_dir);
+  for (int fd : c->lock_fds) close(fd);
+  c->lock_fds.clear();
 }
 
 }  // namespace rayx

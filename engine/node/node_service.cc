@@ -16,6 +16,8 @@ struct NodeService::Session {
   WorkerID worker_id;  // Nil for a driver.
   JobID job_id;
   std::unordered_set<ObjectID> held;
+  // Shared-memory objects this client maps, with how many mappings of each.
+  std::unordered_map<ObjectID, int64_t> mapped;
   int blocked_calls = 0;
 };
 
@@ -124,6 +126,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope) {
       actors_->Kill(id, k->no_restart());
       return Status::OK();
     }
+    case wire::Message::ObjectStoreStatsRequest:
+      return HandleStats(session, envelope->message_as_ObjectStoreStatsRequest());
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
@@ -202,7 +206,31 @@ Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
   RAYX_ASSIGN_OR_RETURN(StoredValue value, StoredValueFromWire(wire_value));
   Hold(session, id);
   objects_->Seal(id, std::move(value));
+  uint64_t request_id = put->request_id();
+  if (request_id != 0) {
+    // The reply waits until spilling has made room, which paces a loop of large puts.
+    uint64_t session_key = session->key;
+    objects_->OnRoom([this, session_key, request_id, id](Status room) {
+      ReplyPut(session_key, request_id, id, room);
+    });
+  }
   return Status::OK();
+}
+
+void NodeService::ReplyPut(uint64_t session_key, uint64_t request_id, const ObjectID& id,
+                           const Status& room) {
+  auto it = sessions_.find(session_key);
+  if (it == sessions_.end()) return;
+  Session* session = it->second.get();
+  std::string error;
+  if (!room.ok()) {
+    // The put fails: the client gets no reference, so the node lets the object go.
+    error = std::string(kObjectStoreFull) + ": " + room.message();
+    if (session->held.erase(id) != 0) objects_->RemoveHolder(id);
+  }
+  flatbuffers::FlatBufferBuilder b(128 + error.size());
+  auto text = b.CreateString(error);
+  session->connection->Send(FinishEnvelope(b, wire::CreatePutReply(b, request_id, text)));
 }
 
 void NodeService::SetBlocked(Session* session, int delta) {
@@ -232,11 +260,12 @@ Status NodeService::HandleGet(Session* session, const wire::GetObjects* get) {
   raw->remaining = raw->ids.size() + 1;
   for (size_t i = 0; i < raw->ids.size(); ++i) {
     const ObjectID& id = raw->ids[i];
-    if (!raw->pinned[i] || objects_->IsReady(id)) {
+    if (!raw->pinned[i] || objects_->IsAvailable(id)) {
       raw->remaining--;
       continue;
     }
-    uint64_t handle = objects_->OnReady(id, [this, key] {
+    // Waits for the value, and restores it first if it was spilled.
+    uint64_t handle = objects_->OnAvailable(id, [this, key] {
       auto it = gets_.find(key);
       if (it != gets_.end() && --it->second->remaining == 0) FinishGet(key, false);
     });
@@ -270,8 +299,19 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
     if (!timed_out) {
       for (const ObjectID& id : get->ids) {
         const StoredValue* value = objects_->Get(id);
-        values.push_back(StoredValueToWire(
-            b, id, value ? *value : SystemErrorValue(kObjectLost, "object " + id.Hex() + " was lost")));
+        if (value == nullptr || (value->in_shm && !objects_->IsAvailable(id))) {
+          values.push_back(
+              StoredValueToWire(b, id, SystemErrorValue(kObjectLost, "object " + id.Hex() + " was lost")));
+          continue;
+        }
+        if (value->in_shm) {
+          // The client maps the file as it reads this reply: counted from now, so the object
+          // cannot be spilled between the reply and the mapping. The client reports the unmap.
+          session->mapped[id]++;
+          objects_->AddMapping(id);
+          objects_->Touch(id);
+        }
+        values.push_back(StoredValueToWire(b, id, *value));
       }
     }
     auto reply = wire::CreateGetReply(b, get->request_id, timed_out, b.CreateVector(values));
@@ -347,6 +387,41 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   RAYX_ASSIGN_OR_RETURN(auto actors_removed, UnpackIds<ActorID>(update->actors_removed()));
   for (const ActorID& id : actors_added) actors_->AddHolder(session->key, id);
   for (const ActorID& id : actors_removed) actors_->RemoveHolder(session->key, id);
+  RAYX_ASSIGN_OR_RETURN(auto mapped, UnpackIds<ObjectID>(update->mapped()));
+  RAYX_ASSIGN_OR_RETURN(auto unmapped, UnpackIds<ObjectID>(update->unmapped()));
+  for (const ObjectID& id : mapped) {
+    session->mapped[id]++;
+    objects_->AddMapping(id);
+  }
+  for (const ObjectID& id : unmapped) {
+    auto it = session->mapped.find(id);
+    if (it == session->mapped.end()) continue;  // Not a mapping this client has: ignored.
+    if (--it->second == 0) session->mapped.erase(it);
+    objects_->RemoveMapping(id);
+  }
+  return Status::OK();
+}
+
+Status NodeService::HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request) {
+  ObjectStoreStats stats = objects_->Stats();
+  flatbuffers::FlatBufferBuilder b(256);
+  auto store_dir = b.CreateString(session_dir_);
+  auto spill_dir = b.CreateString(objects_->spill_dir());
+  wire::ObjectStoreStatsReplyBuilder r(b);
+  r.add_request_id(request->request_id());
+  r.add_capacity(stats.capacity);
+  r.add_used(stats.shm_bytes);
+  r.add_num_objects(stats.num_objects);
+  r.add_num_in_memory(stats.num_in_memory);
+  r.add_num_spilled(stats.num_spilled);
+  r.add_spilled_bytes(stats.spilled_bytes);
+  r.add_spill_count(stats.spill_count);
+  r.add_spill_bytes_total(stats.spill_bytes_total);
+  r.add_restore_count(stats.restore_count);
+  r.add_restore_bytes_total(stats.restore_bytes_total);
+  r.add_store_dir(store_dir);
+  r.add_spill_dir(spill_dir);
+  session->connection->Send(FinishEnvelope(b, r.Finish()));
   return Status::OK();
 }
 
@@ -415,6 +490,9 @@ void NodeService::OnClose(Session* session) {
   for (uint64_t k : waits) FinishWait(k);
   for (const ObjectID& id : owned->held) objects_->RemoveHolder(id);
   actors_->OnSessionClosed(key);
+  for (const auto& [id, count] : owned->mapped) {
+    for (int64_t i = 0; i < count; ++i) objects_->RemoveMapping(id);
+  }
   if (!owned->worker_id.IsNil()) {
     Worker* worker = pool_->Find(owned->worker_id);
     if (worker != nullptr) pool_->Disconnect(worker);

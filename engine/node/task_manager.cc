@@ -69,10 +69,11 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
   raw->args_pending = raw->dependencies.size() + 1;  // +1 so that no callback finishes the count early.
   uint64_t key = raw->key;
   for (const ObjectID& id : raw->dependencies) {
-    uint64_t handle = objects_->OnReady(id, [this, key] { OnArgReady(key); });
+    // A spilled argument is restored before the task runs; the task's pin keeps it in memory.
+    uint64_t handle = objects_->OnAvailable(id, [this, key] { OnArgReady(key); });
     auto it = tasks_.find(key);
     if (it == tasks_.end()) return Status::OK();  // Finished by a failed argument already.
-    if (!objects_->IsReady(id)) it->second->arg_waiters.emplace_back(id, handle);
+    if (!objects_->IsAvailable(id)) it->second->arg_waiters.emplace_back(id, handle);
   }
   OnArgReady(key);
   return Status::OK();

@@ -17,6 +17,7 @@ namespace rayx {
 inline constexpr char kWorkerDied[] = "WORKER_DIED";
 inline constexpr char kTaskCancelled[] = "TASK_CANCELLED";
 inline constexpr char kObjectLost[] = "OBJECT_LOST";
+inline constexpr char kObjectStoreFull[] = "OBJECT_STORE_FULL";
 
 // A system error value: its data is the text "CODE: message".
 StoredValue SystemErrorValue(const std::string& code, const std::string& message);

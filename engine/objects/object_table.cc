@@ -1,34 +1,59 @@
 #include "engine/objects/object_table.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <utility>
 
 #include "engine/base/logging.h"
 #include "engine/objects/shm_file.h"
+#include "engine/objects/spill_io.h"
 
 namespace rayx {
 
-ObjectTable::ObjectTable(std::string session_dir) : session_dir_(std::move(session_dir)) {}
+ObjectTable::ObjectTable(ObjectTableOptions options) : options_(std::move(options)) {}
+
+ObjectTable::ObjectTable(std::string store_dir)
+    : ObjectTable(ObjectTableOptions{std::move(store_dir), "", 0, nullptr}) {}
 
 ObjectTable::~ObjectTable() {
+  *alive_ = false;
   for (auto& [id, entry] : objects_) {
-    if (entry.ready && entry.value.in_shm) (void)RemoveObjectFile(PathOf(id));
+    if (!entry.ready || !entry.value.in_shm) continue;
+    if (entry.where == Where::kMemory || entry.where == Where::kSpilling) {
+      (void)RemoveObjectFile(PathOf(id));
+    }
+    if (entry.has_spill_file) (void)RemoveObjectFile(SpillPathOf(id, entry.generation));
   }
 }
 
-std::string ObjectTable::PathOf(const ObjectID& id) const { return session_dir_ + "/" + id.Hex(); }
+std::string ObjectTable::PathOf(const ObjectID& id) const {
+  return options_.store_dir + "/" + id.Hex();
+}
+
+std::string ObjectTable::SpillPathOf(const ObjectID& id, uint64_t generation) const {
+  // The generation keeps a spill of a freed object apart from a later object with the same id.
+  return options_.spill_dir + "/" + id.Hex() + "." + std::to_string(generation);
+}
 
 void ObjectTable::CreatePending(const ObjectID& id) { objects_.try_emplace(id); }
 
 void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
   auto it = objects_.find(id);
   if (it == objects_.end()) {
-    // Nobody asked for or holds this object any more: drop the value at once.
-    FreeValue(id, value);
+    // Nobody asked for or holds this object any more: drop the value at once. Its contained
+    // references were never counted, so there is nothing to release.
+    if (value.in_shm) (void)RemoveObjectFile(PathOf(id));
     return;
   }
   Entry& entry = it->second;
   if (entry.ready) {
-    if (!(value.in_shm && entry.value.in_shm)) FreeValue(id, value);
+    // A second value (a retried task finished twice). A second shared-memory file replaced the
+    // first under the same name; it is removed unless the first one is still in memory.
+    bool first_in_memory = entry.value.in_shm &&
+                           (entry.where == Where::kMemory || entry.where == Where::kSpilling);
+    if (value.in_shm && !first_in_memory && entry.where != Where::kRestoring) {
+      (void)RemoveObjectFile(PathOf(id));
+    }
     return;
   }
   for (const ObjectID& inner : value.contained) {
@@ -38,16 +63,30 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
   }
   entry.ready = true;
   entry.value = std::move(value);
+  if (entry.value.in_shm) {
+    entry.generation = next_generation_++;
+    entry.where = Where::kMemory;
+    used_ += entry.value.shm_size;
+    TouchEntry(id, entry);
+  }
   auto waiters = std::move(entry.waiters);
   entry.waiters.clear();
   // A waiter may free the entry (dropping a hold), so the entry is not touched after this.
   for (auto& [handle, cb] : waiters) cb();
   MaybeFree(id);
+  Evict();
 }
 
 bool ObjectTable::IsReady(const ObjectID& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.ready;
+}
+
+bool ObjectTable::IsAvailable(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready) return false;
+  const Entry& e = it->second;
+  return !e.value.in_shm || e.where == Where::kMemory || e.where == Where::kSpilling;
 }
 
 const StoredValue* ObjectTable::Get(const ObjectID& id) const {
@@ -64,6 +103,16 @@ uint64_t ObjectTable::OnReady(const ObjectID& id, ReadyCallback cb) {
     return handle;
   }
   entry.waiters.emplace_back(handle, std::move(cb));
+  return handle;
+}
+
+uint64_t ObjectTable::OnAvailable(const ObjectID& id, ReadyCallback cb) {
+  Entry& entry = objects_[id];
+  // A value not yet sealed is in memory when it is (Seal runs waiters before it spills).
+  if (!entry.ready || IsAvailable(id)) return OnReady(id, std::move(cb));
+  uint64_t handle = next_waiter_++;
+  entry.waiters.emplace_back(handle, std::move(cb));
+  if (entry.where == Where::kSpilled) StartRestore(id, entry);
   return handle;
 }
 
@@ -99,29 +148,71 @@ void ObjectTable::Unpin(const ObjectID& id) {
   if (it == objects_.end()) return;
   it->second.pins--;
   MaybeFree(id);
+  // An object that was kept in memory only by this pin may be spilled now.
+  if (used_ > options_.capacity && options_.capacity != 0) Evict();
+}
+
+void ObjectTable::AddMapping(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it != objects_.end()) it->second.mappings++;
+}
+
+void ObjectTable::RemoveMapping(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || it->second.mappings <= 0) return;
+  it->second.mappings--;
+  MaybeFree(id);
+  if (used_ > options_.capacity && options_.capacity != 0) Evict();
+}
+
+void ObjectTable::Touch(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it != objects_.end()) TouchEntry(id, it->second);
+}
+
+void ObjectTable::TouchEntry(const ObjectID& id, Entry& entry) {
+  if (!entry.ready || !entry.value.in_shm || entry.where != Where::kMemory) return;
+  if (entry.lru_tick != 0) lru_.erase(entry.lru_tick);
+  entry.lru_tick = next_tick_++;
+  lru_.emplace(entry.lru_tick, id);
 }
 
 void ObjectTable::MaybeFree(const ObjectID& id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
-  const Entry& entry = it->second;
-  if (entry.holders > 0 || entry.pins > 0 || entry.contained_in > 0 || !entry.waiters.empty()) {
+  Entry& entry = it->second;
+  if (entry.holders > 0 || entry.pins > 0 || entry.mappings > 0 || entry.contained_in > 0 ||
+      !entry.waiters.empty()) {
     return;
   }
   RAYX_LOG(Debug) << "freeing object " << id.Hex() << (entry.ready ? "" : " (pending)");
   // A pending object that nobody holds is forgotten; its value is dropped when it arrives.
-  StoredValue value = std::move(it->second.value);
-  bool ready = entry.ready;
-  objects_.erase(it);
-  if (ready) FreeValue(id, value);
-}
-
-void ObjectTable::FreeValue(const ObjectID& id, const StoredValue& value) {
-  if (value.in_shm) {
-    Status s = RemoveObjectFile(PathOf(id));
-    if (!s.ok()) RAYX_LOG(Warning) << s;
+  if (entry.ready && entry.value.in_shm) {
+    uint64_t size = entry.value.shm_size;
+    switch (entry.where) {
+      case Where::kMemory:
+        lru_.erase(entry.lru_tick);
+        [[fallthrough]];
+      case Where::kSpilling:  // The spill finds its entry gone and removes its file.
+        (void)RemoveObjectFile(PathOf(id));
+        used_ -= size;
+        break;
+      case Where::kRestoring:  // The restore finds its entry gone and removes its file.
+        used_ -= size;
+        break;
+      case Where::kSpilled:
+        break;
+    }
+    if (entry.has_spill_file) {
+      Status s = RemoveObjectFile(SpillPathOf(id, entry.generation));
+      if (!s.ok()) RAYX_LOG(Warning) << s;
+      spilled_ -= size;
+    }
   }
-  ReleaseContained(value.contained);
+  std::vector<ObjectID> contained = entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
+  objects_.erase(it);
+  ReleaseContained(contained);
+  RunRoomWaiters();
 }
 
 void ObjectTable::ReleaseContained(const std::vector<ObjectID>& contained) {
@@ -133,15 +224,185 @@ void ObjectTable::ReleaseContained(const std::vector<ObjectID>& contained) {
   }
 }
 
+void ObjectTable::RunIo(std::function<Status()> work, std::function<void(Status)> done) {
+  std::shared_ptr<bool> alive = alive_;
+  auto guarded = [alive, done = std::move(done)](Status s) {
+    if (*alive) done(s);
+  };
+  if (options_.io == nullptr) {
+    guarded(work());
+    return;
+  }
+  options_.io->Run(std::move(work), std::move(guarded));
+}
+
+void ObjectTable::Evict() {
+  if (options_.capacity != 0 && used_ - spilling_ > options_.capacity) {
+    // Chosen first and spilled after, since a spill may finish at once (without an IoPool).
+    uint64_t excess = used_ - spilling_ - options_.capacity;
+    std::vector<ObjectID> chosen;
+    uint64_t chosen_bytes = 0;
+    for (auto it = lru_.begin(); it != lru_.end() && chosen_bytes < excess; ++it) {
+      const Entry& entry = objects_.at(it->second);
+      if (entry.pins > 0 || entry.mappings > 0) continue;
+      chosen.push_back(it->second);
+      chosen_bytes += entry.value.shm_size;
+    }
+    for (const ObjectID& id : chosen) {
+      auto it = objects_.find(id);
+      if (it != objects_.end() && it->second.ready && it->second.where == Where::kMemory) {
+        StartSpill(id, it->second);
+      }
+    }
+  }
+  RunRoomWaiters();
+}
+
+void ObjectTable::StartSpill(const ObjectID& id, Entry& entry) {
+  uint64_t size = entry.value.shm_size;
+  lru_.erase(entry.lru_tick);
+  entry.lru_tick = 0;
+  if (entry.has_spill_file) {
+    // Spilled before and restored since: the copy on disk is still good.
+    (void)RemoveObjectFile(PathOf(id));
+    used_ -= size;
+    entry.where = Where::kSpilled;
+    return;
+  }
+  entry.where = Where::kSpilling;
+  spilling_ += size;
+  uint64_t generation = entry.generation;
+  std::string src = PathOf(id), dst = SpillPathOf(id, generation);
+  RunIo([src, dst] { return SpillObjectFile(src, dst); },
+        [this, id, generation, size](Status s) { OnSpilled(id, generation, size, s); });
+}
+
+void ObjectTable::OnSpilled(const ObjectID& id, uint64_t generation, uint64_t size,
+                            const Status& status) {
+  spilling_ -= size;
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready || it->second.generation != generation ||
+      it->second.where != Where::kSpilling) {
+    // Freed while it was written out.
+    if (status.ok()) (void)RemoveObjectFile(SpillPathOf(id, generation));
+    Evict();
+    return;
+  }
+  Entry& entry = it->second;
+  if (!status.ok()) {
+    // Kept in memory; the next seal tries again. Waiting puts hear of the failure.
+    RAYX_LOG(Warning) << "cannot spill object " << id.Hex() << ": " << status;
+    last_spill_error_ = status;
+    entry.where = Where::kMemory;
+    TouchEntry(id, entry);
+    RunRoomWaiters();
+    return;
+  }
+  last_spill_error_ = Status::OK();
+  entry.has_spill_file = true;
+  spilled_ += size;
+  totals_.spill_count++;
+  totals_.spill_bytes_total += size;
+  if (entry.pins == 0 && entry.mappings == 0) {
+    (void)RemoveObjectFile(PathOf(id));
+    used_ -= size;
+    entry.where = Where::kSpilled;
+  } else {
+    // Read while it was written out: it stays in memory, with its spill file for next time.
+    entry.where = Where::kMemory;
+    TouchEntry(id, entry);
+  }
+  Evict();
+}
+
+void ObjectTable::StartRestore(const ObjectID& id, Entry& entry) {
+  entry.where = Where::kRestoring;
+  used_ += entry.value.shm_size;
+  uint64_t generation = entry.generation;
+  std::string src = SpillPathOf(id, generation);
+  std::string temp = PathOf(id) + ".restore" + std::to_string(generation);
+  RunIo(
+      [src, temp] {
+        (void)RemoveObjectFile(temp);
+        return RestoreObjectFile(src, temp);
+      },
+      [this, id, generation, temp](Status s) { OnRestored(id, generation, temp, s); });
+}
+
+void ObjectTable::OnRestored(const ObjectID& id, uint64_t generation, const std::string& temp,
+                             const Status& restored) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready || it->second.generation != generation ||
+      it->second.where != Where::kRestoring) {
+    (void)RemoveObjectFile(temp);
+    return;
+  }
+  Entry& entry = it->second;
+  uint64_t size = entry.value.shm_size;
+  Status status = restored;
+  if (status.ok() && std::rename(temp.c_str(), PathOf(id).c_str()) != 0) {
+    status = ErrnoError("rename " + temp, errno);
+  }
+  if (status.ok()) {
+    entry.where = Where::kMemory;
+    totals_.restore_count++;
+    totals_.restore_bytes_total += size;
+    TouchEntry(id, entry);
+  } else {
+    // The value cannot be read back: it becomes an error that says so, and its file goes.
+    RAYX_LOG(Warning) << "cannot restore object " << id.Hex() << ": " << status;
+    (void)RemoveObjectFile(temp);
+    used_ -= size;
+    (void)RemoveObjectFile(SpillPathOf(id, generation));
+    spilled_ -= size;
+    entry.has_spill_file = false;
+    std::string code = status.code() == StatusCode::kOutOfMemory ? "OBJECT_STORE_FULL" : "OBJECT_LOST";
+    entry.value.kind = ValueKind::kSystemError;
+    entry.value.in_shm = false;
+    entry.value.shm_size = 0;
+    entry.value.inline_data = code + ": object " + id.Hex() + " could not be restored: " + status.ToString();
+  }
+  auto waiters = std::move(entry.waiters);
+  entry.waiters.clear();
+  for (auto& [handle, cb] : waiters) cb();
+  MaybeFree(id);
+  Evict();
+}
+
+void ObjectTable::OnRoom(std::function<void(Status)> cb) {
+  room_waiters_.push_back(std::move(cb));
+  RunRoomWaiters();
+}
+
+void ObjectTable::RunRoomWaiters() {
+  if (room_waiters_.empty()) return;
+  bool fits = options_.capacity == 0 || used_ <= options_.capacity;
+  if (!fits && spilling_ > 0) return;  // Spills in flight will make room or fail.
+  Status status;
+  if (!fits && !last_spill_error_.ok()) {
+    status = OutOfMemory("the object store holds " + std::to_string(used_) + " bytes, over its " +
+                         std::to_string(options_.capacity) +
+                         " bytes, and spilling to disk failed: " + last_spill_error_.ToString());
+  }
+  auto waiters = std::move(room_waiters_);
+  room_waiters_.clear();
+  for (auto& cb : waiters) cb(status);
+}
+
 ObjectStoreStats ObjectTable::Stats() const {
-  ObjectStoreStats stats;
+  ObjectStoreStats stats = totals_;
+  stats.capacity = options_.capacity;
+  stats.shm_bytes = used_;
+  stats.spilled_bytes = spilled_;
   for (const auto& [id, entry] : objects_) {
     if (!entry.ready) continue;
     stats.num_objects++;
-    if (entry.value.in_shm) {
-      stats.shm_bytes += entry.value.shm_size;
-    } else {
+    if (!entry.value.in_shm) {
       stats.inline_bytes += entry.value.inline_data.size();
+    } else if (entry.where == Where::kSpilled) {
+      stats.num_spilled++;
+    } else {
+      stats.num_in_memory++;
     }
   }
   return stats;

@@ -1,22 +1,41 @@
-// ObjectTable: the node's directory of objects, their values and who keeps them alive.
+// ObjectTable: the node's directory of objects, their values, who keeps them alive, and the
+// shared-memory store's capacity with spilling to disk.
 //
 // An object is created pending (a task will produce it) or sealed at once (a put). Its value is
-// either inline bytes or a shared-memory file in the session directory. An object stays while any
+// either inline bytes or a shared-memory file in the store directory. An object stays while any
 // of these hold it: a process that has a reference (holders), a queued or running task that takes
-// it as an argument (pins), or another live object that contains a reference to it. When the last
-// hold goes, the object is freed: its file is removed, and the objects it contained lose a hold.
-// A value that arrives for an object that nobody holds any more is freed at once.
+// it as an argument or a get in flight (pins), a process that maps its file (mappings), or another
+// live object that contains a reference to it. When the last hold goes, the object is freed: its
+// files are removed, and the objects it contained lose a hold. A value that arrives for an object
+// that nobody holds any more is freed at once.
 //
-// Thread: the node's loop thread only.
+// Capacity: the bytes of shared-memory objects are counted against `capacity`. When they exceed
+// it, the least recently used objects that are neither pinned nor mapped are spilled: copied to a
+// file in the spill directory on the IoPool, then their shared-memory file is removed. A spilled
+// object is restored (copied back) when a get or a task needs it (OnAvailable); it keeps its spill
+// file while it lives, so spilling it again costs nothing. Objects in use (pinned or mapped) are
+// never spilled, so the store goes over its capacity rather than deadlock when everything in it
+// is in use; /dev/shm's own size is then the hard limit (a client's write fails cleanly).
+//
+// Puts are accounted after the fact: the client writes the object, then the node counts it and
+// spills what is needed. This saves a round trip per put; the store is over capacity by at most
+// the objects being written at once (one per client), and OnRoom lets a put wait until spilling
+// has brought the store back under its capacity.
+//
+// Thread: the node's loop thread only (file copies run on the IoPool and finish on the loop).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/objects/io_pool.h"
 
 namespace rayx {
 
@@ -31,61 +50,123 @@ struct StoredValue {
 };
 
 struct ObjectStoreStats {
-  size_t num_objects = 0;
-  uint64_t shm_bytes = 0;
+  size_t num_objects = 0;      // Ready objects, wherever their value is.
+  size_t num_in_memory = 0;    // Objects with a shared-memory file.
+  size_t num_spilled = 0;      // Objects whose only copy is a spill file.
+  uint64_t capacity = 0;       // 0: unlimited.
+  uint64_t shm_bytes = 0;      // Bytes counted against the capacity now.
   uint64_t inline_bytes = 0;
+  uint64_t spilled_bytes = 0;  // Bytes of spill files now.
+  uint64_t spill_count = 0;    // Totals since the table was made.
+  uint64_t spill_bytes_total = 0;
+  uint64_t restore_count = 0;
+  uint64_t restore_bytes_total = 0;
+};
+
+struct ObjectTableOptions {
+  std::string store_dir;   // Shared-memory object files, named by object id in hex.
+  std::string spill_dir;   // Spill files; must exist when capacity > 0.
+  uint64_t capacity = 0;   // Bytes; 0 means no limit and no spilling.
+  // Where file copies run. Null: they run inline, on the calling thread (tests).
+  IoPool* io = nullptr;
 };
 
 class ObjectTable {
  public:
   using ReadyCallback = std::function<void()>;
 
-  // session_dir holds the shared-memory files, named by object id in hex.
-  explicit ObjectTable(std::string session_dir);
-  ~ObjectTable();  // Removes every object file still present.
+  explicit ObjectTable(ObjectTableOptions options);
+  explicit ObjectTable(std::string store_dir);  // No capacity, no spilling.
+  ~ObjectTable();  // Removes every object file and spill file still present.
 
   std::string PathOf(const ObjectID& id) const;
 
   // Registers an object that a task will produce. A no-op if it exists.
   void CreatePending(const ObjectID& id);
-  // Stores id's value and runs its waiters. A second value for the same id is dropped (a retried
-  // task may finish twice). If nobody holds id, the value is freed at once.
+  // Stores id's value and runs its waiters, then spills if the store is over capacity. A second
+  // value for the same id is dropped (a retried task may finish twice). If nobody holds id, the
+  // value is freed at once.
   void Seal(const ObjectID& id, StoredValue value);
 
   bool Exists(const ObjectID& id) const { return objects_.count(id) != 0; }
   bool IsReady(const ObjectID& id) const;
+  // True when id is ready and its value can be read now (inline or in shared memory).
+  bool IsAvailable(const ObjectID& id) const;
   // The value, or nullptr when id is unknown or not ready. Valid until the next call that may free.
+  // A spilled value says in_shm; only IsAvailable values may be handed to a client.
   const StoredValue* Get(const ObjectID& id) const;
 
   // Calls cb once, when id is sealed (at once if it is ready now). Returns a handle for
   // CancelWaiter. A waiter on an unknown id waits until it is created and sealed.
   uint64_t OnReady(const ObjectID& id, ReadyCallback cb);
+  // Like OnReady, but a spilled object is restored first. The caller should pin id, so that it
+  // stays in memory until it is read.
+  uint64_t OnAvailable(const ObjectID& id, ReadyCallback cb);
   void CancelWaiter(const ObjectID& id, uint64_t handle);
 
   void AddHolder(const ObjectID& id);
   void RemoveHolder(const ObjectID& id);
   void Pin(const ObjectID& id);
   void Unpin(const ObjectID& id);
+  // A process maps (or stopped mapping) id's shared-memory file.
+  void AddMapping(const ObjectID& id);
+  void RemoveMapping(const ObjectID& id);
+  // Marks id as just used, for the choice of what to spill.
+  void Touch(const ObjectID& id);
+
+  // Calls cb once the store is within its capacity, or once spilling can do no more. The status
+  // is OutOfMemory when the store stays over capacity because spilling failed for lack of disk.
+  void OnRoom(std::function<void(Status)> cb);
 
   ObjectStoreStats Stats() const;
+  const std::string& spill_dir() const { return options_.spill_dir; }
 
  private:
+  enum class Where : uint8_t { kMemory, kSpilling, kSpilled, kRestoring };
   struct Entry {
     bool ready = false;
     StoredValue value;
     int64_t holders = 0;
     int64_t pins = 0;
+    int64_t mappings = 0;
     int64_t contained_in = 0;
     std::vector<std::pair<uint64_t, ReadyCallback>> waiters;
+    // For values in shared memory:
+    uint64_t generation = 0;  // Tells a finished file copy whether its entry is still the same.
+    Where where = Where::kMemory;
+    bool has_spill_file = false;
+    uint64_t lru_tick = 0;  // Key in lru_ while where == kMemory.
   };
 
   void MaybeFree(const ObjectID& id);
-  void FreeValue(const ObjectID& id, const StoredValue& value);
   void ReleaseContained(const std::vector<ObjectID>& contained);
+  std::string SpillPathOf(const ObjectID& id, uint64_t generation) const;
 
-  std::string session_dir_;
+  void RunIo(std::function<Status()> work, std::function<void(Status)> done);
+  void TouchEntry(const ObjectID& id, Entry& entry);
+  // Starts spills until the bytes not being spilled fit, then answers OnRoom callers if it can.
+  void Evict();
+  void StartSpill(const ObjectID& id, Entry& entry);
+  void OnSpilled(const ObjectID& id, uint64_t generation, uint64_t size, const Status& status);
+  void StartRestore(const ObjectID& id, Entry& entry);
+  void OnRestored(const ObjectID& id, uint64_t generation, const std::string& temp,
+                  const Status& status);
+  void RunRoomWaiters();
+
+  ObjectTableOptions options_;
   std::unordered_map<ObjectID, Entry> objects_;
   uint64_t next_waiter_ = 1;
+  uint64_t next_generation_ = 1;
+  uint64_t next_tick_ = 1;
+  std::map<uint64_t, ObjectID> lru_;  // Objects in memory, least recently used first.
+  uint64_t used_ = 0;                 // Bytes of shared-memory files (counted against capacity).
+  uint64_t spilling_ = 0;             // Bytes being spilled now (still in used_).
+  uint64_t spilled_ = 0;              // Bytes of spill files now.
+  Status last_spill_error_;
+  std::vector<std::function<void(Status)>> room_waiters_;
+  ObjectStoreStats totals_;
+  // Set to false when the table goes, so that file copies that finish later do nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace rayx

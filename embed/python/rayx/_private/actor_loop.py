@@ -80,11 +80,10 @@ def _prepare(instance: Any, task: tuple) -> tuple:
     return method, args, kwargs
 
 
-def _call(instance: Any, task: tuple, keep: list) -> list:
+def _call(instance: Any, task: tuple) -> list:
     """Runs one method call; returns its results for task_done. Never raises.
 
-    The return value is appended to ``keep``: the caller holds it until task_done is sent, so that
-    ObjectRefs inside it are not released before the node holds the results that contain them.
+    The refs inside the results stay held until _done has sent them.
     """
     name = task[_NAME]
     try:
@@ -95,7 +94,6 @@ def _call(instance: Any, task: tuple, keep: list) -> list:
                 output = method(*args, **kwargs)
             finally:
                 wm._in_user_code = False
-            keep.append(output)
             return wm._serialize_returns(name, output, len(task[_RETURNS]))
         except task_args.DependencyFailed as failed:
             return [failed.triple]
@@ -109,20 +107,24 @@ def _call(instance: Any, task: tuple, keep: list) -> list:
         wm._flush()
 
 
+def _done(task: tuple, results: list) -> None:
+    """Reports a call's results, then lets go of the refs held inside them."""
+    _rayx.task_done(task[_TASK_ID], results, False)
+    wm._release_contained(results)
+
+
 def _serve_in_order(instance: Any) -> None:
     while True:
         task = _next_task()
         if task is None:
             return
-        keep: list = []
-        _rayx.task_done(task[_TASK_ID], _call(instance, task, keep), False)
+        _done(task, _call(instance, task))
 
 
 def _serve_threaded(instance: Any, max_concurrency: int) -> None:
     def run_one(task: tuple) -> None:
         _rayx.set_current_task(task[_TASK_ID])
-        keep: list = []
-        _rayx.task_done(task[_TASK_ID], _call(instance, task, keep), False)
+        _done(task, _call(instance, task))
 
     pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="rayx-actor")
     while True:
@@ -156,6 +158,7 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
             finally:
                 wm._flush()
         _rayx.task_done(task[_TASK_ID], results, False, True)
+        wm._release_contained(results)
 
     def start(task: tuple) -> None:
         loop.create_task(run_one(task))

@@ -330,3 +330,16 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
 def get_gpu_ids() -> list:
     """Returns the GPU ids given to the current task (an empty list in a driver)."""
     return list(state.gpu_ids)
+
+
+def object_store_stats() -> dict:
+    """Figures of this node's object store, as a dict.
+
+    Keys: ``capacity`` and ``used`` (bytes of shared memory allowed and in use), ``num_objects``,
+    ``num_in_memory``, ``num_spilled`` (objects whose only copy is on disk), ``spilled_bytes``
+    (bytes of spill files now), ``spill_count`` and ``spill_bytes_total`` (objects and bytes
+    written to disk since the node started), ``restore_count`` and ``restore_bytes_total`` (read
+    back since), ``store_dir`` and ``spill_dir``.
+    """
+    require_initialized("object_store_stats")
+    return _rayx.object_store_stats()

@@ -27,10 +27,6 @@ from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
 
 _functions: dict[bytes, Callable] = {}
 _in_user_code = False
-# The last task's return values, kept alive until task_done has been sent: ObjectRefs inside them
-# must not be released (a RemoveRef reaching the node) before the node holds the results that
-# contain them.
-_unsent_outputs = threading.local()
 
 
 def main() -> None:
@@ -49,9 +45,12 @@ def main() -> None:
 
             actor_loop.run(task)
             return
+        task_id = task[0]
         results, retry = execute_task(task)
-        _rayx.task_done(task[0], results, retry)
-        _unsent_outputs.value = None
+        del task  # Its argument values may map objects: unmapped before the next task comes.
+        _rayx.task_done(task_id, results, retry)
+        _release_contained(results)
+        del results
 
 
 def _install_sigint_handler() -> None:
@@ -87,7 +86,6 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             finally:
                 _in_user_code = False
             del args, kwargs
-            _unsent_outputs.value = output
             return _serialize_returns(name, output, len(return_ids)), False
         except task_args.DependencyFailed as failed:
             return [failed.triple], False
@@ -134,8 +132,20 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
     results = []
     for value in outputs:
         serialized = serialization.serialize(value)
+        # The refs inside a result must outlive the return value, which dies before task_done
+        # is sent: held here, released by _release_contained once the node has the result.
+        for object_id in serialized.contained:
+            _rayx.add_ref(object_id)
         results.append((VALUE, serialized.data, serialized.buffers, serialized.contained))
     return results
+
+
+def _release_contained(results: list) -> None:
+    """Drops the holds that _serialize_returns took on the refs inside the results."""
+    for kind, _data, _buffers, contained in results:
+        if kind == VALUE:
+            for object_id in contained:
+                _rayx.remove_ref(object_id)
 
 
 def _should_retry(error: BaseException, retry_exceptions: Any) -> bool:
