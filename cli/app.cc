@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "cli/run_command.h"
+#include "cli/status_command.h"
 #include "cli/worker_command.h"
 
 namespace rayx::cli {
@@ -34,6 +35,7 @@ int RunCli(int argc, char** argv) {
     app.require_subcommand(1);
     AddRunCommand(&app);
     AddWorkerCommand(&app);
+    AddStatusCommand(&app);
     if (argc > 1 && argv[1][0] != '-' &&
         app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
       std::fprintf(stderr, "rayx: unknown subcommand '%s'\nRun with --help for more information.\n",

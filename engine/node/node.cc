@@ -1,15 +1,9 @@
 #include "engine/node/node.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <signal.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <future>
@@ -20,6 +14,7 @@
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
 #include "engine/node/node_service.h"
+#include "engine/node/session_dirs.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/io_pool.h"
 #include "engine/objects/object_table.h"
@@ -29,95 +24,6 @@
 namespace rayx {
 
 namespace {
-
-constexpr char kSessionRoot[] = "/dev/shm";
-constexpr char kSessionPrefix[] = "rayx-";
-
-void RemoveTree(const std::string& path) {
-  DIR* dir = opendir(path.c_str());
-  if (dir != nullptr) {
-    while (dirent* entry = readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name == "." || name == "..") continue;
-      std::string child = path + "/" + name;
-      struct stat st;
-      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        RemoveTree(child);
-      } else {
-        unlink(child.c_str());
-      }
-    }
-    closedir(dir);
-  }
-  rmdir(path.c_str());
-}
-
-constexpr char kLockFile[] = "/.lock";
-
-// Session directories are named rayx-<pid>-<node id> (in /dev/shm or the data directory's
-// sessions/); those of processes that died without cleaning up (SIGKILL) are removed when the
-// next node starts. A live node holds an flock on its directory's lock file for as long as it
-// runs. The lock, not the pid, tells: a node in another pid namespace (a sandboxed test) sees
-// live pids as dead. A directory without a lock file is left alone for a minute (it may be
-// starting).
-void RemoveStaleSessions(const std::string& root) {
-  DIR* dir = opendir(root.c_str());
-  if (dir == nullptr) return;
-  std::vector<std::string> stale;
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name.rfind(kSessionPrefix, 0) != 0) continue;
-    std::string path = root + "/" + name;
-    int fd = open((path + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-      if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
-      close(fd);
-      continue;
-    }
-    struct stat st;
-    if (lstat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime > 60) stale.push_back(name);
-  }
-  closedir(dir);
-  for (const auto& name : stale) RemoveTree(root + "/" + name);
-}
-
-// Creates dir's lock file and locks it; the fd stays open (and locked) until the node stops.
-StatusOr<int> LockSession(const std::string& dir) {
-  std::string path = dir + kLockFile;
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("create " + path, errno);
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    close(fd);
-    return ErrnoError("lock " + path, e);
-  }
-  return fd;
-}
-
-Status MakeDirs(const std::string& path) {
-  for (size_t slash = 1; slash != std::string::npos;) {
-    slash = path.find('/', slash + 1);
-    std::string prefix = path.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoError("create directory " + prefix, errno);
-    }
-  }
-  return Status::OK();
-}
-
-// $RAYX_HOME, else ~/.rayx: where spill files (and a file-backed store) go.
-std::string DataDirectory() {
-  const char* home = std::getenv("RAYX_HOME");
-  if (home != nullptr && home[0] != '\0') return home;
-  const char* user_home = std::getenv("HOME");
-  return std::string(user_home != nullptr && user_home[0] != '\0' ? user_home : "/tmp") + "/.rayx";
-}
-
-uint64_t FreeBytes(const char* path) {
-  struct statvfs st;
-  if (statvfs(path, &st) != 0) return 0;
-  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-}
 
 void Warn(const std::string& message) {
   std::string line = "rayx: warning: " + message + "\n";
@@ -164,21 +70,18 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   RAYX_ASSIGN_OR_RETURN(ResourceSet total, ResourceSet::FromDoubles(amounts));
 
   std::string data_sessions = DataDirectory() + "/sessions";
-  RemoveStaleSessions(kSessionRoot);
+  RemoveStaleSessions(kShmRoot);
   RemoveStaleSessions(data_sessions);
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
-  // rayx-n<pid>-<node id>: the "n" keeps older rayx builds, which judged staleness by a pid at
-  // this place (wrong across pid namespaces), away from this directory.
-  std::string name = kSessionPrefix + std::string("n") + std::to_string(getpid()) + "-" +
-                     c->node_id.Hex().substr(0, 8);
+  std::string name = SessionName(c->node_id);
 
   // The store's capacity: as asked, else 30% of RAM, within what /dev/shm can hold. When /dev/shm
   // cannot hold what was asked, the store is a directory of files in the data directory instead
   // (slower: the kernel may write its pages to disk).
   uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  uint64_t shm_free = FreeBytes(kSessionRoot);
+  uint64_t shm_free = FreeBytes(kShmRoot);
   uint64_t capacity = options.object_store_memory;
   bool in_shm = true;
   if (capacity == 0) {
@@ -191,7 +94,7 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     in_shm = false;
   }
   c->data_session_dir = data_sessions + "/" + name;
-  c->session_dir = in_shm ? std::string(kSessionRoot) + "/" + name : c->data_session_dir + "/store";
+  c->session_dir = in_shm ? std::string(kShmRoot) + "/" + name : c->data_session_dir + "/store";
   if (!in_shm) {
     Warn("/dev/shm has " + std::to_string(shm_free >> 20) + " MiB free, less than the object store's " +
          std::to_string(capacity >> 20) + " MiB; the store uses files in " + c->session_dir +

@@ -90,6 +90,11 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope) {
   if (!session->greeted && envelope->message_type() != wire::Message::Hello) {
     return ProtocolError("the first message must be Hello");
   }
+  if (session->role == wire::Role::Observer &&
+      envelope->message_type() != wire::Message::InfoRequest &&
+      envelope->message_type() != wire::Message::ObjectStoreStatsRequest) {
+    return ProtocolError("an observer may only ask for information");
+  }
   switch (envelope->message_type()) {
     case wire::Message::Hello:
       return HandleHello(session, envelope->message_as_Hello());
@@ -146,6 +151,7 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
     return ProtocolError("protocol version " + std::to_string(hello->protocol_version()) +
                          " is not this node's " + std::to_string(kProtocolVersion));
   }
+  if (hello->role() > wire::Role::MAX) return ProtocolError("unknown client role");
   session->greeted = true;
   session->role = hello->role();
   WorkerID client_id = WorkerID::FromRandom();
@@ -154,7 +160,7 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
     if (pool_->Find(client_id) == nullptr) {
       return ProtocolError("a worker this node did not start said hello");
     }
-  } else {
+  } else if (hello->role() == wire::Role::Driver) {
     session->job_id = JobID::FromInt(next_job_++);
   }
   flatbuffers::FlatBufferBuilder b(128);

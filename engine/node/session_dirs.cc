@@ -1,0 +1,136 @@
+#include "engine/node/session_dirs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+
+namespace rayx {
+
+namespace {
+
+constexpr char kSessionPrefix[] = "rayx-";
+constexpr char kLockFile[] = "/.lock";
+
+// True when a live node holds dir's lock.
+bool IsLocked(const std::string& dir) {
+  int fd = open((dir + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool locked = flock(fd, LOCK_EX | LOCK_NB) != 0;
+  close(fd);
+  return locked;
+}
+
+}  // namespace
+
+void RemoveTree(const std::string& path) {
+  DIR* dir = opendir(path.c_str());
+  if (dir != nullptr) {
+    while (dirent* entry = readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      std::string child = path + "/" + name;
+      struct stat st;
+      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        RemoveTree(child);
+      } else {
+        unlink(child.c_str());
+      }
+    }
+    closedir(dir);
+  }
+  rmdir(path.c_str());
+}
+
+void RemoveStaleSessions(const std::string& root) {
+  DIR* dir = opendir(root.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::string> stale;
+  while (dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name.rfind(kSessionPrefix, 0) != 0) continue;
+    std::string path = root + "/" + name;
+    int fd = open((path + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
+      close(fd);
+      continue;
+    }
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime > 60) stale.push_back(name);
+  }
+  closedir(dir);
+  for (const auto& name : stale) RemoveTree(root + "/" + name);
+}
+
+StatusOr<int> LockSession(const std::string& dir) {
+  std::string path = dir + kLockFile;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("create " + path, errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("lock " + path, e);
+  }
+  return fd;
+}
+
+Status MakeDirs(const std::string& path) {
+  for (size_t slash = 1; slash != std::string::npos;) {
+    slash = path.find('/', slash + 1);
+    std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError("create directory " + prefix, errno);
+    }
+  }
+  return Status::OK();
+}
+
+std::string DataDirectory() {
+  const char* home = std::getenv("RAYX_HOME");
+  if (home != nullptr && home[0] != '\0') return home;
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home != nullptr && user_home[0] != '\0' ? user_home : "/tmp") + "/.rayx";
+}
+
+uint64_t FreeBytes(const char* path) {
+  struct statvfs st;
+  if (statvfs(path, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+std::string SessionName(const NodeID& node_id) {
+  // rayx-n<pid>-<node id>: the "n" keeps older rayx builds, which judged staleness by a pid at
+  // this place (wrong across pid namespaces), away from this directory.
+  return kSessionPrefix + std::string("n") + std::to_string(getpid()) + "-" + node_id.Hex().substr(0, 8);
+}
+
+std::vector<std::string> LiveNodeSockets() {
+  std::vector<std::string> sockets;
+  for (const std::string& root : {std::string(kShmRoot), DataDirectory() + "/sessions"}) {
+    DIR* dir = opendir(root.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* entry = readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name.rfind(kSessionPrefix, 0) != 0) continue;
+      // A file-backed store keeps its socket in the data directory's session, under store/.
+      for (const std::string& store : {root + "/" + name, root + "/" + name + "/store"}) {
+        struct stat st;
+        std::string socket = store + "/node.sock";
+        if (stat(socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && IsLocked(store)) {
+          sockets.push_back(socket);
+        }
+      }
+    }
+    closedir(dir);
+  }
+  return sockets;
+}
+
+}  // namespace rayx
