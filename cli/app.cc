@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli/microbenchmark_command.h"
 #include "cli/run_command.h"
 #include "cli/worker_command.h"
 
@@ -33,6 +34,7 @@ int RunCli(int argc, char** argv) {
     app.set_version_flag("--version", VersionString());
     app.require_subcommand(1);
     AddRunCommand(&app);
+    AddMicrobenchmarkCommand(&app);
     AddWorkerCommand(&app);
     if (argc > 1 && argv[1][0] != '-' &&
         app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
