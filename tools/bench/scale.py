@@ -51,19 +51,19 @@ class PeakSampler(threading.Thread):
         super().__init__(daemon=True)
         self.peak_self = 0
         self.peak_total = 0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
         me = os.getpid()
-        while not self._stop.is_set():
+        while not self._done.is_set():
             mine = rss_kib()
             total = mine + sum(rss_kib(c) for c in children(me))
             self.peak_self = max(self.peak_self, mine)
             self.peak_total = max(self.peak_total, total)
-            self._stop.wait(0.02)
+            self._done.wait(0.02)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
 
