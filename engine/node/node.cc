@@ -1,6 +1,8 @@
 #include "engine/node/node.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,8 +47,19 @@ void RemoveTree(const std::string& path) {
   rmdir(path.c_str());
 }
 
+// True when a running node holds the lock on the session directory at path (see LockSession).
+bool SessionIsLocked(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool locked = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);  // Releases the lock if this took it.
+  return locked;
+}
+
 // Session directories are named rayx-<pid>-<node id>; those of processes that died without
-// cleaning up (SIGKILL) are removed when the next node starts.
+// cleaning up (SIGKILL) are removed when the next node starts. A pid that does not exist here
+// may live in another pid namespace sharing /dev/shm (a container, Bazel's test sandbox), so a
+// directory whose node still holds its lock is left alone.
 void RemoveStaleSessions() {
   DIR* dir = opendir(kSessionRoot);
   if (dir == nullptr) return;
@@ -58,7 +71,10 @@ void RemoveStaleSessions() {
     if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
   }
   closedir(dir);
-  for (const auto& name : stale) RemoveTree(std::string(kSessionRoot) + "/" + name);
+  for (const auto& name : stale) {
+    std::string path = std::string(kSessionRoot) + "/" + name;
+    if (!SessionIsLocked(path)) RemoveTree(path);
+  }
 }
 
 }  // namespace
@@ -76,6 +92,12 @@ struct Node::Components {
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
   bool running = false;
+  // An open descriptor of session_dir holding flock(LOCK_EX) while the node lives: tells other
+  // nodes' RemoveStaleSessions that the directory is in use. The kernel drops it if we die.
+  int session_lock = -1;
+  ~Components() {
+    if (session_lock >= 0) close(session_lock);
+  }
 };
 
 Node::Node() : components_(std::make_unique<Components>()) {}
@@ -103,6 +125,12 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                    "-" + c->node_id.Hex().substr(0, 8);
   if (mkdir(c->session_dir.c_str(), 0700) != 0) {
     return ErrnoError("create the session directory " + c->session_dir, errno);
+  }
+  c->session_lock = open(c->session_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (c->session_lock < 0 || flock(c->session_lock, LOCK_EX | LOCK_NB) != 0) {
+    Status error = ErrnoError("lock the session directory " + c->session_dir, errno);
+    RemoveTree(c->session_dir);
+    return error;
   }
   c->socket_path = c->session_dir + "/node.sock";
   RAYX_RETURN_IF_ERROR(c->loop.Start());
@@ -159,6 +187,8 @@ void Node::Stop() {
   // The loop closes the remaining handles (the pool's process handles among them) as it stops.
   c->loop.Stop();
   RemoveTree(c->session_dir);
+  if (c->session_lock >= 0) close(c->session_lock);
+  c->session_lock = -1;
 }
 
 }  // namespace rayx
