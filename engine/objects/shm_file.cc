@@ -39,7 +39,9 @@ StatusOr<MappedRegion> CreateObjectFile(const std::string& path, size_t size) {
     }
     return ErrnoError("reserve object file " + path, err);
   }
-  void* data = mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // MAP_POPULATE maps every page now, in one pass, rather than one page fault per page as the
+  // object is written (which took more time than the copy itself).
+  void* data = mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   int mmap_errno = errno;
   close(fd);
   if (data == MAP_FAILED) {
