@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli/microbenchmark_command.h"
 #include "cli/run_command.h"
 #include "cli/status_command.h"
 #include "cli/worker_command.h"
@@ -34,6 +35,7 @@ int RunCli(int argc, char** argv) {
     app.set_version_flag("--version", VersionString());
     app.require_subcommand(1);
     AddRunCommand(&app);
+    AddMicrobenchmarkCommand(&app);
     AddWorkerCommand(&app);
     AddStatusCommand(&app);
     if (argc > 1 && argv[1][0] != '-' &&

@@ -55,10 +55,17 @@ class BaseId {
     return std::string_view(reinterpret_cast<const char*>(bytes_.data()), N);
   }
   std::string Hex() const;
+  // The head of every id is well mixed (hash or random bytes), but ids can share it: all objects
+  // of one task do. Their tails differ (the index), while the tails of different tasks' objects
+  // are alike (job id, index 0). So both ends count; either alone makes whole families of ids
+  // collide, and every hash table of them linear.
   size_t Hash() const {
-    size_t h;
-    std::memcpy(&h, bytes_.data() + N - sizeof(h), sizeof(h));  // The tail is the best mixed.
-    return h;
+    constexpr size_t kWord = N < sizeof(uint64_t) ? N : sizeof(uint64_t);
+    uint64_t head = 0;
+    uint64_t tail = 0;
+    std::memcpy(&head, bytes_.data(), kWord);
+    std::memcpy(&tail, bytes_.data() + N - kWord, kWord);
+    return static_cast<size_t>(head ^ (tail * 0x9E3779B97F4A7C15ull));
   }
 
   bool operator==(const BaseId& other) const { return bytes_ == other.bytes_; }

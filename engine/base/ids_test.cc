@@ -30,6 +30,22 @@ TEST(IdsTest, ObjectIdsKnowTheirTaskAndIndex) {
   EXPECT_NE(ret, put);
 }
 
+TEST(IdsTest, HashesTellApartReturnsOfManyTasksAndPutsOfOneTask) {
+  // Every task's first return shares its tail (job id, index 0) with every other task's; every
+  // put of one task shares its head. Neither family may collide, or hash tables turn linear.
+  JobID job = JobID::FromInt(1);
+  TaskID root = TaskID::ForDriver(job);
+  std::unordered_set<size_t> returns;
+  std::unordered_set<size_t> puts;
+  for (uint64_t i = 0; i < 10000; ++i) {
+    returns.insert(ObjectID::ForReturn(TaskID::ForChild(job, root, i), 0).Hash());
+    puts.insert(ObjectID::ForPut(root, static_cast<uint32_t>(i)).Hash());
+  }
+  EXPECT_EQ(returns.size(), 10000u);
+  EXPECT_EQ(puts.size(), 10000u);
+  EXPECT_NE(JobID::FromInt(1).Hash(), JobID::FromInt(2).Hash());
+}
+
 TEST(IdsTest, HexRoundTripsAndRejectsGarbage) {
   ObjectID id = ObjectID::ForReturn(TaskID::ForDriver(JobID::FromInt(3)), 1);
   auto parsed = ObjectID::FromHex(id.Hex());

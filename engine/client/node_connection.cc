@@ -67,9 +67,8 @@ StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::str
   auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
   auto hello = wire::CreateHello(b, kProtocolVersion, role, id, getpid());
   RAYX_RETURN_IF_ERROR(conn->Send(FinishEnvelope(b, hello)));
-  conn->reader_ = std::thread([c = conn.get()] { c->ReadLoop(); });
   std::unique_lock<std::mutex> lock(conn->mu_);
-  conn->cv_.wait(lock, [&] { return conn->welcomed_ || conn->closed_; });
+  conn->WaitFor(lock, [&] { return conn->welcomed_; });
   if (!conn->welcomed_) return Unavailable("the node at " + socket_path + " closed the connection");
   lock.unlock();
   return conn;
@@ -77,7 +76,8 @@ StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::str
 
 NodeConnection::~NodeConnection() {
   Close();
-  if (reader_.joinable()) reader_.join();
+  // No thread may still be inside a call here (the owner destroys the connection last), so no
+  // thread is reading either.
   if (fd_ >= 0) close(fd_);
 }
 
@@ -123,7 +123,7 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
     replies_.erase(request_id);
     return sent;
   }
-  cv_.wait(lock, [&] { return closed_ || replies_[request_id].has_value(); });
+  WaitFor(lock, [&] { return replies_[request_id].has_value(); });
   auto it = replies_.find(request_id);
   std::optional<std::string> reply = std::move(it->second);
   replies_.erase(it);
@@ -133,7 +133,7 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
 
 std::optional<std::string> NodeConnection::NextTask() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return closed_ || !tasks_.empty(); });
+  WaitFor(lock, [&] { return !tasks_.empty(); });
   if (tasks_.empty()) return std::nullopt;
   std::string task = std::move(tasks_.front());
   tasks_.pop_front();
@@ -147,21 +147,38 @@ void NodeConnection::Close() {
   cv_.notify_all();
 }
 
-void NodeConnection::ReadLoop() {
-  FrameDecoder decoder;
-  std::string buffer(64 * 1024, '\0');
-  while (true) {
-    ssize_t n = read(fd_, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    Status s = decoder.Feed(buffer.data(), static_cast<size_t>(n),
-                            [this](std::string_view frame) { Route(std::string(frame)); });
-    if (!s.ok()) {
-      RAYX_LOG(Error) << "bad frame from the node: " << s;
-      break;
+template <typename Done>
+void NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done) {
+  while (!done() && !closed_) {
+    if (reading_) {
+      cv_.wait(lock);
+      continue;
     }
+    reading_ = true;
+    lock.unlock();
+    ReadOnce();
+    lock.lock();
+    reading_ = false;
+    // Whoever waits for something else may now take over the reading, or has its answer.
+    cv_.notify_all();
   }
-  Close();
+}
+
+void NodeConnection::ReadOnce() {
+  ssize_t n;
+  do {
+    n = read(fd_, read_buffer_.data(), read_buffer_.size());
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    Close();
+    return;
+  }
+  Status s = decoder_.Feed(read_buffer_.data(), static_cast<size_t>(n),
+                           [this](std::string_view frame) { Route(std::string(frame)); });
+  if (!s.ok()) {
+    RAYX_LOG(Error) << "bad frame from the node: " << s;
+    Close();
+  }
 }
 
 void NodeConnection::Route(std::string frame) {
