@@ -442,7 +442,9 @@ StatusOr<std::string> CoreWorker::Info() {
   return connection_->Call(request_id, FinishEnvelope(b, wire::CreateInfoRequest(b, request_id)));
 }
 
-std::optional<std::string> CoreWorker::NextTask() { return connection_->NextTask(); }
+std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
+  return connection_->NextTask(interrupted);
+}
 
 Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
                             bool retry) {

@@ -155,7 +155,11 @@ class CoreWorker {
   StatusOr<std::string> Info();
 
   // Worker: the next ExecuteTask frame, or nullopt when the node is gone.
-  std::optional<std::string> NextTask();
+  std::optional<std::string> NextTask(bool* interrupted = nullptr);
+  // See NodeConnection::SetInterruptCheck. Call before other threads use this worker.
+  void SetInterruptCheck(NodeConnection::InterruptCheck check) {
+    connection_->SetInterruptCheck(std::move(check));
+  }
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
   // Reads a value that arrived inside a message. A shared-memory value is mapped; the node is told
   // when the mapping goes. report_mapped: tell the node of the mapping too (a task's arguments;

@@ -27,6 +27,8 @@ std::mutex g_mu;                     // Guards g_node and g_core against concurr
 
 // The one place where a Status becomes a Python exception.
 PyObject* RaiseStatus(const Status& status) {
+  // A wait given up for a signal: the signal's handler raised already (KeyboardInterrupt).
+  if (PyErr_Occurred()) return nullptr;
   if (status.code() == StatusCode::kTimedOut) {
     PyErr_SetString(PyExc_TimeoutError, status.message().c_str());
   } else if (status.code() == StatusCode::kInvalidArgument) {
@@ -46,6 +48,16 @@ PyObject* RaiseStatus(const Status& status) {
     PyErr_SetString(g_engine_error, status.ToString().c_str());
   }
   return nullptr;
+}
+
+// Runs Python's signal handlers (in the main thread; elsewhere it does nothing) for a thread that
+// waits on the node with the GIL released: true when a handler raised, e.g. KeyboardInterrupt on
+// Ctrl-C. The exception stays set on the waiting thread, which returns it to Python.
+bool PythonSignalPending() {
+  PyGILState_STATE gil = PyGILState_Ensure();
+  bool raised = PyErr_CheckSignals() != 0;
+  PyGILState_Release(gil);
+  return raised;
 }
 
 CoreWorker* Core() {
@@ -124,6 +136,7 @@ PyObject* ConnectAs(const std::string& path, wire::Role role, const WorkerID& wo
   Py_END_ALLOW_THREADS
   if (!core.ok()) return RaiseStatus(core.status());
   g_core = std::move(core).value();
+  g_core->SetInterruptCheck(PythonSignalPending);
   return WelcomeDict(*g_core);
 }
 
@@ -309,9 +322,11 @@ PyObject* NextTask(PyObject*, PyObject*) {
   CoreWorker* core = Core();
   if (core == nullptr) return nullptr;
   std::optional<std::string> frame;
+  bool interrupted = false;
   Py_BEGIN_ALLOW_THREADS
-  frame = core->NextTask();
+  frame = core->NextTask(&interrupted);
   Py_END_ALLOW_THREADS
+  if (interrupted && PyErr_Occurred()) return nullptr;
   if (!frame.has_value()) Py_RETURN_NONE;
   return ExecuteTaskToTuple(core, *frame);
 }
@@ -574,6 +589,8 @@ PyModuleDef kModuleDef = {
 Status ConnectWorker(const std::string& socket_path, const WorkerID& worker_id) {
   std::lock_guard<std::mutex> lock(g_mu);
   RAYX_ASSIGN_OR_RETURN(g_core, CoreWorker::Connect(socket_path, wire::Role::Worker, worker_id));
+  // A task blocked in get is cancelled by SIGINT (KeyboardInterrupt) like one that computes.
+  g_core->SetInterruptCheck(PythonSignalPending);
   return Status::OK();
 }
 

@@ -1,10 +1,12 @@
 #include "engine/client/node_connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "engine/base/logging.h"
@@ -123,18 +125,23 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
     replies_.erase(request_id);
     return sent;
   }
-  WaitFor(lock, [&] { return replies_[request_id].has_value(); });
+  bool interrupted = WaitFor(lock, [&] { return replies_[request_id].has_value(); });
   auto it = replies_.find(request_id);
+  if (interrupted) {
+    replies_.erase(it);
+    return Cancelled("interrupted while waiting for the node");
+  }
   std::optional<std::string> reply = std::move(it->second);
   replies_.erase(it);
   if (!reply.has_value()) return Unavailable("the connection to the node was lost");
   return std::move(*reply);
 }
 
-std::optional<std::string> NodeConnection::NextTask() {
+std::optional<std::string> NodeConnection::NextTask(bool* interrupted) {
   std::unique_lock<std::mutex> lock(mu_);
-  WaitFor(lock, [&] { return !tasks_.empty(); });
-  if (tasks_.empty()) return std::nullopt;
+  bool gave_up = WaitFor(lock, [&] { return !tasks_.empty(); });
+  if (interrupted != nullptr) *interrupted = gave_up;
+  if (gave_up || tasks_.empty()) return std::nullopt;
   std::string task = std::move(tasks_.front());
   tasks_.pop_front();
   return task;
@@ -148,23 +155,36 @@ void NodeConnection::Close() {
 }
 
 template <typename Done>
-void NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done) {
+bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done) {
+  constexpr auto kCheckEvery = std::chrono::milliseconds(100);
+  auto next_check = std::chrono::steady_clock::now() + kCheckEvery;
   while (!done() && !closed_) {
     if (reading_) {
-      cv_.wait(lock);
-      continue;
+      cv_.wait_for(lock, kCheckEvery);
+    } else {
+      reading_ = true;
+      lock.unlock();
+      ReadOnce(static_cast<int>(kCheckEvery.count()));
+      lock.lock();
+      reading_ = false;
+      // Whoever waits for something else may now take over the reading, or has its answer.
+      cv_.notify_all();
     }
-    reading_ = true;
-    lock.unlock();
-    ReadOnce();
-    lock.lock();
-    reading_ = false;
-    // Whoever waits for something else may now take over the reading, or has its answer.
-    cv_.notify_all();
+    if (interrupt_check_ && !done() && std::chrono::steady_clock::now() >= next_check) {
+      lock.unlock();
+      bool give_up = interrupt_check_();
+      lock.lock();
+      if (give_up) return true;
+      next_check = std::chrono::steady_clock::now() + kCheckEvery;
+    }
   }
+  return false;
 }
 
-void NodeConnection::ReadOnce() {
+void NodeConnection::ReadOnce(int timeout_ms) {
+  pollfd readable = {fd_, POLLIN, 0};
+  int ready = poll(&readable, 1, timeout_ms);
+  if (ready == 0 || (ready < 0 && errno == EINTR)) return;  // Nothing yet: the caller checks in.
   ssize_t n;
   do {
     n = read(fd_, read_buffer_.data(), read_buffer_.size());

@@ -9,12 +9,15 @@
 // waits stay in the socket until one does.
 // Sends are serialized by a mutex, so any thread may send or call. When the connection breaks,
 // every waiting call returns Unavailable and NextTask() returns nothing.
+// A waiting thread asks the interrupt check (if one is set) about every 100 ms whether to give up
+// (Ctrl-C in the driver): the call then returns Cancelled, and its reply, if it comes, is dropped.
 //
 // Thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +49,11 @@ class NodeConnection {
 
   const WelcomeInfo& welcome() const { return welcome_; }
 
+  // Returns true when a waiting call should give up. Called without locks held, from the waiting
+  // thread. Set it before any other thread uses the connection.
+  using InterruptCheck = std::function<bool()>;
+  void SetInterruptCheck(InterruptCheck check) { interrupt_check_ = std::move(check); }
+
   // Sends one envelope (the bytes of a finished builder).
   Status Send(std::string_view envelope);
 
@@ -55,25 +63,29 @@ class NodeConnection {
   // The reply is the whole frame; parse it with ParseEnvelope.
   StatusOr<std::string> Call(uint64_t request_id, std::string_view envelope);
 
-  // Worker role: blocks until the node sends a task; nullopt once the connection is closed.
-  std::optional<std::string> NextTask();
+  // Worker role: blocks until the node sends a task; nullopt once the connection is closed, or
+  // when the interrupt check said to give up (then *interrupted is set, if given).
+  std::optional<std::string> NextTask(bool* interrupted = nullptr);
 
   // Shuts the socket down; waiting calls return Unavailable. Idempotent.
   void Close();
 
  private:
   NodeConnection() = default;
-  // Returns with `lock` held once done() is true or the connection is closed, reading the socket
-  // meanwhile whenever no other thread does. REQUIRES: lock holds mu_.
+  // Returns with `lock` held once done() is true or the connection is closed (false), or when the
+  // interrupt check said to give up (true), reading the socket meanwhile whenever no other thread
+  // does. REQUIRES: lock holds mu_.
   template <typename Done>
-  void WaitFor(std::unique_lock<std::mutex>& lock, Done done);
-  // One read from the socket; routes the frames it completes. Closes on end of stream or error.
+  bool WaitFor(std::unique_lock<std::mutex>& lock, Done done);
+  // Waits up to timeout_ms for the socket to be readable, then reads once and routes the frames
+  // it completes. Closes on end of stream or error.
   // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
-  void ReadOnce();
+  void ReadOnce(int timeout_ms);
   void Route(std::string frame);
 
   int fd_ = -1;
   WelcomeInfo welcome_;
+  InterruptCheck interrupt_check_;
   // Used only by the thread that is the reader.
   FrameDecoder decoder_;
   std::string read_buffer_ = std::string(64 * 1024, '\0');
