@@ -116,6 +116,7 @@ StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
   }
   auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
   auto contained = PackIds(b, value.contained);
+  auto contained_actors = PackIds(b, value.contained_actors);
   wire::ObjectValueBuilder vb(b);
   vb.add_object_id(object_id);
   vb.add_kind(static_cast<wire::ValueKind>(value.kind));
@@ -123,6 +124,7 @@ StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
   vb.add_in_shm(in_shm);
   vb.add_shm_size(in_shm ? layout.total_size : 0);
   vb.add_contained(contained);
+  vb.add_contained_actors(contained_actors);
   return vb.Finish();
 }
 
@@ -324,7 +326,8 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
   uint32_t depth = (t_task.set ? t_task.depth : last_depth_.load()) + 1;
   auto spec = wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
                                    resources, task.max_retries, task.retry_exceptions, actor_id,
-                                   method, /*actor_creation=*/false, /*max_concurrency=*/0, depth);
+                                   method, /*actor_creation=*/false, /*max_concurrency=*/0, depth,
+                                   PackIds(b, task.contained_actors));
   RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
   return returns;
 }
@@ -362,6 +365,7 @@ StatusOr<ActorLookup> CoreWorker::CreateActor(const ActorCreation& creation) {
   auto args = b.CreateVector(task.args.data, task.args.size);
   auto deps = PackIds(b, task.dependencies);
   auto contained = PackIds(b, task.contained);
+  auto contained_actors = PackIds(b, task.contained_actors);
   auto placement = amounts(task.resources);
   auto lifetime = amounts(creation.lifetime_resources);
   wire::TaskSpecBuilder sb(b);
@@ -371,6 +375,7 @@ StatusOr<ActorLookup> CoreWorker::CreateActor(const ActorCreation& creation) {
   sb.add_args(args);
   sb.add_dependencies(deps);
   sb.add_contained(contained);
+  sb.add_contained_actors(contained_actors);
   sb.add_num_returns(0);
   sb.add_resources(placement);
   sb.add_actor_creation(true);

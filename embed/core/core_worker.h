@@ -41,6 +41,7 @@ struct OutgoingValue {
   ByteSpan data{nullptr, 0};
   std::vector<ByteSpan> buffers;
   std::vector<ObjectID> contained;
+  std::vector<ActorID> contained_actors;  // Actors whose handles are inside.
 };
 
 // A value read back: inline bytes, or a read-only mapping of its shared-memory file.
@@ -56,6 +57,7 @@ struct TaskSubmission {
   ByteSpan args{nullptr, 0};
   std::vector<ObjectID> dependencies;
   std::vector<ObjectID> contained;
+  std::vector<ActorID> contained_actors;  // Actors whose handles are inside.
   uint32_t num_returns = 1;
   std::map<std::string, double> resources;
   int max_retries = 0;

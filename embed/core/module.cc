@@ -284,7 +284,8 @@ PyObject* SubmitTask(PyObject*, PyObject* args) {
   task.function_id.assign(static_cast<const char*>(function_id.buf), function_id.len);
   task.name = name;
   task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
-  if (!IdsFromList(dependencies, &task.dependencies) || !IdsFromList(contained, &task.contained)) {
+  if (!IdsFromList(dependencies, &task.dependencies) ||
+      !RefsFromList(contained, &task.contained, &task.contained_actors)) {
     return nullptr;
   }
   task.num_returns = num_returns;
@@ -409,7 +410,7 @@ PyObject* CreateActor(PyObject*, PyObject* args) {
   creation.task.name = name;
   creation.task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
   if (!IdsFromList(dependencies, &creation.task.dependencies) ||
-      !IdsFromList(contained, &creation.task.contained) ||
+      !RefsFromList(contained, &creation.task.contained, &creation.task.contained_actors) ||
       !ResourcesFromDict(placement, &creation.task.resources) ||
       !ResourcesFromDict(lifetime, &creation.lifetime_resources)) {
     return nullptr;
@@ -450,7 +451,8 @@ PyObject* SubmitActorTask(PyObject*, PyObject* args) {
   task.method = method;
   task.name = name;
   task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
-  if (!IdsFromList(dependencies, &task.dependencies) || !IdsFromList(contained, &task.contained)) {
+  if (!IdsFromList(dependencies, &task.dependencies) ||
+      !RefsFromList(contained, &task.contained, &task.contained_actors)) {
     return nullptr;
   }
   task.num_returns = num_returns;

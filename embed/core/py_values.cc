@@ -75,6 +75,24 @@ bool IdsFromList(PyObject* list, std::vector<ObjectID>* out) {
   return true;
 }
 
+bool RefsFromList(PyObject* list, std::vector<ObjectID>* objects, std::vector<ActorID>* actors) {
+  PyObject* seq = PySequence_Fast(list, "contained ids must be a list of bytes");
+  if (seq == nullptr) return false;
+  bool ok = true;
+  for (Py_ssize_t i = 0; ok && i < PySequence_Fast_GET_SIZE(seq); ++i) {
+    PyObject* item = PySequence_Fast_GET_ITEM(seq, i);
+    if (PyBytes_Check(item) && PyBytes_GET_SIZE(item) == static_cast<Py_ssize_t>(ActorID::kSize)) {
+      actors->emplace_back();
+      ok = IdFromBytes(item, &actors->back());
+    } else {
+      objects->emplace_back();
+      ok = IdFromBytes(item, &objects->back());
+    }
+  }
+  Py_DECREF(seq);
+  return ok;
+}
+
 PyObject* IdToBytes(const ObjectID& id) {
   return PyBytes_FromStringAndSize(id.Binary().data(), ObjectID::kSize);
 }
@@ -117,7 +135,7 @@ bool OutgoingParts::Fill(ValueKind kind, PyObject* data, PyObject* buffers, PyOb
     ok = take(PySequence_Fast_GET_ITEM(seq, i), &value.buffers.back());
   }
   Py_DECREF(seq);
-  return ok && IdsFromList(contained, &value.contained);
+  return ok && RefsFromList(contained, &value.contained, &value.contained_actors);
 }
 
 PyObject* ValueToTriple(IncomingValue value) {

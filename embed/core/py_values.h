@@ -32,6 +32,9 @@ bool IdFromBytes(PyObject* obj, Id* out) {
 }
 
 bool IdsFromList(PyObject* list, std::vector<ObjectID>* out);
+// A serialization's contained list holds object ids (ObjectRefs) and actor ids (actor handles),
+// told apart by their sizes.
+bool RefsFromList(PyObject* list, std::vector<ObjectID>* objects, std::vector<ActorID>* actors);
 PyObject* IdToBytes(const ObjectID& id);
 PyObject* IdsToList(const std::vector<ObjectID>& ids);
 

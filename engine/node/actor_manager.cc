@@ -65,6 +65,8 @@ struct ActorManager::Actor {
   uint64_t creator_session = 0;
   bool creator_alive = true;
   std::unordered_set<uint64_t> holders;
+  int64_t pins = 0;                       // Tasks, calls and values that carry a handle.
+  std::vector<ActorID> contained_actors;  // Handles inside the constructor's arguments.
   std::string death;
 };
 
@@ -127,6 +129,7 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   actor->args = std::string(BytesOf(spec->args()));
   RAYX_ASSIGN_OR_RETURN(actor->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
   RAYX_ASSIGN_OR_RETURN(actor->contained, UnpackIds<ObjectID>(spec->contained()));
+  RAYX_ASSIGN_OR_RETURN(actor->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
   RAYX_ASSIGN_OR_RETURN(actor->placement, ResourcesOf(spec->resources()));
   RAYX_ASSIGN_OR_RETURN(actor->lifetime, ResourcesOf(create->lifetime_resources()));
   if (!actor->lifetime.IsEmpty() && actor->lifetime != actor->placement) {
@@ -146,6 +149,7 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   ActorInfo info{id, raw->handle_meta};
   for (const ObjectID& dep : raw->dependencies) objects_->Pin(dep);
   for (const ObjectID& dep : raw->contained) objects_->Pin(dep);
+  for (const ActorID& other : raw->contained_actors) PinActor(other, +1);
   raw->pinned = true;
   raw->args_pending = raw->dependencies.size() + 1;  // +1: no callback finishes the count early.
   for (const ObjectID& dep : raw->dependencies) {
@@ -250,9 +254,11 @@ Status ActorManager::Submit(const wire::TaskSpec* spec) {
   call->args = std::string(BytesOf(spec->args()));
   RAYX_ASSIGN_OR_RETURN(call->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
   RAYX_ASSIGN_OR_RETURN(call->contained, UnpackIds<ObjectID>(spec->contained()));
+  RAYX_ASSIGN_OR_RETURN(call->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
   call->num_returns = spec->num_returns();
   for (const ObjectID& id : call->dependencies) objects_->Pin(id);
   for (const ObjectID& id : call->contained) objects_->Pin(id);
+  for (const ActorID& id : call->contained_actors) PinActor(id, +1);
   Actor* actor = Find(actor_id);
   if (actor == nullptr) {
     FailCall(call.get(), "there is no actor " + actor_id.Hex() + " on this node");
@@ -295,6 +301,7 @@ void ActorManager::Pump(Actor* actor) {
       // An argument that is an error becomes the call's result, without running it.
       StoredValue copy = *failed;
       copy.contained.clear();
+      copy.contained_actors.clear();
       std::vector<StoredValue> results(call->num_returns, copy);
       FinishCall(call, std::move(results));
       continue;
@@ -344,6 +351,7 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
   Actor* actor = Find(by->second);
   if (actor == nullptr || actor->worker_id != worker->id) return Status::OK();  // Killed: late news.
   RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
+  to_check_.insert(actor->id);  // An actor out of scope ends once its last call is done.
   std::vector<StoredValue> results;
   Status parsed = Status::OK();
   if (done->results() != nullptr) {
@@ -403,6 +411,7 @@ void ActorManager::FinishCall(Call* call, std::vector<StoredValue> results) {
   }
   for (const ObjectID& id : call->dependencies) objects_->Unpin(id);
   for (const ObjectID& id : call->contained) objects_->Unpin(id);
+  for (const ActorID& id : call->contained_actors) PinActor(id, -1);
 }
 
 void ActorManager::FailCall(Call* call, const std::string& why) {
@@ -494,6 +503,7 @@ void ActorManager::Die(Actor* actor, const std::string& why) {
     actor->pinned = false;
     for (const ObjectID& dep : actor->dependencies) objects_->Unpin(dep);
     for (const ObjectID& dep : actor->contained) objects_->Unpin(dep);
+    for (const ActorID& other : actor->contained_actors) PinActor(other, -1);
   }
   actor->args.clear();
   actor->args.shrink_to_fit();
@@ -508,29 +518,46 @@ void ActorManager::AddHolder(uint64_t session, const ActorID& id) {
 void ActorManager::RemoveHolder(uint64_t session, const ActorID& id) {
   Actor* actor = Find(id);
   if (actor == nullptr || actor->holders.erase(session) == 0) return;
-  MaybeCollect(actor);
+  to_check_.insert(id);
+}
+
+void ActorManager::PinActor(const ActorID& id, int delta) {
+  Actor* actor = Find(id);
+  if (actor == nullptr) return;
+  actor->pins += delta;
+  if (actor->pins <= 0) to_check_.insert(id);
+}
+
+void ActorManager::CollectUnreferenced() {
+  while (!to_check_.empty()) {
+    std::unordered_set<ActorID> check = std::move(to_check_);
+    to_check_.clear();
+    // Dying releases what an actor held (its calls' arguments): more actors may follow.
+    for (const ActorID& id : check) {
+      Actor* actor = Find(id);
+      if (actor != nullptr) MaybeCollect(actor);
+    }
+  }
 }
 
 void ActorManager::MaybeCollect(Actor* actor) {
-  if (actor->detached || actor->creator_alive) return;
-  if (actor->name.empty()) {
+  if (actor->detached || actor->state == State::kDead) return;
+  if (!actor->creator_alive) {
     Die(actor, "The actor " + actor->class_name + " died: its owner (the process that created it) exited");
-  } else if (actor->holders.empty()) {
-    Die(actor, "The actor " + actor->class_name +
-                   " died: its owner exited and no process holds a handle to it");
+    return;
   }
+  if (!actor->holders.empty() || actor->pins > 0) return;
+  // Out of scope: calls already made still run; the actor ends when the last one is done (a
+  // finished call brings it back here).
+  if (!actor->queue.empty() || !actor->running.empty()) return;
+  Die(actor, "The actor " + actor->class_name + " was ended: every handle to it went out of scope");
 }
 
 void ActorManager::OnSessionClosed(uint64_t session) {
-  std::vector<ActorID> affected;
   for (auto& [id, actor] : actors_) {
     bool held = actor->holders.erase(session) != 0;
     if (actor->creator_session == session) actor->creator_alive = false;
-    if (held || actor->creator_session == session) affected.push_back(id);
-  }
-  for (const ActorID& id : affected) {
-    Actor* actor = Find(id);
-    if (actor != nullptr) MaybeCollect(actor);
+    if (held || actor->creator_session == session) to_check_.insert(id);
   }
 }
 

@@ -16,13 +16,12 @@
 // the process; with no_restart the actor is dead for good. A named actor's name is freed when it
 // is dead.
 //
-// Lifetime: an actor lives while the session (connection) that created it, its owner, lives: an
-// unnamed actor dies with its owner, as in Ray, whoever else holds a handle. A named actor also
-// lives on after its owner while any session holds a handle to it (per-process handle counts, as
-// for object references: a process tells the node when it begins and stops holding handles to an
-// actor). A detached actor lives until killed or the node stops. An actor is not ended when its
-// handles go while its owner lives (Ray does that; it would need handles in flight inside task
-// arguments to be counted, which they are not).
+// Lifetime (Ray's): a non-detached actor ends when every handle to it is gone, or when the
+// session (connection) that created it, its owner, closes. Handles are counted per process, as
+// object references are (a process tells the node when it begins and stops holding handles to an
+// actor), and handles in flight are counted too: inside the arguments of a queued or running task
+// or call, and inside stored objects. An actor whose last handle goes while calls are queued or
+// running ends when they are done. A detached actor lives until it is killed or the node stops.
 //
 // Thread: the node's loop thread only.
 #pragma once
@@ -74,6 +73,12 @@ class ActorManager {
   // Returns true when the worker was an actor's.
   bool OnWorkerExit(Worker* worker);
 
+  // A task, call or stored value carries a handle to the actor (+1), or no longer does (-1).
+  void PinActor(const ActorID& id, int delta);
+  // Ends the actors that lost their last reference since the last call (see Lifetime above).
+  // Called by the node at the end of each event, never from inside the manager's own work.
+  void CollectUnreferenced();
+
   void AddHolder(uint64_t session, const ActorID& id);
   void RemoveHolder(uint64_t session, const ActorID& id);
   // The session closed: its handles are gone, and actors it created may die with it.
@@ -90,6 +95,7 @@ class ActorManager {
     std::string args;
     std::vector<ObjectID> dependencies;
     std::vector<ObjectID> contained;
+    std::vector<ActorID> contained_actors;
     uint32_t num_returns = 1;
     int retries_left = 0;  // -1: for ever.
   };
@@ -117,6 +123,7 @@ class ActorManager {
   ActorNames names_;
   std::unordered_map<ActorID, std::unique_ptr<Actor>> actors_;
   std::unordered_map<WorkerID, ActorID> by_worker_;
+  std::unordered_set<ActorID> to_check_;  // Actors that may have lost their last reference.
 };
 
 }  // namespace rayx

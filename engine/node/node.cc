@@ -133,7 +133,15 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                          [c](Worker* w) {
                            c->actors->OnWorkerExit(w);
                            c->tasks->OnWorkerExit(w);
+                           c->actors->CollectUnreferenced();
                          });
+    // Tasks and stored values that carry actor handles keep those actors alive. The check on
+    // actors guards the node's teardown, when the object table outlives the actor manager.
+    ObjectTable::ActorPinFn pin_actor = [c](const ActorID& id, int delta) {
+      if (c->actors) c->actors->PinActor(id, delta);
+    };
+    c->objects->SetActorPinner(pin_actor);
+    c->tasks->SetActorPinner(pin_actor);
     c->service = std::make_unique<NodeService>(&c->loop, c->node_id, c->session_dir,
                                                c->objects.get(), c->pool.get(), c->tasks.get(),
                                                c->actors.get(), &c->functions);

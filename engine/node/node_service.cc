@@ -80,6 +80,7 @@ void NodeService::CloseAll() {
 void NodeService::OnFrame(Session* session, std::string_view frame) {
   auto envelope = ParseEnvelope(frame);
   Status status = envelope.ok() ? Handle(session, *envelope) : envelope.status();
+  actors_->CollectUnreferenced();
   if (!status.ok()) {
     RAYX_LOG(Warning) << "closing a client connection: " << status;
     session->connection->Close(status);
@@ -503,6 +504,7 @@ void NodeService::OnClose(Session* session) {
     Worker* worker = pool_->Find(owned->worker_id);
     if (worker != nullptr) pool_->Disconnect(worker);
   }
+  actors_->CollectUnreferenced();
 }
 
 }  // namespace rayx

@@ -36,6 +36,7 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
   task->args = std::string(BytesOf(spec->args()));
   RAYX_ASSIGN_OR_RETURN(task->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
   RAYX_ASSIGN_OR_RETURN(task->contained, UnpackIds<ObjectID>(spec->contained()));
+  RAYX_ASSIGN_OR_RETURN(task->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
   task->num_returns = spec->num_returns();
   task->depth = spec->depth();
   task->retries_left = std::max(0, spec->max_retries());
@@ -65,6 +66,9 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
   tasks_.emplace(raw->key, std::move(task));
   by_id_.emplace(raw->id, raw->key);
   for (const ObjectID& id : raw->contained) objects_->Pin(id);
+  if (pin_actor_) {
+    for (const ActorID& id : raw->contained_actors) pin_actor_(id, +1);
+  }
   for (const ObjectID& id : raw->dependencies) objects_->Pin(id);
   raw->args_pending = raw->dependencies.size() + 1;  // +1 so that no callback finishes the count early.
   uint64_t key = raw->key;
@@ -91,6 +95,7 @@ void TaskManager::OnArgReady(uint64_t key) {
     if (value != nullptr && value->kind != ValueKind::kValue) {
       StoredValue copy = *value;
       copy.contained.clear();
+      copy.contained_actors.clear();
       FinishWithValue(task, copy);
       return;
     }
@@ -239,9 +244,13 @@ void TaskManager::Forget(Task* task) {
   for (auto& [id, handle] : task->arg_waiters) objects_->CancelWaiter(id, handle);
   std::vector<ObjectID> pinned = task->dependencies;
   pinned.insert(pinned.end(), task->contained.begin(), task->contained.end());
+  std::vector<ActorID> actors = std::move(task->contained_actors);
   by_id_.erase(task->id);
   tasks_.erase(task->key);  // task is gone from here on.
   for (const ObjectID& id : pinned) objects_->Unpin(id);
+  if (pin_actor_) {
+    for (const ActorID& id : actors) pin_actor_(id, -1);
+  }
 }
 
 void TaskManager::OnWorkerReady(Worker*) { TryDispatch(); }

@@ -64,6 +64,10 @@ class TaskManager {
   // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
   void Prestart(size_t n);
 
+  // Called with +1 for each actor whose handle a task's arguments carry when the task arrives, and
+  // with -1 when it is done, so that the actor outlives the handles in flight.
+  void SetActorPinner(ObjectTable::ActorPinFn pin) { pin_actor_ = std::move(pin); }
+
   const NodeResources& resources() const { return resources_; }
   size_t num_tasks() const { return tasks_.size(); }
 
@@ -77,6 +81,7 @@ class TaskManager {
     std::string args;
     std::vector<ObjectID> dependencies;
     std::vector<ObjectID> contained;
+    std::vector<ActorID> contained_actors;  // Handles inside args: the actors live while it waits.
     uint32_t num_returns = 1;
     uint32_t depth = 0;
     ResourceSet demand;
@@ -115,6 +120,7 @@ class TaskManager {
   std::unordered_map<uint64_t, std::unique_ptr<Task>> tasks_;
   std::unordered_map<TaskID, uint64_t> by_id_;
   bool dispatching_ = false;
+  ObjectTable::ActorPinFn pin_actor_;
 };
 
 }  // namespace rayx

@@ -24,6 +24,7 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
   value.shm_size = wire_value->shm_size();
   if (!value.in_shm) value.inline_data = std::string(BytesOf(wire_value->data()));
   RAYX_ASSIGN_OR_RETURN(value.contained, UnpackIds<ObjectID>(wire_value->contained()));
+  RAYX_ASSIGN_OR_RETURN(value.contained_actors, UnpackIds<ActorID>(wire_value->contained_actors()));
   return value;
 }
 

@@ -61,6 +61,9 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
     auto inner_it = objects_.find(inner);
     if (inner_it != objects_.end()) inner_it->second.contained_in++;
   }
+  if (pin_actor_) {
+    for (const ActorID& actor : value.contained_actors) pin_actor_(actor, +1);
+  }
   entry.ready = true;
   entry.value = std::move(value);
   if (entry.value.in_shm) {
@@ -210,8 +213,13 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
     }
   }
   std::vector<ObjectID> contained = entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
+  std::vector<ActorID> actors =
+      entry.ready ? std::move(entry.value.contained_actors) : std::vector<ActorID>();
   objects_.erase(it);
   ReleaseContained(contained);
+  if (pin_actor_) {
+    for (const ActorID& actor : actors) pin_actor_(actor, -1);
+  }
   RunRoomWaiters();
 }
 

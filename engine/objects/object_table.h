@@ -47,6 +47,7 @@ struct StoredValue {
   bool in_shm = false;
   uint64_t shm_size = 0;
   std::vector<ObjectID> contained;  // References held inside this value.
+  std::vector<ActorID> contained_actors;  // Actor handles held inside this value.
 };
 
 struct ObjectStoreStats {
@@ -78,6 +79,11 @@ class ObjectTable {
   explicit ObjectTable(ObjectTableOptions options);
   explicit ObjectTable(std::string store_dir);  // No capacity, no spilling.
   ~ObjectTable();  // Removes every object file and spill file still present.
+
+  // Called with +1 when a stored value holds handles to an actor and with -1 when that value is
+  // freed, so that the actor lives while values that carry its handles do.
+  using ActorPinFn = std::function<void(const ActorID&, int delta)>;
+  void SetActorPinner(ActorPinFn pin) { pin_actor_ = std::move(pin); }
 
   std::string PathOf(const ObjectID& id) const;
 
@@ -167,6 +173,7 @@ class ObjectTable {
   ObjectStoreStats totals_;
   // Set to false when the table goes, so that file copies that finish later do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  ActorPinFn pin_actor_;
 };
 
 }  // namespace rayx

@@ -245,6 +245,9 @@ class ActorHandle:
         return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
 
     def __reduce__(self):
+        # Recorded like an ObjectRef: the engine keeps the actor alive while the value or task
+        # that carries this handle does (actor ids are 16 bytes, object ids 20).
+        serialization.record_contained(self._actor_id)
         return (_rebuild_handle, (self._actor_id, self._meta))
 
     def __del__(self) -> None:

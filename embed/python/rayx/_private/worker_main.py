@@ -25,6 +25,9 @@ from rayx import exceptions
 from rayx._private import serialization, task_args, worker
 from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
 
+# Ids in a serialization's contained list: 20-byte object ids, and 16-byte actor ids (handles).
+ACTOR_ID_SIZE = 16
+
 _functions: dict[bytes, Callable] = {}
 _in_user_code = False
 
@@ -132,10 +135,11 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
     results = []
     for value in outputs:
         serialized = serialization.serialize(value)
-        # The refs inside a result must outlive the return value, which dies before task_done
-        # is sent: held here, released by _release_contained once the node has the result.
-        for object_id in serialized.contained:
-            _rayx.add_ref(object_id)
+        # The refs (and actor handles) inside a result must outlive the return value, which dies
+        # before task_done is sent: held here, released by _release_contained once the node has
+        # the result.
+        for contained_id in serialized.contained:
+            _hold(contained_id, True)
         results.append((VALUE, serialized.data, serialized.buffers, serialized.contained))
     return results
 
@@ -144,8 +148,16 @@ def _release_contained(results: list) -> None:
     """Drops the holds that _serialize_returns took on the refs inside the results."""
     for kind, _data, _buffers, contained in results:
         if kind == VALUE:
-            for object_id in contained:
-                _rayx.remove_ref(object_id)
+            for contained_id in contained:
+                _hold(contained_id, False)
+
+
+def _hold(contained_id: bytes, hold: bool) -> None:
+    """Takes or drops one hold on an ObjectRef's object or, for a 16-byte id, an actor."""
+    if len(contained_id) == ACTOR_ID_SIZE:
+        (_rayx.add_actor_ref if hold else _rayx.remove_actor_ref)(contained_id)
+    else:
+        (_rayx.add_ref if hold else _rayx.remove_ref)(contained_id)
 
 
 def _should_retry(error: BaseException, retry_exceptions: Any) -> bool:
