@@ -73,8 +73,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     global _in_user_code
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
-    worker.state.gpu_ids = list(gpu_ids)
-    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    set_gpu_ids(gpu_ids)
     retry_exceptions: Any = False
     try:
         try:
@@ -99,6 +98,18 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     finally:
         _in_user_code = False
         _flush()
+
+
+def set_gpu_ids(gpu_ids: Any) -> None:
+    """Gives the task its GPUs: get_gpu_ids() and CUDA_VISIBLE_DEVICES.
+
+    The environment is written only when the value changes (a putenv per task costs more
+    than the comparison).
+    """
+    worker.state.gpu_ids = list(gpu_ids)
+    visible = ",".join(str(i) for i in gpu_ids) if gpu_ids else ""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") != visible:
+        os.environ["CUDA_VISIBLE_DEVICES"] = visible
 
 
 def _load_function(function_id: bytes, blob: Optional[bytes]) -> Callable:
