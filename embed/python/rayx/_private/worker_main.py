@@ -13,6 +13,7 @@ A SIGINT that arrives while the worker is idle (late or stray) is ignored.
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -23,7 +24,7 @@ import _rayx
 
 from rayx import exceptions
 from rayx._private import serialization, task_args, worker
-from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
+from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, VALUE
 
 _functions: dict[bytes, Callable] = {}
 _in_user_code = False
@@ -108,8 +109,18 @@ def set_gpu_ids(gpu_ids: Any) -> None:
     """
     worker.state.gpu_ids = list(gpu_ids)
     visible = ",".join(str(i) for i in gpu_ids) if gpu_ids else ""
-    if os.environ.get("CUDA_VISIBLE_DEVICES") != visible:
-        os.environ["CUDA_VISIBLE_DEVICES"] = visible
+    if _environ_data is not None:  # os.environ's own dict: no key encoding per task.
+        if _environ_data.get(b"CUDA_VISIBLE_DEVICES") == visible.encode():
+            return
+    elif os.environ.get("CUDA_VISIBLE_DEVICES") == visible:
+        return
+    os.environ["CUDA_VISIBLE_DEVICES"] = visible
+
+
+# CPython's os.environ keeps its values in this dict of encoded keys and values.
+_environ_data = getattr(os.environ, "_data", None)
+if not isinstance(_environ_data, dict):
+    _environ_data = None
 
 
 def _load_function(function_id: bytes, blob: Optional[bytes]) -> Callable:
@@ -142,6 +153,9 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
             )
     results = []
     for value in outputs:
+        if type(value) in _PLAIN_TYPES:  # No buffers, no refs: plain pickle, no bookkeeping.
+            results.append((VALUE, pickle.dumps(value, protocol=5), [], []))
+            continue
         serialized = serialization.serialize(value)
         # The refs inside a result must outlive the return value, which dies before task_done
         # is sent: held here, released by _release_contained once the node has the result.
