@@ -153,6 +153,32 @@ class TaskArgsTest(unittest.TestCase):
         value = (VALUE, puts[0].data, puts[0].buffers)
         self.assertEqual(task_args.decode_args(encoded.blob, [value]), ((big, 1), {}, False))
 
+    def test_buffered_output_is_flushed_after_each_task(self):
+        import io
+        import sys
+
+        class Counting(io.StringIO):
+            flushes = 0
+
+            def flush(self):
+                Counting.flushes += 1
+
+        raw = io.TextIOWrapper(io.FileIO(os.devnull, "w"), write_through=True)
+        saved = sys.stdout, sys.stderr
+        try:
+            sys.stdout, sys.stderr = raw, Counting()
+            worker_main._note_direct_streams()
+            self.assertEqual(worker_main._direct_streams, (raw,))
+            worker_main._flush()
+            self.assertEqual(Counting.flushes, 1)  # The raw stdout needs none.
+            sys.stdout = Counting()  # Replaced by user code: flushed again.
+            worker_main._flush()
+            self.assertEqual(Counting.flushes, 3)
+        finally:
+            sys.stdout, sys.stderr = saved
+            worker_main._direct_streams = ()
+            raw.close()
+
     def test_gpu_ids_write_the_environment_only_on_change(self):
         worker_main.set_gpu_ids([0])
         self.assertEqual(os.environ["CUDA_VISIBLE_DEVICES"], "0")

@@ -12,6 +12,7 @@ A SIGINT that arrives while the worker is idle (late or stray) is ignored.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import signal
@@ -34,6 +35,7 @@ def main() -> None:
     """Runs tasks until the engine says to stop (next_task returns None)."""
     worker.connect_as_worker()
     _install_sigint_handler()
+    _note_direct_streams()
     while True:
         try:
             task = _rayx.next_task()
@@ -201,8 +203,24 @@ def _error_result(name: str, error: BaseException) -> tuple:
     return (TASK_ERROR, data, [], [])
 
 
+# The worker's own stdout and stderr when they buffer nothing (write-through text over a raw
+# file): flushing them is a no-op, so _flush skips them while they are in place and unchanged.
+_direct_streams: tuple = ()
+
+
+def _note_direct_streams() -> None:
+    global _direct_streams
+    _direct_streams = tuple(
+        stream for stream in (sys.stdout, sys.stderr)
+        if type(stream) is io.TextIOWrapper and stream.write_through
+        and type(stream.buffer) is io.FileIO
+    )
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
+        if stream in _direct_streams and stream.write_through:
+            continue
         try:
             stream.flush()
         except Exception:
