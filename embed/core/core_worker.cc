@@ -35,9 +35,20 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Connect(const std::string& soc
 
 CoreWorker::CoreWorker(std::unique_ptr<NodeConnection> connection)
     : connection_(std::move(connection)),
-      reporter_(std::make_shared<MappingReporter>(connection_.get())) {}
+      reporter_(std::make_shared<MappingReporter>(connection_.get())) {
+  flusher_ = std::thread([this] { FlushLoop(); });
+}
 
-CoreWorker::~CoreWorker() { reporter_->Detach(); }
+CoreWorker::~CoreWorker() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  flush_cv_.notify_all();
+  flusher_.join();
+  FlushRemovals();  // A clean disconnect frees them anyway; an orderly one says so.
+  reporter_->Detach();
+}
 
 void MappingReporter::Report(const ObjectID& id, bool mapped) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -140,7 +151,7 @@ StatusOr<ObjectID> CoreWorker::Put(const OutgoingValue& value) {
   bool in_shm = false;
   RAYX_ASSIGN_OR_RETURN(auto wire_value, BuildValue(b, id, value, &in_shm));
   if (!in_shm) {
-    RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
+    RAYX_RETURN_IF_ERROR(SendToNode(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
     return id;
   }
   // Capacity is enforced after the write, not reserved before it: one round trip per large put
@@ -148,7 +159,7 @@ StatusOr<ObjectID> CoreWorker::Put(const OutgoingValue& value) {
   // that moment. The reply comes once the node has spilled enough to be within capacity again.
   uint64_t request_id = connection_->NextRequestId();
   RAYX_ASSIGN_OR_RETURN(std::string frame,
-                        connection_->Call(request_id, FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
+                        CallNode(request_id, FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::PutReply* reply = envelope->message_as_PutReply();
   if (reply == nullptr) return ProtocolError("expected PutReply");
@@ -161,7 +172,7 @@ StatusOr<StoreStats> CoreWorker::ObjectStoreStats() {
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64);
   auto request = wire::CreateObjectStoreStatsRequest(b, request_id);
-  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, FinishEnvelope(b, request)));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, CallNode(request_id, FinishEnvelope(b, request)));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::ObjectStoreStatsReply* r = envelope->message_as_ObjectStoreStatsReply();
   if (r == nullptr) return ProtocolError("expected ObjectStoreStatsReply");
@@ -210,7 +221,7 @@ StatusOr<std::vector<IncomingValue>> CoreWorker::Get(const std::vector<ObjectID>
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto get = wire::CreateGetObjects(b, request_id, PackIds(b, ids), timeout_ms);
-  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, FinishEnvelope(b, get)));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, CallNode(request_id, FinishEnvelope(b, get)));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::GetReply* reply = envelope->message_as_GetReply();
   if (reply == nullptr) return ProtocolError("expected GetReply");
@@ -244,7 +255,7 @@ StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms);
-  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, FinishEnvelope(b, wait)));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, CallNode(request_id, FinishEnvelope(b, wait)));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::WaitReply* reply = envelope->message_as_WaitReply();
   if (reply == nullptr || reply->ready() == nullptr || reply->ready()->size() != ids.size()) {
@@ -253,6 +264,57 @@ StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
   std::vector<bool> ready;
   for (uint8_t flag : *reply->ready()) ready.push_back(flag != 0);
   return ready;
+}
+
+std::string CoreWorker::TakeRemovals() {
+  std::vector<ObjectID> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (removals_.empty()) return std::string();
+    ids = removals_.Take();
+  }
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto packed = PackIds(b, ids);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> none;
+  return std::string(FinishEnvelope(b, wire::CreateRefCountUpdate(b, none, packed)));
+}
+
+Status CoreWorker::SendToNode(std::string_view envelope) {
+  std::lock_guard<std::mutex> order(order_mu_);
+  std::string removals = TakeRemovals();
+  if (removals.empty()) return connection_->Send(envelope);
+  return connection_->Send(removals, envelope);
+}
+
+StatusOr<std::string> CoreWorker::CallNode(uint64_t request_id, std::string_view envelope) {
+  FlushRemovals();  // Not with the request: order_mu_ must not be held while the call waits.
+  return connection_->Call(request_id, envelope);
+}
+
+void CoreWorker::FlushRemovals() {
+  std::lock_guard<std::mutex> order(order_mu_);
+  std::string removals = TakeRemovals();
+  // A lost connection frees everything anyway.
+  if (!removals.empty()) (void)connection_->Send(removals);
+}
+
+void CoreWorker::FlushLoop() {
+  // Short enough that an idle process frees what it dropped promptly, long enough that a busy
+  // one sends its removals with its own frames.
+  constexpr auto kRemovalDelay = std::chrono::milliseconds(5);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (removals_.empty()) {
+      flusher_asleep_ = true;
+      flush_cv_.wait(lock, [&] { return stopping_ || !removals_.empty(); });
+      flusher_asleep_ = false;
+      continue;
+    }
+    if (flush_cv_.wait_for(lock, kRemovalDelay, [&] { return stopping_; })) break;
+    lock.unlock();
+    FlushRemovals();
+    lock.lock();
+  }
 }
 
 void CoreWorker::SendRefUpdate(const ObjectID& id, bool added) {
@@ -266,21 +328,33 @@ void CoreWorker::SendRefUpdate(const ObjectID& id, bool added) {
 void CoreWorker::AddRef(const ObjectID& id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    auto it = refs_.find(id);
+    if (it != refs_.end()) {  // Held already: the node need not hear of it.
+      ++it->second;
+      return;
+    }
+  }
+  // A 0 -> 1 change: decided and sent under order_mu_, so that it cannot pass a removal of the
+  // same id that is being sent by another thread.
+  std::lock_guard<std::mutex> order(order_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     if (refs_[id]++ != 0) return;
     if (announced_.erase(id) != 0) return;  // The node counts this process as a holder already.
+    if (removals_.Cancel(id)) return;       // Its removal was not sent: the node still counts it.
   }
   SendRefUpdate(id, true);
 }
 
 void CoreWorker::RemoveRef(const ObjectID& id) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = refs_.find(id);
-    if (it == refs_.end()) return;
-    if (--it->second > 0) return;
-    refs_.erase(it);
-  }
-  SendRefUpdate(id, false);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = refs_.find(id);
+  if (it == refs_.end()) return;
+  if (--it->second > 0) return;
+  refs_.erase(it);
+  // Wakes the flusher only when it sleeps without a deadline (the first removal in a while).
+  if (removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
+  removals_.Defer(id);
 }
 
 Status CoreWorker::ExportFunction(const std::string& function_id, ByteSpan blob) {
@@ -291,7 +365,7 @@ Status CoreWorker::ExportFunction(const std::string& function_id, ByteSpan blob)
   flatbuffers::FlatBufferBuilder b(64 + blob.size);
   auto id = b.CreateVector(reinterpret_cast<const uint8_t*>(function_id.data()), function_id.size());
   auto data = b.CreateVector(blob.data, blob.size);
-  return connection_->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, data)));
+  return SendToNode(FinishEnvelope(b, wire::CreateExportFunction(b, id, data)));
 }
 
 StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& task) {
@@ -328,12 +402,12 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
                                    resources, task.max_retries, task.retry_exceptions, actor_id,
                                    method, /*actor_creation=*/false, /*max_concurrency=*/0, depth,
                                    PackIds(b, task.contained_actors));
-  RAYX_RETURN_IF_ERROR(connection_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
+  RAYX_RETURN_IF_ERROR(SendToNode(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
   return returns;
 }
 
 StatusOr<ActorLookup> CoreWorker::ActorCall(uint64_t request_id, std::string_view envelope) {
-  RAYX_ASSIGN_OR_RETURN(std::string frame, connection_->Call(request_id, envelope));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, CallNode(request_id, envelope));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
   const wire::ActorReply* reply = parsed->message_as_ActorReply();
   if (reply == nullptr) return ProtocolError("expected ActorReply");
@@ -401,7 +475,7 @@ StatusOr<ActorLookup> CoreWorker::GetActor(const std::string& name, const std::s
 Status CoreWorker::KillActor(const ActorID& id, bool no_restart) {
   flatbuffers::FlatBufferBuilder b(64);
   auto actor_id = b.CreateVector(id.data(), ActorID::kSize);
-  return connection_->Send(FinishEnvelope(b, wire::CreateKillActor(b, actor_id, no_restart)));
+  return SendToNode(FinishEnvelope(b, wire::CreateKillActor(b, actor_id, no_restart)));
 }
 
 void CoreWorker::SendActorRefUpdate(const ActorID& id, bool added) {
@@ -438,16 +512,17 @@ void CoreWorker::RemoveActorRef(const ActorID& id) {
 Status CoreWorker::Cancel(const ObjectID& id, bool force) {
   flatbuffers::FlatBufferBuilder b(64);
   auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
-  return connection_->Send(FinishEnvelope(b, wire::CreateCancelTask(b, object_id, force)));
+  return SendToNode(FinishEnvelope(b, wire::CreateCancelTask(b, object_id, force)));
 }
 
 StatusOr<std::string> CoreWorker::Info() {
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64);
-  return connection_->Call(request_id, FinishEnvelope(b, wire::CreateInfoRequest(b, request_id)));
+  return CallNode(request_id, FinishEnvelope(b, wire::CreateInfoRequest(b, request_id)));
 }
 
 std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
+  FlushRemovals();  // The worker may wait long for its next task.
   return connection_->NextTask(interrupted);
 }
 
@@ -461,7 +536,7 @@ Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingVal
   }
   auto id = b.CreateVector(task_id.data(), TaskID::kSize);
   auto done = wire::CreateTaskDone(b, id, b.CreateVector(values), retry);
-  return connection_->Send(FinishEnvelope(b, done));
+  return SendToNode(FinishEnvelope(b, done));
 }
 
 }  // namespace rayx

@@ -12,16 +12,19 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "embed/core/removal_batch.h"
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/client/node_connection.h"
@@ -136,6 +139,9 @@ class CoreWorker {
                                            bool* timed_out);
   StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, uint32_t num_returns,
                                    int64_t timeout_ms);
+  // Reference counts of this process. The node hears of 0 -> 1 at once (or not at all, when the
+  // id was made here or its removal is still waiting) and of 1 -> 0 with the next frame this
+  // process sends, or after kRemovalDelay when it sends none (see RemovalBatch).
   void AddRef(const ObjectID& id);
   void RemoveRef(const ObjectID& id);
 
@@ -178,6 +184,16 @@ class CoreWorker {
                                                               const ObjectID& id,
                                                               const OutgoingValue& value,
                                                               bool* in_shm = nullptr);
+  // The RefCountUpdate frame of the waiting removals, or "" when none wait.
+  // REQUIRES: order_mu_ is held, mu_ is not.
+  std::string TakeRemovals();
+  // Send and Call of the connection, with the waiting removals sent first.
+  Status SendToNode(std::string_view envelope);
+  StatusOr<std::string> CallNode(uint64_t request_id, std::string_view envelope);
+  // Sends the waiting removals now, if any.
+  void FlushRemovals();
+  // The flusher thread: sends removals that waited kRemovalDelay for a frame to travel with.
+  void FlushLoop();
   void SendRefUpdate(const ObjectID& id, bool added);
   void SendActorRefUpdate(const ActorID& id, bool added);
   TaskID NextTaskId();
@@ -198,6 +214,16 @@ class CoreWorker {
   // Ids this process made (put, task returns) whose first AddRef needs no message to the node.
   std::unordered_set<ObjectID> announced_;        // GUARDED_BY(mu_)
   std::unordered_map<std::string, bool> exported_;  // GUARDED_BY(mu_)
+
+  // Held from deciding to send a reference update (an add, or taking the waiting removals) until
+  // it is sent, so that updates of one id reach the node in the order they were decided.
+  // Taken before mu_, never while holding it.
+  std::mutex order_mu_;
+  RemovalBatch removals_;                        // GUARDED_BY(mu_)
+  std::condition_variable flush_cv_;             // Signalled with mu_ held.
+  bool flusher_asleep_ = false;                  // GUARDED_BY(mu_)
+  bool stopping_ = false;                        // GUARDED_BY(mu_)
+  std::thread flusher_;
 };
 
 }  // namespace rayx

@@ -17,19 +17,6 @@ namespace rayx {
 
 namespace {
 
-Status WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write to the node", errno);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
 uint64_t RequestIdOf(const wire::Envelope* envelope) {
   switch (envelope->message_type()) {
     case wire::Message::GetReply: return envelope->message_as_GetReply()->request_id();
@@ -83,29 +70,43 @@ NodeConnection::~NodeConnection() {
   if (fd_ >= 0) close(fd_);
 }
 
-Status NodeConnection::Send(std::string_view envelope) {
-  char header[kFrameHeaderSize];
-  uint32_t size = static_cast<uint32_t>(envelope.size());
-  std::memcpy(header, &size, sizeof(size));  // Little-endian on every platform rayx runs on.
+Status NodeConnection::Send(std::string_view envelope) { return Send(envelope, std::string_view()); }
+
+Status NodeConnection::Send(std::string_view first, std::string_view second) {
+  // Little-endian headers on every platform rayx runs on.
+  char headers[2][kFrameHeaderSize];
+  uint32_t sizes[2] = {static_cast<uint32_t>(first.size()), static_cast<uint32_t>(second.size())};
+  std::memcpy(headers[0], &sizes[0], sizeof(uint32_t));
+  std::memcpy(headers[1], &sizes[1], sizeof(uint32_t));
+  iovec parts[4] = {{headers[0], kFrameHeaderSize},
+                    {const_cast<char*>(first.data()), first.size()},
+                    {headers[1], kFrameHeaderSize},
+                    {const_cast<char*>(second.data()), second.size()}};
+  int count = second.empty() ? 2 : 4;
   std::lock_guard<std::mutex> lock(write_mu_);
-  iovec parts[2] = {{header, sizeof(header)}, {const_cast<char*>(envelope.data()), envelope.size()}};
-  msghdr msg = {};
-  msg.msg_iov = parts;
-  msg.msg_iovlen = 2;
-  ssize_t n;
-  do {
-    n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError("write to the node", errno);
-  size_t total = sizeof(header) + envelope.size();
-  if (static_cast<size_t>(n) == total) return Status::OK();
-  // A short write: send the rest in order, still under the lock.
-  size_t done = static_cast<size_t>(n);
-  if (done < sizeof(header)) {
-    RAYX_RETURN_IF_ERROR(WriteAll(fd_, header + done, sizeof(header) - done));
-    done = sizeof(header);
+  iovec* next = parts;
+  while (count > 0) {
+    msghdr msg = {};
+    msg.msg_iov = next;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("write to the node", errno);
+    }
+    // A short write: skip what went, send the rest in order, still under the lock.
+    size_t done = static_cast<size_t>(n);
+    while (count > 0 && done >= next->iov_len) {
+      done -= next->iov_len;
+      ++next;
+      --count;
+    }
+    if (count > 0) {
+      next->iov_base = static_cast<char*>(next->iov_base) + done;
+      next->iov_len -= done;
+    }
   }
-  return WriteAll(fd_, envelope.data() + (done - sizeof(header)), total - done);
+  return Status::OK();
 }
 
 uint64_t NodeConnection::NextRequestId() {

@@ -56,6 +56,8 @@ class NodeConnection {
 
   // Sends one envelope (the bytes of a finished builder).
   Status Send(std::string_view envelope);
+  // Sends two envelopes as two frames, first then second, with one system call.
+  Status Send(std::string_view first, std::string_view second);
 
   // A fresh request id for Call.
   uint64_t NextRequestId();

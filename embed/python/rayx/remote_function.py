@@ -32,6 +32,7 @@ class RemoteFunction:
         )
         self._blob: Optional[bytes] = None
         self._function_id: Optional[bytes] = None
+        self._default_call: Optional[_CallInfo] = None
         functools.update_wrapper(self, function, updated=())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -53,6 +54,7 @@ class RemoteFunction:
         self._default_options = state["_default_options"]
         self._blob = None
         self._function_id = None
+        self._default_call = None
         functools.update_wrapper(self, self._function, updated=())
 
     def remote(self, *args: Any, **kwargs: Any) -> Union[ObjectRef, list, None]:
@@ -61,7 +63,10 @@ class RemoteFunction:
         Returns:
             An ObjectRef for num_returns=1, a list of num_returns ObjectRefs for more, None for 0.
         """
-        return self._remote(args, kwargs, self._default_options)
+        call = self._default_call
+        if call is None:
+            call = self._default_call = _CallInfo(self._function, self._default_options)
+        return self._remote(args, kwargs, call)
 
     def options(self, **task_options: Any) -> "_OptionsWrapper":
         """Returns an object whose ``.remote()`` submits with these options overriding the defaults.
@@ -78,16 +83,14 @@ class RemoteFunction:
         worker.export_function(self._function_id, self._blob)
         return self._function_id
 
-    def _remote(
-        self, args: tuple, kwargs: dict, task_options: dict
-    ) -> Union[ObjectRef, list, None]:
+    def _remote(self, args: tuple, kwargs: dict, call: "_CallInfo") -> Union[ObjectRef, list, None]:
         worker.auto_init()
         function_id = self._export()
-        name = task_options.get("name") or self._function.__qualname__
+        name = call.name
         encoded = task_args.encode_args(
-            name, args, kwargs, task_options["retry_exceptions"], worker.put_serialized
+            name, args, kwargs, call.retry_exceptions, worker.put_serialized
         )
-        num_returns = task_options["num_returns"]
+        num_returns = call.num_returns
         return_ids = _rayx.submit_task(
             function_id,
             name,
@@ -96,17 +99,39 @@ class RemoteFunction:
             encoded.dependencies,
             encoded.contained,
             num_returns,
-            options_lib.task_resources(task_options),
-            task_options["max_retries"],
-            task_options["retry_exceptions"] is not False,
+            call.resources,
+            call.max_retries,
+            call.retry,
         )
         del encoded  # Large arguments put on the way are now held by the pending task.
-        refs = [ObjectRef(i) for i in return_ids]
         if num_returns == 1:
-            return refs[0]
+            return ObjectRef(return_ids[0])
+        refs = [ObjectRef(i) for i in return_ids]
         if num_returns == 0:
             return None
         return refs
+
+
+class _CallInfo:
+    """What submit_task needs from a function's options, computed once per options.
+
+    Only what depends on the call itself (its arguments) is computed per ``.remote()``.
+    The resources dict is shared by every submission with these options: submit_task only
+    reads it.
+    """
+
+    __slots__ = ("name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry")
+
+    def __init__(self, function: Callable, task_options: dict):
+        self.name = task_options.get("name") or function.__qualname__
+        self.num_returns = task_options["num_returns"]
+        self.resources = options_lib.task_resources(task_options)
+        self.max_retries = task_options["max_retries"]
+        retry_exceptions = task_options["retry_exceptions"]
+        if isinstance(retry_exceptions, list):
+            retry_exceptions = tuple(retry_exceptions)
+        self.retry_exceptions = retry_exceptions
+        self.retry = retry_exceptions is not False
 
 
 class _OptionsWrapper:
@@ -115,10 +140,11 @@ class _OptionsWrapper:
     def __init__(self, remote_function: RemoteFunction, task_options: dict):
         self._remote_function = remote_function
         self._options = task_options
+        self._call = _CallInfo(remote_function._function, task_options)
 
     def remote(self, *args: Any, **kwargs: Any) -> Union[ObjectRef, list, None]:
         """Submits a task with the overridden options (see `RemoteFunction.remote`)."""
-        return self._remote_function._remote(args, kwargs, self._options)
+        return self._remote_function._remote(args, kwargs, self._call)
 
     def options(self, **task_options: Any) -> "_OptionsWrapper":
         """Overrides more options on top of these."""

@@ -129,5 +129,63 @@ class WorkerMainTest(unittest.TestCase):
         self.assertEqual(results, [([1, 3], "1,3"), ([], "")])
 
 
+class TaskArgsTest(unittest.TestCase):
+    """encode_args's short path for builtin scalars and its way back to the general one."""
+
+    def test_scalars_round_trip(self):
+        for args, retry in [((), False), ((1, "x", 2.5, None, b"b", True), True)]:
+            encoded = task_args.encode_args("fn", args, {}, retry, None)
+            self.assertEqual((encoded.dependencies, encoded.contained), ([], []))
+            self.assertEqual(task_args.decode_args(encoded.blob, []), (args, {}, retry))
+
+    def test_large_scalar_is_put(self):
+        puts = []
+
+        def put(value):
+            puts.append(value)
+            return rayx.ObjectRef(b"p" * 28)
+
+        big = "x" * (serialization.INLINE_THRESHOLD + 1)
+        encoded = task_args.encode_args("fn", (big, 1), {}, False, put)
+        self.assertEqual(len(puts), 1)
+        self.assertEqual(len(encoded.dependencies), 1)
+        self.assertLess(len(encoded.blob), 1000)
+        value = (VALUE, puts[0].data, puts[0].buffers)
+        self.assertEqual(task_args.decode_args(encoded.blob, [value]), ((big, 1), {}, False))
+
+    def test_buffered_output_is_flushed_after_each_task(self):
+        import io
+        import sys
+
+        class Counting(io.StringIO):
+            flushes = 0
+
+            def flush(self):
+                Counting.flushes += 1
+
+        raw = io.TextIOWrapper(io.FileIO(os.devnull, "w"), write_through=True)
+        saved = sys.stdout, sys.stderr
+        try:
+            sys.stdout, sys.stderr = raw, Counting()
+            worker_main._note_direct_streams()
+            self.assertEqual(worker_main._direct_streams, (raw,))
+            worker_main._flush()
+            self.assertEqual(Counting.flushes, 1)  # The raw stdout needs none.
+            sys.stdout = Counting()  # Replaced by user code: flushed again.
+            worker_main._flush()
+            self.assertEqual(Counting.flushes, 3)
+        finally:
+            sys.stdout, sys.stderr = saved
+            worker_main._direct_streams = ()
+            raw.close()
+
+    def test_gpu_ids_write_the_environment_only_on_change(self):
+        worker_main.set_gpu_ids([0])
+        self.assertEqual(os.environ["CUDA_VISIBLE_DEVICES"], "0")
+        worker_main.set_gpu_ids([])
+        self.assertEqual(os.environ["CUDA_VISIBLE_DEVICES"], "")
+        self.assertEqual(rayx.get_gpu_ids(), [])
+
+
 if __name__ == "__main__":
     unittest.main()

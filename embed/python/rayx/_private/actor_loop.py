@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,8 +33,7 @@ def run(task: tuple) -> None:
     """Creates the actor from its creation task, then serves its calls until the engine goes."""
     (task_id, function_id, function_blob, name, args_blob, dependency_values, _returns,
      _retries, gpu_ids, _creation, _method, max_concurrency) = task
-    worker.state.gpu_ids = list(gpu_ids)
-    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    wm.set_gpu_ids(gpu_ids)
     try:
         cls = wm._load_function(function_id, function_blob)
         args, kwargs, _ = task_args.decode_args(args_blob, dependency_values)

@@ -18,11 +18,12 @@ put into the object store first and passed as a dependency, so it travels throug
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from rayx._private import serialization
-from rayx._private.serialization import INLINE_THRESHOLD, VALUE, SerializedValue
+from rayx._private.serialization import _PLAIN_TYPES, INLINE_THRESHOLD, VALUE, SerializedValue
 from rayx.object_ref import ObjectRef
 
 ARGS_FORMAT = 1
@@ -83,6 +84,16 @@ def encode_args(
     Raises:
         TypeError: an argument cannot be serialized; the message names it and its type.
     """
+    if not kwargs and type(retry_exceptions) is bool:
+        # The common call: only builtin scalars (or nothing). Plain pickle writes the same
+        # format without the cost of a cloudpickle pickler; too large a blob takes the long way.
+        for a in args:
+            if type(a) not in _PLAIN_TYPES:
+                break
+        else:
+            data = pickle.dumps((ARGS_FORMAT, tuple(args), {}, retry_exceptions), protocol=5)
+            if len(data) <= INLINE_THRESHOLD:
+                return EncodedArgs(data, [], [])
     dependencies: dict = {}
     keepalive: list = []
 
@@ -149,6 +160,8 @@ def decode_args(blob: bytes, dependency_values: Sequence[tuple]) -> tuple[tuple,
     if not isinstance(decoded, tuple) or not decoded or decoded[0] != ARGS_FORMAT:
         raise ValueError("unknown args_blob format")
     _, args, kwargs, retry_exceptions = decoded
+    if not dependency_values:  # No DependencyArg to replace.
+        return args, kwargs, retry_exceptions
     values: dict = {}
 
     def resolve(value: Any) -> Any:

@@ -249,6 +249,11 @@ def _check_timeout(timeout: Optional[float]) -> Optional[float]:
 
 def get(object_refs: Union[ObjectRef, Sequence[ObjectRef]], timeout: Optional[float] = None) -> Any:
     """Returns the value(s) of one ObjectRef or a list of them (see `rayx.get`)."""
+    if type(object_refs) is ObjectRef and timeout is None and state.mode is not None:
+        # The common call, without the list handling below.
+        object_id = object_refs._id
+        ((kind, data, buffers),) = _rayx.get([object_id], None)
+        return serialization.deserialize(kind, data, buffers, object_id)
     single = isinstance(object_refs, ObjectRef)
     if single:
         refs = [object_refs]

@@ -12,7 +12,9 @@ A SIGINT that arrives while the worker is idle (late or stray) is ignored.
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -23,7 +25,7 @@ import _rayx
 
 from rayx import exceptions
 from rayx._private import serialization, task_args, worker
-from rayx._private.serialization import SYSTEM_ERROR, TASK_ERROR, VALUE
+from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, VALUE
 
 # Ids in a serialization's contained list: 20-byte object ids, and 16-byte actor ids (handles).
 ACTOR_ID_SIZE = 16
@@ -36,6 +38,7 @@ def main() -> None:
     """Runs tasks until the engine says to stop (next_task returns None)."""
     worker.connect_as_worker()
     _install_sigint_handler()
+    _note_direct_streams()
     while True:
         try:
             task = _rayx.next_task()
@@ -76,8 +79,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     global _in_user_code
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
-    worker.state.gpu_ids = list(gpu_ids)
-    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    set_gpu_ids(gpu_ids)
     retry_exceptions: Any = False
     try:
         try:
@@ -102,6 +104,28 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     finally:
         _in_user_code = False
         _flush()
+
+
+def set_gpu_ids(gpu_ids: Any) -> None:
+    """Gives the task its GPUs: get_gpu_ids() and CUDA_VISIBLE_DEVICES.
+
+    The environment is written only when the value changes (a putenv per task costs more
+    than the comparison).
+    """
+    worker.state.gpu_ids = list(gpu_ids)
+    visible = ",".join(str(i) for i in gpu_ids) if gpu_ids else ""
+    if _environ_data is not None:  # os.environ's own dict: no key encoding per task.
+        if _environ_data.get(b"CUDA_VISIBLE_DEVICES") == visible.encode():
+            return
+    elif os.environ.get("CUDA_VISIBLE_DEVICES") == visible:
+        return
+    os.environ["CUDA_VISIBLE_DEVICES"] = visible
+
+
+# CPython's os.environ keeps its values in this dict of encoded keys and values.
+_environ_data = getattr(os.environ, "_data", None)
+if not isinstance(_environ_data, dict):
+    _environ_data = None
 
 
 def _load_function(function_id: bytes, blob: Optional[bytes]) -> Callable:
@@ -134,6 +158,9 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
             )
     results = []
     for value in outputs:
+        if type(value) in _PLAIN_TYPES:  # No buffers, no refs: plain pickle, no bookkeeping.
+            results.append((VALUE, pickle.dumps(value, protocol=5), [], []))
+            continue
         serialized = serialization.serialize(value)
         # The refs (and actor handles) inside a result must outlive the return value, which dies
         # before task_done is sent: held here, released by _release_contained once the node has
@@ -188,8 +215,24 @@ def _error_result(name: str, error: BaseException) -> tuple:
     return (TASK_ERROR, data, [], [])
 
 
+# The worker's own stdout and stderr when they buffer nothing (write-through text over a raw
+# file): flushing them is a no-op, so _flush skips them while they are in place and unchanged.
+_direct_streams: tuple = ()
+
+
+def _note_direct_streams() -> None:
+    global _direct_streams
+    _direct_streams = tuple(
+        stream for stream in (sys.stdout, sys.stderr)
+        if type(stream) is io.TextIOWrapper and stream.write_through
+        and type(stream.buffer) is io.FileIO
+    )
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
+        if stream in _direct_streams and stream.write_through:
+            continue
         try:
             stream.flush()
         except Exception:
