@@ -51,6 +51,7 @@ CoreWorker::~CoreWorker() {
 }
 
 void MappingReporter::Report(const ObjectID& id, bool mapped) {
+  if (getpid() != pid_) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (connection_ == nullptr) return;
   flatbuffers::FlatBufferBuilder b(64);

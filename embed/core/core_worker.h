@@ -10,6 +10,7 @@
 #pragma once
 
 #include <flatbuffers/flatbuffers.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -96,13 +97,15 @@ struct ActorLookup {
 // connection. Thread-safe.
 class MappingReporter {
  public:
-  explicit MappingReporter(NodeConnection* connection) : connection_(connection) {}
+  explicit MappingReporter(NodeConnection* connection) : connection_(connection), pid_(getpid()) {}
+  // Does nothing in a forked child, whose mappings are its own and whose socket is its parent's.
   void Report(const ObjectID& id, bool mapped);
   void Detach();  // The connection is going: later reports are dropped.
 
  private:
   std::mutex mu_;
   NodeConnection* connection_;  // GUARDED_BY(mu_)
+  const pid_t pid_;             // The process that owns the connection.
 };
 
 // Node-wide object store figures (ObjectStoreStatsReply).

@@ -6,6 +6,8 @@
 // process talks to it over its socket like any other client.
 #include "embed/core/module.h"
 
+#include <pthread.h>
+
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -60,9 +62,26 @@ bool PythonSignalPending() {
   return raised;
 }
 
+// Set in a child process forked from a rayx process (os.fork, multiprocessing's "fork").
+bool g_forked_child = false;
+
+// The child of a fork shares its parent's socket to the node and has none of its threads: it
+// must neither write to that socket (its frames would interleave with the parent's), nor shut
+// it down, nor wait for the node's thread. So it forgets the connection and the node without
+// destroying them (that would do all three), and rayx calls in it fail with a clear error.
+void ForgetEngineInForkedChild() {
+  g_forked_child = true;
+  (void)g_core.release();
+  (void)g_node.release();
+}
+
 CoreWorker* Core() {
   if (g_core == nullptr) {
-    PyErr_SetString(g_engine_error, "rayx is not connected to a node (call rayx.init() first)");
+    PyErr_SetString(g_engine_error,
+                    g_forked_child
+                        ? "rayx cannot be used in a process forked from a rayx driver or worker; "
+                          "start such processes with multiprocessing's 'spawn' method"
+                        : "rayx is not connected to a node (call rayx.init() first)");
   }
   return g_core.get();
 }
@@ -108,6 +127,7 @@ PyObject* StartNode(PyObject*, PyObject* args) {
 }
 
 PyObject* StopNode(PyObject*, PyObject*) {
+  if (g_forked_child) Py_RETURN_NONE;  // The node is the parent's (see ForgetEngineInForkedChild).
   std::unique_ptr<Node> node;
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -147,6 +167,7 @@ PyObject* Connect(PyObject*, PyObject* args) {
 }
 
 PyObject* Disconnect(PyObject*, PyObject*) {
+  if (g_forked_child) Py_RETURN_NONE;  // The connection is the parent's.
   std::unique_ptr<CoreWorker> core;
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -605,5 +626,6 @@ extern "C" PyObject* PyInit__rayx(void) {
   Py_INCREF(rayx::g_engine_error);
   PyModule_AddObject(module, "EngineError", rayx::g_engine_error);
   if (rayx::RegisterMappingType(module) != 0) return nullptr;
+  pthread_atfork(nullptr, nullptr, rayx::ForgetEngineInForkedChild);
   return module;
 }
