@@ -114,8 +114,7 @@ StatusOr<flatbuffers::Offset<wire::ObjectValue>> CoreWorker::BuildValue(
     std::string path = welcome().session_dir + "/" + id.Hex();
     std::string temp = path + ".tmp" + std::to_string(getpid());
     (void)RemoveObjectFile(temp);
-    RAYX_ASSIGN_OR_RETURN(MappedRegion region, CreateObjectFile(temp, layout.total_size));
-    WriteObject(layout, value.data, value.buffers, region.data());
+    RAYX_RETURN_IF_ERROR(WriteObjectFile(temp, layout, value.data, value.buffers));
     if (rename(temp.c_str(), path.c_str()) != 0) {
       int e = errno;
       (void)RemoveObjectFile(temp);

@@ -40,16 +40,21 @@ ObjectLayout ComputeObjectLayout(size_t data_size, const std::vector<size_t>& bu
   return layout;
 }
 
-void WriteObject(const ObjectLayout& layout, ByteSpan data, const std::vector<ByteSpan>& buffers,
-                 uint8_t* out) {
+void WriteObjectHeader(const ObjectLayout& layout, size_t data_size,
+                       const std::vector<ByteSpan>& buffers, uint8_t* out) {
   Store<uint32_t>(out, kObjectMagic);
   Store<uint32_t>(out + 4, static_cast<uint32_t>(buffers.size()));
-  Store<uint64_t>(out + 8, data.size);
-  size_t cursor = layout.data_offset;
+  Store<uint64_t>(out + 8, data_size);
   for (size_t i = 0; i < buffers.size(); ++i) {
     Store<uint64_t>(out + kHeaderSize + i * kTableEntrySize, layout.buffer_offsets[i]);
     Store<uint64_t>(out + kHeaderSize + i * kTableEntrySize + 8, buffers[i].size);
   }
+}
+
+void WriteObject(const ObjectLayout& layout, ByteSpan data, const std::vector<ByteSpan>& buffers,
+                 uint8_t* out) {
+  WriteObjectHeader(layout, data.size, buffers, out);
+  size_t cursor = layout.data_offset;
   if (data.size > 0) std::memcpy(out + cursor, data.data, data.size);
   cursor += data.size;
   for (size_t i = 0; i < buffers.size(); ++i) {

@@ -36,6 +36,10 @@ struct ObjectLayout {
 
 ObjectLayout ComputeObjectLayout(size_t data_size, const std::vector<size_t>& buffer_sizes);
 
+// Writes the header and the buffer table (the first layout.data_offset bytes) into out.
+void WriteObjectHeader(const ObjectLayout& layout, size_t data_size,
+                       const std::vector<ByteSpan>& buffers, uint8_t* out);
+
 // Writes header, table, data and buffers into out, which holds layout.total_size bytes.
 // Padding bytes are zeroed so that the object's bytes are reproducible.
 void WriteObject(const ObjectLayout& layout, ByteSpan data, const std::vector<ByteSpan>& buffers,

@@ -1,12 +1,16 @@
 #include "engine/objects/shm_file.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
+#include <vector>
 
 namespace rayx {
 
@@ -49,6 +53,56 @@ StatusOr<MappedRegion> CreateObjectFile(const std::string& path, size_t size) {
     return ErrnoError("map object file " + path, mmap_errno);
   }
   return MappedRegion(static_cast<uint8_t*>(data), mapped_size);
+}
+
+Status WriteObjectFile(const std::string& path, const ObjectLayout& layout, ByteSpan data,
+                       const std::vector<ByteSpan>& buffers) {
+  static const uint8_t kZeros[kBufferAlignment] = {};
+  std::vector<uint8_t> header(layout.data_offset);
+  WriteObjectHeader(layout, data.size, buffers, header.data());
+  // The pieces in file order: header and table, data, then each buffer after its padding.
+  std::vector<iovec> pieces;
+  pieces.push_back({header.data(), header.size()});
+  pieces.push_back({const_cast<uint8_t*>(data.data), data.size});
+  size_t cursor = layout.data_offset + data.size;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    pieces.push_back({const_cast<uint8_t*>(kZeros), layout.buffer_offsets[i] - cursor});
+    pieces.push_back({const_cast<uint8_t*>(buffers[i].data), buffers[i].size});
+    cursor = layout.buffer_offsets[i] + buffers[i].size;
+  }
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("create object file " + path, errno);
+  size_t next = 0;  // The first piece not wholly written.
+  off_t offset = 0;
+  while (next < pieces.size()) {
+    int count = static_cast<int>(std::min<size_t>(pieces.size() - next, IOV_MAX));
+    ssize_t written = pwritev(fd, pieces.data() + next, count, offset);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) {
+      int e = errno;
+      close(fd);
+      unlink(path.c_str());
+      if (e == ENOSPC) {
+        return OutOfMemory("no room for an object of " + std::to_string(layout.total_size) +
+                           " bytes in " + path);
+      }
+      return ErrnoError("write object file " + path, e);
+    }
+    offset += written;
+    // Skip what was written; a piece written in part is advanced in place.
+    size_t left = static_cast<size_t>(written);
+    while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
+    if (next < pieces.size()) {
+      pieces[next].iov_base = static_cast<uint8_t*>(pieces[next].iov_base) + left;
+      pieces[next].iov_len -= left;
+    }
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(path.c_str());
+    return ErrnoError("close object file " + path, e);
+  }
+  return Status::OK();
 }
 
 StatusOr<MappedRegion> MapObjectFile(const std::string& path) {

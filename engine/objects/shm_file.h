@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/base/status.h"
+#include "engine/objects/object_format.h"
 
 namespace rayx {
 
@@ -42,6 +43,13 @@ class MappedRegion {
 // Creates path (which must not exist) with size bytes reserved and maps it for writing.
 // On failure nothing is left behind.
 StatusOr<MappedRegion> CreateObjectFile(const std::string& path, size_t size);
+
+// Creates path (which must not exist) holding the serialized object (object_format.h) made of
+// data and buffers, written with pwritev straight from the caller's memory: one copy, and no
+// zeroing of the file's pages first as reserving and mapping them would cost (about twice as fast
+// on tmpfs). A full file system is OutOfMemory. On failure nothing is left behind.
+Status WriteObjectFile(const std::string& path, const ObjectLayout& layout, ByteSpan data,
+                       const std::vector<ByteSpan>& buffers);
 
 // Maps an existing object file read-only.
 StatusOr<MappedRegion> MapObjectFile(const std::string& path);
