@@ -2,6 +2,7 @@
 import asyncio
 import os
 import threading
+import tempfile
 import time
 
 import rayx
@@ -147,7 +148,8 @@ class Phoenix:
 
 p = Phoenix.remote()
 pid1 = rayx.get(p.pid.remote())
-marker = f"/tmp/rayx-phoenix-{os.getpid()}"
+# A fresh directory: concurrent runs (in pid namespaces, with equal pids) must not share it.
+marker = os.path.join(tempfile.mkdtemp(prefix="rayx-phoenix-"), "crashed")
 try:
     assert rayx.get(p.crash_once.remote(marker), timeout=30) == "survived"  # Retried after restart.
 finally:
