@@ -1,11 +1,15 @@
 #include "cli/app.h"
 
 #include <Python.h>
+#include <sys/stat.h>
 #include <mimalloc.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "cli/microbenchmark_command.h"
 #include "cli/run_command.h"
@@ -28,6 +32,37 @@ std::string VersionString() {
          std::to_string(mi % 10) + ")";
 }
 
+namespace {
+
+// Where a python3 command line's program starts (-c, -m, - or an existing file), after python's
+// own interpreter flags (-B, -s, -E, -u, -W arg, -X opt, ...), which rayx accepts and ignores:
+// multiprocessing passes the flags of the parent interpreter (-B here). 0 when argv is not one.
+int PythonProgramIndex(int argc, char** argv) {
+  static const std::set<std::string> kFlags = {"-B", "-b", "-bb", "-d", "-E", "-I", "-O", "-OO",
+                                               "-q", "-s", "-S", "-u", "-v", "-R", "-P"};
+  int i = 1;
+  while (i < argc) {
+    std::string arg = argv[i];
+    if (kFlags.count(arg) != 0) {
+      ++i;
+    } else if (arg == "-W" || arg == "-X") {
+      i += 2;
+    } else if (arg.size() > 2 && (arg.rfind("-W", 0) == 0 || arg.rfind("-X", 0) == 0)) {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) return 0;
+  std::string program = argv[i];
+  if (program == "-c" || program == "-m" || program == "-") return i;
+  struct stat st;
+  bool is_file = program[0] != '-' && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode);
+  return is_file ? i : 0;
+}
+
+}  // namespace
+
 int RunCli(int argc, char** argv) {
   try {
     CLI::App app("rayx runs Python programs written against Ray Core's API with one binary.",
@@ -38,6 +73,22 @@ int RunCli(int argc, char** argv) {
     AddMicrobenchmarkCommand(&app);
     AddWorkerCommand(&app);
     AddStatusCommand(&app);
+    // Python's own command lines mean `rayx run ...`: sys.executable is this binary, so
+    // multiprocessing's "spawn" and subprocess.run([sys.executable, ...]) start rayx as if it were
+    // python3 (`rayx -c CODE ...`, `rayx -m MODULE ...`, `rayx SCRIPT ...`).
+    std::vector<char*> as_run;
+    int program = argc > 1 && app.get_subcommands([&](CLI::App* sub) {
+                                 return sub->check_name(argv[1]);
+                               }).empty()
+                      ? PythonProgramIndex(argc, argv)
+                      : 0;
+    if (program > 0) {
+      static char run[] = "run";
+      as_run = {argv[0], run};
+      as_run.insert(as_run.end(), argv + program, argv + argc);
+      argc = static_cast<int>(as_run.size());
+      argv = as_run.data();
+    }
     if (argc > 1 && argv[1][0] != '-' &&
         app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
       std::fprintf(stderr, "rayx: unknown subcommand '%s'\nRun with --help for more information.\n",
