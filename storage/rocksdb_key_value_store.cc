@@ -1,0 +1,66 @@
+#include "storage/rocksdb_key_value_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+namespace rayx {
+
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::OK();
+  if (s.IsNoSpace()) return OutOfMemory(what + ": " + s.ToString());
+  if (s.IsCorruption()) return ProtocolError(what + ": " + s.ToString());
+  return IoError(what + ": " + s.ToString());
+}
+
+class RocksDbKeyValueStore : public KeyValueStore {
+ public:
+  explicit RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+  Status Write(const std::vector<std::pair<std::string, std::string>>& batch, bool sync) override {
+    rocksdb::WriteBatch writes;
+    for (const auto& [key, value] : batch) writes.Put(key, value);
+    rocksdb::WriteOptions options;
+    options.sync = sync;
+    return FromRocks(db_->Write(options, &writes), "write to the lineage log");
+  }
+
+  StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    RAYX_RETURN_IF_ERROR(FromRocks(s, "read the lineage log"));
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Status Scan(std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+      rocksdb::Slice key = it->key();
+      if (!key.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+      rocksdb::Slice value = it->value();
+      if (!visit(std::string_view(key.data(), key.size()), std::string_view(value.data(), value.size()))) {
+        break;
+      }
+    }
+    return FromRocks(it->status(), "scan the lineage log");
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  RAYX_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));
+  return std::unique_ptr<KeyValueStore>(new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db)));
+}
+
+}  // namespace rayx
