@@ -386,7 +386,13 @@ void NodeService::FinishWait(uint64_t key) {
 Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate* update) {
   RAYX_ASSIGN_OR_RETURN(auto added, UnpackIds<ObjectID>(update->added()));
   RAYX_ASSIGN_OR_RETURN(auto removed, UnpackIds<ObjectID>(update->removed()));
-  for (const ObjectID& id : added) Hold(session, id);
+  for (const ObjectID& id : added) {
+    // An id the node no longer knows was freed before this add arrived (the process let go of
+    // it and then rebuilt a reference from its bytes): holding it would create an entry that
+    // no value ever fills, and a get would wait for ever. It stays unknown, so a get reports it
+    // lost.
+    if (objects_->Exists(id)) Hold(session, id);
+  }
   for (const ObjectID& id : removed) {
     if (session->held.erase(id) != 0) objects_->RemoveHolder(id);
   }
