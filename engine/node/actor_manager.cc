@@ -153,11 +153,12 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   raw->pinned = true;
   raw->args_pending = raw->dependencies.size() + 1;  // +1: no callback finishes the count early.
   for (const ObjectID& dep : raw->dependencies) {
-    if (objects_->IsReady(dep)) {
+    if (objects_->IsAvailable(dep)) {
       raw->args_pending--;
       continue;
     }
-    raw->arg_waiters.emplace_back(dep, objects_->OnReady(dep, [this, id] { OnCreationArgReady(id); }));
+    // Waits for the value, and restores it first if it was spilled.
+    raw->arg_waiters.emplace_back(dep, objects_->OnAvailable(dep, [this, id] { OnCreationArgReady(id); }));
   }
   OnCreationArgReady(id);
   return info;
@@ -279,12 +280,13 @@ void ActorManager::Pump(Actor* actor) {
     Call* call = actor->queue.front().get();
     const StoredValue* failed = nullptr;
     for (const ObjectID& dep : call->dependencies) {
-      if (!objects_->IsReady(dep)) {
+      if (!objects_->IsAvailable(dep)) {
         ActorID id = actor->id;
         actor->head_waiting = true;
-        // Registered after head_waiting is set: OnReady may not call back at once here, since
-        // dep is not ready, but the flag must hold before any callback can run.
-        actor->head_waiter = {dep, objects_->OnReady(dep, [this, id] {
+        // Registered after head_waiting is set: OnAvailable may not call back at once here, since
+        // dep is not available (not ready, or spilled and to be restored), but the flag must hold
+        // before any callback can run.
+        actor->head_waiter = {dep, objects_->OnAvailable(dep, [this, id] {
                                 Actor* a = Find(id);
                                 if (a == nullptr || !a->head_waiting) return;
                                 a->head_waiting = false;
@@ -299,10 +301,7 @@ void ActorManager::Pump(Actor* actor) {
     actor->queue.pop_front();
     if (failed != nullptr) {
       // An argument that is an error becomes the call's result, without running it.
-      StoredValue copy = *failed;
-      copy.contained.clear();
-      copy.contained_actors.clear();
-      std::vector<StoredValue> results(call->num_returns, copy);
+      std::vector<StoredValue> results(call->num_returns, PropagatedError(*failed));
       FinishCall(call, std::move(results));
       continue;
     }
