@@ -1,10 +1,10 @@
 #include "cli/microbenchmark_command.h"
 
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cli/run_command.h"
 #include "embed/interpreter.h"
 
 namespace rayx::cli {
@@ -31,14 +31,7 @@ void Run(const MicrobenchmarkFlags& flags) {
   }
   if (flags.json) options.args.push_back("--json");
 
-  auto interpreter = embed::Interpreter::Start(options);
-  if (!interpreter.ok()) {
-    std::fprintf(stderr, "rayx: cannot start Python: %s\n",
-                 interpreter.status().ToString().c_str());
-    throw CLI::RuntimeError(1);
-  }
-  int status = (*interpreter)->RunMain();
-  if (status != 0) throw CLI::RuntimeError(status);
+  RunPythonMain(options);
 }
 
 }  // namespace

@@ -37,6 +37,12 @@ void Run(const RunFlags& flags, std::vector<std::string> rest) {
   }
   options.args = std::move(rest);
 
+  RunPythonMain(options);
+}
+
+}  // namespace
+
+void RunPythonMain(const embed::InterpreterOptions& options) {
   auto interpreter = embed::Interpreter::Start(options);
   if (!interpreter.ok()) {
     std::fprintf(stderr, "rayx: cannot start Python: %s\n",
@@ -46,8 +52,6 @@ void Run(const RunFlags& flags, std::vector<std::string> rest) {
   int status = (*interpreter)->RunMain();
   if (status != 0) throw CLI::RuntimeError(status);
 }
-
-}  // namespace
 
 void AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<RunFlags>();

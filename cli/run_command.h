@@ -11,8 +11,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "embed/interpreter.h"
+
 namespace rayx::cli {
 
 void AddRunCommand(CLI::App* app);
+
+// Starts the interpreter and runs what options name, as `rayx run` does; a non-zero exit status
+// (or a failure to start Python) leaves the subcommand's callback as CLI::RuntimeError.
+void RunPythonMain(const embed::InterpreterOptions& options);
 
 }  // namespace rayx::cli

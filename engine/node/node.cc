@@ -1,10 +1,7 @@
 #include "engine/node/node.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <future>
 #include <unordered_map>
@@ -35,10 +32,9 @@ void Warn(const std::string& message) {
 
 struct Node::Components {
   NodeID node_id;
-  std::string session_dir;   // The socket and the object store's files.
-  std::string data_session_dir;  // Under the data directory: spill files.
+  std::unique_ptr<SessionDirs> dirs;
+  std::string session_dir;  // The socket and the object store's files (dirs->store_dir()).
   std::string socket_path;
-  std::vector<int> lock_fds;  // Held (flock) while the node runs: its directories are live.
   EventLoop loop;
   // Built and destroyed on the loop thread.
   std::unordered_map<std::string, std::string> functions;
@@ -69,59 +65,19 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   amounts["GPU"] = options.num_gpus;
   RAYX_ASSIGN_OR_RETURN(ResourceSet total, ResourceSet::FromDoubles(amounts));
 
-  std::string data_sessions = DataDirectory() + "/sessions";
-  RemoveStaleSessions(kShmRoot);
-  RemoveStaleSessions(data_sessions);
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
-  std::string name = SessionName(c->node_id);
-
-  // The store's capacity: as asked, else 30% of RAM, within what /dev/shm can hold. When /dev/shm
-  // cannot hold what was asked, the store is a directory of files in the data directory instead
-  // (slower: the kernel may write its pages to disk).
-  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  uint64_t shm_free = FreeBytes(kShmRoot);
-  uint64_t capacity = options.object_store_memory;
-  bool in_shm = true;
-  if (capacity == 0) {
-    capacity = std::min<uint64_t>(ram * 3 / 10, shm_free * 9 / 10);
-    if (capacity < (64ull << 20)) {
-      capacity = ram * 3 / 10;
-      in_shm = false;
-    }
-  } else if (capacity > shm_free) {
-    in_shm = false;
-  }
-  c->data_session_dir = data_sessions + "/" + name;
-  c->session_dir = in_shm ? std::string(kShmRoot) + "/" + name : c->data_session_dir + "/store";
-  if (!in_shm) {
-    Warn("/dev/shm has " + std::to_string(shm_free >> 20) + " MiB free, less than the object store's " +
-         std::to_string(capacity >> 20) + " MiB; the store uses files in " + c->session_dir +
-         " instead, which may be slower. Make /dev/shm larger or pass a smaller object_store_memory.");
-  }
-  RAYX_RETURN_IF_ERROR(MakeDirs(c->data_session_dir + "/spill"));
-  if (mkdir(c->session_dir.c_str(), 0700) != 0) {
-    RemoveTree(c->data_session_dir);
-    return ErrnoError("create the session directory " + c->session_dir, errno);
-  }
-  for (const std::string& dir : {c->session_dir, c->data_session_dir}) {
-    auto lock = LockSession(dir);
-    if (!lock.ok()) {
-      RemoveTree(c->session_dir);
-      RemoveTree(c->data_session_dir);
-      return lock.status();
-    }
-    c->lock_fds.push_back(*lock);
-  }
-  c->socket_path = c->session_dir + "/node.sock";
+  RAYX_ASSIGN_OR_RETURN(c->dirs, SessionDirs::Create(c->node_id, options.object_store_memory, Warn));
+  c->session_dir = c->dirs->store_dir();
+  c->socket_path = c->dirs->socket_path();
   RAYX_RETURN_IF_ERROR(c->loop.Start());
 
   std::promise<Status> started;
-  c->loop.Post([c, &options, &total, &started, capacity] {
+  c->loop.Post([c, &options, &total, &started] {
     c->io = std::make_unique<IoPool>(2, [c](std::function<void()> fn) { c->loop.Post(std::move(fn)); });
     c->objects = std::make_unique<ObjectTable>(ObjectTableOptions{
-        c->session_dir, c->data_session_dir + "/spill", capacity, c->io.get()});
+        c->session_dir, c->dirs->spill_dir(), c->dirs->store_capacity(), c->io.get()});
     c->pool = std::make_unique<WorkerPool>(
         &c->loop, WorkerPoolOptions{options.executable, c->socket_path, /*max_workers=*/512});
     c->tasks = std::make_unique<TaskManager>(
@@ -181,10 +137,7 @@ void Node::Stop() {
   stopped.get_future().wait();
   // The loop closes the remaining handles (the pool's process handles among them) as it stops.
   c->loop.Stop();
-  RemoveTree(c->session_dir);
-  RemoveTree(c->data_session_dir);
-  for (int fd : c->lock_fds) close(fd);
-  c->lock_fds.clear();
+  c->dirs.reset();  // Removes the session's directories.
 }
 
 }  // namespace rayx

@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -131,6 +132,55 @@ std::vector<std::string> LiveNodeSockets() {
     closedir(dir);
   }
   return sockets;
+}
+
+StatusOr<std::unique_ptr<SessionDirs>> SessionDirs::Create(
+    const NodeID& node_id, uint64_t object_store_memory,
+    const std::function<void(const std::string&)>& warn) {
+  std::string data_sessions = DataDirectory() + "/sessions";
+  RemoveStaleSessions(kShmRoot);
+  RemoveStaleSessions(data_sessions);
+
+  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t shm_free = FreeBytes(kShmRoot);
+  uint64_t capacity = object_store_memory;
+  bool in_shm = true;
+  if (capacity == 0) {
+    capacity = std::min<uint64_t>(ram * 3 / 10, shm_free * 9 / 10);
+    if (capacity < (64ull << 20)) {
+      capacity = ram * 3 / 10;
+      in_shm = false;
+    }
+  } else if (capacity > shm_free) {
+    in_shm = false;
+  }
+
+  std::unique_ptr<SessionDirs> dirs(new SessionDirs());
+  std::string name = SessionName(node_id);
+  dirs->capacity_ = capacity;
+  dirs->data_dir_ = data_sessions + "/" + name;
+  dirs->store_dir_ = in_shm ? std::string(kShmRoot) + "/" + name : dirs->data_dir_ + "/store";
+  if (!in_shm) {
+    warn("/dev/shm has " + std::to_string(shm_free >> 20) + " MiB free, less than the object store's " +
+         std::to_string(capacity >> 20) + " MiB; the store uses files in " + dirs->store_dir_ +
+         " instead, which may be slower. Make /dev/shm larger or pass a smaller object_store_memory.");
+  }
+  // From here on the destructor removes whatever was made.
+  RAYX_RETURN_IF_ERROR(MakeDirs(dirs->spill_dir()));
+  if (mkdir(dirs->store_dir_.c_str(), 0700) != 0) {
+    return ErrnoError("create the session directory " + dirs->store_dir_, errno);
+  }
+  for (const std::string& dir : {dirs->store_dir_, dirs->data_dir_}) {
+    RAYX_ASSIGN_OR_RETURN(int fd, LockSession(dir));
+    dirs->lock_fds_.push_back(fd);
+  }
+  return dirs;
+}
+
+SessionDirs::~SessionDirs() {
+  if (!store_dir_.empty()) RemoveTree(store_dir_);
+  if (!data_dir_.empty()) RemoveTree(data_dir_);
+  for (int fd : lock_fds_) close(fd);
 }
 
 }  // namespace rayx

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,5 +45,33 @@ uint64_t FreeBytes(const char* path);
 
 // The sockets of the nodes alive on this machine, found through their locked session directories.
 std::vector<std::string> LiveNodeSockets();
+
+// One node's directories: created and locked by Create, removed (and unlocked) on destruction.
+// Create also sweeps the sessions of dead nodes, and decides where the object store lives and how
+// large it is: object_store_memory bytes, or 0 for 30% of RAM within what /dev/shm can hold; when
+// /dev/shm cannot hold it, the store is a directory in the data directory instead (slower: the
+// kernel may write its pages to disk), and warn tells the user so.
+class SessionDirs {
+ public:
+  static StatusOr<std::unique_ptr<SessionDirs>> Create(
+      const NodeID& node_id, uint64_t object_store_memory,
+      const std::function<void(const std::string&)>& warn);
+  ~SessionDirs();
+  SessionDirs(const SessionDirs&) = delete;
+  SessionDirs& operator=(const SessionDirs&) = delete;
+
+  // The socket and the store's object files.
+  const std::string& store_dir() const { return store_dir_; }
+  std::string spill_dir() const { return data_dir_ + "/spill"; }
+  std::string socket_path() const { return store_dir_ + "/node.sock"; }
+  uint64_t store_capacity() const { return capacity_; }
+
+ private:
+  SessionDirs() = default;
+  std::string store_dir_;
+  std::string data_dir_;  // Under the data directory: spill files (and a file-backed store).
+  uint64_t capacity_ = 0;
+  std::vector<int> lock_fds_;
+};
 
 }  // namespace rayx

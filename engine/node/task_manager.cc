@@ -93,10 +93,7 @@ void TaskManager::OnArgReady(uint64_t key) {
   for (const ObjectID& id : task->dependencies) {
     const StoredValue* value = objects_->Get(id);
     if (value != nullptr && value->kind != ValueKind::kValue) {
-      StoredValue copy = *value;
-      copy.contained.clear();
-      copy.contained_actors.clear();
-      FinishWithValue(task, copy);
+      FinishWithValue(task, PropagatedError(*value));
       return;
     }
   }

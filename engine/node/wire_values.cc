@@ -11,6 +11,13 @@ StoredValue SystemErrorValue(const std::string& code, const std::string& message
   return value;
 }
 
+StoredValue PropagatedError(const StoredValue& failed_argument) {
+  StoredValue error = failed_argument;
+  error.contained.clear();
+  error.contained_actors.clear();
+  return error;
+}
+
 StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
   if (wire_value == nullptr) return ProtocolError("missing object value");
   StoredValue value;

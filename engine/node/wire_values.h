@@ -22,6 +22,10 @@ inline constexpr char kObjectStoreFull[] = "OBJECT_STORE_FULL";
 // A system error value: its data is the text "CODE: message".
 StoredValue SystemErrorValue(const std::string& code, const std::string& message);
 
+// The error value a task or call gets when its argument failed: the argument's own error, which
+// holds no references of its own.
+StoredValue PropagatedError(const StoredValue& failed_argument);
+
 // Reads an incoming value; ids it contains are unpacked and checked.
 StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
 
