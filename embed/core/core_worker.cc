@@ -24,6 +24,35 @@ thread_local ThreadTask t_task;
 
 }  // namespace
 
+flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
+                                                  const TaskSubmission& task, const TaskID& task_id,
+                                                  uint32_t depth, const WorkerID* direct_worker) {
+  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
+  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task.function_id.data()),
+                                    task.function_id.size());
+  auto name = b.CreateString(task.name);
+  auto args = b.CreateVector(task.args.data, task.args.size);
+  auto deps = PackIds(b, task.dependencies);
+  auto contained = PackIds(b, task.contained);
+  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+  for (const auto& [resource, amount] : task.resources) {
+    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+  }
+  auto resources = b.CreateVector(amounts);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
+  flatbuffers::Offset<flatbuffers::String> method;
+  if (!task.actor_id.IsNil()) {
+    actor_id = b.CreateVector(task.actor_id.data(), ActorID::kSize);
+    method = b.CreateString(task.method);
+  }
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> worker;
+  if (direct_worker != nullptr) worker = b.CreateVector(direct_worker->data(), WorkerID::kSize);
+  return wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
+                              resources, task.max_retries, task.retry_exceptions, actor_id, method,
+                              /*actor_creation=*/false, /*max_concurrency=*/0, depth,
+                              PackIds(b, task.contained_actors), worker);
+}
+
 StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Connect(const std::string& socket_path,
                                                           wire::Role role,
                                                           const WorkerID& worker_id) {
@@ -36,6 +65,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Connect(const std::string& soc
 CoreWorker::CoreWorker(std::unique_ptr<NodeConnection> connection)
     : connection_(std::move(connection)),
       reporter_(std::make_shared<MappingReporter>(connection_.get())) {
+  connection_->SetFrameHandler([this](uint64_t link, std::string frame) { OnFrame(link, std::move(frame)); });
   flusher_ = std::thread([this] { FlushLoop(); });
 }
 
@@ -218,6 +248,18 @@ StatusOr<IncomingValue> CoreWorker::ReadValue(const wire::ObjectValue* value,
 
 StatusOr<std::vector<IncomingValue>> CoreWorker::Get(const std::vector<ObjectID>& ids,
                                                      int64_t timeout_ms, bool* timed_out) {
+  *timed_out = false;
+  auto start = std::chrono::steady_clock::now();
+  RAYX_ASSIGN_OR_RETURN(bool finished, WaitForDirect(ids, timeout_ms));
+  if (!finished) {
+    *timed_out = true;
+    return std::vector<IncomingValue>();
+  }
+  if (auto local = LocalValues(ids); local.has_value()) return std::move(*local);
+  if (timeout_ms >= 0) {
+    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    timeout_ms = std::max<int64_t>(0, timeout_ms - spent.count());
+  }
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto get = wire::CreateGetObjects(b, request_id, PackIds(b, ids), timeout_ms);
@@ -252,6 +294,17 @@ StatusOr<std::vector<IncomingValue>> CoreWorker::Get(const std::vector<ObjectID>
 
 StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
                                              uint32_t num_returns, int64_t timeout_ms) {
+  {
+    // Enough results here already: the node need not be asked.
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<bool> ready(ids.size());
+    uint32_t count = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      ready[i] = local_values_.count(ids[i]) != 0;
+      count += ready[i];
+    }
+    if (count >= num_returns && count > 0) return ready;
+  }
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms);
@@ -268,22 +321,26 @@ StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
 
 std::string CoreWorker::TakeRemovals() {
   std::vector<ObjectID> ids;
+  std::string frames;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (removals_.empty()) return std::string();
-    ids = removals_.Take();
+    if (removals_.empty() && announcements_.empty()) return std::string();
+    frames.swap(announcements_);
+    if (!removals_.empty()) ids = removals_.Take();
   }
+  if (ids.empty()) return frames;
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto packed = PackIds(b, ids);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> none;
-  return std::string(FinishEnvelope(b, wire::CreateRefCountUpdate(b, none, packed)));
+  AppendFrame(&frames, FinishEnvelope(b, wire::CreateRefCountUpdate(b, none, packed)));
+  return frames;
 }
 
 Status CoreWorker::SendToNode(std::string_view envelope) {
   std::lock_guard<std::mutex> order(order_mu_);
-  std::string removals = TakeRemovals();
-  if (removals.empty()) return connection_->Send(envelope);
-  return connection_->Send(removals, envelope);
+  std::string pending = TakeRemovals();
+  if (pending.empty()) return connection_->Send(envelope);
+  return connection_->SendFramed(pending, envelope);
 }
 
 StatusOr<std::string> CoreWorker::CallNode(uint64_t request_id, std::string_view envelope) {
@@ -293,26 +350,34 @@ StatusOr<std::string> CoreWorker::CallNode(uint64_t request_id, std::string_view
 
 void CoreWorker::FlushRemovals() {
   std::lock_guard<std::mutex> order(order_mu_);
-  std::string removals = TakeRemovals();
+  std::string pending = TakeRemovals();
   // A lost connection frees everything anyway.
-  if (!removals.empty()) (void)connection_->Send(removals);
+  if (!pending.empty()) (void)connection_->SendFramed(pending, std::string_view());
 }
 
 void CoreWorker::FlushLoop() {
   // Short enough that an idle process frees what it dropped promptly, long enough that a busy
   // one sends its removals with its own frames.
   constexpr auto kRemovalDelay = std::chrono::milliseconds(5);
+  // It also reads the links of leased workers when no other thread does, and gives back the
+  // leases that went unused for a while.
+  auto idle = [this] { return removals_.empty() && announcements_.empty() && leases_.empty(); };
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    if (removals_.empty()) {
+    if (idle()) {
       flusher_asleep_ = true;
-      flush_cv_.wait(lock, [&] { return stopping_ || !removals_.empty(); });
+      flush_cv_.wait(lock, [&] { return stopping_ || !idle(); });
       flusher_asleep_ = false;
       continue;
     }
     if (flush_cv_.wait_for(lock, kRemovalDelay, [&] { return stopping_; })) break;
+    bool leasing = !leases_.empty();
     lock.unlock();
     FlushRemovals();
+    if (leasing) {
+      connection_->Poll();
+      ReturnIdleLeases();
+    }
     lock.lock();
   }
 }
@@ -352,6 +417,7 @@ void CoreWorker::RemoveRef(const ObjectID& id) {
   if (it == refs_.end()) return;
   if (--it->second > 0) return;
   refs_.erase(it);
+  local_values_.erase(id);
   // Wakes the flusher only when it sleeps without a deadline (the first removal in a while).
   if (removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
   removals_.Defer(id);
@@ -361,6 +427,8 @@ Status CoreWorker::ExportFunction(const std::string& function_id, ByteSpan blob)
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!exported_.emplace(function_id, true).second) return Status::OK();
+    // Kept for the leased workers that will need it (direct submission).
+    function_blobs_.emplace(function_id, std::string(reinterpret_cast<const char*>(blob.data), blob.size));
   }
   flatbuffers::FlatBufferBuilder b(64 + blob.size);
   auto id = b.CreateVector(reinterpret_cast<const uint8_t*>(function_id.data()), function_id.size());
@@ -378,31 +446,28 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
       announced_.insert(returns.back());  // SubmitTask tells the node that this process holds them.
     }
   }
-  flatbuffers::FlatBufferBuilder b(256 + task.args.size);
-  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
-  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task.function_id.data()),
-                                    task.function_id.size());
-  auto name = b.CreateString(task.name);
-  auto args = b.CreateVector(task.args.data, task.args.size);
-  auto deps = PackIds(b, task.dependencies);
-  auto contained = PackIds(b, task.contained);
-  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
-  for (const auto& [resource, amount] : task.resources) {
-    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
-  }
-  auto resources = b.CreateVector(amounts);
-  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
-  flatbuffers::Offset<flatbuffers::String> method;
-  if (!task.actor_id.IsNil()) {
-    actor_id = b.CreateVector(task.actor_id.data(), ActorID::kSize);
-    method = b.CreateString(task.method);
-  }
   uint32_t depth = (t_task.set ? t_task.depth : last_depth_.load()) + 1;
-  auto spec = wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
-                                   resources, task.max_retries, task.retry_exceptions, actor_id,
-                                   method, /*actor_creation=*/false, /*max_concurrency=*/0, depth,
-                                   PackIds(b, task.contained_actors));
-  RAYX_RETURN_IF_ERROR(SendToNode(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
+  std::string shape = DirectShape(task);
+  bool request_lease = false;
+  std::string blob;
+  Lease* lease = shape.empty() ? nullptr : PickLease(task, task_id, shape, &request_lease, &blob);
+  WorkerID leased_worker;
+  const WorkerID* direct_worker = nullptr;
+  if (lease != nullptr && SendDirect(lease, task, task_id, depth, blob, &leased_worker)) {
+    direct_worker = &leased_worker;
+  }
+  flatbuffers::FlatBufferBuilder b(256 + task.args.size);
+  auto spec = BuildTaskSpec(b, task, task_id, depth, direct_worker);
+  std::string_view submit = FinishEnvelope(b, wire::CreateSubmitTask(b, spec));
+  if (direct_worker != nullptr) {
+    // The node hears of it with the next frame this process sends it.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (announcements_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
+    AppendFrame(&announcements_, submit);
+    return returns;
+  }
+  RAYX_RETURN_IF_ERROR(SendToNode(submit));
+  if (request_lease) RequestLease(task, shape);
   return returns;
 }
 
@@ -523,7 +588,28 @@ StatusOr<std::string> CoreWorker::Info() {
 
 std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
   FlushRemovals();  // The worker may wait long for its next task.
-  return connection_->NextTask(interrupted);
+  uint64_t link = 0;
+  std::optional<std::string> frame = connection_->NextTask(interrupted, &link);
+  if (!frame.has_value()) return frame;
+  // Verified when it arrived.
+  const wire::TaskSpec* spec = wire::GetEnvelope(frame->data())->message_as_ExecuteTask()->spec();
+  if (spec == nullptr) return frame;
+  std::string name = StringOf(spec->name());
+  std::unique_lock<std::mutex> lock(mu_);
+  if (link == 0) {
+    name_at_node_ = name;  // The node named the worker when it sent the task.
+    return frame;
+  }
+  // A direct task: its TaskDone goes back on the same link (and to the node).
+  auto task_id = UnpackId<TaskID>(spec->task_id());
+  if (task_id.ok()) task_links_[*task_id] = link;
+  if (name != name_at_node_) {
+    name_at_node_ = name;
+    lock.unlock();
+    flatbuffers::FlatBufferBuilder b(64 + name.size());
+    (void)SendToNode(FinishEnvelope(b, wire::CreateTaskStarted(b, b.CreateString(name))));
+  }
+  return frame;
 }
 
 Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
@@ -535,8 +621,22 @@ Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingVal
     values.push_back(value);
   }
   auto id = b.CreateVector(task_id.data(), TaskID::kSize);
-  auto done = wire::CreateTaskDone(b, id, b.CreateVector(values), retry);
-  return SendToNode(FinishEnvelope(b, done));
+  std::string_view done = FinishEnvelope(b, wire::CreateTaskDone(b, id, b.CreateVector(values), retry));
+  uint64_t link = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = task_links_.find(task_id);
+    if (it != task_links_.end()) {
+      link = it->second;
+      task_links_.erase(it);
+    } else {
+      name_at_node_.clear();  // The node forgets the name when a task it sent ends.
+    }
+  }
+  // The owner first: it waits for this. A closed link means the owner is gone; the node's copy
+  // is what counts.
+  if (link != 0) (void)connection_->SendOnLink(link, done);
+  return SendToNode(done);
 }
 
 }  // namespace rayx

@@ -3,7 +3,15 @@
 // and read from the node (inline in messages, or as shared-memory files in the session directory).
 //
 // Ids are deterministic: the n-th task a task submits, and the n-th object it puts, have the same
-// ids on every run. Reference counts are per process: the node hears of an id when this process
+// ids on every run.
+//
+// Direct submission (core_worker_direct.cc): a task with no object references among its
+// arguments, one return and no GPU goes straight to a worker this process leases from the node for
+// its resource shape, when that worker is idle; its result comes back on that link and is kept
+// here, so that a get of it never asks the node. The node hears of the task after the fact, in
+// the frames sent before the next message to the node (or within kRemovalDelay), and of its
+// result from the worker: everything else (other processes' gets, retries, cancel) works as for
+// any task. Other tasks take the node's path, and the first of a shape asks for a lease. Reference counts are per process: the node hears of an id when this process
 // begins to hold it and when it lets go, not on every Python reference.
 //
 // Thread-safe.
@@ -13,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -116,6 +125,14 @@ struct StoreStats {
   std::string store_dir, spill_dir;
 };
 
+// The spec of a task as the node and workers read it; direct_worker marks a direct task.
+flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
+                                                  const TaskSubmission& task, const TaskID& task_id,
+                                                  uint32_t depth, const WorkerID* direct_worker);
+// The resource shape a task may be submitted directly under, or "" when it must take the node's
+// path (object references in its arguments, an actor call, several returns, GPUs).
+std::string DirectShape(const TaskSubmission& task);
+
 class CoreWorker {
  public:
   ~CoreWorker();
@@ -187,7 +204,9 @@ class CoreWorker {
                                                               const ObjectID& id,
                                                               const OutgoingValue& value,
                                                               bool* in_shm = nullptr);
-  // The RefCountUpdate frame of the waiting removals, or "" when none wait.
+  // The frames that must reach the node before anything else this process sends: the waiting
+  // announcements of direct tasks, then a RefCountUpdate of the waiting removals; headers
+  // included; "" when none wait.
   // REQUIRES: order_mu_ is held, mu_ is not.
   std::string TakeRemovals();
   // Send and Call of the connection, with the waiting removals sent first.
@@ -201,6 +220,45 @@ class CoreWorker {
   void SendActorRefUpdate(const ActorID& id, bool added);
   TaskID NextTaskId();
   StatusOr<ActorLookup> ActorCall(uint64_t request_id, std::string_view envelope);
+
+  // Direct submission (core_worker_direct.cc).
+  struct Lease {
+    uint64_t key = 0;
+    std::string shape;
+    WorkerID worker_id;
+    uint64_t link = 0;  // 0 until granted and reached.
+    bool granted = false;
+    bool revoked = false;
+    uint32_t in_flight = 0;
+    std::chrono::steady_clock::time_point idle_since;
+    std::unordered_set<std::string> functions_sent;
+  };
+  // The leased worker to send this task to now, or none (then *request_lease says whether to ask
+  // for a lease). On success the task counts as in flight there, and *blob is the function's
+  // definition when that worker has not been sent it.
+  Lease* PickLease(const TaskSubmission& task, const TaskID& task_id, const std::string& shape,
+                   bool* request_lease, std::string* blob);
+  // Sends the task to the leased worker (*worker_id); false (and nothing in flight) when the link
+  // is gone.
+  bool SendDirect(Lease* lease, const TaskSubmission& task, const TaskID& task_id, uint32_t depth,
+                  const std::string& blob, WorkerID* worker_id);
+  void RequestLease(const TaskSubmission& task, const std::string& shape);
+  // Frames from links and lease messages from the node (NodeConnection::FrameHandler).
+  void OnFrame(uint64_t link, std::string frame);
+  void OnLeaseGranted(const wire::LeaseGranted* granted);
+  void OnRevokeLease(const WorkerID& worker_id);
+  void OnDirectDone(uint64_t link, const wire::TaskDone* done);
+  void OnLinkClosed(uint64_t link);
+  // Takes the lease out of the tables and gives it back to the node.
+  // REQUIRES: lock holds mu_; it is released.
+  void ReturnLease(std::unique_lock<std::mutex>& lock, const std::string& shape);
+  void ReturnIdleLeases();
+  // The values of ids this process has locally, or nullopt when one of them is not here.
+  std::optional<std::vector<IncomingValue>> LocalValues(const std::vector<ObjectID>& ids);
+  // Waits until none of ids is still running on a leased worker. False when it timed out;
+  // Cancelled when interrupted.
+  StatusOr<bool> WaitForDirect(const std::vector<ObjectID>& ids, int64_t timeout_ms);
+  bool AnyDirectPending(const std::vector<ObjectID>& ids);  // REQUIRES: mu_ is held.
 
   std::unique_ptr<NodeConnection> connection_;
   std::shared_ptr<MappingReporter> reporter_;
@@ -217,6 +275,20 @@ class CoreWorker {
   // Ids this process made (put, task returns) whose first AddRef needs no message to the node.
   std::unordered_set<ObjectID> announced_;        // GUARDED_BY(mu_)
   std::unordered_map<std::string, bool> exported_;  // GUARDED_BY(mu_)
+
+  // Direct submission. Leases by resource shape; tasks in flight on them; results kept here.
+  uint64_t next_lease_key_ = 1;                                             // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::unique_ptr<Lease>> leases_;         // GUARDED_BY(mu_)
+  std::unordered_set<std::string> direct_disabled_;  // Shapes whose worker could not be reached.
+  std::unordered_map<TaskID, Lease*> direct_pending_;                       // GUARDED_BY(mu_)
+  std::unordered_map<ObjectID, IncomingValue> local_values_;                // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::string> function_blobs_;             // GUARDED_BY(mu_)
+  // SubmitTask frames (headers included) of direct tasks the node has not heard of yet.
+  std::string announcements_;                                               // GUARDED_BY(mu_)
+  // Worker: the link each direct task came from, to send its TaskDone back on.
+  std::unordered_map<TaskID, uint64_t> task_links_;                         // GUARDED_BY(mu_)
+  // Worker: the task name the node has for this worker (it prefixes the worker's output with it).
+  std::string name_at_node_;                                                // GUARDED_BY(mu_)
 
   // Held from deciding to send a reference update (an add, or taking the waiting removals) until
   // it is sent, so that updates of one id reach the node in the order they were decided.

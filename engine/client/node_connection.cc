@@ -1,13 +1,16 @@
 #include "engine/client/node_connection.h"
 
 #include <poll.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include "engine/base/logging.h"
 #include "engine/wire/frame.h"
@@ -30,69 +33,18 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
   }
 }
 
-}  // namespace
-
-StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& socket_path,
-                                                                  wire::Role role,
-                                                                  const WorkerID& worker_id) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) {
-    return InvalidArgument("socket path too long: " + socket_path);
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoError("socket", errno);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int e = errno;
-    close(fd);
-    return ErrnoError("connect to the node at " + socket_path, e);
-  }
-  std::unique_ptr<NodeConnection> conn(new NodeConnection());
-  conn->fd_ = fd;
-  conn->welcome_.worker_id = worker_id;
-
-  flatbuffers::FlatBufferBuilder b(128);
-  auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
-  auto hello = wire::CreateHello(b, kProtocolVersion, role, id, getpid());
-  RAYX_RETURN_IF_ERROR(conn->Send(FinishEnvelope(b, hello)));
-  std::unique_lock<std::mutex> lock(conn->mu_);
-  conn->WaitFor(lock, [&] { return conn->welcomed_; });
-  if (!conn->welcomed_) return Unavailable("the node at " + socket_path + " closed the connection");
-  lock.unlock();
-  return conn;
-}
-
-NodeConnection::~NodeConnection() {
-  Close();
-  // No thread may still be inside a call here (the owner destroys the connection last), so no
-  // thread is reading either.
-  if (fd_ >= 0) close(fd_);
-}
-
-Status NodeConnection::Send(std::string_view envelope) { return Send(envelope, std::string_view()); }
-
-Status NodeConnection::Send(std::string_view first, std::string_view second) {
-  // Little-endian headers on every platform rayx runs on.
-  char headers[2][kFrameHeaderSize];
-  uint32_t sizes[2] = {static_cast<uint32_t>(first.size()), static_cast<uint32_t>(second.size())};
-  std::memcpy(headers[0], &sizes[0], sizeof(uint32_t));
-  std::memcpy(headers[1], &sizes[1], sizeof(uint32_t));
-  iovec parts[4] = {{headers[0], kFrameHeaderSize},
-                    {const_cast<char*>(first.data()), first.size()},
-                    {headers[1], kFrameHeaderSize},
-                    {const_cast<char*>(second.data()), second.size()}};
-  int count = second.empty() ? 2 : 4;
-  std::lock_guard<std::mutex> lock(write_mu_);
+// Writes parts in order with one system call (more only on a short write), under mu.
+Status WriteParts(int fd, std::mutex& mu, iovec* parts, int count, const char* what) {
+  std::lock_guard<std::mutex> lock(mu);
   iovec* next = parts;
   while (count > 0) {
     msghdr msg = {};
     msg.msg_iov = next;
     msg.msg_iovlen = static_cast<size_t>(count);
-    ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError("write to the node", errno);
+      return ErrnoError(what, errno);
     }
     // A short write: skip what went, send the rest in order, still under the lock.
     size_t done = static_cast<size_t>(n);
@@ -107,6 +59,199 @@ Status NodeConnection::Send(std::string_view first, std::string_view second) {
     }
   }
   return Status::OK();
+}
+
+// Writes one or two frames with one system call (more only on a short write), under mu.
+Status WriteFrames(int fd, std::mutex& mu, std::string_view first, std::string_view second,
+                   const char* what) {
+  // Little-endian headers on every platform rayx runs on.
+  char headers[2][kFrameHeaderSize];
+  uint32_t sizes[2] = {static_cast<uint32_t>(first.size()), static_cast<uint32_t>(second.size())};
+  std::memcpy(headers[0], &sizes[0], sizeof(uint32_t));
+  std::memcpy(headers[1], &sizes[1], sizeof(uint32_t));
+  iovec parts[4] = {{headers[0], kFrameHeaderSize},
+                    {const_cast<char*>(first.data()), first.size()},
+                    {headers[1], kFrameHeaderSize},
+                    {const_cast<char*>(second.data()), second.size()}};
+  return WriteParts(fd, mu, parts, second.empty() ? 2 : 4, what);
+}
+
+StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return InvalidArgument("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+// A connected stream socket, or the error of socket()/connect().
+StatusOr<int> ConnectUnix(const std::string& path, const std::string& what) {
+  RAYX_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(path));
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError("socket", errno);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("connect to " + what + " at " + path, e);
+  }
+  return fd;
+}
+
+std::string HelloFrame(wire::Role role, const WorkerID& worker_id) {
+  flatbuffers::FlatBufferBuilder b(128);
+  auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
+  auto hello = wire::CreateHello(b, kProtocolVersion, role, id, getpid());
+  return std::string(FinishEnvelope(b, hello));
+}
+
+}  // namespace
+
+std::string DirectSocketPath(const std::string& node_socket, const WorkerID& worker_id) {
+  size_t slash = node_socket.rfind('/');
+  std::string dir = slash == std::string::npos ? std::string(".") : node_socket.substr(0, slash);
+  return dir + "/workers/" + worker_id.Hex() + ".sock";
+}
+
+NodeConnection::Link::~Link() {
+  if (fd >= 0) close(fd);
+}
+
+StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& socket_path,
+                                                                  wire::Role role,
+                                                                  const WorkerID& worker_id) {
+  std::unique_ptr<NodeConnection> conn(new NodeConnection());
+  if (role == wire::Role::Worker) {
+    // A worker that cannot listen still runs the node's tasks; owners then use the node's path.
+    Status listening = conn->Listen(DirectSocketPath(socket_path, worker_id));
+    if (!listening.ok()) RAYX_LOG(Warning) << "no direct task submission to this worker: " << listening;
+  }
+  RAYX_ASSIGN_OR_RETURN(int fd, ConnectUnix(socket_path, "the node"));
+  conn->fd_ = fd;
+  conn->welcome_.worker_id = worker_id;
+  RAYX_RETURN_IF_ERROR(conn->Send(HelloFrame(role, worker_id)));
+  std::unique_lock<std::mutex> lock(conn->mu_);
+  conn->WaitFor(lock, [&] { return conn->welcomed_; });
+  if (!conn->welcomed_) return Unavailable("the node at " + socket_path + " closed the connection");
+  lock.unlock();
+  return conn;
+}
+
+NodeConnection::~NodeConnection() {
+  Close();
+  // No thread may still be inside a call here (the owner destroys the connection last), so no
+  // thread is reading either.
+  if (fd_ >= 0) close(fd_);
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    unlink(listen_path_.c_str());
+  }
+}
+
+Status NodeConnection::Send(std::string_view envelope) { return Send(envelope, std::string_view()); }
+
+Status NodeConnection::Send(std::string_view first, std::string_view second) {
+  return WriteFrames(fd_, write_mu_, first, second, "write to the node");
+}
+
+Status NodeConnection::SendFramed(std::string_view frames, std::string_view envelope) {
+  if (frames.empty() && envelope.empty()) return Status::OK();
+  char header[kFrameHeaderSize];
+  uint32_t size = static_cast<uint32_t>(envelope.size());
+  std::memcpy(header, &size, sizeof(uint32_t));
+  iovec parts[3] = {{const_cast<char*>(frames.data()), frames.size()},
+                    {header, kFrameHeaderSize},
+                    {const_cast<char*>(envelope.data()), envelope.size()}};
+  int skip = frames.empty() ? 1 : 0;
+  int count = envelope.empty() ? 1 : 3 - skip;  // An empty envelope: the frames alone.
+  return WriteParts(fd_, write_mu_, parts + skip, count, "write to the node");
+}
+
+void NodeConnection::Poll() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reading_ || closed_) return;
+    reading_ = true;
+  }
+  ReadOnce(0);
+  std::lock_guard<std::mutex> lock(mu_);
+  reading_ = false;
+  cv_.notify_all();
+}
+
+Status NodeConnection::Listen(const std::string& path) {
+  RAYX_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(path));
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return ErrnoError("socket", errno);
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && mkdir(path.substr(0, slash).c_str(), 0700) != 0 && errno != EEXIST) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("mkdir for " + path, e);
+  }
+  unlink(path.c_str());  // Left by a dead worker of the same id (ids are random: unlikely).
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 64) != 0) {
+    int e = errno;
+    close(fd);
+    return ErrnoError("listen at " + path, e);
+  }
+  listen_fd_ = fd;
+  listen_path_ = path;
+  return Status::OK();
+}
+
+StatusOr<uint64_t> NodeConnection::OpenLink(const std::string& path, wire::Role role,
+                                            const WorkerID& worker_id) {
+  RAYX_ASSIGN_OR_RETURN(int fd, ConnectUnix(path, "a worker"));
+  auto link = std::make_shared<Link>();
+  link->fd = fd;
+  RAYX_RETURN_IF_ERROR(WriteFrames(fd, link->write_mu, HelloFrame(role, worker_id),
+                                   std::string_view(), "write to a worker"));
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_link_++;
+  links_.emplace(id, std::move(link));
+  return id;
+}
+
+Status NodeConnection::SendOnLink(uint64_t id, std::string_view envelope) {
+  std::shared_ptr<Link> link;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = links_.find(id);
+    if (it == links_.end()) return Unavailable("the direct link is closed");
+    link = it->second;
+  }
+  return WriteFrames(link->fd, link->write_mu, envelope, std::string_view(), "write to a direct link");
+}
+
+void NodeConnection::CloseLink(uint64_t id) { DropLink(id, /*report=*/false); }
+
+void NodeConnection::DropLink(uint64_t id, bool report) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = links_.find(id);
+    if (it == links_.end()) return;
+    // Shut down, not closed: a sender may still hold the link; the fd closes with the last holder.
+    shutdown(it->second->fd, SHUT_RDWR);
+    links_.erase(it);
+  }
+  if (report) CallHandler(id, std::string());
+}
+
+void NodeConnection::CallHandler(uint64_t link, std::string frame) {
+  if (frame_handler_) frame_handler_(link, std::move(frame));
+  std::lock_guard<std::mutex> lock(mu_);
+  cv_.notify_all();
+}
+
+bool NodeConnection::WaitUntil(const std::function<bool()>& done, int64_t timeout_ms,
+                               bool* interrupted) {
+  auto deadline = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
+                                 : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::unique_lock<std::mutex> lock(mu_);
+  bool gave_up = WaitFor(
+      lock, [&] { return done() || std::chrono::steady_clock::now() >= deadline; }, deadline);
+  if (interrupted != nullptr) *interrupted = gave_up;
+  return !gave_up && done();
 }
 
 uint64_t NodeConnection::NextRequestId() {
@@ -138,34 +283,41 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
   return std::move(*reply);
 }
 
-std::optional<std::string> NodeConnection::NextTask(bool* interrupted) {
+std::optional<std::string> NodeConnection::NextTask(bool* interrupted, uint64_t* link) {
   std::unique_lock<std::mutex> lock(mu_);
   bool gave_up = WaitFor(lock, [&] { return !tasks_.empty(); });
   if (interrupted != nullptr) *interrupted = gave_up;
   if (gave_up || tasks_.empty()) return std::nullopt;
-  std::string task = std::move(tasks_.front());
+  QueuedTask task = std::move(tasks_.front());
   tasks_.pop_front();
-  return task;
+  if (link != nullptr) *link = task.link;
+  return std::move(task.frame);
 }
 
 void NodeConnection::Close() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!closed_ && fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+  for (auto& [id, link] : links_) shutdown(link->fd, SHUT_RDWR);
+  links_.clear();
   closed_ = true;
   cv_.notify_all();
 }
 
 template <typename Done>
-bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done) {
+bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
+                             std::chrono::steady_clock::time_point deadline) {
   constexpr auto kCheckEvery = std::chrono::milliseconds(100);
   auto next_check = std::chrono::steady_clock::now() + kCheckEvery;
   while (!done() && !closed_) {
+    auto now = std::chrono::steady_clock::now();
+    auto wait = std::min<std::chrono::steady_clock::duration>(kCheckEvery, deadline - now);
     if (reading_) {
-      cv_.wait_for(lock, kCheckEvery);
+      cv_.wait_for(lock, wait);
     } else {
       reading_ = true;
       lock.unlock();
-      ReadOnce(static_cast<int>(kCheckEvery.count()));
+      ReadOnce(static_cast<int>(
+          std::chrono::ceil<std::chrono::milliseconds>(std::max(wait, wait.zero())).count()));
       lock.lock();
       reading_ = false;
       // Whoever waits for something else may now take over the reading, or has its answer.
@@ -183,9 +335,23 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done) {
 }
 
 void NodeConnection::ReadOnce(int timeout_ms) {
-  pollfd readable = {fd_, POLLIN, 0};
-  int ready = poll(&readable, 1, timeout_ms);
+  std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
+  std::vector<std::pair<uint64_t, std::shared_ptr<Link>>> links;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, link] : links_) {
+      fds.push_back({link->fd, POLLIN, 0});
+      links.emplace_back(id, link);
+    }
+  }
+  if (listen_fd_ >= 0) fds.push_back({listen_fd_, POLLIN, 0});
+  int ready = poll(fds.data(), fds.size(), timeout_ms);
   if (ready == 0 || (ready < 0 && errno == EINTR)) return;  // Nothing yet: the caller checks in.
+  for (size_t i = 0; i < links.size(); ++i) {
+    if (fds[i + 1].revents != 0) ReadLink(links[i].first, links[i].second);
+  }
+  if (listen_fd_ >= 0 && fds.back().revents != 0) AcceptLinks();
+  if (fds[0].revents == 0) return;
   ssize_t n;
   do {
     n = read(fd_, read_buffer_.data(), read_buffer_.size());
@@ -202,6 +368,38 @@ void NodeConnection::ReadOnce(int timeout_ms) {
   }
 }
 
+void NodeConnection::AcceptLinks() {
+  while (true) {
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN: no more; other errors: try again when readable.
+    auto link = std::make_shared<Link>();
+    link->fd = fd;
+    link->accepted = true;
+    std::lock_guard<std::mutex> lock(mu_);
+    links_.emplace(next_link_++, std::move(link));
+  }
+}
+
+void NodeConnection::ReadLink(uint64_t id, const std::shared_ptr<Link>& link) {
+  ssize_t n;
+  do {
+    n = read(link->fd, read_buffer_.data(), read_buffer_.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n <= 0) {
+    DropLink(id, /*report=*/true);
+    return;
+  }
+  bool bad = false;
+  Status s = link->decoder.Feed(read_buffer_.data(), static_cast<size_t>(n), [&](std::string_view frame) {
+    if (!bad) bad = !RouteLinkFrame(id, link.get(), std::string(frame));
+  });
+  if (!s.ok() || bad) {
+    RAYX_LOG(Warning) << "closing a direct link: " << (s.ok() ? "unexpected message" : s.ToString());
+    DropLink(id, /*report=*/true);
+  }
+}
+
 void NodeConnection::Route(std::string frame) {
   auto envelope = ParseEnvelope(frame);
   if (!envelope.ok()) {
@@ -209,7 +407,7 @@ void NodeConnection::Route(std::string frame) {
     return;
   }
   const wire::Envelope* e = *envelope;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (e->message_type() == wire::Message::Welcome) {
     const wire::Welcome* w = e->message_as_Welcome();
     auto node_id = UnpackId<NodeID>(w->node_id());
@@ -223,15 +421,43 @@ void NodeConnection::Route(std::string frame) {
       welcomed_ = true;
     }
   } else if (e->message_type() == wire::Message::ExecuteTask) {
-    tasks_.push_back(std::move(frame));
+    tasks_.push_back(QueuedTask{0, std::move(frame)});
   } else if (uint64_t id = RequestIdOf(e); id != 0) {
     auto it = replies_.find(id);
     if (it != replies_.end()) it->second = std::move(frame);
+  } else if (e->message_type() == wire::Message::LeaseGranted ||
+             e->message_type() == wire::Message::RevokeLease) {
+    lock.unlock();
+    CallHandler(0, std::move(frame));
+    return;
   } else {
     RAYX_LOG(Warning) << "unexpected message from the node, type "
                       << static_cast<int>(e->message_type());
   }
   cv_.notify_all();
+}
+
+bool NodeConnection::RouteLinkFrame(uint64_t id, Link* link, std::string frame) {
+  auto envelope = ParseEnvelope(frame);
+  if (!envelope.ok()) return false;
+  const wire::Envelope* e = *envelope;
+  if (link->accepted && !link->greeted) {
+    const wire::Hello* hello = e->message_as_Hello();
+    if (hello == nullptr || hello->protocol_version() != kProtocolVersion) return false;
+    link->greeted = true;
+    return true;
+  }
+  if (link->accepted && e->message_type() == wire::Message::ExecuteTask) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(QueuedTask{id, std::move(frame)});
+    cv_.notify_all();
+    return true;
+  }
+  if (!link->accepted && e->message_type() == wire::Message::TaskDone) {
+    CallHandler(id, std::move(frame));
+    return true;
+  }
+  return false;
 }
 
 }  // namespace rayx

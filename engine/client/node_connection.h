@@ -9,12 +9,20 @@
 // waits stay in the socket until one does.
 // Sends are serialized by a mutex, so any thread may send or call. When the connection breaks,
 // every waiting call returns Unavailable and NextTask() returns nothing.
+//
+// Direct links: besides the node's socket, the reader reads the links this process has to other
+// processes of its node, for direct task submission (protocol.fbs). An owner opens a link to each
+// worker it leases (OpenLink); a worker listens for links (Listen) and takes tasks from them as
+// from the node. Frames that are neither replies nor tasks (TaskDone on a link, a lease message
+// from the node) go to the frame handler, which the reading thread calls without locks held; a
+// link that closes is reported to it with an empty frame. Link 0 is the node.
 // A waiting thread asks the interrupt check (if one is set) about every 100 ms whether to give up
 // (Ctrl-C in the driver): the call then returns Cancelled, and its reply, if it comes, is dropped.
 //
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -54,10 +62,37 @@ class NodeConnection {
   using InterruptCheck = std::function<bool()>;
   void SetInterruptCheck(InterruptCheck check) { interrupt_check_ = std::move(check); }
 
+  // Receives frames that are neither replies nor tasks: (link, frame), link 0 for the node, and
+  // (link, "") when a link closed. Called by whichever thread reads, without locks held; it may
+  // send. Set it before any other thread uses the connection.
+  using FrameHandler = std::function<void(uint64_t link, std::string frame)>;
+  void SetFrameHandler(FrameHandler handler) { frame_handler_ = std::move(handler); }
+
+  // Worker: listens at path for direct links (before saying Hello, so that a leased worker can
+  // always be reached). Links it accepts must start with Hello.
+  Status Listen(const std::string& path);
+  // Opens a direct link to the worker listening at path and says Hello; returns the link's id.
+  StatusOr<uint64_t> OpenLink(const std::string& path, wire::Role role, const WorkerID& worker_id);
+  // Sends one envelope on a link; Unavailable once the link is closed.
+  Status SendOnLink(uint64_t link, std::string_view envelope);
+  // Closes a link (not reported to the frame handler).
+  void CloseLink(uint64_t link);
+
+  // Blocks, reading meanwhile, until done() holds (true), the connection closes, timeout_ms passes
+  // (negative: no timeout) or the interrupt check says to give up (false; *interrupted is set).
+  // done() runs with the connection's lock held: it may take locks of its own, but the frame
+  // handler must not need this connection's lock while it holds those.
+  bool WaitUntil(const std::function<bool()>& done, int64_t timeout_ms, bool* interrupted);
+
   // Sends one envelope (the bytes of a finished builder).
   Status Send(std::string_view envelope);
   // Sends two envelopes as two frames, first then second, with one system call.
   Status Send(std::string_view first, std::string_view second);
+  // Sends bytes that are whole frames already (headers included), then envelope as one more
+  // frame (unless it is empty), with one system call.
+  Status SendFramed(std::string_view frames, std::string_view envelope);
+  // Reads what has arrived, without waiting, unless another thread reads now.
+  void Poll();
 
   // A fresh request id for Call.
   uint64_t NextRequestId();
@@ -65,29 +100,56 @@ class NodeConnection {
   // The reply is the whole frame; parse it with ParseEnvelope.
   StatusOr<std::string> Call(uint64_t request_id, std::string_view envelope);
 
-  // Worker role: blocks until the node sends a task; nullopt once the connection is closed, or
-  // when the interrupt check said to give up (then *interrupted is set, if given).
-  std::optional<std::string> NextTask(bool* interrupted = nullptr);
+  // Worker role: blocks until the node or a direct link sends a task; nullopt once the connection
+  // is closed, or when the interrupt check said to give up (then *interrupted is set, if given).
+  // *link is where the task came from (0: the node).
+  std::optional<std::string> NextTask(bool* interrupted = nullptr, uint64_t* link = nullptr);
 
   // Shuts the socket down; waiting calls return Unavailable. Idempotent.
   void Close();
 
  private:
+  // A direct link to another process of this node.
+  struct Link {
+    ~Link();
+    int fd = -1;
+    bool accepted = false;  // The other end opened it: its first frame must be Hello.
+    bool greeted = false;
+    FrameDecoder decoder;   // Used only by the reader.
+    std::mutex write_mu;
+  };
+  struct QueuedTask {
+    uint64_t link = 0;
+    std::string frame;
+  };
+
   NodeConnection() = default;
   // Returns with `lock` held once done() is true or the connection is closed (false), or when the
   // interrupt check said to give up (true), reading the socket meanwhile whenever no other thread
   // does. REQUIRES: lock holds mu_.
   template <typename Done>
-  bool WaitFor(std::unique_lock<std::mutex>& lock, Done done);
+  bool WaitFor(std::unique_lock<std::mutex>& lock, Done done,
+               std::chrono::steady_clock::time_point deadline =
+                   std::chrono::steady_clock::time_point::max());
   // Waits up to timeout_ms for the socket to be readable, then reads once and routes the frames
   // it completes. Closes on end of stream or error.
   // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
   void ReadOnce(int timeout_ms);
   void Route(std::string frame);
+  // Reads what a link has; closes it on end of stream or a bad frame.
+  void ReadLink(uint64_t id, const std::shared_ptr<Link>& link);
+  // False when the frame has no business on this link (the link is then closed).
+  bool RouteLinkFrame(uint64_t id, Link* link, std::string frame);
+  void DropLink(uint64_t id, bool report);
+  void AcceptLinks();
+  void CallHandler(uint64_t link, std::string frame);
 
   int fd_ = -1;
+  int listen_fd_ = -1;
+  std::string listen_path_;
   WelcomeInfo welcome_;
   InterruptCheck interrupt_check_;
+  FrameHandler frame_handler_;
   // Used only by the thread that is the reader.
   FrameDecoder decoder_;
   std::string read_buffer_ = std::string(64 * 1024, '\0');
@@ -101,7 +163,12 @@ class NodeConnection {
   bool reading_ = false;  // A thread reads the socket now.      // GUARDED_BY(mu_)
   uint64_t next_request_id_ = 1;                                 // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::optional<std::string>> replies_;  // GUARDED_BY(mu_)
-  std::deque<std::string> tasks_;                                // GUARDED_BY(mu_)
+  std::deque<QueuedTask> tasks_;                                 // GUARDED_BY(mu_)
+  uint64_t next_link_ = 1;                                       // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<Link>> links_;    // GUARDED_BY(mu_)
 };
+
+// Where the worker with this id listens for direct links: in workers/ beside its node's socket.
+std::string DirectSocketPath(const std::string& node_socket, const WorkerID& worker_id);
 
 }  // namespace rayx

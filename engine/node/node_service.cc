@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "engine/base/logging.h"
+#include "engine/client/node_connection.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
 
@@ -19,6 +20,9 @@ struct NodeService::Session {
   // Shared-memory objects this client maps, with how many mappings of each.
   std::unordered_map<ObjectID, int64_t> mapped;
   int blocked_calls = 0;
+  // Direct submission: workers leased to this client, and its lease requests not granted yet.
+  std::unordered_set<WorkerID> leases;
+  std::unordered_map<uint64_t, uint64_t> lease_requests;  // Its lease key -> the task manager's.
 };
 
 struct NodeService::PendingGet {
@@ -79,7 +83,7 @@ void NodeService::CloseAll() {
 
 void NodeService::OnFrame(Session* session, std::string_view frame) {
   auto envelope = ParseEnvelope(frame);
-  Status status = envelope.ok() ? Handle(session, *envelope) : envelope.status();
+  Status status = envelope.ok() ? Handle(session, *envelope, frame) : envelope.status();
   actors_->CollectUnreferenced();
   if (!status.ok()) {
     RAYX_LOG(Warning) << "closing a client connection: " << status;
@@ -87,7 +91,7 @@ void NodeService::OnFrame(Session* session, std::string_view frame) {
   }
 }
 
-Status NodeService::Handle(Session* session, const wire::Envelope* envelope) {
+Status NodeService::Handle(Session* session, const wire::Envelope* envelope, std::string_view frame) {
   if (!session->greeted && envelope->message_type() != wire::Message::Hello) {
     return ProtocolError("the first message must be Hello");
   }
@@ -138,7 +142,22 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope) {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
       if (actors_->OwnsWorker(worker)) return actors_->OnTaskDone(worker, envelope->message_as_TaskDone());
-      return tasks_->OnTaskDone(worker, envelope->message_as_TaskDone());
+      return tasks_->OnTaskDone(worker, envelope->message_as_TaskDone(), frame);
+    }
+    case wire::Message::TaskStarted: {
+      Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
+      if (worker == nullptr) return ProtocolError("TaskStarted from a client that is not a worker");
+      worker->task_name = StringOf(envelope->message_as_TaskStarted()->name());
+      return Status::OK();
+    }
+    case wire::Message::RequestLease:
+      return HandleRequestLease(session, envelope->message_as_RequestLease());
+    case wire::Message::ReturnLease: {
+      RAYX_ASSIGN_OR_RETURN(WorkerID id, UnpackId<WorkerID>(envelope->message_as_ReturnLease()->worker_id()));
+      if (session->leases.erase(id) == 0) return Status::OK();  // It died meanwhile.
+      Worker* worker = pool_->Find(id);
+      if (worker != nullptr) tasks_->ReturnLease(worker);
+      return Status::OK();
     }
     default:
       return ProtocolError("unexpected message type " +
@@ -195,7 +214,17 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     Hold(session, id);
   }
   bool for_actor = spec->actor_id() != nullptr && spec->actor_id()->size() != 0;
-  Status status = for_actor ? actors_->Submit(spec) : tasks_->Submit(spec);
+  bool direct = spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0;
+  Status status;
+  if (direct) {
+    RAYX_ASSIGN_OR_RETURN(WorkerID worker_id, UnpackId<WorkerID>(spec->direct_worker()));
+    if (for_actor || session->leases.count(worker_id) == 0) {
+      return ProtocolError("a direct task for a worker this client does not lease");
+    }
+    status = tasks_->SubmitDirect(spec, worker_id);
+  } else {
+    status = for_actor ? actors_->Submit(spec) : tasks_->Submit(spec);
+  }
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.
     for (uint32_t i = 0; i < spec->num_returns(); ++i) {
@@ -486,6 +515,54 @@ Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* reques
   return Status::OK();
 }
 
+Status NodeService::HandleRequestLease(Session* session, const wire::RequestLease* request) {
+  std::map<std::string, double> amounts;
+  if (request->resources() != nullptr) {
+    for (const auto* r : *request->resources()) amounts[StringOf(r->name())] = r->amount();
+  }
+  RAYX_ASSIGN_OR_RETURN(ResourceSet demand, ResourceSet::FromDoubles(amounts));
+  // A shape this node cannot hold is never leased: the owner's tasks keep taking the node's path
+  // (where the user hears that no node has it).
+  if (!NodeResources::Validate(demand).ok() || !tasks_->resources().IsFeasible(demand)) return Status::OK();
+  uint64_t lease_key = request->lease_key();
+  uint64_t session_key = session->key;
+  auto granted = [this, session_key, lease_key](Worker* worker, const Allocation& allocation) {
+    auto it = sessions_.find(session_key);
+    if (it == sessions_.end()) {  // Cannot happen (closing cancels requests); give it back.
+      tasks_->LeaseToOwner(worker, allocation, [] {});
+      tasks_->ReturnLease(worker);
+      return;
+    }
+    Session* owner = it->second.get();
+    owner->lease_requests.erase(lease_key);
+    owner->leases.insert(worker->id);
+    WorkerID worker_id = worker->id;
+    tasks_->LeaseToOwner(worker, allocation, [this, session_key, worker_id] {
+      auto s = sessions_.find(session_key);
+      if (s == sessions_.end()) return;
+      flatbuffers::FlatBufferBuilder b(64);
+      auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
+      s->second->connection->Send(FinishEnvelope(b, wire::CreateRevokeLease(b, id)));
+    });
+    flatbuffers::FlatBufferBuilder b(256);
+    auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
+    auto path = b.CreateString(DirectSocketPath(pool_->node_socket(), worker_id));
+    owner->connection->Send(FinishEnvelope(b, wire::CreateLeaseGranted(b, lease_key, id, path)));
+  };
+  // Recorded first: the lease may be granted (and the record erased) inside Lease.
+  session->lease_requests[lease_key] = 0;
+  StatusOr<uint64_t> key = tasks_->Lease("lease", demand, std::move(granted));
+  auto pending = session->lease_requests.find(lease_key);
+  if (pending == session->lease_requests.end()) return Status::OK();
+  if (!key.ok()) {
+    // Resources this node does not have: the owner's tasks keep taking the node's path.
+    session->lease_requests.erase(pending);
+    return Status::OK();
+  }
+  pending->second = *key;
+  return Status::OK();
+}
+
 void NodeService::OnClose(Session* session) {
   uint64_t key = session->key;
   std::vector<uint64_t> gets, waits;
@@ -505,6 +582,11 @@ void NodeService::OnClose(Session* session) {
   actors_->OnSessionClosed(key);
   for (const auto& [id, count] : owned->mapped) {
     for (int64_t i = 0; i < count; ++i) objects_->RemoveMapping(id);
+  }
+  for (const auto& [lease_key, manager_key] : owned->lease_requests) tasks_->CancelLease(manager_key);
+  for (const WorkerID& id : owned->leases) {
+    Worker* worker = pool_->Find(id);
+    if (worker != nullptr) tasks_->ReturnLease(worker);
   }
   if (!owned->worker_id.IsNil()) {
     Worker* worker = pool_->Find(owned->worker_id);

@@ -43,7 +43,7 @@ class NodeService {
   struct PendingWait;
 
   void OnFrame(Session* session, std::string_view frame);
-  Status Handle(Session* session, const wire::Envelope* envelope);
+  Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);
   Status HandleHello(Session* session, const wire::Hello* hello);
   Status HandleSubmit(Session* session, const wire::SubmitTask* submit);
   Status HandlePut(Session* session, const wire::PutObject* put);
@@ -52,6 +52,7 @@ class NodeService {
   Status HandleRefCounts(Session* session, const wire::RefCountUpdate* update);
   Status HandleInfo(Session* session, const wire::InfoRequest* request);
   Status HandleCreateActor(Session* session, const wire::CreateActor* create);
+  Status HandleRequestLease(Session* session, const wire::RequestLease* request);
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,
                       const StatusOr<ActorManager::ActorInfo>& result);

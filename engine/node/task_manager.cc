@@ -27,8 +27,7 @@ TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
 
 TaskManager::~TaskManager() = default;
 
-Status TaskManager::Submit(const wire::TaskSpec* spec) {
-  auto task = std::make_unique<Task>();
+Status TaskManager::ParseSpec(const wire::TaskSpec* spec, Task* task) {
   task->key = next_key_++;
   RAYX_ASSIGN_OR_RETURN(task->id, UnpackId<TaskID>(spec->task_id()));
   task->function_id = std::string(BytesOf(spec->function_id()));
@@ -50,6 +49,12 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
     return ProtocolError("task " + task->name + " names a function that was never exported");
   }
   if (by_id_.count(task->id) != 0) return AlreadyExists("task " + task->id.Hex() + " was submitted twice");
+  return Status::OK();
+}
+
+Status TaskManager::Submit(const wire::TaskSpec* spec) {
+  auto task = std::make_unique<Task>();
+  RAYX_RETURN_IF_ERROR(ParseSpec(spec, task.get()));
 
   for (const ObjectID& id : task->dependencies) {
     if (!objects_->Exists(id)) {
@@ -125,6 +130,104 @@ void TaskManager::TryDispatch() {
   });
   dispatching_ = false;
   MaybeStartWorkers();
+  RevokeLeasesIfWaiting();
+}
+
+void TaskManager::RevokeLeasesIfWaiting() {
+  if (ready_.empty()) return;
+  for (auto& [worker, lease] : leases_) {
+    if (lease.revoked || lease.returned) continue;
+    lease.revoked = true;
+    lease.revoke();  // Sends a message; never reenters this manager.
+  }
+}
+
+void TaskManager::LeaseToOwner(Worker* worker, const Allocation& allocation,
+                               std::function<void()> revoke) {
+  OwnerLease& lease = leases_[worker];
+  lease.allocation = allocation;
+  lease.revoke = std::move(revoke);
+}
+
+void TaskManager::ReturnLease(Worker* worker) {
+  auto it = leases_.find(worker);
+  if (it == leases_.end() || it->second.returned) return;
+  OwnerLease& lease = it->second;
+  lease.returned = true;
+  if (lease.blocked) resources_.ReacquireCpu(lease.allocation.amounts.Get(kCpu));
+  lease.blocked = false;
+  resources_.Release(lease.allocation);
+  // A TaskDone that came before its SubmitDirect, which the owner sends before the return, is for
+  // a task the owner never told of (it died): nothing waits for it.
+  for (const auto& [id, early] : lease.early_done) ReleaseEarly(early);
+  lease.early_done.clear();
+  if (lease.direct_tasks.empty()) {
+    leases_.erase(it);
+    pool_->PushIdle(worker);
+  }
+  TryDispatch();
+}
+
+Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id) {
+  auto owned = std::make_unique<Task>();
+  RAYX_RETURN_IF_ERROR(ParseSpec(spec, owned.get()));
+  if (!owned->dependencies.empty() || !owned->contained.empty() || !owned->contained_actors.empty()) {
+    return ProtocolError("a direct task may not carry object references");
+  }
+  Task* task = owned.get();
+  tasks_.emplace(task->key, std::move(owned));
+  by_id_.emplace(task->id, task->key);
+  Worker* worker = pool_->Find(worker_id);
+  auto lease = worker == nullptr ? leases_.end() : leases_.find(worker);
+  if (lease == leases_.end() || lease->second.returned) {
+    // The worker died before the node heard of the task (or the owner is confused): as if the
+    // worker died running it.
+    task->state = State::kRunning;
+    OnRunningTaskLost(task, 0);
+    TryDispatch();
+    return Status::OK();
+  }
+  task->state = State::kRunning;
+  task->direct = true;
+  task->worker = worker;
+  lease->second.direct_tasks.insert(task->key);
+  auto early = lease->second.early_done.find(task->id);
+  if (early == lease->second.early_done.end()) return Status::OK();
+  EarlyDone kept = std::move(early->second);
+  lease->second.early_done.erase(early);
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(kept.frame));
+  Status finished = FinishRan(task, envelope->message_as_TaskDone());
+  ReleaseEarly(kept);
+  return finished;
+}
+
+TaskManager::EarlyDone TaskManager::KeepEarly(const wire::TaskDone* done, std::string_view frame) {
+  EarlyDone early;
+  early.frame = std::string(frame);
+  if (done->results() != nullptr) {
+    for (const auto* value : *done->results()) {
+      auto ids = UnpackIds<ObjectID>(value->contained());
+      auto actors = UnpackIds<ActorID>(value->contained_actors());
+      if (ids.ok()) {
+        for (const ObjectID& id : *ids) {
+          if (objects_->Exists(id)) early.contained.push_back(id);
+        }
+      }
+      if (actors.ok()) early.contained_actors.insert(early.contained_actors.end(), actors->begin(), actors->end());
+    }
+  }
+  for (const ObjectID& id : early.contained) objects_->Pin(id);
+  if (pin_actor_) {
+    for (const ActorID& id : early.contained_actors) pin_actor_(id, +1);
+  }
+  return early;
+}
+
+void TaskManager::ReleaseEarly(const EarlyDone& early) {
+  for (const ObjectID& id : early.contained) objects_->Unpin(id);
+  if (pin_actor_) {
+    for (const ActorID& id : early.contained_actors) pin_actor_(id, -1);
+  }
 }
 
 bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
@@ -173,12 +276,26 @@ void TaskManager::SendExecute(Task* task, Worker* worker) {
   worker->connection->Send(FinishEnvelope(b, execute));
 }
 
-Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
+Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::string_view frame) {
+  RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
+  auto lease = leases_.find(worker);
+  if (lease != leases_.end()) {
+    // A direct task: the owner's SubmitDirect may not have come yet.
+    auto by_id = by_id_.find(id);
+    if (by_id == by_id_.end() || lease->second.direct_tasks.count(by_id->second) == 0) {
+      lease->second.early_done.emplace(id, KeepEarly(done, frame));
+      return Status::OK();
+    }
+    return FinishRan(tasks_.at(by_id->second).get(), done);
+  }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end()) return ProtocolError("worker reported a task it was not running");
   Task* task = it->second.get();
-  RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
   if (id != task->id) return ProtocolError("worker reported task " + id.Hex() + " while running another");
+  return FinishRan(task, done);
+}
+
+Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
   DetachFromWorker(task, /*worker_alive=*/true);
 
   if (done->retry() && task->retries_left > 0 && !task->cancelled) {
@@ -220,6 +337,19 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
 void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
   Worker* worker = task->worker;
   if (worker == nullptr) return;
+  if (task->direct) {
+    // The lease holds the resources; the worker goes idle when its lease is over.
+    task->direct = false;
+    task->worker = nullptr;
+    auto lease = leases_.find(worker);
+    if (lease == leases_.end()) return;
+    lease->second.direct_tasks.erase(task->key);
+    if (lease->second.returned && lease->second.direct_tasks.empty()) {
+      leases_.erase(lease);
+      if (worker_alive) pool_->PushIdle(worker);
+    }
+    return;
+  }
   if (worker->blocked) resources_.ReacquireCpu(task->allocation.amounts.Get(kCpu));
   resources_.Release(task->allocation);
   task->allocation = Allocation();
@@ -254,27 +384,53 @@ void TaskManager::OnWorkerReady(Worker*) { TryDispatch(); }
 
 void TaskManager::OnWorkerExit(Worker* worker) {
   auto it = tasks_.find(worker->task_key);
-  if (it != tasks_.end()) {
-    Task* task = it->second.get();
-    DetachFromWorker(task, /*worker_alive=*/false);
-    if (task->cancelled) {
-      FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
-    } else if (task->retries_left > 0) {
-      task->retries_left--;
-      RAYX_LOG(Warning) << "worker pid=" << worker->pid << " died running " << task->name
-                        << "; retrying it (" << task->retries_left << " retries left)";
-      task->state = State::kQueued;
-      ready_.Push(task->key, task->demand, task->depth);
-    } else {
-      FinishWithValue(task, SystemErrorValue(kWorkerDied, "the worker (pid " + std::to_string(worker->pid) +
-                                                               ") running task " + task->name +
-                                                               " died, and no retries remain"));
+  if (it != tasks_.end()) OnRunningTaskLost(it->second.get(), worker->pid);
+  auto lease = leases_.find(worker);
+  if (lease != leases_.end()) {
+    std::vector<uint64_t> direct(lease->second.direct_tasks.begin(), lease->second.direct_tasks.end());
+    for (uint64_t key : direct) {
+      auto task = tasks_.find(key);
+      if (task != tasks_.end()) OnRunningTaskLost(task->second.get(), worker->pid);
+    }
+    lease = leases_.find(worker);
+    if (lease != leases_.end()) {
+      for (const auto& [id, early] : lease->second.early_done) ReleaseEarly(early);
+      if (!lease->second.returned) {
+        if (lease->second.blocked) resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+        resources_.Release(lease->second.allocation);
+      }
+      leases_.erase(lease);
     }
   }
   TryDispatch();
 }
 
+void TaskManager::OnRunningTaskLost(Task* task, int pid) {
+  DetachFromWorker(task, /*worker_alive=*/false);
+  if (task->cancelled) {
+    FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+  } else if (task->retries_left > 0) {
+    task->retries_left--;
+    RAYX_LOG(Warning) << "worker pid=" << pid << " died running " << task->name
+                      << "; retrying it (" << task->retries_left << " retries left)";
+    task->state = State::kQueued;
+    ready_.Push(task->key, task->demand, task->depth);
+  } else {
+    FinishWithValue(task, SystemErrorValue(kWorkerDied, "the worker (pid " + std::to_string(pid) +
+                                                             ") running task " + task->name +
+                                                             " died, and no retries remain"));
+  }
+}
+
 void TaskManager::OnWorkerBlocked(Worker* worker) {
+  auto lease = leases_.find(worker);
+  if (lease != leases_.end()) {
+    if (lease->second.blocked || lease->second.returned) return;
+    lease->second.blocked = true;
+    resources_.ReleaseCpu(lease->second.allocation.amounts.Get(kCpu));
+    TryDispatch();
+    return;
+  }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end() || worker->blocked) return;
   worker->blocked = true;
@@ -283,6 +439,13 @@ void TaskManager::OnWorkerBlocked(Worker* worker) {
 }
 
 void TaskManager::OnWorkerUnblocked(Worker* worker) {
+  auto lease = leases_.find(worker);
+  if (lease != leases_.end()) {
+    if (!lease->second.blocked || lease->second.returned) return;
+    lease->second.blocked = false;
+    resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+    return;
+  }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end() || !worker->blocked) return;
   worker->blocked = false;

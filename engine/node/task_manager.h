@@ -7,6 +7,12 @@
 // while retries remain, else the results become a WORKER_DIED error. A worker blocked in get gives
 // its CPU back so that the tasks it waits for can run; the pool grows past the CPU count for them.
 //
+// Direct submission (protocol.fbs): an owner may lease an idle worker (LeaseToOwner) and send it
+// tasks itself. The owner tells the node of each such task after the fact (SubmitDirect) and the
+// worker reports its TaskDone to the node as well, in either order; from there the task is like
+// any other running task (retried when its worker dies, cancelled by signal). When other work
+// waits for resources, owners are asked to give their leases back (revoke).
+//
 // Thread: the node's loop thread only.
 #pragma once
 
@@ -15,7 +21,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/base/ids.h"
@@ -39,8 +47,9 @@ class TaskManager {
 
   // Takes a task; its return objects must already be registered with the object table.
   Status Submit(const wire::TaskSpec* spec);
-  // A worker finished its task.
-  Status OnTaskDone(Worker* worker, const wire::TaskDone* done);
+  // A worker finished its task; frame holds done (kept when done arrives before the owner's
+  // SubmitDirect).
+  Status OnTaskDone(Worker* worker, const wire::TaskDone* done, std::string_view frame);
   void OnWorkerReady(Worker* worker);
   void OnWorkerExit(Worker* worker);
   // A worker running a task waits in get or wait (blocked) or stopped waiting.
@@ -60,6 +69,15 @@ class TaskManager {
   void CancelLease(uint64_t key);
   // Gives back resources that a granted lease held.
   void ReleaseAllocation(const Allocation& allocation);
+
+  // Hands a granted lease (see Lease) over to an owner for direct submission. revoke asks the
+  // owner to give it back; it is called at most once.
+  void LeaseToOwner(Worker* worker, const Allocation& allocation, std::function<void()> revoke);
+  // The owner gives the worker back; it goes idle once the direct tasks it runs are done.
+  void ReturnLease(Worker* worker);
+  // The owner sent this task to worker_id, leased to it. A worker that is gone (or was never
+  // leased) counts as one that died running the task.
+  Status SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id);
 
   // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
   void Prestart(size_t n);
@@ -92,8 +110,37 @@ class TaskManager {
     Worker* worker = nullptr;
     Allocation allocation;
     bool cancelled = false;
+    bool direct = false;     // Sent to a leased worker by its owner.
     LeaseCallback on_lease;  // Set for a lease: no function runs, the worker is handed over.
   };
+  // A TaskDone that came before the task's SubmitDirect, with pins on what its results hold (the
+  // worker lets go of those as soon as it has reported them).
+  struct EarlyDone {
+    std::string frame;
+    std::vector<ObjectID> contained;
+    std::vector<ActorID> contained_actors;
+  };
+  // A worker leased to an owner.
+  struct OwnerLease {
+    Allocation allocation;
+    std::function<void()> revoke;
+    bool revoked = false;
+    bool returned = false;
+    bool blocked = false;
+    std::unordered_set<uint64_t> direct_tasks;
+    // TaskDone frames the worker sent before the owner's SubmitDirect came.
+    std::unordered_map<TaskID, EarlyDone> early_done;
+  };
+
+  // Fills task from spec; the checks every submission passes.
+  Status ParseSpec(const wire::TaskSpec* spec, Task* task);
+  // Ends a task that its worker reported done (or asks for a retry).
+  Status FinishRan(Task* task, const wire::TaskDone* done);
+  // A running task's worker died: retry it, or fail it.
+  void OnRunningTaskLost(Task* task, int pid);
+  void RevokeLeasesIfWaiting();
+  EarlyDone KeepEarly(const wire::TaskDone* done, std::string_view frame);
+  void ReleaseEarly(const EarlyDone& early);
 
   void OnArgReady(uint64_t key);
   void Enqueue(Task* task);
@@ -120,6 +167,7 @@ class TaskManager {
   std::unordered_map<uint64_t, std::unique_ptr<Task>> tasks_;
   std::unordered_map<TaskID, uint64_t> by_id_;
   bool dispatching_ = false;
+  std::unordered_map<Worker*, OwnerLease> leases_;
   ObjectTable::ActorPinFn pin_actor_;
 };
 

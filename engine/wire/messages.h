@@ -17,7 +17,7 @@
 namespace rayx {
 
 // Bumped whenever a message changes incompatibly.
-constexpr uint32_t kProtocolVersion = 3;
+constexpr uint32_t kProtocolVersion = 4;
 
 // Verifies frame and returns its envelope; the pointer is valid while frame's bytes are.
 StatusOr<const wire::Envelope*> ParseEnvelope(std::string_view frame);

@@ -85,6 +85,7 @@ class WorkerPool {
   // Treats the worker as dead now (its connection broke): kills the process.
   void Disconnect(Worker* worker);
 
+  const std::string& node_socket() const { return options_.node_socket; }
   size_t num_alive() const { return workers_.size(); }
   size_t num_starting() const { return starting_; }
   size_t num_idle() const { return idle_.size(); }

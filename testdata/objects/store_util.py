@@ -18,5 +18,5 @@ def wait_until(what, pred, timeout=20.0):
 
 def store_is_empty():
     s = object_store_stats()
-    files = [f for f in os.listdir(s["store_dir"]) if f not in ("node.sock", ".lock")]
+    files = [f for f in os.listdir(s["store_dir"]) if f not in ("node.sock", ".lock", "workers")]
     return s["used"] == 0 and s["spilled_bytes"] == 0 and not files and not os.listdir(s["spill_dir"])

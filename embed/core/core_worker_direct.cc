@@ -1,0 +1,261 @@
+// Direct submission: the owner's side (see core_worker.h and protocol.fbs).
+//
+// One lease per resource shape. A task goes straight to its shape's leased worker when that worker
+// has nothing in flight from this process; otherwise it takes the node's path, so a long task on
+// the leased worker never holds up others, and the node keeps balancing the rest. The lease is
+// given back when the node asks for it (other work waits for its resources) and nothing is in
+// flight, or when it has gone unused for kLeaseIdle.
+#include <chrono>
+
+#include "embed/core/core_worker.h"
+#include "engine/base/logging.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+namespace {
+constexpr auto kLeaseIdle = std::chrono::milliseconds(20);
+}  // namespace
+
+std::string DirectShape(const TaskSubmission& task) {
+  if (!task.dependencies.empty() || !task.contained.empty() || !task.contained_actors.empty() ||
+      !task.actor_id.IsNil() || task.num_returns != 1 || task.args.size > kInlineThreshold) {
+    return std::string();
+  }
+  std::string shape;
+  for (const auto& [resource, amount] : task.resources) {
+    if (resource == "GPU" && amount > 0) return std::string();  // GPU ids come with node grants.
+    shape += resource + "=" + std::to_string(amount) + ";";
+  }
+  return shape.empty() ? std::string("none") : shape;
+}
+
+CoreWorker::Lease* CoreWorker::PickLease(const TaskSubmission& task, const TaskID& task_id,
+                                         const std::string& shape, bool* request_lease,
+                                         std::string* blob) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = leases_.find(shape);
+  if (it == leases_.end()) {
+    *request_lease = direct_disabled_.count(shape) == 0;
+    return nullptr;
+  }
+  Lease* lease = it->second.get();
+  if (lease->link == 0 || lease->revoked || lease->in_flight > 0) return nullptr;
+  auto known = function_blobs_.find(task.function_id);
+  if (known == function_blobs_.end()) return nullptr;  // Exported by another path: let the node send it.
+  if (lease->functions_sent.insert(task.function_id).second) *blob = known->second;
+  lease->in_flight++;
+  direct_pending_[task_id] = lease;
+  return lease;
+}
+
+bool CoreWorker::SendDirect(Lease* lease, const TaskSubmission& task, const TaskID& task_id,
+                            uint32_t depth, const std::string& blob, WorkerID* worker_id) {
+  uint64_t link;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    link = lease->link;
+    *worker_id = lease->worker_id;
+  }
+  flatbuffers::FlatBufferBuilder b(256 + task.args.size + blob.size());
+  auto spec = BuildTaskSpec(b, task, task_id, depth, nullptr);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> function_blob;
+  if (!blob.empty()) function_blob = b.CreateVector(reinterpret_cast<const uint8_t*>(blob.data()), blob.size());
+  auto execute = wire::CreateExecuteTask(b, spec, function_blob, 0, task.max_retries);
+  if (connection_->SendOnLink(link, FinishEnvelope(b, execute)).ok()) return true;
+  // The worker is gone: the node's path takes the task; the link's closing drops the lease.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (direct_pending_.erase(task_id) != 0) lease->in_flight--;
+  lease->functions_sent.erase(task.function_id);
+  return false;
+}
+
+void CoreWorker::RequestLease(const TaskSubmission& task, const std::string& shape) {
+  uint64_t key;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (leases_.count(shape) != 0) return;
+    auto lease = std::make_unique<Lease>();
+    key = lease->key = next_lease_key_++;
+    lease->shape = shape;
+    leases_.emplace(shape, std::move(lease));
+    if (flusher_asleep_) flush_cv_.notify_one();
+  }
+  flatbuffers::FlatBufferBuilder b(128);
+  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+  for (const auto& [resource, amount] : task.resources) {
+    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+  }
+  auto request = wire::CreateRequestLease(b, key, b.CreateVector(amounts));
+  (void)SendToNode(FinishEnvelope(b, request));  // A lost connection fails everything anyway.
+}
+
+void CoreWorker::OnFrame(uint64_t link, std::string frame) {
+  if (link != 0 && frame.empty()) {
+    OnLinkClosed(link);
+    return;
+  }
+  // Verified when it arrived.
+  const wire::Envelope* envelope = wire::GetEnvelope(frame.data());
+  if (const wire::TaskDone* done = envelope->message_as_TaskDone(); done != nullptr && link != 0) {
+    OnDirectDone(link, done);
+  } else if (const wire::LeaseGranted* granted = envelope->message_as_LeaseGranted(); granted != nullptr) {
+    OnLeaseGranted(granted);
+  } else if (const wire::RevokeLease* revoke = envelope->message_as_RevokeLease(); revoke != nullptr) {
+    auto worker_id = UnpackId<WorkerID>(revoke->worker_id());
+    if (worker_id.ok()) OnRevokeLease(*worker_id);
+  }
+}
+
+void CoreWorker::OnLeaseGranted(const wire::LeaseGranted* granted) {
+  auto worker_id = UnpackId<WorkerID>(granted->worker_id());
+  if (!worker_id.ok()) return;
+  std::string shape;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [lease_shape, lease] : leases_) {
+      if (lease->key == granted->lease_key() && !lease->granted) shape = lease_shape;
+    }
+  }
+  StatusOr<uint64_t> link = Unavailable("not asked for");
+  if (!shape.empty()) link = connection_->OpenLink(StringOf(granted->socket_path()), wire::Role::Driver, welcome().worker_id);
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = shape.empty() ? leases_.end() : leases_.find(shape);
+  if (it == leases_.end() || !link.ok()) {
+    if (!link.ok() && it != leases_.end()) {
+      RAYX_LOG(Warning) << "direct task submission is off for " << shape << ": " << link.status();
+      direct_disabled_.insert(shape);
+      leases_.erase(it);
+    }
+    lock.unlock();
+    flatbuffers::FlatBufferBuilder b(64);
+    auto id = b.CreateVector(worker_id->data(), WorkerID::kSize);
+    (void)SendToNode(FinishEnvelope(b, wire::CreateReturnLease(b, id)));
+    if (link.ok()) connection_->CloseLink(*link);
+    return;
+  }
+  Lease* lease = it->second.get();
+  lease->granted = true;
+  lease->worker_id = *worker_id;
+  lease->link = *link;
+  lease->idle_since = std::chrono::steady_clock::now();
+}
+
+void CoreWorker::OnRevokeLease(const WorkerID& worker_id) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (auto& [shape, lease] : leases_) {
+    if (!lease->granted || lease->worker_id != worker_id) continue;
+    lease->revoked = true;
+    if (lease->in_flight == 0) ReturnLease(lock, shape);  // Releases the lock.
+    return;
+  }
+}
+
+void CoreWorker::ReturnLease(std::unique_lock<std::mutex>& lock, const std::string& shape) {
+  auto it = leases_.find(shape);
+  WorkerID worker_id = it->second->worker_id;
+  uint64_t link = it->second->link;
+  leases_.erase(it);
+  lock.unlock();
+  connection_->CloseLink(link);
+  flatbuffers::FlatBufferBuilder b(64);
+  auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
+  // After the announcements of the tasks it ran (SendToNode sends those first).
+  (void)SendToNode(FinishEnvelope(b, wire::CreateReturnLease(b, id)));
+}
+
+void CoreWorker::ReturnIdleLeases() {
+  auto now = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    std::string idle;
+    for (const auto& [shape, lease] : leases_) {
+      if (lease->granted && lease->in_flight == 0 && now - lease->idle_since >= kLeaseIdle) idle = shape;
+    }
+    if (idle.empty()) return;
+    ReturnLease(lock, idle);
+    lock.lock();
+  }
+}
+
+void CoreWorker::OnDirectDone(uint64_t link, const wire::TaskDone* done) {
+  auto task_id = UnpackId<TaskID>(done->task_id());
+  if (!task_id.ok()) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  auto pending = direct_pending_.find(*task_id);
+  if (pending == direct_pending_.end() || pending->second->link != link) return;
+  Lease* lease = pending->second;
+  direct_pending_.erase(pending);
+  lease->in_flight--;
+  lease->idle_since = std::chrono::steady_clock::now();
+  // Kept here when it is the result for good and small; otherwise a get asks the node, which
+  // hears from the worker too.
+  const auto* results = done->results();
+  ObjectID id = ObjectID::ForReturn(*task_id, 0);
+  if (!done->retry() && results != nullptr && results->size() == 1 && !results->Get(0)->in_shm() &&
+      (refs_.count(id) != 0 || announced_.count(id) != 0)) {
+    IncomingValue value;
+    value.kind = static_cast<ValueKind>(results->Get(0)->kind());
+    value.inline_data = std::string(BytesOf(results->Get(0)->data()));
+    local_values_[id] = std::move(value);
+  }
+  if (lease->revoked && lease->in_flight == 0) ReturnLease(lock, lease->shape);
+}
+
+void CoreWorker::OnLinkClosed(uint64_t link) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = leases_.begin(); it != leases_.end(); ++it) {
+    if (it->second->link != link) continue;
+    // The worker died (the node knows, and retries or fails its tasks): their results come from
+    // the node now.
+    Lease* lease = it->second.get();
+    for (auto pending = direct_pending_.begin(); pending != direct_pending_.end();) {
+      pending = pending->second == lease ? direct_pending_.erase(pending) : std::next(pending);
+    }
+    leases_.erase(it);
+    return;
+  }
+}
+
+bool CoreWorker::AnyDirectPending(const std::vector<ObjectID>& ids) {
+  if (direct_pending_.empty()) return false;
+  for (const ObjectID& id : ids) {
+    if (direct_pending_.count(id.Task()) != 0) return true;
+  }
+  return false;
+}
+
+StatusOr<bool> CoreWorker::WaitForDirect(const std::vector<ObjectID>& ids, int64_t timeout_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!AnyDirectPending(ids)) return true;
+  }
+  bool interrupted = false;
+  bool done = connection_->WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return !AnyDirectPending(ids);
+      },
+      timeout_ms, &interrupted);
+  if (interrupted) return Cancelled("interrupted while waiting for a task's result");
+  if (done) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!AnyDirectPending(ids)) return true;
+  if (timeout_ms >= 0) return false;
+  return Unavailable("the connection to the node was lost");
+}
+
+std::optional<std::vector<IncomingValue>> CoreWorker::LocalValues(const std::vector<ObjectID>& ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (local_values_.empty()) return std::nullopt;
+  std::vector<IncomingValue> values;
+  values.reserve(ids.size());
+  for (const ObjectID& id : ids) {
+    auto it = local_values_.find(id);
+    if (it == local_values_.end()) return std::nullopt;
+    values.push_back(it->second);
+  }
+  return values;
+}
+
+}  // namespace rayx
