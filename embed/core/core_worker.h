@@ -196,6 +196,8 @@ class CoreWorker {
   StatusOr<StoreStats> ObjectStoreStats();
 
   void Disconnect() { connection_->Close(); }
+  // Tasks sent straight to a leased worker so far.
+  uint64_t direct_task_count() const { return direct_task_count_.load(); }
 
  private:
   explicit CoreWorker(std::unique_ptr<NodeConnection> connection);
@@ -268,6 +270,7 @@ class CoreWorker {
   TaskID current_task_;                          // GUARDED_BY(mu_)
   // The depth of the task the node last sent; a driver's is 0, so its tasks have depth 1.
   std::atomic<uint32_t> last_depth_{0};
+  std::atomic<uint64_t> direct_task_count_{0};
   uint64_t submitted_ = 0;                       // GUARDED_BY(mu_)
   uint32_t put_ = 0;                             // GUARDED_BY(mu_)
   std::unordered_map<ActorID, int64_t> actor_refs_;  // GUARDED_BY(mu_)

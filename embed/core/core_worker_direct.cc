@@ -62,7 +62,10 @@ bool CoreWorker::SendDirect(Lease* lease, const TaskSubmission& task, const Task
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> function_blob;
   if (!blob.empty()) function_blob = b.CreateVector(reinterpret_cast<const uint8_t*>(blob.data()), blob.size());
   auto execute = wire::CreateExecuteTask(b, spec, function_blob, 0, task.max_retries);
-  if (connection_->SendOnLink(link, FinishEnvelope(b, execute)).ok()) return true;
+  if (connection_->SendOnLink(link, FinishEnvelope(b, execute)).ok()) {
+    direct_task_count_++;
+    return true;
+  }
   // The worker is gone: the node's path takes the task; the link's closing drops the lease.
   std::lock_guard<std::mutex> lock(mu_);
   if (direct_pending_.erase(task_id) != 0) lease->in_flight--;

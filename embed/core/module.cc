@@ -536,6 +536,12 @@ PyObject* ClusterResources(PyObject*, PyObject*) { return NodeInfoQuery(Core(), 
 PyObject* AvailableResources(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kAvailable); }
 PyObject* Nodes(PyObject*, PyObject*) { return NodeInfoQuery(Core(), InfoKind::kNodes); }
 
+PyObject* DirectTaskCount(PyObject*, PyObject*) {
+  CoreWorker* core = Core();
+  if (core == nullptr) return nullptr;
+  return PyLong_FromUnsignedLongLong(core->direct_task_count());
+}
+
 PyObject* ObjectStoreStats(PyObject*, PyObject*) {
   CoreWorker* core = Core();
   if (core == nullptr) return nullptr;
@@ -599,6 +605,8 @@ PyMethodDef kMethods[] = {
     {"available_resources", AvailableResources, METH_NOARGS, "Resources free now."},
     {"nodes", Nodes, METH_NOARGS, "The cluster's nodes."},
     {"object_store_stats", ObjectStoreStats, METH_NOARGS, "The node's object store figures (a dict)."},
+    {"direct_task_count", DirectTaskCount, METH_NOARGS,
+     "Tasks this process sent straight to a leased worker (direct submission) so far."},
     {"context", Context, METH_NOARGS, "Ids of this job, node, worker and current task."},
     {nullptr, nullptr, 0, nullptr},
 };

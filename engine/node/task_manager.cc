@@ -183,7 +183,7 @@ Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& wor
     // The worker died before the node heard of the task (or the owner is confused): as if the
     // worker died running it.
     task->state = State::kRunning;
-    OnRunningTaskLost(task, 0);
+    OnRunningTaskLost(task, "its leased worker");
     TryDispatch();
     return Status::OK();
   }
@@ -384,13 +384,13 @@ void TaskManager::OnWorkerReady(Worker*) { TryDispatch(); }
 
 void TaskManager::OnWorkerExit(Worker* worker) {
   auto it = tasks_.find(worker->task_key);
-  if (it != tasks_.end()) OnRunningTaskLost(it->second.get(), worker->pid);
+  if (it != tasks_.end()) OnRunningTaskLost(it->second.get(), "worker pid=" + std::to_string(worker->pid));
   auto lease = leases_.find(worker);
   if (lease != leases_.end()) {
     std::vector<uint64_t> direct(lease->second.direct_tasks.begin(), lease->second.direct_tasks.end());
     for (uint64_t key : direct) {
       auto task = tasks_.find(key);
-      if (task != tasks_.end()) OnRunningTaskLost(task->second.get(), worker->pid);
+      if (task != tasks_.end()) OnRunningTaskLost(task->second.get(), "worker pid=" + std::to_string(worker->pid));
     }
     lease = leases_.find(worker);
     if (lease != leases_.end()) {
@@ -405,19 +405,18 @@ void TaskManager::OnWorkerExit(Worker* worker) {
   TryDispatch();
 }
 
-void TaskManager::OnRunningTaskLost(Task* task, int pid) {
+void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
   DetachFromWorker(task, /*worker_alive=*/false);
   if (task->cancelled) {
     FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
   } else if (task->retries_left > 0) {
     task->retries_left--;
-    RAYX_LOG(Warning) << "worker pid=" << pid << " died running " << task->name
+    RAYX_LOG(Warning) << worker << " died running " << task->name
                       << "; retrying it (" << task->retries_left << " retries left)";
     task->state = State::kQueued;
     ready_.Push(task->key, task->demand, task->depth);
   } else {
-    FinishWithValue(task, SystemErrorValue(kWorkerDied, "the worker (pid " + std::to_string(pid) +
-                                                             ") running task " + task->name +
+    FinishWithValue(task, SystemErrorValue(kWorkerDied, worker + " running task " + task->name +
                                                              " died, and no retries remain"));
   }
 }

@@ -136,8 +136,8 @@ class TaskManager {
   Status ParseSpec(const wire::TaskSpec* spec, Task* task);
   // Ends a task that its worker reported done (or asks for a retry).
   Status FinishRan(Task* task, const wire::TaskDone* done);
-  // A running task's worker died: retry it, or fail it.
-  void OnRunningTaskLost(Task* task, int pid);
+  // A running task's worker (described for messages) died: retry it, or fail it.
+  void OnRunningTaskLost(Task* task, const std::string& worker);
   void RevokeLeasesIfWaiting();
   EarlyDone KeepEarly(const wire::TaskDone* done, std::string_view frame);
   void ReleaseEarly(const EarlyDone& early);

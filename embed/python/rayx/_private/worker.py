@@ -337,6 +337,12 @@ def get_gpu_ids() -> list:
     return list(state.gpu_ids)
 
 
+def direct_task_count() -> int:
+    """Tasks this process has sent straight to a leased worker, bypassing the node's queue."""
+    require_initialized("direct_task_count")
+    return _rayx.direct_task_count()
+
+
 def object_store_stats() -> dict:
     """Figures of this node's object store, as a dict.
 

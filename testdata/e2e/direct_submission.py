@@ -1,0 +1,155 @@
+"""End to end: tasks sent straight to a leased worker (direct submission) behave like any task.
+
+One CPU, so the driver's lease holds the only worker that may run: every task that takes the
+node's path needs the node to ask for the lease back (or the leased worker to block and lend its
+CPU). A run of small tasks first, so that a lease exists and the tasks below go direct.
+"""
+import os
+import tempfile
+import time
+
+import rayx
+from rayx._private.worker import direct_task_count
+
+rayx.init(num_cpus=1)
+
+
+@rayx.remote
+def square(x):
+    return x * x
+
+
+def warm():
+    for i in range(50):
+        assert rayx.get(square.remote(i)) == i * i
+
+
+before = direct_task_count()
+warm()
+# The first task asks for the lease; nearly all the others go straight to the leased worker.
+assert direct_task_count() - before >= 40, direct_task_count() - before
+
+# Values, errors and nested references come back as from the node's path.
+@rayx.remote
+def fail():
+    raise ValueError("direct failure")
+
+
+warm()
+try:
+    rayx.get(fail.remote())
+    raise AssertionError("expected ValueError")
+except ValueError as e:
+    assert "direct failure" in str(e)
+
+
+@rayx.remote
+def make_inner():
+    return [rayx.put("inner value")]
+
+
+warm()
+(inner,) = rayx.get(make_inner.remote())
+assert rayx.get(inner) == "inner value"
+
+# A result passed on to another task (which takes the node's path: its argument is a reference).
+@rayx.remote
+def add_one(x):
+    return x + 1
+
+
+warm()
+first = square.remote(7)
+second = add_one.remote(first)
+assert rayx.get(second) == 50
+assert rayx.get(first) == 49
+
+# A task that waits for another task while it holds the only CPU lends it while it waits.
+@rayx.remote
+def outer():
+    return rayx.get(square.remote(3)) + 1
+
+
+warm()
+assert rayx.get(outer.remote()) == 10
+
+# A get with a timeout on a task still running on the leased worker times out, then succeeds.
+@rayx.remote
+def sleepy(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+warm()
+slow = sleepy.remote(1.0, "slept")
+start = time.monotonic()
+try:
+    rayx.get(slow, timeout=0.2)
+    raise AssertionError("expected GetTimeoutError")
+except rayx.exceptions.GetTimeoutError:
+    pass
+assert time.monotonic() - start < 0.9, "the timeout was not kept"
+ready, not_ready = rayx.wait([slow], timeout=0.05)
+assert ready == [] and not_ready == [slow]
+assert rayx.get(slow) == "slept"
+ready, _ = rayx.wait([slow])
+assert ready == [slow]
+
+# A worker that dies running a direct task: retried while retries remain, else WorkerCrashedError.
+marker_dir = tempfile.mkdtemp(prefix="rayx-direct-")
+
+
+@rayx.remote(max_retries=1)
+def die_first_time(marker):
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return "second attempt"
+
+
+warm()
+assert rayx.get(die_first_time.remote(os.path.join(marker_dir, "a"))) == "second attempt"
+
+
+@rayx.remote(max_retries=0)
+def die():
+    os._exit(1)
+
+
+warm()
+try:
+    rayx.get(die.remote())
+    raise AssertionError("expected WorkerCrashedError")
+except rayx.exceptions.WorkerCrashedError:
+    pass
+warm()
+
+# Cancel reaches a direct task that runs.
+warm()
+long = sleepy.remote(60, "never")
+time.sleep(0.5)
+rayx.cancel(long)
+start = time.monotonic()
+try:
+    rayx.get(long)
+    raise AssertionError("expected TaskCancelledError")
+except rayx.exceptions.TaskCancelledError:
+    pass
+assert time.monotonic() - start < 5
+warm()
+
+# Another process's get of a direct result: the node has it too.
+@rayx.remote
+def read_ref(holder):
+    return rayx.get(holder[0])
+
+
+warm()
+produced = square.remote(12)
+assert rayx.get(produced) == 144
+assert rayx.get(read_ref.remote([produced])) == 144
+
+# Many tasks in flight at once still all finish (most take the node's path).
+assert rayx.get([square.remote(i) for i in range(300)]) == [i * i for i in range(300)]
+warm()
+print("direct submission: all checks held")
