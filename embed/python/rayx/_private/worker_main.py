@@ -80,7 +80,10 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     global _in_user_code
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
-    set_gpu_ids(gpu_ids)
+    if gpu_ids or worker.state.gpu_ids or _environ_data is None or (
+        _environ_data.get(b"CUDA_VISIBLE_DEVICES") != b""
+    ):
+        set_gpu_ids(gpu_ids)  # Otherwise no GPUs before and now, and the environment says so.
     retry_exceptions: Any = False
     try:
         try:
