@@ -8,7 +8,9 @@
 
 #include <pthread.h>
 
+#include <climits>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -276,50 +278,117 @@ PyObject* ExportFunction(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
-PyObject* SubmitTask(PyObject*, PyObject* args) {
-  Py_buffer function_id, args_blob;
-  const char* name;
-  PyObject *arg_buffers, *dependencies, *contained, *resources;
-  unsigned int num_returns;
-  int max_retries, retry_exceptions;
-  if (!PyArg_ParseTuple(args, "y*sy*OOOIO!ip", &function_id, &name, &args_blob, &arg_buffers,
-                        &dependencies, &contained, &num_returns, &PyDict_Type, &resources,
-                        &max_retries, &retry_exceptions)) {
+bool ResourcesFromDict(PyObject* dict, std::map<std::string, double>* out);
+
+// A bytes-like argument: borrowed from a bytes object, or held through the buffer protocol.
+class BytesArg {
+ public:
+  BytesArg() { view_.obj = nullptr; }
+  ~BytesArg() {
+    if (view_.obj != nullptr) PyBuffer_Release(&view_);
+  }
+  BytesArg(const BytesArg&) = delete;
+  BytesArg& operator=(const BytesArg&) = delete;
+
+  // False with TypeError set when obj is not bytes-like.
+  bool Parse(PyObject* obj) {
+    if (PyBytes_Check(obj)) {
+      data_ = PyBytes_AS_STRING(obj);
+      size_ = PyBytes_GET_SIZE(obj);
+      return true;
+    }
+    if (PyUnicode_Check(obj) || PyObject_GetBuffer(obj, &view_, PyBUF_SIMPLE) != 0) {
+      if (!PyErr_Occurred() || PyUnicode_Check(obj)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "a bytes-like object is required, not '%.100s'",
+                     Py_TYPE(obj)->tp_name);
+      }
+      return false;
+    }
+    data_ = static_cast<const char*>(view_.buf);
+    size_ = view_.len;
+    return true;
+  }
+  const char* data() const { return data_; }
+  size_t size() const { return static_cast<size_t>(size_); }
+
+ private:
+  Py_buffer view_;
+  const char* data_ = nullptr;
+  Py_ssize_t size_ = 0;
+};
+
+// A str argument as UTF-8 without NUL characters (as PyArg_ParseTuple's "s"); null on error.
+const char* StringArg(PyObject* obj, Py_ssize_t* size) {
+  if (!PyUnicode_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "a str is required, not '%.100s'", Py_TYPE(obj)->tp_name);
     return nullptr;
   }
-  struct Release {
-    Py_buffer* a;
-    Py_buffer* b;
-    ~Release() {
-      PyBuffer_Release(a);
-      PyBuffer_Release(b);
-    }
-  } release{&function_id, &args_blob};
+  const char* text = PyUnicode_AsUTF8AndSize(obj, size);
+  if (text != nullptr && strlen(text) != static_cast<size_t>(*size)) {
+    PyErr_SetString(PyExc_ValueError, "embedded null character");
+    return nullptr;
+  }
+  return text;
+}
+
+// An int argument that fits a C int (as PyArg_ParseTuple's "i"); false on error.
+bool IntArg(PyObject* obj, int* out) {
+  long value = PyLong_AsLong(obj);
+  if (value == -1 && PyErr_Occurred()) return false;
+  if (value < INT_MIN || value > INT_MAX) {
+    PyErr_SetString(PyExc_OverflowError, "signed integer is out of range for a C int");
+    return false;
+  }
+  *out = static_cast<int>(value);
+  return true;
+}
+
+// submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, num_returns,
+// resources, max_retries, retry_exceptions). Called once per task: its arguments are converted
+// by hand (METH_FASTCALL), without an argument tuple or a format string to interpret.
+PyObject* SubmitTask(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 10) {
+    PyErr_Format(PyExc_TypeError, "submit_task takes 10 arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  BytesArg function_id, args_blob;
+  Py_ssize_t name_size;
+  const char* name;
+  PyObject *arg_buffers = args[3], *dependencies = args[4], *contained = args[5];
+  PyObject* resources = args[7];
+  int max_retries, retry_exceptions;
+  if (!function_id.Parse(args[0]) || (name = StringArg(args[1], &name_size)) == nullptr ||
+      !args_blob.Parse(args[2]) || !IntArg(args[8], &max_retries) ||
+      (retry_exceptions = PyObject_IsTrue(args[9])) < 0) {
+    return nullptr;
+  }
+  unsigned long num_returns = PyLong_AsUnsignedLongMask(args[6]);
+  if (num_returns == static_cast<unsigned long>(-1) && PyErr_Occurred()) return nullptr;
+  if (!PyDict_Check(resources)) {
+    PyErr_SetString(PyExc_TypeError, "submit_task: resources must be a dict");
+    return nullptr;
+  }
   CoreWorker* core = Core();
   if (core == nullptr) return nullptr;
   if (PySequence_Size(arg_buffers) != 0) {
-    PyErr_SetString(PyExc_ValueError, "submit_task takes its arguments in-band (arg_buffers must be empty)");
+    if (!PyErr_Occurred()) {
+      PyErr_SetString(PyExc_ValueError, "submit_task takes its arguments in-band (arg_buffers must be empty)");
+    }
     return nullptr;
   }
   TaskSubmission task;
-  task.function_id.assign(static_cast<const char*>(function_id.buf), function_id.len);
-  task.name = name;
-  task.args = ByteSpan{static_cast<const uint8_t*>(args_blob.buf), static_cast<size_t>(args_blob.len)};
+  task.function_id.assign(function_id.data(), function_id.size());
+  task.name.assign(name, static_cast<size_t>(name_size));
+  task.args = ByteSpan{reinterpret_cast<const uint8_t*>(args_blob.data()), args_blob.size()};
   if (!IdsFromList(dependencies, &task.dependencies) ||
       !RefsFromList(contained, &task.contained, &task.contained_actors)) {
     return nullptr;
   }
-  task.num_returns = num_returns;
+  task.num_returns = static_cast<uint32_t>(num_returns);
   task.max_retries = max_retries;
   task.retry_exceptions = retry_exceptions;
-  PyObject *key, *value;
-  Py_ssize_t pos = 0;
-  while (PyDict_Next(resources, &pos, &key, &value)) {
-    const char* resource = PyUnicode_AsUTF8(key);
-    double amount = PyFloat_AsDouble(value);
-    if (resource == nullptr || PyErr_Occurred()) return nullptr;
-    task.resources[resource] = amount;
-  }
+  if (!ResourcesFromDict(resources, &task.resources)) return nullptr;
   StatusOr<std::vector<ObjectID>> returns = Status::OK();
   Py_BEGIN_ALLOW_THREADS
   returns = core->SubmitTask(task);
@@ -353,28 +422,45 @@ PyObject* NextTask(PyObject*, PyObject*) {
   return ExecuteTaskToTuple(core, *frame);
 }
 
-PyObject* TaskDone(PyObject*, PyObject* args) {
-  PyObject *task_id_obj, *results;
-  int retry;
-  int keep_context = 0;
-  if (!PyArg_ParseTuple(args, "OO!p|p", &task_id_obj, &PyList_Type, &results, &retry, &keep_context)) {
+// task_done(task_id, results, retry, keep_context=False), once per task: its arguments and the
+// results' (kind, data, buffers, contained) tuples are converted by hand (METH_FASTCALL).
+PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < 3 || nargs > 4) {
+    PyErr_Format(PyExc_TypeError, "task_done takes 3 or 4 arguments (%zd given)", nargs);
     return nullptr;
   }
+  PyObject* task_id_obj = args[0];
+  PyObject* results = args[1];
+  if (!PyList_Check(results)) {
+    PyErr_SetString(PyExc_TypeError, "task_done: results must be a list");
+    return nullptr;
+  }
+  int retry = PyObject_IsTrue(args[2]);
+  int keep_context = nargs > 3 ? PyObject_IsTrue(args[3]) : 0;
+  if (retry < 0 || keep_context < 0) return nullptr;
   CoreWorker* core = Core();
   TaskID task_id;
   if (core == nullptr || !IdFromBytes(task_id_obj, &task_id)) return nullptr;
   std::vector<OutgoingParts> parts(static_cast<size_t>(PyList_GET_SIZE(results)));
   std::vector<OutgoingValue> values;
+  values.reserve(parts.size());
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(results); ++i) {
     PyObject* item = PyList_GET_ITEM(results, i);
-    int kind;
-    PyObject *data, *buffers, *contained;
-    if (!PyArg_ParseTuple(item, "iOOO", &kind, &data, &buffers, &contained)) return nullptr;
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4) {
+      PyErr_SetString(PyExc_TypeError,
+                      "task_done: each result must be a (kind, data, buffers, contained) tuple");
+      return nullptr;
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+    if (kind == -1 && PyErr_Occurred()) return nullptr;
     if (kind < 0 || kind > 2) {
       PyErr_SetString(PyExc_ValueError, "result kind must be 0, 1 or 2");
       return nullptr;
     }
-    if (!parts[i].Fill(static_cast<ValueKind>(kind), data, buffers, contained)) return nullptr;
+    if (!parts[i].Fill(static_cast<ValueKind>(kind), PyTuple_GET_ITEM(item, 1),
+                       PyTuple_GET_ITEM(item, 2), PyTuple_GET_ITEM(item, 3))) {
+      return nullptr;
+    }
     values.push_back(parts[i].value);
   }
   Status status = Status::OK();
@@ -583,10 +669,14 @@ PyMethodDef kMethods[] = {
     {"add_ref", AddRef, METH_O, "This process holds one more reference to the id."},
     {"remove_ref", RemoveRef, METH_O, "This process holds one reference fewer to the id."},
     {"export_function", ExportFunction, METH_VARARGS, "export_function(function_id, blob)"},
-    {"submit_task", SubmitTask, METH_VARARGS, "submit_task(...) -> [return ids]"},
+    {"submit_task", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(SubmitTask)),
+     METH_FASTCALL,
+     "submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, "
+     "num_returns, resources, max_retries, retry_exceptions) -> [return ids]"},
     {"cancel", Cancel, METH_VARARGS, "cancel(object_id, force)"},
     {"next_task", NextTask, METH_NOARGS, "Worker: the next task tuple, or None at shutdown."},
-    {"task_done", TaskDone, METH_VARARGS,
+    {"task_done", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(TaskDone)),
+     METH_FASTCALL,
      "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves the "
      "calling thread's current task as it is."},
     {"create_actor", CreateActor, METH_VARARGS,

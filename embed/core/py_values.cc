@@ -145,6 +145,34 @@ PyObject* ValueToTriple(IncomingValue value) {
                                           static_cast<Py_ssize_t>(value.inline_data.size()), "replace");
     return Py_BuildValue("(iN[])", kind, text);
   }
+  if (value.mapping == nullptr) {
+    // An inline value without out-of-band buffers (the common small value): its pickle is
+    // copied into a bytes object of its own, with no owner, memoryview or slice to build.
+    auto parsed = ParseObject(reinterpret_cast<const uint8_t*>(value.inline_data.data()),
+                              value.inline_data.size());
+    if (!parsed.ok()) {
+      PyErr_SetString(PyExc_RuntimeError, parsed.status().ToString().c_str());
+      return nullptr;
+    }
+    if (parsed->buffers.empty()) {
+      PyObject* triple = PyTuple_New(3);
+      PyObject* data = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(parsed->data.data),
+                                                 static_cast<Py_ssize_t>(parsed->data.size));
+      PyObject* buffers = PyList_New(0);
+      PyObject* kind_obj = PyLong_FromLong(kind);
+      if (triple == nullptr || data == nullptr || buffers == nullptr || kind_obj == nullptr) {
+        Py_XDECREF(triple);
+        Py_XDECREF(data);
+        Py_XDECREF(buffers);
+        Py_XDECREF(kind_obj);
+        return nullptr;
+      }
+      PyTuple_SET_ITEM(triple, 0, kind_obj);
+      PyTuple_SET_ITEM(triple, 1, data);
+      PyTuple_SET_ITEM(triple, 2, buffers);
+      return triple;
+    }
+  }
   PyObject* owner;
   const uint8_t* base;
   size_t size;
@@ -236,12 +264,32 @@ PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame) {
   std::string_view args = BytesOf(spec->args());
   std::string name = StringOf(spec->name());
   std::string method = StringOf(spec->method());
-  return Py_BuildValue("(y#y#Ns#y#NNiNNs#i)", task_id->Binary().data(), (Py_ssize_t)TaskID::kSize,
-                       function_id.data(), (Py_ssize_t)function_id.size(), blob, name.c_str(),
-                       (Py_ssize_t)name.size(), args.data(), (Py_ssize_t)args.size(), deps,
-                       IdsToList(returns), task->retries_left(), gpu_ids,
-                       PyBool_FromLong(spec->actor_creation()), method.c_str(),
-                       (Py_ssize_t)method.size(), spec->max_concurrency());
+  // The tuple is built item by item: Py_BuildValue's format parsing costs more than the items.
+  PyObject* items[] = {
+      PyBytes_FromStringAndSize(task_id->Binary().data(), static_cast<Py_ssize_t>(TaskID::kSize)),
+      PyBytes_FromStringAndSize(function_id.data(), static_cast<Py_ssize_t>(function_id.size())),
+      blob,
+      PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size())),
+      PyBytes_FromStringAndSize(args.data(), static_cast<Py_ssize_t>(args.size())),
+      deps,
+      IdsToList(returns),
+      PyLong_FromLong(task->retries_left()),
+      gpu_ids,
+      PyBool_FromLong(spec->actor_creation()),
+      PyUnicode_FromStringAndSize(method.data(), static_cast<Py_ssize_t>(method.size())),
+      PyLong_FromLong(spec->max_concurrency()),
+  };
+  constexpr Py_ssize_t kItems = sizeof(items) / sizeof(items[0]);
+  PyObject* tuple = PyTuple_New(kItems);
+  bool ok = tuple != nullptr;
+  for (PyObject* item : items) ok = ok && item != nullptr;
+  if (!ok) {
+    Py_XDECREF(tuple);
+    for (PyObject* item : items) Py_XDECREF(item);
+    return nullptr;
+  }
+  for (Py_ssize_t i = 0; i < kItems; ++i) PyTuple_SET_ITEM(tuple, i, items[i]);
+  return tuple;
 }
 
 PyObject* NodeInfoQuery(CoreWorker* core, InfoKind kind) {

@@ -57,7 +57,8 @@ class OutgoingParts {
 };
 
 // (kind, data, buffers): data and buffers are memoryviews over the received bytes or over a
-// read-only shared-memory Mapping; a system error's data is a str.
+// read-only shared-memory Mapping; a system error's data is a str. An inline value without
+// buffers has its pickle as bytes (a copy as small as the value).
 PyObject* ValueToTriple(IncomingValue value);
 
 // The tuple worker_main expects from next_task (see module.cc), from an ExecuteTask frame.

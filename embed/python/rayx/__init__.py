@@ -21,6 +21,9 @@ from rayx.object_ref import ObjectRef
 from rayx.remote_function import RemoteFunction
 from rayx.runtime_context import RuntimeContext, get_runtime_context
 
+_worker_state = _worker.state
+_get_one = _worker.get_one
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -155,6 +158,8 @@ def get(
         RayTaskError: the task raised; the error is also an instance of the original class.
         TaskCancelledError, WorkerCrashedError, ObjectLostError, ...: the value cannot exist.
     """
+    if type(object_refs) is ObjectRef and timeout is None and _worker_state.mode is not None:
+        return _get_one(object_refs._id)  # The common call, without a frame more.
     return _worker.get(object_refs, timeout=timeout)
 
 

@@ -299,11 +299,17 @@ class ActorMethod:
         return _ActorMethodOptions(self, call_options)
 
     def _remote(self, args: tuple, kwargs: dict, num_returns: int, call_name: str) -> Any:
-        encoded = task_args.encode_args(call_name, args, kwargs, False, worker.put_serialized)
+        blob = task_args.plain_args_blob(args, kwargs, False)
+        if blob is not None:  # Only builtin scalars (or nothing): no refs, nothing to put.
+            encoded = None
+            dependencies = contained = ()
+        else:
+            encoded = task_args.encode_args(call_name, args, kwargs, False, worker.put_serialized)
+            blob, dependencies, contained = encoded.blob, encoded.dependencies, encoded.contained
         return_ids = _rayx.submit_actor_task(
-            self._actor_id, self._name, call_name, encoded.blob, encoded.dependencies,
-            encoded.contained, num_returns,
+            self._actor_id, self._name, call_name, blob, dependencies, contained, num_returns,
         )
+        del encoded  # Large arguments put on the way are now held by the pending task.
         if num_returns == 1:
             return ObjectRef(return_ids[0])
         if num_returns == 0:

@@ -30,11 +30,11 @@ class ObjectRef:
 
     def __init__(self, object_id: bytes):
         """Wraps an object id (``bytes``) and takes a reference to it in this process."""
-        if not isinstance(object_id, bytes):
+        if type(object_id) is not bytes and not isinstance(object_id, bytes):
             raise TypeError(f"ObjectRef needs an id of type bytes, not {type(object_id).__name__}")
         self._id = object_id
-        self._counted = False
-        _rayx.add_ref(object_id)
+        # _counted is set only once add_ref has succeeded (__del__ tolerates its absence).
+        _add_ref(object_id)
         self._counted = True
 
     def binary(self) -> bytes:
@@ -105,9 +105,13 @@ class ObjectRef:
         # engine is gone: dropping a reference must never raise from here.
         try:
             if self._counted:
-                _rayx.remove_ref(self._id)
+                _remove_ref(self._id)
         except BaseException:
             pass
+
+
+_add_ref = _rayx.add_ref
+_remove_ref = _rayx.remove_ref
 
 
 def _rebuild(object_id: bytes) -> ObjectRef:

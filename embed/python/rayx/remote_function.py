@@ -32,6 +32,9 @@ class RemoteFunction:
         )
         self._blob: Optional[bytes] = None
         self._function_id: Optional[bytes] = None
+        # The exported-functions set of the connection this function was last exported on:
+        # while it is still the current one, the function needs no export.
+        self._exported_in: Optional[set] = None
         self._default_call: Optional[_CallInfo] = None
         functools.update_wrapper(self, function, updated=())
 
@@ -54,6 +57,7 @@ class RemoteFunction:
         self._default_options = state["_default_options"]
         self._blob = None
         self._function_id = None
+        self._exported_in = None
         self._default_call = None
         functools.update_wrapper(self, self._function, updated=())
 
@@ -80,24 +84,40 @@ class RemoteFunction:
     def _export(self) -> bytes:
         if self._function_id is None:
             self._function_id, self._blob = serialization.serialize_function(self._function)
+        exported_in = worker.state.exported_functions
         worker.export_function(self._function_id, self._blob)
+        self._exported_in = exported_in
         return self._function_id
 
     def _remote(self, args: tuple, kwargs: dict, call: "_CallInfo") -> Union[ObjectRef, list, None]:
-        worker.auto_init()
-        function_id = self._export()
-        name = call.name
-        encoded = task_args.encode_args(
-            name, args, kwargs, call.retry_exceptions, worker.put_serialized
-        )
+        state = worker.state
+        if state.mode is None:
+            worker.auto_init()
+        if self._exported_in is state.exported_functions:
+            function_id = self._function_id
+        else:
+            function_id = self._export()
+        # The args blob: constant for a call without arguments, plain pickle for builtin scalars.
+        if args or kwargs:
+            blob = task_args.plain_args_blob(args, kwargs, call.retry_exceptions)
+        else:
+            blob = call.no_args_blob
+        if blob is not None:
+            dependencies = contained = _NO_IDS
+            encoded = None
+        else:
+            encoded = task_args.encode_args(
+                call.name, args, kwargs, call.retry_exceptions, worker.put_serialized
+            )
+            blob, dependencies, contained = encoded.blob, encoded.dependencies, encoded.contained
         num_returns = call.num_returns
         return_ids = _rayx.submit_task(
             function_id,
-            name,
-            encoded.blob,
-            [],
-            encoded.dependencies,
-            encoded.contained,
+            call.name,
+            blob,
+            _NO_IDS,
+            dependencies,
+            contained,
             num_returns,
             call.resources,
             call.max_retries,
@@ -112,6 +132,10 @@ class RemoteFunction:
         return refs
 
 
+# No argument buffers, dependencies or contained refs: what submit_task gets for plain arguments.
+_NO_IDS = ()
+
+
 class _CallInfo:
     """What submit_task needs from a function's options, computed once per options.
 
@@ -120,7 +144,10 @@ class _CallInfo:
     reads it.
     """
 
-    __slots__ = ("name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry")
+    __slots__ = (
+        "name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry",
+        "no_args_blob",
+    )
 
     def __init__(self, function: Callable, task_options: dict):
         self.name = task_options.get("name") or function.__qualname__
@@ -132,6 +159,8 @@ class _CallInfo:
             retry_exceptions = tuple(retry_exceptions)
         self.retry_exceptions = retry_exceptions
         self.retry = retry_exceptions is not False
+        # The args blob of a call without arguments (None: encode_args makes it per call).
+        self.no_args_blob = task_args.plain_args_blob((), {}, retry_exceptions)
 
 
 class _OptionsWrapper:

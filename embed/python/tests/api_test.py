@@ -97,6 +97,18 @@ class ApiTest(unittest.TestCase):
         rayx.get([add.remote(1, 2) for _ in range(3)])
         self.assertLessEqual(len(engine.exports) - before, 1)
 
+    def test_functions_export_again_after_reconnecting(self):
+        @rayx.remote
+        def seven():
+            return 7
+
+        self.assertEqual(rayx.get(seven.remote()), 7)
+        exported = list(engine.exports)
+        rayx.shutdown()
+        rayx.init(num_cpus=2, num_gpus=2, resources={"accel": 1})
+        self.assertEqual(rayx.get(seven.remote()), 7)
+        self.assertEqual(engine.exports[len(exported):], [seven._function_id])
+
     def test_dependencies_and_contained(self):
         r = rayx.put(1)
         nested = rayx.put(2)

@@ -138,6 +138,19 @@ class TaskArgsTest(unittest.TestCase):
             self.assertEqual((encoded.dependencies, encoded.contained), ([], []))
             self.assertEqual(task_args.decode_args(encoded.blob, []), (args, {}, retry))
 
+    def test_plain_args_blob_is_the_args_format(self):
+        # The short path writes exactly what the general encoder decodes; other calls get None.
+        for args, retry in [((), False), ((), True), ((7, "y"), False)]:
+            blob = task_args.plain_args_blob(args, {}, retry)
+            self.assertEqual(task_args.decode_args(blob, []), (args, {}, retry))
+            self.assertEqual(task_args.decode_args(bytearray(blob), []), (args, {}, retry))
+        self.assertIsNone(task_args.plain_args_blob((), {"k": 1}, False))
+        self.assertIsNone(task_args.plain_args_blob(([1],), {}, False))
+        self.assertIsNone(task_args.plain_args_blob((), {}, (ValueError,)))
+        # A call without arguments always gets the same blob.
+        self.assertIs(task_args.plain_args_blob((), {}, False),
+                      task_args.plain_args_blob([], {}, False))
+
     def test_large_scalar_is_put(self):
         puts = []
 

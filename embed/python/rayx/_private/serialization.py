@@ -69,7 +69,7 @@ def serialize(value: Any, out_of_band: bool = True) -> SerializedValue:
         Whatever pickling raises (TypeError, pickle.PicklingError, ...) for unpicklable values.
     """
     if type(value) in _PLAIN_TYPES:
-        return SerializedValue(pickle.dumps(value, protocol=5), [], [])
+        return SerializedValue(pickle.dumps(value, 5), [], [])
     buffers: list = []
     contained: list = []
     previous = getattr(_local, "contained", None)
@@ -99,7 +99,7 @@ def deserialize(kind: int, data: Any, buffers: Sequence = (), object_id: bytes =
         `rayx.exceptions` class that matches a system error's code.
     """
     if kind == VALUE:
-        return pickle.loads(data, buffers=buffers)
+        return pickle.loads(data, buffers=buffers) if buffers else pickle.loads(data)
     raise error_of(kind, data, object_id)
 
 

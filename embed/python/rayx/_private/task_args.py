@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from rayx._private import serialization
 from rayx._private.serialization import _PLAIN_TYPES, INLINE_THRESHOLD, VALUE, SerializedValue
@@ -66,6 +66,32 @@ class DependencyFailed(Exception):
         self.triple = triple
 
 
+def plain_args_blob(args: Sequence[Any], kwargs: dict, retry_exceptions: Any) -> Optional[bytes]:
+    """Returns the args_blob of a call whose arguments are all builtin scalars, else None.
+
+    The common call: no keyword arguments, only builtin scalars (or nothing), retry_exceptions a
+    bool. Plain pickle writes the same format as `encode_args` without the cost of a cloudpickle
+    pickler, and a call without arguments has one constant blob. None means `encode_args` must
+    encode the call (another kind of argument, or too large a blob).
+    """
+    if kwargs or type(retry_exceptions) is not bool:
+        return None
+    if not args:
+        return _NO_ARGS_BLOBS[retry_exceptions]
+    for a in args:
+        if type(a) not in _PLAIN_TYPES:
+            return None
+    if type(args) is not tuple:
+        args = tuple(args)
+    data = _dumps((ARGS_FORMAT, args, {}, retry_exceptions), 5)
+    return data if len(data) <= INLINE_THRESHOLD else None
+
+
+_dumps = pickle.dumps
+_NO_ARGS_BLOBS = {retry: _dumps((ARGS_FORMAT, (), {}, retry), 5) for retry in (False, True)}
+_NO_ARGS_RETRY = {blob: retry for retry, blob in _NO_ARGS_BLOBS.items()}
+
+
 def encode_args(
     function_name: str,
     args: Sequence[Any],
@@ -84,16 +110,20 @@ def encode_args(
     Raises:
         TypeError: an argument cannot be serialized; the message names it and its type.
     """
-    if not kwargs and type(retry_exceptions) is bool:
-        # The common call: only builtin scalars (or nothing). Plain pickle writes the same
-        # format without the cost of a cloudpickle pickler; too large a blob takes the long way.
-        for a in args:
-            if type(a) not in _PLAIN_TYPES:
-                break
-        else:
-            data = pickle.dumps((ARGS_FORMAT, tuple(args), {}, retry_exceptions), protocol=5)
-            if len(data) <= INLINE_THRESHOLD:
-                return EncodedArgs(data, [], [])
+    blob = plain_args_blob(args, kwargs, retry_exceptions)
+    if blob is not None:
+        return EncodedArgs(blob, [], [])
+    return _encode_general(function_name, args, kwargs, retry_exceptions, put)
+
+
+def _encode_general(
+    function_name: str,
+    args: Sequence[Any],
+    kwargs: dict,
+    retry_exceptions: Any,
+    put: Callable[[SerializedValue], ObjectRef],
+) -> EncodedArgs:
+    """`encode_args` for any arguments: ObjectRefs become dependencies, large ones are put."""
     dependencies: dict = {}
     keepalive: list = []
 
@@ -156,6 +186,10 @@ def decode_args(blob: bytes, dependency_values: Sequence[tuple]) -> tuple[tuple,
         DependencyFailed: a dependency holds an error value (the task must fail with it).
         ValueError: the blob is not in a known format.
     """
+    if type(blob) is bytes and not dependency_values:
+        retry_exceptions = _NO_ARGS_RETRY.get(blob)
+        if retry_exceptions is not None:  # A call without arguments: nothing to unpickle.
+            return (), {}, retry_exceptions
     decoded = serialization.pickle.loads(blob)
     if not isinstance(decoded, tuple) or not decoded or decoded[0] != ARGS_FORMAT:
         raise ValueError("unknown args_blob format")

@@ -19,7 +19,7 @@ import _rayx
 
 from rayx import exceptions
 from rayx._private import serialization
-from rayx._private.serialization import SerializedValue
+from rayx._private.serialization import VALUE, SerializedValue
 from rayx.object_ref import ObjectRef
 
 DRIVER = "driver"
@@ -250,10 +250,7 @@ def _check_timeout(timeout: Optional[float]) -> Optional[float]:
 def get(object_refs: Union[ObjectRef, Sequence[ObjectRef]], timeout: Optional[float] = None) -> Any:
     """Returns the value(s) of one ObjectRef or a list of them (see `rayx.get`)."""
     if type(object_refs) is ObjectRef and timeout is None and state.mode is not None:
-        # The common call, without the list handling below.
-        object_id = object_refs._id
-        ((kind, data, buffers),) = _rayx.get([object_id], None)
-        return serialization.deserialize(kind, data, buffers, object_id)
+        return get_one(object_refs._id)
     single = isinstance(object_refs, ObjectRef)
     if single:
         refs = [object_refs]
@@ -285,6 +282,20 @@ def get(object_refs: Union[ObjectRef, Sequence[ObjectRef]], timeout: Optional[fl
         for (kind, data, buffers), object_id in zip(triples, ids)
     ]
     return values[0] if single else values
+
+
+def get_one(object_id: bytes) -> Any:
+    """Returns the value of one object, waiting for it without a timeout (connected only).
+
+    The common call of `get`, without its argument checks and list handling.
+    """
+    ((kind, data, buffers),) = _rayx.get([object_id], None)
+    if kind == VALUE and not buffers:
+        return _loads(data)
+    return serialization.deserialize(kind, data, buffers, object_id)
+
+
+_loads = serialization.pickle.loads
 
 
 def wait(

@@ -39,9 +39,10 @@ def main() -> None:
     worker.connect_as_worker()
     _install_sigint_handler()
     _note_direct_streams()
+    next_task, task_done = _rayx.next_task, _rayx.task_done
     while True:
         try:
-            task = _rayx.next_task()
+            task = next_task()
         except KeyboardInterrupt:
             continue
         if task is None:
@@ -54,7 +55,7 @@ def main() -> None:
         task_id = task[0]
         results, retry = execute_task(task)
         del task  # Its argument values may map objects: unmapped before the next task comes.
-        _rayx.task_done(task_id, results, retry)
+        task_done(task_id, results, retry)
         _release_contained(results)
         del results
 
@@ -79,18 +80,26 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     global _in_user_code
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
-    set_gpu_ids(gpu_ids)
+    if gpu_ids or worker.state.gpu_ids or _environ_data is None or (
+        _environ_data.get(b"CUDA_VISIBLE_DEVICES") != b""
+    ):
+        set_gpu_ids(gpu_ids)  # Otherwise no GPUs before and now, and the environment says so.
     retry_exceptions: Any = False
     try:
         try:
-            function = _load_function(function_id, function_blob)
+            function = _functions.get(function_id)
+            if function is None:
+                function = _load_function(function_id, function_blob)
             args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
             _in_user_code = True
             try:
-                output = function(*args, **kwargs)
+                output = function(*args, **kwargs) if kwargs else function(*args)
             finally:
                 _in_user_code = False
             del args, kwargs
+            if type(output) in _PLAIN_TYPES and len(return_ids) == 1:
+                # The common return: one builtin scalar (no buffers, no refs to hold).
+                return [(VALUE, _dumps(output, 5), _NONE, _NONE)], False
             return _serialize_returns(name, output, len(return_ids)), False
         except task_args.DependencyFailed as failed:
             return [failed.triple], False
@@ -113,9 +122,13 @@ def set_gpu_ids(gpu_ids: Any) -> None:
     than the comparison).
     """
     worker.state.gpu_ids = list(gpu_ids)
-    visible = ",".join(str(i) for i in gpu_ids) if gpu_ids else ""
+    if gpu_ids:
+        visible = ",".join(str(i) for i in gpu_ids)
+        encoded = visible.encode()
+    else:
+        visible, encoded = "", b""
     if _environ_data is not None:  # os.environ's own dict: no key encoding per task.
-        if _environ_data.get(b"CUDA_VISIBLE_DEVICES") == visible.encode():
+        if _environ_data.get(b"CUDA_VISIBLE_DEVICES") == encoded:
             return
     elif os.environ.get("CUDA_VISIBLE_DEVICES") == visible:
         return
@@ -159,7 +172,7 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
     results = []
     for value in outputs:
         if type(value) in _PLAIN_TYPES:  # No buffers, no refs: plain pickle, no bookkeeping.
-            results.append((VALUE, pickle.dumps(value, protocol=5), [], []))
+            results.append((VALUE, _dumps(value, 5), _NONE, _NONE))
             continue
         serialized = serialization.serialize(value)
         # The refs (and actor handles) inside a result must outlive the return value, which dies
@@ -169,6 +182,10 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
             _hold(contained_id, True)
         results.append((VALUE, serialized.data, serialized.buffers, serialized.contained))
     return results
+
+
+_dumps = pickle.dumps
+_NONE = ()  # The buffers and contained refs of a plain result: none.
 
 
 def _release_contained(results: list) -> None:
@@ -230,7 +247,10 @@ def _note_direct_streams() -> None:
 
 
 def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
+    stdout, stderr = sys.stdout, sys.stderr
+    if (stdout, stderr) == _direct_streams and stdout.write_through and stderr.write_through:
+        return  # The common case: both streams are the worker's own, and buffer nothing.
+    for stream in (stdout, stderr):
         if stream in _direct_streams and stream.write_through:
             continue
         try:
