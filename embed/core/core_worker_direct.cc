@@ -22,12 +22,14 @@ std::string DirectShape(const TaskSubmission& task) {
       !task.actor_id.IsNil() || task.num_returns != 1 || task.args.size > kInlineThreshold) {
     return std::string();
   }
-  std::string shape;
+  // A map key only: names and the amounts' bytes (no number formatting on this path).
+  std::string shape = "shape:";
   for (const auto& [resource, amount] : task.resources) {
     if (resource == "GPU" && amount > 0) return std::string();  // GPU ids come with node grants.
-    shape += resource + "=" + std::to_string(amount) + ";";
+    shape.append(resource).push_back('=');
+    shape.append(reinterpret_cast<const char*>(&amount), sizeof(amount));
   }
-  return shape.empty() ? std::string("none") : shape;
+  return shape;
 }
 
 CoreWorker::Lease* CoreWorker::PickLease(const TaskSubmission& task, const TaskID& task_id,
@@ -126,7 +128,8 @@ void CoreWorker::OnLeaseGranted(const wire::LeaseGranted* granted) {
   auto it = shape.empty() ? leases_.end() : leases_.find(shape);
   if (it == leases_.end() || !link.ok()) {
     if (!link.ok() && it != leases_.end()) {
-      RAYX_LOG(Warning) << "direct task submission is off for " << shape << ": " << link.status();
+      RAYX_LOG(Warning) << "direct task submission to a worker failed (tasks of that shape take "
+                           "the node's path from now on): " << link.status();
       direct_disabled_.insert(shape);
       leases_.erase(it);
     }
