@@ -61,7 +61,8 @@ class OutgoingParts {
 // buffers has its pickle as bytes (a copy as small as the value).
 PyObject* ValueToTriple(IncomingValue value);
 
-// The tuple worker_main expects from next_task (see module.cc), from an ExecuteTask frame.
+// The tuple worker_main expects from next_task (see module.cc), from an ExecuteTask frame that
+// CoreWorker::NextTask returned (verified already).
 // Sets the core's current task.
 PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame);
 

@@ -102,7 +102,8 @@ class NodeConnection {
 
   // Worker role: blocks until the node or a direct link sends a task; nullopt once the connection
   // is closed, or when the interrupt check said to give up (then *interrupted is set, if given).
-  // *link is where the task came from (0: the node).
+  // *link is where the task came from (0: the node). Every frame this returns was verified when
+  // it arrived.
   std::optional<std::string> NextTask(bool* interrupted = nullptr, uint64_t* link = nullptr);
 
   // Shuts the socket down; waiting calls return Unavailable. Idempotent.
