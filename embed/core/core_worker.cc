@@ -449,13 +449,10 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
   uint32_t depth = (t_task.set ? t_task.depth : last_depth_.load()) + 1;
   std::string shape = DirectShape(task);
   bool request_lease = false;
-  std::string blob;
-  Lease* lease = shape.empty() ? nullptr : PickLease(task, task_id, shape, &request_lease, &blob);
-  WorkerID leased_worker;
+  std::optional<DirectTarget> target;
+  if (!shape.empty()) target = PickLease(task, task_id, shape, &request_lease);
   const WorkerID* direct_worker = nullptr;
-  if (lease != nullptr && SendDirect(lease, task, task_id, depth, blob, &leased_worker)) {
-    direct_worker = &leased_worker;
-  }
+  if (target.has_value() && SendDirect(*target, task, task_id, depth)) direct_worker = &target->worker_id;
   flatbuffers::FlatBufferBuilder b(256 + task.args.size);
   auto spec = BuildTaskSpec(b, task, task_id, depth, direct_worker);
   std::string_view submit = FinishEnvelope(b, wire::CreateSubmitTask(b, spec));

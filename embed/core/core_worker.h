@@ -235,15 +235,19 @@ class CoreWorker {
     std::chrono::steady_clock::time_point idle_since;
     std::unordered_set<std::string> functions_sent;
   };
+  // Where a direct task goes: a leased worker and this process's link to it.
+  struct DirectTarget {
+    uint64_t link = 0;
+    WorkerID worker_id;
+    std::string blob;  // The function's definition, when that worker has not been sent it.
+  };
   // The leased worker to send this task to now, or none (then *request_lease says whether to ask
-  // for a lease). On success the task counts as in flight there, and *blob is the function's
-  // definition when that worker has not been sent it.
-  Lease* PickLease(const TaskSubmission& task, const TaskID& task_id, const std::string& shape,
-                   bool* request_lease, std::string* blob);
-  // Sends the task to the leased worker (*worker_id); false (and nothing in flight) when the link
-  // is gone.
-  bool SendDirect(Lease* lease, const TaskSubmission& task, const TaskID& task_id, uint32_t depth,
-                  const std::string& blob, WorkerID* worker_id);
+  // for a lease). On success the task counts as in flight there.
+  std::optional<DirectTarget> PickLease(const TaskSubmission& task, const TaskID& task_id,
+                                        const std::string& shape, bool* request_lease);
+  // Sends the task to the leased worker; false (and nothing in flight) when the link is gone.
+  bool SendDirect(const DirectTarget& target, const TaskSubmission& task, const TaskID& task_id,
+                  uint32_t depth);
   void RequestLease(const TaskSubmission& task, const std::string& shape);
   // Frames from links and lease messages from the node (NodeConnection::FrameHandler).
   void OnFrame(uint64_t link, std::string frame);

@@ -32,46 +32,51 @@ std::string DirectShape(const TaskSubmission& task) {
   return shape;
 }
 
-CoreWorker::Lease* CoreWorker::PickLease(const TaskSubmission& task, const TaskID& task_id,
-                                         const std::string& shape, bool* request_lease,
-                                         std::string* blob) {
+std::optional<CoreWorker::DirectTarget> CoreWorker::PickLease(const TaskSubmission& task,
+                                                             const TaskID& task_id,
+                                                             const std::string& shape,
+                                                             bool* request_lease) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = leases_.find(shape);
   if (it == leases_.end()) {
     *request_lease = direct_disabled_.count(shape) == 0;
-    return nullptr;
+    return std::nullopt;
   }
   Lease* lease = it->second.get();
-  if (lease->link == 0 || lease->revoked || lease->in_flight > 0) return nullptr;
+  if (lease->link == 0 || lease->revoked || lease->in_flight > 0) return std::nullopt;
   auto known = function_blobs_.find(task.function_id);
-  if (known == function_blobs_.end()) return nullptr;  // Exported by another path: let the node send it.
-  if (lease->functions_sent.insert(task.function_id).second) *blob = known->second;
+  if (known == function_blobs_.end()) return std::nullopt;  // Exported by another path: the node sends it.
+  DirectTarget target;
+  target.link = lease->link;
+  target.worker_id = lease->worker_id;
+  if (lease->functions_sent.insert(task.function_id).second) target.blob = known->second;
   lease->in_flight++;
   direct_pending_[task_id] = lease;
-  return lease;
+  return target;
 }
 
-bool CoreWorker::SendDirect(Lease* lease, const TaskSubmission& task, const TaskID& task_id,
-                            uint32_t depth, const std::string& blob, WorkerID* worker_id) {
-  uint64_t link;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    link = lease->link;
-    *worker_id = lease->worker_id;
-  }
-  flatbuffers::FlatBufferBuilder b(256 + task.args.size + blob.size());
+bool CoreWorker::SendDirect(const DirectTarget& target, const TaskSubmission& task,
+                            const TaskID& task_id, uint32_t depth) {
+  flatbuffers::FlatBufferBuilder b(256 + task.args.size + target.blob.size());
   auto spec = BuildTaskSpec(b, task, task_id, depth, nullptr);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> function_blob;
-  if (!blob.empty()) function_blob = b.CreateVector(reinterpret_cast<const uint8_t*>(blob.data()), blob.size());
+  if (!target.blob.empty()) {
+    function_blob = b.CreateVector(reinterpret_cast<const uint8_t*>(target.blob.data()), target.blob.size());
+  }
   auto execute = wire::CreateExecuteTask(b, spec, function_blob, 0, task.max_retries);
-  if (connection_->SendOnLink(link, FinishEnvelope(b, execute)).ok()) {
+  if (connection_->SendOnLink(target.link, FinishEnvelope(b, execute)).ok()) {
     direct_task_count_++;
     return true;
   }
-  // The worker is gone: the node's path takes the task; the link's closing drops the lease.
+  // The worker is gone: the node's path takes the task. The link's closing drops the lease (and
+  // may have done so already, with this task's entry).
   std::lock_guard<std::mutex> lock(mu_);
-  if (direct_pending_.erase(task_id) != 0) lease->in_flight--;
-  lease->functions_sent.erase(task.function_id);
+  auto pending = direct_pending_.find(task_id);
+  if (pending != direct_pending_.end()) {
+    pending->second->in_flight--;
+    pending->second->functions_sent.erase(task.function_id);
+    direct_pending_.erase(pending);
+  }
   return false;
 }
 
@@ -113,6 +118,17 @@ void CoreWorker::OnFrame(uint64_t link, std::string frame) {
 }
 
 void CoreWorker::OnLeaseGranted(const wire::LeaseGranted* granted) {
+  if (granted->worker_id() == nullptr || granted->worker_id()->size() == 0) {
+    // Refused: this shape takes the node's path from now on.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = leases_.begin(); it != leases_.end(); ++it) {
+      if (it->second->key != granted->lease_key() || it->second->granted) continue;
+      direct_disabled_.insert(it->first);
+      leases_.erase(it);
+      break;
+    }
+    return;
+  }
   auto worker_id = UnpackId<WorkerID>(granted->worker_id());
   if (!worker_id.ok()) return;
   std::string shape;

@@ -521,10 +521,14 @@ Status NodeService::HandleRequestLease(Session* session, const wire::RequestLeas
     for (const auto* r : *request->resources()) amounts[StringOf(r->name())] = r->amount();
   }
   RAYX_ASSIGN_OR_RETURN(ResourceSet demand, ResourceSet::FromDoubles(amounts));
-  // A shape this node cannot hold is never leased: the owner's tasks keep taking the node's path
-  // (where the user hears that no node has it).
-  if (!NodeResources::Validate(demand).ok() || !tasks_->resources().IsFeasible(demand)) return Status::OK();
   uint64_t lease_key = request->lease_key();
+  if (!NodeResources::Validate(demand).ok() || !tasks_->resources().IsFeasible(demand)) {
+    // Refused (no worker): the owner's tasks of this shape keep taking the node's path, where the
+    // user hears that no node has it.
+    flatbuffers::FlatBufferBuilder b(64);
+    session->connection->Send(FinishEnvelope(b, wire::CreateLeaseGranted(b, lease_key)));
+    return Status::OK();
+  }
   uint64_t session_key = session->key;
   auto granted = [this, session_key, lease_key](Worker* worker, const Allocation& allocation) {
     auto it = sessions_.find(session_key);

@@ -162,7 +162,7 @@ void TaskManager::ReturnLease(Worker* worker) {
   for (const auto& [id, early] : lease.early_done) ReleaseEarly(early);
   lease.early_done.clear();
   if (lease.direct_tasks.empty()) {
-    leases_.erase(it);
+    EraseLease(it);
     pool_->PushIdle(worker);
   }
   TryDispatch();
@@ -221,6 +221,11 @@ TaskManager::EarlyDone TaskManager::KeepEarly(const wire::TaskDone* done, std::s
     for (const ActorID& id : early.contained_actors) pin_actor_(id, +1);
   }
   return early;
+}
+
+void TaskManager::EraseLease(std::unordered_map<Worker*, OwnerLease>::iterator lease) {
+  for (const auto& [id, early] : lease->second.early_done) ReleaseEarly(early);
+  leases_.erase(lease);
 }
 
 void TaskManager::ReleaseEarly(const EarlyDone& early) {
@@ -283,6 +288,7 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::
     // A direct task: the owner's SubmitDirect may not have come yet.
     auto by_id = by_id_.find(id);
     if (by_id == by_id_.end() || lease->second.direct_tasks.count(by_id->second) == 0) {
+      if (lease->second.early_done.count(id) != 0) return ProtocolError("task " + id.Hex() + " reported twice");
       lease->second.early_done.emplace(id, KeepEarly(done, frame));
       return Status::OK();
     }
@@ -345,7 +351,7 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
     if (lease == leases_.end()) return;
     lease->second.direct_tasks.erase(task->key);
     if (lease->second.returned && lease->second.direct_tasks.empty()) {
-      leases_.erase(lease);
+      EraseLease(lease);
       if (worker_alive) pool_->PushIdle(worker);
     }
     return;
@@ -394,12 +400,11 @@ void TaskManager::OnWorkerExit(Worker* worker) {
     }
     lease = leases_.find(worker);
     if (lease != leases_.end()) {
-      for (const auto& [id, early] : lease->second.early_done) ReleaseEarly(early);
       if (!lease->second.returned) {
         if (lease->second.blocked) resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
         resources_.Release(lease->second.allocation);
       }
-      leases_.erase(lease);
+      EraseLease(lease);
     }
   }
   TryDispatch();

@@ -141,6 +141,8 @@ class TaskManager {
   void RevokeLeasesIfWaiting();
   EarlyDone KeepEarly(const wire::TaskDone* done, std::string_view frame);
   void ReleaseEarly(const EarlyDone& early);
+  // Forgets a lease, and the TaskDone frames it kept.
+  void EraseLease(std::unordered_map<Worker*, OwnerLease>::iterator lease);
 
   void OnArgReady(uint64_t key);
   void Enqueue(Task* task);
