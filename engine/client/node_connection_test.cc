@@ -265,13 +265,15 @@ TEST_F(NodeConnectionTest, WorkerClosesALinkThatDoesNotStartWithHello) {
     int fd = RawConnect(path);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-    EXPECT_TRUE(worker->WaitUntil([&] { return worker_events_.size() > closes_before; }, kWaitMs,
-                                  nullptr));
+    bool reported = worker->WaitUntil([&] { return worker_events_.size() > closes_before; },
+                                      kWaitMs, nullptr);
+    bool peer_closed = reported && PeerClosed(fd, 1000);
+    close(fd);
+    ASSERT_TRUE(reported);
+    EXPECT_TRUE(peer_closed);
     auto [link, frame] = worker_events_.at(worker_events_.size() - 1);
     EXPECT_NE(link, 0u);
     EXPECT_EQ(frame, "");
-    EXPECT_TRUE(PeerClosed(fd, 1000));
-    close(fd);
     ExpectNodeStillServes(&node_, worker.get());  // Also: "sneaky" was not queued before it.
   }
 }
