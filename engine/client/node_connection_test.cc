@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -90,6 +91,14 @@ class Recorder {
   std::pair<uint64_t, std::string> at(size_t i) {
     std::lock_guard<std::mutex> lock(mu_);
     return events_.at(i);
+  }
+  // Whether the handler was given a frame from this link.
+  bool SawFrame(uint64_t link) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, frame] : events_) {
+      if (id == link && !frame.empty()) return true;
+    }
+    return false;
   }
   // Whether the handler was told that this link closed.
   bool SawClose(uint64_t link) {
@@ -192,6 +201,37 @@ TEST_F(NodeConnectionTest, TaskDoneOnALinkReachesTheOwnersHandler) {
   ASSERT_TRUE(envelope.ok());
   ASSERT_NE((*envelope)->message_as_TaskDone(), nullptr);
   EXPECT_EQ(UnpackId<TaskID>((*envelope)->message_as_TaskDone()->task_id()).value(), done_id);
+}
+
+// Two threads wait on one connection for frames of different links: whichever reads hands the
+// reading over to the other when its own frame has come.
+TEST_F(NodeConnectionTest, TwoWaitersGetFramesFromTheirLinks) {
+  auto worker = Connect(wire::Role::Worker, worker_id_, &worker_events_);
+  auto owner = Connect(wire::Role::Driver, WorkerID(), &owner_events_);
+  ASSERT_TRUE(worker && owner);
+  std::string path = DirectSocketPath(node_.socket_path(), worker_id_);
+  uint64_t owner_links[2];
+  uint64_t worker_links[2];
+  for (int i = 0; i < 2; ++i) {
+    auto link = owner->OpenLink(path, wire::Role::Driver, WorkerID());
+    ASSERT_TRUE(link.ok());
+    owner_links[i] = *link;
+    ASSERT_TRUE(owner->SendOnLink(*link, ExecuteTaskEnvelope("f")).ok());
+    ASSERT_TRUE(worker->NextTask(nullptr, &worker_links[i]).has_value());
+  }
+  bool got[2] = {false, false};
+  std::thread waiters[2];
+  for (int i = 0; i < 2; ++i) {
+    waiters[i] = std::thread([&, i] {
+      got[i] = owner->WaitUntil([&] { return owner_events_.SawFrame(owner_links[i]); }, kWaitMs,
+                                nullptr);
+    });
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(worker->SendOnLink(worker_links[i], TaskDoneEnvelope(TaskID::FromRandom())).ok());
+    waiters[i].join();
+    EXPECT_TRUE(got[i]) << "waiter " << i;
+  }
 }
 
 TEST_F(NodeConnectionTest, LeaseMessagesFromTheNodeGoToTheHandlerAsLinkZero) {
