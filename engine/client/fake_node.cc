@@ -85,7 +85,8 @@ void FakeNode::Welcome(std::unique_ptr<Client> client) {
   auto job = b.CreateVector(job_id.data(), JobID::kSize);
   auto worker = b.CreateVector(client_id.data(), WorkerID::kSize);
   auto dir = b.CreateString(dir_);
-  if (!SendFrame(client.get(), FinishEnvelope(b, wire::CreateWelcome(b, node, job, worker, dir))).ok()) {
+  if (!SendFrame(client.get(), FinishEnvelope(b, wire::CreateWelcome(b, node, job, worker, dir)))
+           .ok()) {
     close(client->fd);
     return;
   }

@@ -63,7 +63,8 @@ std::string TaskStartedEnvelope(const std::string& name) {
 std::string StartedName(const std::optional<std::string>& frame) {
   if (!frame) return "(nothing)";
   auto envelope = ParseEnvelope(*frame);
-  if (!envelope.ok() || (*envelope)->message_as_TaskStarted() == nullptr) return "(not TaskStarted)";
+  if (!envelope.ok() || (*envelope)->message_as_TaskStarted() == nullptr)
+    return "(not TaskStarted)";
   return StringOf((*envelope)->message_as_TaskStarted()->name());
 }
 
@@ -239,8 +240,9 @@ TEST_F(NodeConnectionTest, LeaseMessagesFromTheNodeGoToTheHandlerAsLinkZero) {
   ASSERT_NE(owner, nullptr);
   flatbuffers::FlatBufferBuilder b(64);
   auto id = b.CreateVector(worker_id_.data(), WorkerID::kSize);
-  ASSERT_TRUE(FakeNode::SendFrame(node_.WaitForClient(0),
-                                  FinishEnvelope(b, wire::CreateRevokeLease(b, id))).ok());
+  ASSERT_TRUE(
+      FakeNode::SendFrame(node_.WaitForClient(0), FinishEnvelope(b, wire::CreateRevokeLease(b, id)))
+          .ok());
   ASSERT_TRUE(owner->WaitUntil([&] { return owner_events_.size() > 0; }, kWaitMs, nullptr));
   auto [link, frame] = owner_events_.at(0);
   EXPECT_EQ(link, 0u);
@@ -289,9 +291,10 @@ TEST_F(NodeConnectionTest, WorkerClosesALinkThatDoesNotStartWithHello) {
   std::string garbage;
   AppendFrame(&garbage, "not a flatbuffer at all");
   std::vector<std::pair<std::string, std::string>> cases;
-  for (auto [what, envelope] : {std::pair<std::string, std::string>{"a task", ExecuteTaskEnvelope("sneaky")},
-                                {"an old Hello", HelloEnvelope(kProtocolVersion - 1)},
-                                {"a newer Hello", HelloEnvelope(kProtocolVersion + 1)}}) {
+  for (auto [what, envelope] :
+       {std::pair<std::string, std::string>{"a task", ExecuteTaskEnvelope("sneaky")},
+        {"an old Hello", HelloEnvelope(kProtocolVersion - 1)},
+        {"a newer Hello", HelloEnvelope(kProtocolVersion + 1)}}) {
     std::string frame;
     AppendFrame(&frame, envelope);
     cases.emplace_back(what, frame);
@@ -305,8 +308,8 @@ TEST_F(NodeConnectionTest, WorkerClosesALinkThatDoesNotStartWithHello) {
     int fd = RawConnect(path);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-    bool reported = worker->WaitUntil([&] { return worker_events_.size() > closes_before; },
-                                      kWaitMs, nullptr);
+    bool reported =
+        worker->WaitUntil([&] { return worker_events_.size() > closes_before; }, kWaitMs, nullptr);
     bool peer_closed = reported && PeerClosed(fd, 1000);
     close(fd);
     ASSERT_TRUE(reported);
@@ -329,10 +332,11 @@ TEST_F(NodeConnectionTest, WorkerClosesALinkOnABadFrameAfterHello) {
     ASSERT_TRUE(link.ok());
     ASSERT_TRUE(owner->SendOnLink(*link, bad).ok());
     size_t closes_before = worker_events_.size();
-    EXPECT_TRUE(worker->WaitUntil([&] { return worker_events_.size() > closes_before; }, kWaitMs,
-                                  nullptr));
+    EXPECT_TRUE(
+        worker->WaitUntil([&] { return worker_events_.size() > closes_before; }, kWaitMs, nullptr));
     EXPECT_TRUE(owner->WaitUntil([&] { return owner_events_.SawClose(*link); }, kWaitMs, nullptr));
-    EXPECT_EQ(owner->SendOnLink(*link, ExecuteTaskEnvelope("late")).code(), StatusCode::kUnavailable);
+    EXPECT_EQ(owner->SendOnLink(*link, ExecuteTaskEnvelope("late")).code(),
+              StatusCode::kUnavailable);
     ExpectNodeStillServes(&node_, worker.get());
   }
   // A good link still works.
@@ -358,6 +362,8 @@ TEST_F(NodeConnectionTest, WorkerThatGoesAwayIsAClosedLink) {
   ASSERT_TRUE(pending.ok());
 
   worker.reset();
+  // Before the owner has read that the links closed, a send finds it out.
+  EXPECT_EQ(owner->SendOnLink(*served, ExecuteTaskEnvelope("g")).code(), StatusCode::kUnavailable);
   EXPECT_TRUE(owner->WaitUntil(
       [&] { return owner_events_.SawClose(*served) && owner_events_.SawClose(*pending); }, kWaitMs,
       nullptr));
@@ -418,9 +424,9 @@ TEST_F(NodeConnectionTest, SendFramedSendsTheFramesThenTheEnvelope) {
   std::string one_frame;
   AppendFrame(&one_frame, TaskStartedEnvelope("x"));
   ASSERT_TRUE(owner->SendFramed(frames, TaskStartedEnvelope("d")).ok());
-  ASSERT_TRUE(owner->SendFramed(one_frame, "").ok());  // Frames alone.
-  ASSERT_TRUE(owner->SendFramed("", TaskStartedEnvelope("e")).ok());             // Envelope alone.
-  ASSERT_TRUE(owner->SendFramed("", "").ok());                                  // Nothing.
+  ASSERT_TRUE(owner->SendFramed(one_frame, "").ok());                 // Frames alone.
+  ASSERT_TRUE(owner->SendFramed("", TaskStartedEnvelope("e")).ok());  // Envelope alone.
+  ASSERT_TRUE(owner->SendFramed("", "").ok());                        // Nothing.
   ASSERT_TRUE(owner->Send(TaskStartedEnvelope("f")).ok());
   for (const char* name : {"a", "b", "c", "d", "x", "e", "f"}) {
     EXPECT_EQ(StartedName(FakeNode::ReadFrame(client, kWaitMs)), name);
