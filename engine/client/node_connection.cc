@@ -220,7 +220,11 @@ Status NodeConnection::SendOnLink(uint64_t id, std::string_view envelope) {
     if (it == links_.end()) return Unavailable("the direct link is closed");
     link = it->second;
   }
-  return WriteFrames(link->fd, link->write_mu, envelope, std::string_view(), "write to a direct link");
+  Status sent =
+      WriteFrames(link->fd, link->write_mu, envelope, std::string_view(), "write to a direct link");
+  // A write fails when the other end has gone: the link is closed, though no reader saw it yet.
+  if (!sent.ok()) return Unavailable("the direct link is closed: " + sent.message());
+  return Status::OK();
 }
 
 void NodeConnection::CloseLink(uint64_t id) { DropLink(id, /*report=*/false); }
