@@ -196,6 +196,8 @@ class CoreWorker {
   StatusOr<StoreStats> ObjectStoreStats();
 
   void Disconnect() { connection_->Close(); }
+  // See NodeConnection::AbandonInForkedChild; the CoreWorker must then be leaked, not destroyed.
+  void AbandonInForkedChild() { connection_->AbandonInForkedChild(); }
   // Tasks sent straight to a leased worker so far.
   uint64_t direct_task_count() const { return direct_task_count_.load(); }
 

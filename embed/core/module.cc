@@ -70,9 +70,12 @@ bool g_forked_child = false;
 // The child of a fork shares its parent's socket to the node and has none of its threads: it
 // must neither write to that socket (its frames would interleave with the parent's), nor shut
 // it down, nor wait for the node's thread. So it forgets the connection and the node without
-// destroying them (that would do all three), and rayx calls in it fail with a clear error.
+// destroying them (that would do all three), and rayx calls in it fail with a clear error. It
+// does close its copies of the connection's sockets: a direct link that a worker's child kept open
+// would hide that worker's death from the owner waiting on the link.
 void ForgetEngineInForkedChild() {
   g_forked_child = true;
+  if (g_core != nullptr) g_core->AbandonInForkedChild();  // Its sockets' copies: closed.
   (void)g_core.release();
   (void)g_node.release();
 }

@@ -298,6 +298,16 @@ std::optional<std::string> NodeConnection::NextTask(bool* interrupted, uint64_t*
   return std::move(task.frame);
 }
 
+void NodeConnection::AbandonInForkedChild() {
+  if (fd_ >= 0) close(fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);  // The file is the parent's: not unlinked.
+  for (auto& [id, link] : links_) {
+    close(link->fd);
+    link->fd = -1;
+  }
+  fd_ = listen_fd_ = -1;
+}
+
 void NodeConnection::Close() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!closed_ && fd_ >= 0) shutdown(fd_, SHUT_RDWR);

@@ -109,6 +109,13 @@ class NodeConnection {
   // Shuts the socket down; waiting calls return Unavailable. Idempotent.
   void Close();
 
+  // In a child forked from this process: closes the child's copies of the sockets (the node's,
+  // the listening one and the links), so that the child keeps no link open after its parent dies
+  // and an owner waiting on it sees the end. Touches no lock (their holders may not exist in the
+  // child) and does not shut anything down (that would cut the parent off too). The connection
+  // must not be used afterwards.
+  void AbandonInForkedChild();
+
  private:
   // A direct link to another process of this node.
   struct Link {

@@ -124,6 +124,24 @@ except rayx.exceptions.WorkerCrashedError:
     pass
 warm()
 
+# A worker that forks and dies: the child's copy of the link must not hide the death.
+@rayx.remote(max_retries=0)
+def fork_then_die():
+    if os.fork() == 0:
+        time.sleep(5)
+        os._exit(0)
+    os._exit(1)
+
+
+warm()
+start = time.monotonic()
+try:
+    rayx.get(fork_then_die.remote())
+    raise AssertionError("expected WorkerCrashedError")
+except rayx.exceptions.WorkerCrashedError:
+    pass
+assert time.monotonic() - start < 3, "the worker's death went unseen while its child lived"
+
 # Cancel reaches a direct task that runs.
 warm()
 long = sleepy.remote(60, "never")
