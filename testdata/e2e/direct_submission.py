@@ -5,6 +5,7 @@ node's path needs the node to ask for the lease back (or the leased worker to bl
 CPU). A run of small tasks first, so that a lease exists and the tasks below go direct.
 """
 import os
+import shutil
 import tempfile
 import time
 
@@ -126,21 +127,29 @@ warm()
 
 # A worker that forks and dies: the child's copy of the link must not hide the death.
 @rayx.remote(max_retries=0)
-def fork_then_die():
-    if os.fork() == 0:
-        time.sleep(5)
+def fork_then_die(pid_file):
+    child = os.fork()
+    if child == 0:
+        time.sleep(2)
         os._exit(0)
+    with open(pid_file, "w") as f:
+        f.write(str(child))
     os._exit(1)
 
 
 warm()
+pid_file = os.path.join(marker_dir, "child")
 start = time.monotonic()
 try:
-    rayx.get(fork_then_die.remote())
+    rayx.get(fork_then_die.remote(pid_file))
     raise AssertionError("expected WorkerCrashedError")
 except rayx.exceptions.WorkerCrashedError:
     pass
-assert time.monotonic() - start < 3, "the worker's death went unseen while its child lived"
+assert time.monotonic() - start < 1.5, "the worker's death went unseen while its child lived"
+child_pid = int(open(pid_file).read())
+deadline = time.monotonic() + 10
+while os.path.exists(f"/proc/{child_pid}") and time.monotonic() < deadline:
+    time.sleep(0.05)  # Gone before the run ends (the test checks that nothing outlives it).
 
 # Cancel reaches a direct task that runs.
 warm()
@@ -170,4 +179,5 @@ assert rayx.get(read_ref.remote([produced])) == 144
 # Many tasks in flight at once still all finish (most take the node's path).
 assert rayx.get([square.remote(i) for i in range(300)]) == [i * i for i in range(300)]
 warm()
+shutil.rmtree(marker_dir)
 print("direct submission: all checks held")
