@@ -1,7 +1,7 @@
 """rayx beside the tools users pick instead, on the same workloads in the same run.
 
     /usr/bin/python3 tools/bench/compare.py [--rayx PATH] [--uds PATH] [--seconds S] [--runs N]
-                                            [--quick] [--json-out FILE]
+                                            [--rounds R] [--quick] [--json-out FILE]
 
 Runs, one after the other (never at the same time, so they do not compete for the cores):
 `rayx microbenchmark --json`; tools/bench/peers.py for multiprocessing.Pool,
@@ -9,6 +9,11 @@ concurrent.futures.ProcessPoolExecutor, Dask distributed and a plain numpy copy;
 round trip (tools/bench/uds_roundtrip.c, compiled with cc unless --uds names a binary); and the
 start-up script (tools/bench/startup.py). Prints one table (rayx, each peer, rayx's ratio to
 each) and then the project's targets, each with the measured ratio and whether it holds.
+
+--rounds R repeats rayx, the multiprocessing, futures and numpy peers and the socket round trip
+R times in turn (Dask once: its cluster is slow to start) and reports each figure's median over
+the rounds: on a shared machine whose speed drifts over minutes, ratios of interleaved
+measurements drift less than those of one pass.
 
 --quick is for the test suite: short runs, no Dask (its cluster alone takes seconds to start),
 checks that every part ran and produced numbers. Exit status: 0 when everything ran (whether or
@@ -110,6 +115,15 @@ def run_uds(uds: Optional[str], quick: bool) -> float:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def median_of(rounds: list) -> dict:
+    """{metric: median over the rounds that measured it} for a list of {metric: value}."""
+    out = {}
+    for metric in {m for r in rounds for m in r}:
+        values = sorted(r[metric] for r in rounds if metric in r)
+        out[metric] = values[len(values) // 2]
+    return out
+
+
 def fmt(value: Optional[float]) -> str:
     if value is None:
         return "-"
@@ -203,25 +217,35 @@ def main() -> int:
     parser.add_argument("--uds", help="a built uds_roundtrip binary (default: cc builds one)")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each timed run")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per metric (median)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="interleaved rounds of rayx, the fast peers and the socket floor")
     parser.add_argument("--quick", action="store_true", help="a short run for the test suite")
     parser.add_argument("--json-out", help="also write every figure to this file as JSON")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.runs = min(args.seconds, 0.1), 1
     try:
-        rayx, skipped = run_rayx(args.rayx, args.seconds, args.runs)
-        peers = {}
-        for peer in PEERS:
-            if args.quick and peer == "dask":
-                continue
-            peers[peer] = run_peer(peer, args.seconds, args.runs, args.quick)
-        uds = run_uds(args.uds, args.quick)
+        rayx_rounds, peer_rounds, uds_rounds = [], {}, []
+        skipped = {}
+        for round_index in range(max(1, args.rounds)):
+            values, skipped = run_rayx(args.rayx, args.seconds, args.runs)
+            rayx_rounds.append(values)
+            for peer in PEERS:
+                if peer == "dask" and (args.quick or round_index > 0):
+                    continue
+                peer_rounds.setdefault(peer, []).append(
+                    run_peer(peer, args.seconds, args.runs, args.quick))
+            uds_rounds.append(run_uds(args.uds, args.quick))
+        rayx = median_of(rayx_rounds)
+        peers = {peer: median_of(rounds) for peer, rounds in peer_rounds.items()}
+        uds = sorted(uds_rounds)[len(uds_rounds) // 2]
         startup_s = sorted(startup.measure(args.rayx, 3 if args.quick else 5))[1 if args.quick else 2]
     except (BenchError, RuntimeError, OSError, subprocess.SubprocessError) as e:
         print(f"compare: {e}", file=sys.stderr)
         return 1
+    rounds = "" if args.rounds <= 1 else f", then the median over {args.rounds} interleaved rounds"
     print(f"{os.cpu_count()} CPUs; each figure the median of {args.runs} timed run(s) of "
-          f"{args.seconds} s after a warm-up\n")
+          f"{args.seconds} s after a warm-up{rounds}\n")
     print(table(rayx, skipped, peers, uds, startup_s))
     print("\ntargets:")
     checks = targets(rayx, skipped, peers, uds, startup_s)
