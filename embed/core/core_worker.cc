@@ -11,6 +11,9 @@ namespace rayx {
 
 namespace {
 
+// How long a lease with nothing in flight is kept for the next direct task.
+constexpr auto kLeaseIdle = std::chrono::milliseconds(20);
+
 // The task a thread runs, when SetCurrentTask gave it one: concurrent actor methods each submit
 // and put under their own task.
 struct ThreadTask {
@@ -376,7 +379,7 @@ void CoreWorker::FlushLoop() {
     FlushRemovals();
     if (leasing) {
       connection_->Poll();
-      ReturnIdleLeases();
+      ReturnIdleLeases(kLeaseIdle);
     }
     lock.lock();
   }
@@ -578,6 +581,9 @@ Status CoreWorker::Cancel(const ObjectID& id, bool force) {
 }
 
 StatusOr<std::string> CoreWorker::Info() {
+  // Idle leases first, so that the resources they hold count as available (they would go back
+  // within kLeaseIdle anyway).
+  ReturnIdleLeases(std::chrono::steady_clock::duration::zero());
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64);
   return CallNode(request_id, FinishEnvelope(b, wire::CreateInfoRequest(b, request_id)));

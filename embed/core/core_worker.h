@@ -260,7 +260,8 @@ class CoreWorker {
   // Takes the lease out of the tables and gives it back to the node.
   // REQUIRES: lock holds mu_; it is released.
   void ReturnLease(std::unique_lock<std::mutex>& lock, const std::string& shape);
-  void ReturnIdleLeases();
+  // Gives back the leases with nothing in flight that went unused for at least min_idle.
+  void ReturnIdleLeases(std::chrono::steady_clock::duration min_idle);
   // The values of ids this process has locally, or nullopt when one of them is not here.
   std::optional<std::vector<IncomingValue>> LocalValues(const std::vector<ObjectID>& ids);
   // Waits until none of ids is still running on a leased worker. False when it timed out;

@@ -13,9 +13,6 @@
 
 namespace rayx {
 
-namespace {
-constexpr auto kLeaseIdle = std::chrono::milliseconds(20);
-}  // namespace
 
 std::string DirectShape(const TaskSubmission& task) {
   if (!task.dependencies.empty() || !task.contained.empty() || !task.contained_actors.empty() ||
@@ -186,13 +183,13 @@ void CoreWorker::ReturnLease(std::unique_lock<std::mutex>& lock, const std::stri
   (void)SendToNode(FinishEnvelope(b, wire::CreateReturnLease(b, id)));
 }
 
-void CoreWorker::ReturnIdleLeases() {
+void CoreWorker::ReturnIdleLeases(std::chrono::steady_clock::duration min_idle) {
   auto now = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     std::string idle;
     for (const auto& [shape, lease] : leases_) {
-      if (lease->granted && lease->in_flight == 0 && now - lease->idle_since >= kLeaseIdle) idle = shape;
+      if (lease->granted && lease->in_flight == 0 && now - lease->idle_since >= min_idle) idle = shape;
     }
     if (idle.empty()) return;
     ReturnLease(lock, idle);

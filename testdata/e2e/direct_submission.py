@@ -29,6 +29,8 @@ before = direct_task_count()
 warm()
 # The first task asks for the lease; nearly all the others go straight to the leased worker.
 assert direct_task_count() - before >= 40, direct_task_count() - before
+# The caller's idle lease does not count against what is available.
+assert rayx.available_resources().get("CPU") == 1.0, rayx.available_resources()
 
 # Values, errors and nested references come back as from the node's path.
 @rayx.remote
