@@ -79,7 +79,7 @@ CoreWorker::~CoreWorker() {
   }
   flush_cv_.notify_all();
   flusher_.join();
-  FlushRemovals();  // A clean disconnect frees them anyway; an orderly one says so.
+  FlushRemovals(/*escaping=*/false);  // A clean disconnect frees them anyway; an orderly one says so.
   reporter_->Detach();
 }
 
@@ -322,13 +322,24 @@ StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
   return ready;
 }
 
-std::string CoreWorker::TakeRemovals() {
+std::string CoreWorker::TakeRemovals(bool escaping) {
   std::vector<ObjectID> ids;
   std::string frames;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (removals_.empty() && announcements_.empty()) return std::string();
-    frames.swap(announcements_);
+    if (escaping) {
+      for (const TaskID& task : unannounced_) {
+        ObjectID result = ObjectID::ForReturn(task, 0);
+        if (local_values_.count(result) != 0) {
+          AppendPromotion(result);
+        } else if (direct_pending_.count(task) != 0) {
+          promote_on_arrival_.insert(task);
+        }
+      }
+    }
+    unannounced_.clear();
+    if (removals_.empty() && pending_frames_.empty()) return std::string();
+    frames.swap(pending_frames_);
     if (!removals_.empty()) ids = removals_.Take();
   }
   if (ids.empty()) return frames;
@@ -341,19 +352,19 @@ std::string CoreWorker::TakeRemovals() {
 
 Status CoreWorker::SendToNode(std::string_view envelope) {
   std::lock_guard<std::mutex> order(order_mu_);
-  std::string pending = TakeRemovals();
+  std::string pending = TakeRemovals(/*escaping=*/true);
   if (pending.empty()) return connection_->Send(envelope);
   return connection_->SendFramed(pending, envelope);
 }
 
 StatusOr<std::string> CoreWorker::CallNode(uint64_t request_id, std::string_view envelope) {
-  FlushRemovals();  // Not with the request: order_mu_ must not be held while the call waits.
+  FlushRemovals(/*escaping=*/true);  // Not with the request: order_mu_ must not be held while the call waits.
   return connection_->Call(request_id, envelope);
 }
 
-void CoreWorker::FlushRemovals() {
+void CoreWorker::FlushRemovals(bool escaping) {
   std::lock_guard<std::mutex> order(order_mu_);
-  std::string pending = TakeRemovals();
+  std::string pending = TakeRemovals(escaping);
   // A lost connection frees everything anyway.
   if (!pending.empty()) (void)connection_->SendFramed(pending, std::string_view());
 }
@@ -364,7 +375,7 @@ void CoreWorker::FlushLoop() {
   constexpr auto kRemovalDelay = std::chrono::milliseconds(5);
   // It also reads the links of leased workers when no other thread does, and gives back the
   // leases that went unused for a while.
-  auto idle = [this] { return removals_.empty() && announcements_.empty() && leases_.empty(); };
+  auto idle = [this] { return removals_.empty() && pending_frames_.empty() && leases_.empty(); };
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     if (idle()) {
@@ -376,7 +387,7 @@ void CoreWorker::FlushLoop() {
     if (flush_cv_.wait_for(lock, kRemovalDelay, [&] { return stopping_; })) break;
     bool leasing = !leases_.empty();
     lock.unlock();
-    FlushRemovals();
+    FlushRemovals(/*escaping=*/false);
     if (leasing) {
       connection_->Poll();
       ReturnIdleLeases(kLeaseIdle);
@@ -462,8 +473,9 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
   if (direct_worker != nullptr) {
     // The node hears of it with the next frame this process sends it.
     std::lock_guard<std::mutex> lock(mu_);
-    if (announcements_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
-    AppendFrame(&announcements_, submit);
+    if (pending_frames_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
+    AppendFrame(&pending_frames_, submit);
+    unannounced_.push_back(task_id);
     return returns;
   }
   RAYX_RETURN_IF_ERROR(SendToNode(submit));
@@ -590,7 +602,8 @@ StatusOr<std::string> CoreWorker::Info() {
 }
 
 std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
-  FlushRemovals();  // The worker may wait long for its next task.
+  // Not flushed here (one system call per task fewer): the flusher sends what waits within
+  // kRemovalDelay when the worker waits long for its next task.
   uint64_t link = 0;
   std::optional<std::string> frame = connection_->NextTask(interrupted, &link);
   if (!frame.has_value()) return frame;
@@ -636,10 +649,23 @@ Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingVal
       name_at_node_.clear();  // The node forgets the name when a task it sent ends.
     }
   }
-  // The owner first: it waits for this. A closed link means the owner is gone; the node's copy
-  // is what counts.
-  if (link != 0) (void)connection_->SendOnLink(link, done);
-  return SendToNode(done);
+  if (link == 0) return SendToNode(done);
+  // A direct task: the owner first, it waits for this (a closed link means the owner is gone;
+  // the node's copy is what counts). The node's report goes with the next frame to the node, or
+  // within kRemovalDelay, unless a result is in shared memory (the owner reads that one from the
+  // node). The owner sends the node the results that another process may be waiting for.
+  (void)connection_->SendOnLink(link, done);
+  bool all_inline = true;
+  for (const OutgoingValue& result : results) {
+    std::vector<size_t> sizes;
+    for (const ByteSpan& buffer : result.buffers) sizes.push_back(buffer.size);
+    if (ComputeObjectLayout(result.data.size, sizes).total_size > kInlineThreshold) all_inline = false;
+  }
+  if (!all_inline) return SendToNode(done);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_frames_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
+  AppendFrame(&pending_frames_, done);
+  return Status::OK();
 }
 
 }  // namespace rayx

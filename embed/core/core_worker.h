@@ -208,16 +208,21 @@ class CoreWorker {
                                                               const ObjectID& id,
                                                               const OutgoingValue& value,
                                                               bool* in_shm = nullptr);
-  // The frames that must reach the node before anything else this process sends: the waiting
-  // announcements of direct tasks, then a RefCountUpdate of the waiting removals; headers
-  // included; "" when none wait.
+  // The frames that must reach the node before anything else this process sends: the pending
+  // frames, then a RefCountUpdate of the waiting removals; headers included; "" when none wait.
+  // escaping: a message follows that may name the results of the direct tasks announced now, so
+  // the node must get those results from here without waiting for their workers' reports (which
+  // are batched): the ones here already go along, the others when they arrive.
   // REQUIRES: order_mu_ is held, mu_ is not.
-  std::string TakeRemovals();
+  std::string TakeRemovals(bool escaping);
+  // Appends a PutObject of the direct result id, when this process still holds it.
+  // REQUIRES: mu_ is held.
+  void AppendPromotion(const ObjectID& id);
   // Send and Call of the connection, with the waiting removals sent first.
   Status SendToNode(std::string_view envelope);
   StatusOr<std::string> CallNode(uint64_t request_id, std::string_view envelope);
-  // Sends the waiting removals now, if any.
-  void FlushRemovals();
+  // Sends the pending frames and waiting removals now, if any (see TakeRemovals).
+  void FlushRemovals(bool escaping);
   // The flusher thread: sends removals that waited kRemovalDelay for a frame to travel with.
   void FlushLoop();
   void SendRefUpdate(const ObjectID& id, bool added);
@@ -293,8 +298,15 @@ class CoreWorker {
   std::unordered_map<TaskID, Lease*> direct_pending_;                       // GUARDED_BY(mu_)
   std::unordered_map<ObjectID, IncomingValue> local_values_;                // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::string> function_blobs_;             // GUARDED_BY(mu_)
-  // SubmitTask frames (headers included) of direct tasks the node has not heard of yet.
-  std::string announcements_;                                               // GUARDED_BY(mu_)
+  // Frames (headers included) that go to the node with the next frame this process sends it, or
+  // within kRemovalDelay: SubmitTask frames of direct tasks; a worker's TaskDone reports of the
+  // direct tasks it ran; an owner's copies of results the node may be waiting for (promotions).
+  std::string pending_frames_;                                              // GUARDED_BY(mu_)
+  // Direct tasks whose SubmitTask is still in pending_frames_.
+  std::vector<TaskID> unannounced_;                                         // GUARDED_BY(mu_)
+  // Direct tasks announced together with a message that may make another process wait for
+  // their result: it is sent to the node as soon as it arrives here (see TakeRemovals).
+  std::unordered_set<TaskID> promote_on_arrival_;                           // GUARDED_BY(mu_)
   // Worker: the link each direct task came from, to send its TaskDone back on.
   std::unordered_map<TaskID, uint64_t> task_links_;                         // GUARDED_BY(mu_)
   // Worker: the task name the node has for this worker (it prefixes the worker's output with it).
