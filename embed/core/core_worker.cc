@@ -330,8 +330,8 @@ std::string CoreWorker::TakeRemovals(bool escaping) {
     if (escaping) {
       for (const TaskID& task : unannounced_) {
         ObjectID result = ObjectID::ForReturn(task, 0);
-        if (local_values_.count(result) != 0) {
-          AppendPromotion(result);
+        if (auto local = local_values_.find(result); local != local_values_.end()) {
+          AppendPromotion(result, local->second.kind, local->second.inline_data);
         } else if (direct_pending_.count(task) != 0) {
           promote_on_arrival_.insert(task);
         }
@@ -655,13 +655,16 @@ Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingVal
   // within kRemovalDelay, unless a result is in shared memory (the owner reads that one from the
   // node). The owner sends the node the results that another process may be waiting for.
   (void)connection_->SendOnLink(link, done);
-  bool all_inline = true;
-  for (const OutgoingValue& result : results) {
+  // Batched only when the owner can stand in for it: one small result holding no references
+  // (see CoreWorker::OnDirectDone).
+  bool owner_keeps = results.size() == 1 && results[0].contained.empty() &&
+                     results[0].contained_actors.empty();
+  if (owner_keeps) {
     std::vector<size_t> sizes;
-    for (const ByteSpan& buffer : result.buffers) sizes.push_back(buffer.size);
-    if (ComputeObjectLayout(result.data.size, sizes).total_size > kInlineThreshold) all_inline = false;
+    for (const ByteSpan& buffer : results[0].buffers) sizes.push_back(buffer.size);
+    owner_keeps = ComputeObjectLayout(results[0].data.size, sizes).total_size <= kInlineThreshold;
   }
-  if (!all_inline) return SendToNode(done);
+  if (!owner_keeps || retry) return SendToNode(done);
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_frames_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
   AppendFrame(&pending_frames_, done);

@@ -215,9 +215,9 @@ class CoreWorker {
   // are batched): the ones here already go along, the others when they arrive.
   // REQUIRES: order_mu_ is held, mu_ is not.
   std::string TakeRemovals(bool escaping);
-  // Appends a PutObject of the direct result id, when this process still holds it.
+  // Appends a promotion (PutObject) of a direct task's result to the pending frames.
   // REQUIRES: mu_ is held.
-  void AppendPromotion(const ObjectID& id);
+  void AppendPromotion(const ObjectID& id, ValueKind kind, std::string_view data);
   // Send and Call of the connection, with the waiting removals sent first.
   Status SendToNode(std::string_view envelope);
   StatusOr<std::string> CallNode(uint64_t request_id, std::string_view envelope);

@@ -209,20 +209,26 @@ void CoreWorker::OnDirectDone(uint64_t link, const wire::TaskDone* done) {
   lease->idle_since = std::chrono::steady_clock::now();
   // Kept here when it is the result for good, small, and holds no references (the node must
   // count those, from the worker's report); otherwise a get asks the node, which hears from the
-  // worker too.
+  // worker too. Such a result is also sent to the node at once when another process may wait for
+  // it there (the worker's report of it is batched).
   const auto* results = done->results();
   ObjectID id = ObjectID::ForReturn(*task_id, 0);
   auto empty = [](const flatbuffers::Vector<uint8_t>* ids) { return ids == nullptr || ids->size() == 0; };
-  if (!done->retry() && results != nullptr && results->size() == 1 && !results->Get(0)->in_shm() &&
-      empty(results->Get(0)->contained()) && empty(results->Get(0)->contained_actors()) &&
-      (refs_.count(id) != 0 || announced_.count(id) != 0)) {
-    IncomingValue value;
-    value.kind = static_cast<ValueKind>(results->Get(0)->kind());
-    value.inline_data = std::string(BytesOf(results->Get(0)->data()));
-    local_values_[id] = std::move(value);
+  bool plain = !done->retry() && results != nullptr && results->size() == 1 &&
+               !results->Get(0)->in_shm() && empty(results->Get(0)->contained()) &&
+               empty(results->Get(0)->contained_actors());
+  bool promote = promote_on_arrival_.erase(*task_id) != 0 && plain;
+  if (plain) {
+    auto kind = static_cast<ValueKind>(results->Get(0)->kind());
+    std::string_view data = BytesOf(results->Get(0)->data());
+    if (promote) AppendPromotion(id, kind, data);
+    if (refs_.count(id) != 0 || announced_.count(id) != 0) {
+      IncomingValue value;
+      value.kind = kind;
+      value.inline_data = std::string(data);
+      local_values_[id] = std::move(value);
+    }
   }
-  bool promote = promote_on_arrival_.erase(*task_id) != 0 && local_values_.count(id) != 0;
-  if (promote) AppendPromotion(id);
   if (lease->revoked && lease->in_flight == 0) {
     ReturnLease(lock, lease->shape);  // Sends the promotion too.
   } else if (promote) {
@@ -231,20 +237,16 @@ void CoreWorker::OnDirectDone(uint64_t link, const wire::TaskDone* done) {
   }
 }
 
-void CoreWorker::AppendPromotion(const ObjectID& id) {
-  auto value = local_values_.find(id);
-  if (value == local_values_.end() || (refs_.count(id) == 0 && announced_.count(id) == 0)) return;
-  // Local values hold no references (see OnDirectDone), so the value is all the node needs.
-  flatbuffers::FlatBufferBuilder b(128 + value->second.inline_data.size());
+void CoreWorker::AppendPromotion(const ObjectID& id, ValueKind kind, std::string_view data) {
+  flatbuffers::FlatBufferBuilder b(128 + data.size());
   auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
-  auto data = b.CreateVector(reinterpret_cast<const uint8_t*>(value->second.inline_data.data()),
-                             value->second.inline_data.size());
+  auto bytes = b.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   wire::ObjectValueBuilder vb(b);
   vb.add_object_id(object_id);
-  vb.add_kind(static_cast<wire::ValueKind>(value->second.kind));
-  vb.add_data(data);
-  auto wire_value = vb.Finish();
-  AppendFrame(&pending_frames_, FinishEnvelope(b, wire::CreatePutObject(b, wire_value)));
+  vb.add_kind(static_cast<wire::ValueKind>(kind));
+  vb.add_data(bytes);
+  auto value = vb.Finish();
+  AppendFrame(&pending_frames_, FinishEnvelope(b, wire::CreatePutObject(b, value, 0, /*promotion=*/true)));
 }
 
 void CoreWorker::OnLinkClosed(uint64_t link) {

@@ -156,7 +156,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope, std
       RAYX_ASSIGN_OR_RETURN(WorkerID id, UnpackId<WorkerID>(envelope->message_as_ReturnLease()->worker_id()));
       if (session->leases.erase(id) == 0) return Status::OK();  // It died meanwhile.
       Worker* worker = pool_->Find(id);
-      if (worker != nullptr) tasks_->ReturnLease(worker);
+      // The owner gives a lease back only when it has every result from it.
+      if (worker != nullptr) tasks_->ReturnLease(worker, /*worker_idle=*/true);
       return Status::OK();
     }
     default:
@@ -240,6 +241,12 @@ Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
   if (wire_value == nullptr) return ProtocolError("PutObject without a value");
   RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(wire_value->object_id()));
   RAYX_ASSIGN_OR_RETURN(StoredValue value, StoredValueFromWire(wire_value));
+  if (put->promotion()) {
+    // Sealed only when pending (a freed object stays freed); the worker's report follows.
+    if (value.in_shm) return ProtocolError("a promoted result must be inline");
+    objects_->Seal(id, std::move(value));
+    return Status::OK();
+  }
   Hold(session, id);
   objects_->Seal(id, std::move(value));
   uint64_t request_id = put->request_id();
@@ -534,7 +541,7 @@ Status NodeService::HandleRequestLease(Session* session, const wire::RequestLeas
     auto it = sessions_.find(session_key);
     if (it == sessions_.end()) {  // Cannot happen (closing cancels requests); give it back.
       tasks_->LeaseToOwner(worker, allocation, [] {});
-      tasks_->ReturnLease(worker);
+      tasks_->ReturnLease(worker, /*worker_idle=*/true);
       return;
     }
     Session* owner = it->second.get();
@@ -590,7 +597,7 @@ void NodeService::OnClose(Session* session) {
   for (const auto& [lease_key, manager_key] : owned->lease_requests) tasks_->CancelLease(manager_key);
   for (const WorkerID& id : owned->leases) {
     Worker* worker = pool_->Find(id);
-    if (worker != nullptr) tasks_->ReturnLease(worker);
+    if (worker != nullptr) tasks_->ReturnLease(worker, /*worker_idle=*/false);
   }
   if (!owned->worker_id.IsNil()) {
     Worker* worker = pool_->Find(owned->worker_id);

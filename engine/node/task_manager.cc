@@ -144,12 +144,14 @@ void TaskManager::RevokeLeasesIfWaiting() {
 
 void TaskManager::LeaseToOwner(Worker* worker, const Allocation& allocation,
                                std::function<void()> revoke) {
+  // A worker given back idle may still owe reports of its last lease's tasks: those are kept.
   OwnerLease& lease = leases_[worker];
   lease.allocation = allocation;
   lease.revoke = std::move(revoke);
+  lease.revoked = lease.returned = lease.blocked = lease.worker_idle = false;
 }
 
-void TaskManager::ReturnLease(Worker* worker) {
+void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
   auto it = leases_.find(worker);
   if (it == leases_.end() || it->second.returned) return;
   OwnerLease& lease = it->second;
@@ -163,6 +165,10 @@ void TaskManager::ReturnLease(Worker* worker) {
   lease.early_done.clear();
   if (lease.direct_tasks.empty()) {
     EraseLease(it);
+    pool_->PushIdle(worker);
+  } else if (worker_idle) {
+    // Its tasks have ended (the owner has their results); only their reports are on the way.
+    lease.worker_idle = true;
     pool_->PushIdle(worker);
   }
   TryDispatch();
@@ -283,22 +289,25 @@ void TaskManager::SendExecute(Task* task, Worker* worker) {
 
 Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::string_view frame) {
   RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
+  auto it = tasks_.find(worker->task_key);
+  if (it != tasks_.end() && it->second->id == id) return FinishRan(it->second.get(), done);
   auto lease = leases_.find(worker);
+  auto by_id = by_id_.find(id);
   if (lease != leases_.end()) {
-    // A direct task: the owner's SubmitDirect may not have come yet.
-    auto by_id = by_id_.find(id);
-    if (by_id == by_id_.end() || lease->second.direct_tasks.count(by_id->second) == 0) {
+    // A direct task. Its report comes after the owner gave the lease back when the worker
+    // batched it, and before the owner's SubmitDirect when the owner batched that.
+    if (by_id != by_id_.end() && lease->second.direct_tasks.count(by_id->second) != 0) {
+      return FinishRan(tasks_.at(by_id->second).get(), done);
+    }
+    if (!lease->second.returned) {
       if (lease->second.early_done.count(id) != 0) return ProtocolError("task " + id.Hex() + " reported twice");
       lease->second.early_done.emplace(id, KeepEarly(done, frame));
       return Status::OK();
     }
-    return FinishRan(tasks_.at(by_id->second).get(), done);
   }
-  auto it = tasks_.find(worker->task_key);
-  if (it == tasks_.end()) return ProtocolError("worker reported a task it was not running");
-  Task* task = it->second.get();
-  if (id != task->id) return ProtocolError("worker reported task " + id.Hex() + " while running another");
-  return FinishRan(task, done);
+  // A late report of a direct task that nobody waits for any more (its owner is gone).
+  if (by_id == by_id_.end()) return Status::OK();
+  return ProtocolError("worker reported task " + id.Hex() + ", which it was not running");
 }
 
 Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
@@ -351,8 +360,9 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
     if (lease == leases_.end()) return;
     lease->second.direct_tasks.erase(task->key);
     if (lease->second.returned && lease->second.direct_tasks.empty()) {
+      bool idle_already = lease->second.worker_idle;
       EraseLease(lease);
-      if (worker_alive) pool_->PushIdle(worker);
+      if (worker_alive && !idle_already) pool_->PushIdle(worker);
     }
     return;
   }
@@ -428,8 +438,8 @@ void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
 
 void TaskManager::OnWorkerBlocked(Worker* worker) {
   auto lease = leases_.find(worker);
-  if (lease != leases_.end()) {
-    if (lease->second.blocked || lease->second.returned) return;
+  if (lease != leases_.end() && !lease->second.returned) {
+    if (lease->second.blocked) return;
     lease->second.blocked = true;
     resources_.ReleaseCpu(lease->second.allocation.amounts.Get(kCpu));
     TryDispatch();
@@ -444,8 +454,8 @@ void TaskManager::OnWorkerBlocked(Worker* worker) {
 
 void TaskManager::OnWorkerUnblocked(Worker* worker) {
   auto lease = leases_.find(worker);
-  if (lease != leases_.end()) {
-    if (!lease->second.blocked || lease->second.returned) return;
+  if (lease != leases_.end() && !lease->second.returned) {
+    if (!lease->second.blocked) return;
     lease->second.blocked = false;
     resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
     return;

@@ -73,8 +73,10 @@ class TaskManager {
   // Hands a granted lease (see Lease) over to an owner for direct submission. revoke asks the
   // owner to give it back; it is called at most once.
   void LeaseToOwner(Worker* worker, const Allocation& allocation, std::function<void()> revoke);
-  // The owner gives the worker back; it goes idle once the direct tasks it runs are done.
-  void ReturnLease(Worker* worker);
+  // The owner gives the worker back. worker_idle: the owner has the results of every task it
+  // sent there, so the worker goes idle now (their reports may still be on the way); else once
+  // the node has heard that they are done.
+  void ReturnLease(Worker* worker, bool worker_idle);
   // The owner sent this task to worker_id, leased to it. A worker that is gone (or was never
   // leased) counts as one that died running the task.
   Status SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id);
@@ -127,6 +129,7 @@ class TaskManager {
     bool revoked = false;
     bool returned = false;
     bool blocked = false;
+    bool worker_idle = false;  // Returned, and the worker is in the idle list (or busy again).
     std::unordered_set<uint64_t> direct_tasks;
     // TaskDone frames the worker sent before the owner's SubmitDirect came.
     std::unordered_map<TaskID, EarlyDone> early_done;
