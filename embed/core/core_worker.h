@@ -294,7 +294,8 @@ class CoreWorker {
   // Direct submission. Leases by resource shape; tasks in flight on them; results kept here.
   uint64_t next_lease_key_ = 1;                                             // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::unique_ptr<Lease>> leases_;         // GUARDED_BY(mu_)
-  std::unordered_set<std::string> direct_disabled_;  // Shapes whose worker could not be reached.
+  // Shapes the node refused to lease, or whose leased worker could not be reached.
+  std::unordered_set<std::string> direct_disabled_;                         // GUARDED_BY(mu_)
   std::unordered_map<TaskID, Lease*> direct_pending_;                       // GUARDED_BY(mu_)
   std::unordered_map<ObjectID, IncomingValue> local_values_;                // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::string> function_blobs_;             // GUARDED_BY(mu_)

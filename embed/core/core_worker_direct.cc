@@ -13,14 +13,14 @@
 
 namespace rayx {
 
-
 std::string DirectShape(const TaskSubmission& task) {
   if (!task.dependencies.empty() || !task.contained.empty() || !task.contained_actors.empty() ||
       !task.actor_id.IsNil() || task.num_returns != 1 || task.args.size > kInlineThreshold) {
     return std::string();
   }
-  // A map key only: names and the amounts' bytes (no number formatting on this path).
-  std::string shape = "shape:";
+  // A map key only: names and the amounts' bytes (no number formatting on this path; short enough
+  // for the string's inline buffer with one resource). Never empty, which means "not direct".
+  std::string shape = "s";
   for (const auto& [resource, amount] : task.resources) {
     if (resource == "GPU" && amount > 0) return std::string();  // GPU ids come with node grants.
     shape.append(resource).push_back('=');
