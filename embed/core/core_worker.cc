@@ -610,6 +610,8 @@ std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
   // Verified when it arrived.
   const wire::TaskSpec* spec = wire::GetEnvelope(frame->data())->message_as_ExecuteTask()->spec();
   if (spec == nullptr) return frame;
+  // An actor's worker takes calls from the node only (their order is the node's to keep).
+  if (spec->actor_creation()) connection_->StopListening();
   std::string name = StringOf(spec->name());
   std::unique_lock<std::mutex> lock(mu_);
   if (link == 0) {

@@ -196,7 +196,28 @@ Status NodeConnection::Listen(const std::string& path) {
   }
   listen_fd_ = fd;
   listen_path_ = path;
+  std::lock_guard<std::mutex> lock(mu_);
+  listening_ = true;
   return Status::OK();
+}
+
+void NodeConnection::StopListening() {
+  std::vector<uint64_t> accepted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The reader may be polling the listening socket now: it is shut down, not closed, so that its
+    // fd is not reused under the reader; the destructor closes it.
+    if (listening_) {
+      listening_ = false;
+      shutdown(listen_fd_, SHUT_RDWR);
+      unlink(listen_path_.c_str());
+      listen_path_.clear();
+    }
+    for (const auto& [id, link] : links_) {
+      if (link->accepted) accepted.push_back(id);
+    }
+  }
+  for (uint64_t id : accepted) DropLink(id, /*report=*/false);
 }
 
 StatusOr<uint64_t> NodeConnection::OpenLink(const std::string& path, wire::Role role,
@@ -351,20 +372,22 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
 void NodeConnection::ReadOnce(int timeout_ms) {
   std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
   std::vector<std::pair<uint64_t, std::shared_ptr<Link>>> links;
+  bool listening;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, link] : links_) {
       fds.push_back({link->fd, POLLIN, 0});
       links.emplace_back(id, link);
     }
+    listening = listening_;
   }
-  if (listen_fd_ >= 0) fds.push_back({listen_fd_, POLLIN, 0});
+  if (listening) fds.push_back({listen_fd_, POLLIN, 0});
   int ready = poll(fds.data(), fds.size(), timeout_ms);
   if (ready == 0 || (ready < 0 && errno == EINTR)) return;  // Nothing yet: the caller checks in.
   for (size_t i = 0; i < links.size(); ++i) {
     if (fds[i + 1].revents != 0) ReadLink(links[i].first, links[i].second);
   }
-  if (listen_fd_ >= 0 && fds.back().revents != 0) AcceptLinks();
+  if (listening && fds.back().revents != 0) AcceptLinks();
   if (fds[0].revents == 0) return;
   ssize_t n;
   do {

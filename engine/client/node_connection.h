@@ -71,6 +71,9 @@ class NodeConnection {
   // Worker: listens at path for direct links (before saying Hello, so that a leased worker can
   // always be reached). Links it accepts must start with Hello.
   Status Listen(const std::string& path);
+  // Worker: stops taking direct links (it became an actor's: only the node sends it calls).
+  // Links it accepted are closed.
+  void StopListening();
   // Opens a direct link to the worker listening at path and says Hello; returns the link's id.
   StatusOr<uint64_t> OpenLink(const std::string& path, wire::Role role, const WorkerID& worker_id);
   // Sends one envelope on a link; Unavailable once the link is closed.
@@ -173,6 +176,7 @@ class NodeConnection {
   std::unordered_map<uint64_t, std::optional<std::string>> replies_;  // GUARDED_BY(mu_)
   std::deque<QueuedTask> tasks_;                                 // GUARDED_BY(mu_)
   uint64_t next_link_ = 1;                                       // GUARDED_BY(mu_)
+  bool listening_ = false;  // listen_fd_ takes links.           // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::shared_ptr<Link>> links_;    // GUARDED_BY(mu_)
 };
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -370,6 +371,31 @@ TEST_F(NodeConnectionTest, WorkerThatGoesAwayIsAClosedLink) {
   EXPECT_EQ(owner->SendOnLink(*served, ExecuteTaskEnvelope("g")).code(), StatusCode::kUnavailable);
   EXPECT_EQ(owner->SendOnLink(*pending, ExecuteTaskEnvelope("g")).code(), StatusCode::kUnavailable);
   EXPECT_FALSE(owner->OpenLink(path, wire::Role::Driver, WorkerID()).ok());
+}
+
+TEST_F(NodeConnectionTest, WorkerThatStopsListeningClosesItsLinksAndTakesNoMore) {
+  auto worker = Connect(wire::Role::Worker, worker_id_, &worker_events_);
+  auto owner = Connect(wire::Role::Driver, WorkerID(), &owner_events_);
+  ASSERT_TRUE(worker && owner);
+  std::string path = DirectSocketPath(node_.socket_path(), worker_id_);
+  auto link = owner->OpenLink(path, wire::Role::Driver, WorkerID());
+  ASSERT_TRUE(link.ok());
+  ASSERT_TRUE(owner->SendOnLink(*link, ExecuteTaskEnvelope("f")).ok());
+  ASSERT_TRUE(worker->NextTask().has_value());
+
+  worker->StopListening();
+  struct stat st;
+  EXPECT_NE(stat(path.c_str(), &st), 0);
+  EXPECT_FALSE(owner->OpenLink(path, wire::Role::Driver, WorkerID()).ok());
+  EXPECT_TRUE(owner->WaitUntil([&] { return owner_events_.SawClose(*link); }, kWaitMs, nullptr));
+  // The node still reaches it, and its reader does not spin on the shut listening socket.
+  ExpectNodeStillServes(&node_, worker.get());
+  timespec before, after;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
+  EXPECT_FALSE(worker->WaitUntil([] { return false; }, 200, nullptr));
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+  double cpu_ms = (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
+  EXPECT_LT(cpu_ms, 50) << "the reader spun while it waited";
 }
 
 TEST_F(NodeConnectionTest, WaitUntilTimesOutOrReturnsAtOnce) {
