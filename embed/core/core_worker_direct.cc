@@ -250,12 +250,16 @@ void CoreWorker::AppendPromotion(const ObjectID& id, ValueKind kind, std::string
 }
 
 void CoreWorker::OnLinkClosed(uint64_t link) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = leases_.begin(); it != leases_.end(); ++it) {
-    if (it->second->link != link) continue;
+  WorkerID worker_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = leases_.begin();
+    while (it != leases_.end() && it->second->link != link) ++it;
+    if (it == leases_.end()) return;
     // The worker died (the node knows, and retries or fails its tasks): their results come from
     // the node now.
     Lease* lease = it->second.get();
+    worker_id = lease->worker_id;
     for (auto pending = direct_pending_.begin(); pending != direct_pending_.end();) {
       if (pending->second != lease) {
         ++pending;
@@ -265,8 +269,12 @@ void CoreWorker::OnLinkClosed(uint64_t link) {
       pending = direct_pending_.erase(pending);
     }
     leases_.erase(it);
-    return;
   }
+  // Given back too, in case the worker lives on (it dropped the link): the node ignores the
+  // return of a worker that is gone.
+  flatbuffers::FlatBufferBuilder b(64);
+  auto id = b.CreateVector(worker_id.data(), WorkerID::kSize);
+  (void)SendToNode(FinishEnvelope(b, wire::CreateReturnLease(b, id)));
 }
 
 bool CoreWorker::AnyDirectPending(const std::vector<ObjectID>& ids) {
