@@ -20,6 +20,7 @@ struct ThreadTask {
   bool set = false;
   TaskID task;
   uint32_t depth = 0;
+  uint64_t attempt = 0;  // In the high bits of the submission counter (see SetCurrentTask).
   uint64_t submitted = 0;
   uint32_t put = 0;
 };
@@ -114,17 +115,19 @@ TaskID CoreWorker::current_task() const {
   return current_task_;
 }
 
-void CoreWorker::SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth) {
+void CoreWorker::SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth,
+                                uint32_t attempt) {
   if (depth.has_value()) last_depth_ = *depth;
   t_task.set = !task_id.IsNil();
   t_task.task = task_id;
+  t_task.attempt = static_cast<uint64_t>(attempt & 0xffff) << 48;
   t_task.depth = depth.value_or(last_depth_.load());
   t_task.submitted = 0;
   t_task.put = 0;
 }
 
 TaskID CoreWorker::NextTaskId() {
-  if (t_task.set) return TaskID::ForChild(t_task.task.Job(), t_task.task, t_task.submitted++);
+  if (t_task.set) return TaskID::ForChild(t_task.task.Job(), t_task.task, t_task.attempt + t_task.submitted++);
   std::lock_guard<std::mutex> lock(mu_);
   return TaskID::ForChild(current_task_.Job(), current_task_, submitted_++);
 }
@@ -472,10 +475,11 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
   std::string_view submit = FinishEnvelope(b, wire::CreateSubmitTask(b, spec));
   if (direct_worker != nullptr) {
     // The node hears of it with the next frame this process sends it.
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (pending_frames_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
     AppendFrame(&pending_frames_, submit);
     unannounced_.push_back(task_id);
+    AnnouncedOn(lock, shape, *target);
     return returns;
   }
   RAYX_RETURN_IF_ERROR(SendToNode(submit));

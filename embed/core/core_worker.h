@@ -148,7 +148,11 @@ class CoreWorker {
   // submission and put counters; the ids of what it submits and puts derive from task_id.
   // depth is the task's depth in the task tree (0: submitted by a driver); without one, the depth
   // of the last task the node sent this process is used (threads of a concurrent actor).
-  void SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth = std::nullopt);
+  // attempt tells attempts of one task apart (the retries it had left when it was sent): the
+  // tasks each attempt submits get ids of their own, so that a retry's children never collide
+  // with those of an attempt that died, which may still be known to the node.
+  void SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth = std::nullopt,
+                      uint32_t attempt = 0);
 
   // Stores a new object. The node counts this process as its holder from the start; the first
   // AddRef of the id takes that hold over without another message. A large object is written to
@@ -238,6 +242,9 @@ class CoreWorker {
     uint64_t link = 0;  // 0 until granted and reached.
     bool granted = false;
     bool revoked = false;
+    // Two per direct task, from sending it until its result has come and its announcement is in
+    // the pending frames (so that the lease never goes back to the node before the announcement
+    // of a task that ran on it).
     uint32_t in_flight = 0;
     std::chrono::steady_clock::time_point idle_since;
     std::unordered_set<std::string> functions_sent;
@@ -252,6 +259,11 @@ class CoreWorker {
   // for a lease). On success the task counts as in flight there.
   std::optional<DirectTarget> PickLease(const TaskSubmission& task, const TaskID& task_id,
                                         const std::string& shape, bool* request_lease);
+  // The task sent to target is in the pending frames now (see Lease::in_flight); gives the lease
+  // back if the node asked for it and nothing else is in flight. REQUIRES: lock holds mu_; it
+  // may be released.
+  void AnnouncedOn(std::unique_lock<std::mutex>& lock, const std::string& shape,
+                   const DirectTarget& target);
   // Sends the task to the leased worker; false (and nothing in flight) when the link is gone.
   bool SendDirect(const DirectTarget& target, const TaskSubmission& task, const TaskID& task_id,
                   uint32_t depth);
@@ -296,6 +308,7 @@ class CoreWorker {
   std::unordered_map<std::string, std::unique_ptr<Lease>> leases_;         // GUARDED_BY(mu_)
   // Shapes the node refused to lease, or whose leased worker could not be reached.
   std::unordered_set<std::string> direct_disabled_;                         // GUARDED_BY(mu_)
+  std::unordered_map<std::string, int> link_failures_;  // In a row, by shape. GUARDED_BY(mu_)
   std::unordered_map<TaskID, Lease*> direct_pending_;                       // GUARDED_BY(mu_)
   std::unordered_map<ObjectID, IncomingValue> local_values_;                // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::string> function_blobs_;             // GUARDED_BY(mu_)

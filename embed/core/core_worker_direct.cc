@@ -13,6 +13,11 @@
 
 namespace rayx {
 
+namespace {
+// Failed links to granted workers of one shape, in a row, before that shape stops leasing.
+constexpr int kMaxLinkFailures = 5;
+}  // namespace
+
 std::string DirectShape(const TaskSubmission& task) {
   if (!task.dependencies.empty() || !task.contained.empty() || !task.contained_actors.empty() ||
       !task.actor_id.IsNil() || task.num_returns != 1 || task.args.size > kInlineThreshold) {
@@ -47,9 +52,18 @@ std::optional<CoreWorker::DirectTarget> CoreWorker::PickLease(const TaskSubmissi
   target.link = lease->link;
   target.worker_id = lease->worker_id;
   if (lease->functions_sent.insert(task.function_id).second) target.blob = known->second;
-  lease->in_flight++;
+  lease->in_flight += 2;  // Its result, and its announcement.
   direct_pending_[task_id] = lease;
   return target;
+}
+
+void CoreWorker::AnnouncedOn(std::unique_lock<std::mutex>& lock, const std::string& shape,
+                             const DirectTarget& target) {
+  auto it = leases_.find(shape);
+  if (it == leases_.end() || it->second->link != target.link) return;  // Gone with its link.
+  Lease* lease = it->second.get();
+  lease->in_flight--;
+  if (lease->revoked && lease->in_flight == 0) ReturnLease(lock, shape);
 }
 
 bool CoreWorker::SendDirect(const DirectTarget& target, const TaskSubmission& task,
@@ -70,7 +84,7 @@ bool CoreWorker::SendDirect(const DirectTarget& target, const TaskSubmission& ta
   std::lock_guard<std::mutex> lock(mu_);
   auto pending = direct_pending_.find(task_id);
   if (pending != direct_pending_.end()) {
-    pending->second->in_flight--;
+    pending->second->in_flight -= 2;
     pending->second->functions_sent.erase(task.function_id);
     direct_pending_.erase(pending);
   }
@@ -141,9 +155,13 @@ void CoreWorker::OnLeaseGranted(const wire::LeaseGranted* granted) {
   auto it = shape.empty() ? leases_.end() : leases_.find(shape);
   if (it == leases_.end() || !link.ok()) {
     if (!link.ok() && it != leases_.end()) {
-      RAYX_LOG(Warning) << "direct task submission to a worker failed (tasks of that shape take "
-                           "the node's path from now on): " << link.status();
-      direct_disabled_.insert(shape);
+      // Usually the worker died since the grant: the next task asks again. A shape whose workers
+      // cannot be reached time after time takes the node's path for good.
+      if (++link_failures_[shape] >= kMaxLinkFailures) {
+        RAYX_LOG(Warning) << "direct task submission to workers keeps failing (tasks of that shape "
+                             "take the node's path from now on): " << link.status();
+        direct_disabled_.insert(shape);
+      }
       leases_.erase(it);
     }
     lock.unlock();
@@ -153,6 +171,7 @@ void CoreWorker::OnLeaseGranted(const wire::LeaseGranted* granted) {
     if (link.ok()) connection_->CloseLink(*link);
     return;
   }
+  link_failures_.erase(shape);
   Lease* lease = it->second.get();
   lease->granted = true;
   lease->worker_id = *worker_id;

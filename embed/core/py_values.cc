@@ -1,5 +1,7 @@
 #include "embed/core/py_values.h"
 
+#include <algorithm>
+
 #include "engine/objects/object_format.h"
 #include "engine/wire/messages.h"
 
@@ -230,7 +232,7 @@ PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame) {
     PyErr_SetString(PyExc_RuntimeError, task_id.status().ToString().c_str());
     return nullptr;
   }
-  core->SetCurrentTask(*task_id, spec->depth());
+  core->SetCurrentTask(*task_id, spec->depth(), static_cast<uint32_t>(std::max(0, task->retries_left())));
   std::vector<ObjectID> returns;
   for (uint32_t i = 0; i < spec->num_returns(); ++i) returns.push_back(ObjectID::ForReturn(*task_id, i));
   PyObject* deps = PyList_New(0);

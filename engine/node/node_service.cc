@@ -219,10 +219,10 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
   Status status;
   if (direct) {
     RAYX_ASSIGN_OR_RETURN(WorkerID worker_id, UnpackId<WorkerID>(spec->direct_worker()));
-    if (for_actor || session->leases.count(worker_id) == 0) {
-      return ProtocolError("a direct task for a worker this client does not lease");
-    }
-    status = tasks_->SubmitDirect(spec, worker_id);
+    if (for_actor) return ProtocolError("an actor call cannot be a direct task");
+    // A worker this client no longer leases (its link closed and the lease went back before the
+    // announcement) counts as one that died running the task.
+    status = tasks_->SubmitDirect(spec, worker_id, /*leased=*/session->leases.count(worker_id) != 0);
   } else {
     status = for_actor ? actors_->Submit(spec) : tasks_->Submit(spec);
   }

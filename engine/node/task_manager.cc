@@ -174,7 +174,7 @@ void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
   TryDispatch();
 }
 
-Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id) {
+Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id, bool leased) {
   auto owned = std::make_unique<Task>();
   RAYX_RETURN_IF_ERROR(ParseSpec(spec, owned.get()));
   if (!owned->dependencies.empty() || !owned->contained.empty() || !owned->contained_actors.empty()) {
@@ -183,7 +183,7 @@ Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& wor
   Task* task = owned.get();
   tasks_.emplace(task->key, std::move(owned));
   by_id_.emplace(task->id, task->key);
-  Worker* worker = pool_->Find(worker_id);
+  Worker* worker = leased ? pool_->Find(worker_id) : nullptr;
   auto lease = worker == nullptr ? leases_.end() : leases_.find(worker);
   if (lease == leases_.end() || lease->second.returned) {
     // The worker died before the node heard of the task (or the owner is confused): as if the
@@ -304,6 +304,9 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::
       lease->second.early_done.emplace(id, KeepEarly(done, frame));
       return Status::OK();
     }
+    // The lease went back before the node heard of the task, which was then taken for lost (and
+    // retried): this report comes too late to count.
+    return Status::OK();
   }
   // A late report of a direct task that nobody waits for any more (its owner is gone).
   if (by_id == by_id_.end()) return Status::OK();

@@ -79,7 +79,7 @@ class TaskManager {
   void ReturnLease(Worker* worker, bool worker_idle);
   // The owner sent this task to worker_id, leased to it. A worker that is gone (or was never
   // leased) counts as one that died running the task.
-  Status SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id);
+  Status SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id, bool leased);
 
   // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
   void Prestart(size_t n);
