@@ -28,9 +28,18 @@ thread_local ThreadTask t_task;
 
 }  // namespace
 
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> PackResources(
+    flatbuffers::FlatBufferBuilder& b, const std::map<std::string, double>& resources) {
+  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+  for (const auto& [resource, amount] : resources) {
+    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+  }
+  return b.CreateVector(amounts);
+}
+
 flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
                                                   const TaskSubmission& task, const TaskID& task_id,
-                                                  uint32_t depth, const WorkerID* direct_worker) {
+                                                  uint32_t depth, const SpecExtras& extras) {
   auto id = b.CreateVector(task_id.data(), TaskID::kSize);
   auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task.function_id.data()),
                                     task.function_id.size());
@@ -38,11 +47,7 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   auto args = b.CreateVector(task.args.data, task.args.size);
   auto deps = PackIds(b, task.dependencies);
   auto contained = PackIds(b, task.contained);
-  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
-  for (const auto& [resource, amount] : task.resources) {
-    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
-  }
-  auto resources = b.CreateVector(amounts);
+  auto resources = PackResources(b, task.resources);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
   flatbuffers::Offset<flatbuffers::String> method;
   if (!task.actor_id.IsNil()) {
@@ -50,10 +55,13 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
     method = b.CreateString(task.method);
   }
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> worker;
-  if (direct_worker != nullptr) worker = b.CreateVector(direct_worker->data(), WorkerID::kSize);
-  return wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, task.num_returns,
+  if (extras.direct_worker != nullptr) {
+    worker = b.CreateVector(extras.direct_worker->data(), WorkerID::kSize);
+  }
+  uint32_t num_returns = extras.actor_creation ? 0 : task.num_returns;
+  return wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, num_returns,
                               resources, task.max_retries, task.retry_exceptions, actor_id, method,
-                              /*actor_creation=*/false, /*max_concurrency=*/0, depth,
+                              extras.actor_creation, extras.max_concurrency, depth,
                               PackIds(b, task.contained_actors), worker);
 }
 
@@ -471,7 +479,7 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
   const WorkerID* direct_worker = nullptr;
   if (target.has_value() && SendDirect(*target, task, task_id, depth)) direct_worker = &target->worker_id;
   flatbuffers::FlatBufferBuilder b(256 + task.args.size);
-  auto spec = BuildTaskSpec(b, task, task_id, depth, direct_worker);
+  auto spec = BuildTaskSpec(b, task, task_id, depth, SpecExtras{direct_worker});
   std::string_view submit = FinishEnvelope(b, wire::CreateSubmitTask(b, spec));
   if (direct_worker != nullptr) {
     // The node hears of it with the next frame this process sends it.
@@ -506,36 +514,11 @@ StatusOr<ActorLookup> CoreWorker::CreateActor(const ActorCreation& creation) {
   TaskID task_id = NextTaskId();
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(512 + task.args.size + creation.handle_meta.size());
-  auto amounts = [&b](const std::map<std::string, double>& resources) {
-    std::vector<flatbuffers::Offset<wire::ResourceAmount>> out;
-    for (const auto& [resource, amount] : resources) {
-      out.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
-    }
-    return b.CreateVector(out);
-  };
-  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
-  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task.function_id.data()),
-                                    task.function_id.size());
-  auto name = b.CreateString(task.name);
-  auto args = b.CreateVector(task.args.data, task.args.size);
-  auto deps = PackIds(b, task.dependencies);
-  auto contained = PackIds(b, task.contained);
-  auto contained_actors = PackIds(b, task.contained_actors);
-  auto placement = amounts(task.resources);
-  auto lifetime = amounts(creation.lifetime_resources);
-  wire::TaskSpecBuilder sb(b);
-  sb.add_task_id(id);
-  sb.add_function_id(function_id);
-  sb.add_name(name);
-  sb.add_args(args);
-  sb.add_dependencies(deps);
-  sb.add_contained(contained);
-  sb.add_contained_actors(contained_actors);
-  sb.add_num_returns(0);
-  sb.add_resources(placement);
-  sb.add_actor_creation(true);
-  sb.add_max_concurrency(creation.max_concurrency);
-  auto spec = sb.Finish();
+  SpecExtras extras;
+  extras.actor_creation = true;
+  extras.max_concurrency = creation.max_concurrency;
+  auto spec = BuildTaskSpec(b, task, task_id, /*depth=*/0, extras);
+  auto lifetime = PackResources(b, creation.lifetime_resources);
   auto actor_name = b.CreateString(creation.name);
   auto ns = b.CreateString(creation.ns);
   auto meta = b.CreateVector(reinterpret_cast<const uint8_t*>(creation.handle_meta.data()),

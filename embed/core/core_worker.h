@@ -125,10 +125,19 @@ struct StoreStats {
   std::string store_dir, spill_dir;
 };
 
-// The spec of a task as the node and workers read it; direct_worker marks a direct task.
+// What a task's spec carries besides the submission itself.
+struct SpecExtras {
+  const WorkerID* direct_worker = nullptr;  // A direct task: the leased worker it was sent to.
+  bool actor_creation = false;              // An actor's creation task: no returns.
+  int max_concurrency = 0;                  // Creation only.
+};
+// The spec of a task as the node and workers read it.
 flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
                                                   const TaskSubmission& task, const TaskID& task_id,
-                                                  uint32_t depth, const WorkerID* direct_worker);
+                                                  uint32_t depth, const SpecExtras& extras = {});
+// Resource amounts as messages carry them.
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> PackResources(
+    flatbuffers::FlatBufferBuilder& b, const std::map<std::string, double>& resources);
 // The resource shape a task may be submitted directly under, or "" when it must take the node's
 // path (object references in its arguments, an actor call, several returns, GPUs).
 std::string DirectShape(const TaskSubmission& task);

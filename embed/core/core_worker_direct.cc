@@ -69,7 +69,7 @@ void CoreWorker::AnnouncedOn(std::unique_lock<std::mutex>& lock, const std::stri
 bool CoreWorker::SendDirect(const DirectTarget& target, const TaskSubmission& task,
                             const TaskID& task_id, uint32_t depth) {
   flatbuffers::FlatBufferBuilder b(256 + task.args.size + target.blob.size());
-  auto spec = BuildTaskSpec(b, task, task_id, depth, nullptr);
+  auto spec = BuildTaskSpec(b, task, task_id, depth);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> function_blob;
   if (!target.blob.empty()) {
     function_blob = b.CreateVector(reinterpret_cast<const uint8_t*>(target.blob.data()), target.blob.size());
@@ -103,11 +103,7 @@ void CoreWorker::RequestLease(const TaskSubmission& task, const std::string& sha
     if (flusher_asleep_) flush_cv_.notify_one();
   }
   flatbuffers::FlatBufferBuilder b(128);
-  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
-  for (const auto& [resource, amount] : task.resources) {
-    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
-  }
-  auto request = wire::CreateRequestLease(b, key, b.CreateVector(amounts));
+  auto request = wire::CreateRequestLease(b, key, PackResources(b, task.resources));
   (void)SendToNode(FinishEnvelope(b, request));  // A lost connection fails everything anyway.
 }
 

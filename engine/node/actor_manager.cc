@@ -13,17 +13,6 @@ namespace rayx {
 
 namespace {
 
-StatusOr<ResourceSet> ResourcesOf(
-    const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts) {
-  std::map<std::string, double> demand;
-  if (amounts != nullptr) {
-    for (const auto* r : *amounts) demand[StringOf(r->name())] = r->amount();
-  }
-  RAYX_ASSIGN_OR_RETURN(ResourceSet set, ResourceSet::FromDoubles(demand));
-  RAYX_RETURN_IF_ERROR(NodeResources::Validate(set));
-  return set;
-}
-
 bool IsEmpty(const Allocation& allocation) {
   return allocation.amounts.IsEmpty() && allocation.gpu_ids.empty();
 }
@@ -130,8 +119,8 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   RAYX_ASSIGN_OR_RETURN(actor->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
   RAYX_ASSIGN_OR_RETURN(actor->contained, UnpackIds<ObjectID>(spec->contained()));
   RAYX_ASSIGN_OR_RETURN(actor->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
-  RAYX_ASSIGN_OR_RETURN(actor->placement, ResourcesOf(spec->resources()));
-  RAYX_ASSIGN_OR_RETURN(actor->lifetime, ResourcesOf(create->lifetime_resources()));
+  RAYX_ASSIGN_OR_RETURN(actor->placement, ResourcesFromWire(spec->resources()));
+  RAYX_ASSIGN_OR_RETURN(actor->lifetime, ResourcesFromWire(create->lifetime_resources()));
   if (!actor->lifetime.IsEmpty() && actor->lifetime != actor->placement) {
     return InvalidArgument("an actor's lifetime resources must be none or its placement resources");
   }

@@ -523,13 +523,9 @@ Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* reques
 }
 
 Status NodeService::HandleRequestLease(Session* session, const wire::RequestLease* request) {
-  std::map<std::string, double> amounts;
-  if (request->resources() != nullptr) {
-    for (const auto* r : *request->resources()) amounts[StringOf(r->name())] = r->amount();
-  }
-  RAYX_ASSIGN_OR_RETURN(ResourceSet demand, ResourceSet::FromDoubles(amounts));
+  StatusOr<ResourceSet> demand = ResourcesFromWire(request->resources());
   uint64_t lease_key = request->lease_key();
-  if (!NodeResources::Validate(demand).ok() || !tasks_->resources().IsFeasible(demand)) {
+  if (!demand.ok() || !tasks_->resources().IsFeasible(*demand)) {
     // Refused (no worker): the owner's tasks of this shape keep taking the node's path, where the
     // user hears that no node has it.
     flatbuffers::FlatBufferBuilder b(64);
@@ -562,7 +558,7 @@ Status NodeService::HandleRequestLease(Session* session, const wire::RequestLeas
   };
   // Recorded first: the lease may be granted (and the record erased) inside Lease.
   session->lease_requests[lease_key] = 0;
-  StatusOr<uint64_t> key = tasks_->Lease("lease", demand, std::move(granted));
+  StatusOr<uint64_t> key = tasks_->Lease("lease", *demand, std::move(granted));
   auto pending = session->lease_requests.find(lease_key);
   if (pending == session->lease_requests.end()) return Status::OK();
   if (!key.ok()) {

@@ -39,12 +39,7 @@ Status TaskManager::ParseSpec(const wire::TaskSpec* spec, Task* task) {
   task->num_returns = spec->num_returns();
   task->depth = spec->depth();
   task->retries_left = std::max(0, spec->max_retries());
-  std::map<std::string, double> demand;
-  if (spec->resources() != nullptr) {
-    for (const auto* r : *spec->resources()) demand[StringOf(r->name())] = r->amount();
-  }
-  RAYX_ASSIGN_OR_RETURN(task->demand, ResourceSet::FromDoubles(demand));
-  RAYX_RETURN_IF_ERROR(NodeResources::Validate(task->demand));
+  RAYX_ASSIGN_OR_RETURN(task->demand, ResourcesFromWire(spec->resources()));
   if (functions_->count(task->function_id) == 0) {
     return ProtocolError("task " + task->name + " names a function that was never exported");
   }

@@ -1,5 +1,6 @@
 #include "engine/node/wire_values.h"
 
+#include "engine/sched/node_resources.h"
 #include "engine/wire/messages.h"
 
 namespace rayx {
@@ -51,6 +52,17 @@ flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBuffer
   b.add_in_shm(value.in_shm);
   b.add_shm_size(value.shm_size);
   return b.Finish();
+}
+
+StatusOr<ResourceSet> ResourcesFromWire(
+    const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts) {
+  std::map<std::string, double> demand;
+  if (amounts != nullptr) {
+    for (const auto* r : *amounts) demand[StringOf(r->name())] = r->amount();
+  }
+  RAYX_ASSIGN_OR_RETURN(ResourceSet set, ResourceSet::FromDoubles(demand));
+  RAYX_RETURN_IF_ERROR(NodeResources::Validate(set));
+  return set;
 }
 
 }  // namespace rayx

@@ -1,5 +1,5 @@
 // Conversions between the node's StoredValue and the wire's ObjectValue, and the system errors the
-// node itself produces (a dead worker, a cancelled task).
+// node itself produces (a dead worker, a cancelled task); resource amounts read off the wire.
 #pragma once
 
 #include <flatbuffers/flatbuffers.h>
@@ -9,6 +9,7 @@
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/objects/object_table.h"
+#include "engine/sched/resource_set.h"
 #include "engine/wire/protocol_generated.h"
 
 namespace rayx {
@@ -28,6 +29,10 @@ StoredValue PropagatedError(const StoredValue& failed_argument);
 
 // Reads an incoming value; ids it contains are unpacked and checked.
 StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
+
+// Resource amounts from a message (absent: none), checked as a demand a task or actor may make.
+StatusOr<ResourceSet> ResourcesFromWire(
+    const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts);
 
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
                                                          const ObjectID& id,
