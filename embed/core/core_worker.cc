@@ -88,7 +88,7 @@ CoreWorker::~CoreWorker() {
   }
   flush_cv_.notify_all();
   flusher_.join();
-  FlushRemovals(/*escaping=*/false);  // A clean disconnect frees them anyway; an orderly one says so.
+  FlushRemovals();  // A clean disconnect frees them anyway; an orderly one says so.
   reporter_->Detach();
 }
 
@@ -191,6 +191,7 @@ StatusOr<ObjectID> CoreWorker::Put(const OutgoingValue& value) {
     if (!t_task.set) id = ObjectID::ForPut(current_task_, put_++);
     announced_.insert(id);  // The PutObject itself tells the node that this process holds it.
   }
+  PromoteNamed(value.contained);
   flatbuffers::FlatBufferBuilder b(256 + (value.data.size < kInlineThreshold ? value.data.size : 0));
   bool in_shm = false;
   RAYX_ASSIGN_OR_RETURN(auto wire_value, BuildValue(b, id, value, &in_shm));
@@ -276,6 +277,7 @@ StatusOr<std::vector<IncomingValue>> CoreWorker::Get(const std::vector<ObjectID>
   }
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  PromoteNamed(ids);
   auto get = wire::CreateGetObjects(b, request_id, PackIds(b, ids), timeout_ms);
   RAYX_ASSIGN_OR_RETURN(std::string frame, CallNode(request_id, FinishEnvelope(b, get)));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
@@ -321,6 +323,7 @@ StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
   }
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  PromoteNamed(ids);
   auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms);
   RAYX_ASSIGN_OR_RETURN(std::string frame, CallNode(request_id, FinishEnvelope(b, wait)));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
@@ -333,22 +336,11 @@ StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
   return ready;
 }
 
-std::string CoreWorker::TakeRemovals(bool escaping) {
+std::string CoreWorker::TakeRemovals() {
   std::vector<ObjectID> ids;
   std::string frames;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (escaping) {
-      for (const TaskID& task : unannounced_) {
-        ObjectID result = ObjectID::ForReturn(task, 0);
-        if (auto local = local_values_.find(result); local != local_values_.end()) {
-          AppendPromotion(result, local->second.kind, local->second.inline_data);
-        } else if (direct_pending_.count(task) != 0) {
-          promote_on_arrival_.insert(task);
-        }
-      }
-    }
-    unannounced_.clear();
     if (removals_.empty() && pending_frames_.empty()) return std::string();
     frames.swap(pending_frames_);
     if (!removals_.empty()) ids = removals_.Take();
@@ -363,19 +355,19 @@ std::string CoreWorker::TakeRemovals(bool escaping) {
 
 Status CoreWorker::SendToNode(std::string_view envelope) {
   std::lock_guard<std::mutex> order(order_mu_);
-  std::string pending = TakeRemovals(/*escaping=*/true);
+  std::string pending = TakeRemovals();
   if (pending.empty()) return connection_->Send(envelope);
   return connection_->SendFramed(pending, envelope);
 }
 
 StatusOr<std::string> CoreWorker::CallNode(uint64_t request_id, std::string_view envelope) {
-  FlushRemovals(/*escaping=*/true);  // Not with the request: order_mu_ must not be held while the call waits.
+  FlushRemovals();  // Not with the request: order_mu_ must not be held while the call waits.
   return connection_->Call(request_id, envelope);
 }
 
-void CoreWorker::FlushRemovals(bool escaping) {
+void CoreWorker::FlushRemovals() {
   std::lock_guard<std::mutex> order(order_mu_);
-  std::string pending = TakeRemovals(escaping);
+  std::string pending = TakeRemovals();
   // A lost connection frees everything anyway.
   if (!pending.empty()) (void)connection_->SendFramed(pending, std::string_view());
 }
@@ -398,7 +390,7 @@ void CoreWorker::FlushLoop() {
     if (flush_cv_.wait_for(lock, kRemovalDelay, [&] { return stopping_; })) break;
     bool leasing = !leases_.empty();
     lock.unlock();
-    FlushRemovals(/*escaping=*/false);
+    FlushRemovals();
     if (leasing) {
       connection_->Poll();
       ReturnIdleLeases(kLeaseIdle);
@@ -443,6 +435,7 @@ void CoreWorker::RemoveRef(const ObjectID& id) {
   if (--it->second > 0) return;
   refs_.erase(it);
   local_values_.erase(id);
+  promoted_.erase(id);
   // Wakes the flusher only when it sleeps without a deadline (the first removal in a while).
   if (removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
   removals_.Defer(id);
@@ -486,10 +479,11 @@ StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(const TaskSubmission& tas
     std::unique_lock<std::mutex> lock(mu_);
     if (pending_frames_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
     AppendFrame(&pending_frames_, submit);
-    unannounced_.push_back(task_id);
     AnnouncedOn(lock, shape, *target);
     return returns;
   }
+  PromoteNamed(task.dependencies);
+  PromoteNamed(task.contained);
   RAYX_RETURN_IF_ERROR(SendToNode(submit));
   if (request_lease) RequestLease(task, shape);
   return returns;
@@ -511,6 +505,8 @@ StatusOr<ActorLookup> CoreWorker::ActorCall(uint64_t request_id, std::string_vie
 
 StatusOr<ActorLookup> CoreWorker::CreateActor(const ActorCreation& creation) {
   const TaskSubmission& task = creation.task;
+  PromoteNamed(task.dependencies);
+  PromoteNamed(task.contained);
   TaskID task_id = NextTaskId();
   uint64_t request_id = connection_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(512 + task.args.size + creation.handle_meta.size());
@@ -599,7 +595,7 @@ std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
   if (spec == nullptr) return frame;
   // An actor's worker takes calls from the node only (their order is the node's to keep).
   if (spec->actor_creation()) connection_->StopListening();
-  std::string name = StringOf(spec->name());
+  std::string_view name = spec->name() == nullptr ? std::string_view() : spec->name()->string_view();
   std::unique_lock<std::mutex> lock(mu_);
   if (link == 0) {
     name_at_node_ = name;  // The node named the worker when it sent the task.
@@ -619,11 +615,15 @@ std::optional<std::string> CoreWorker::NextTask(bool* interrupted) {
 
 Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
                             bool retry) {
+  for (const OutgoingValue& result : results) PromoteNamed(result.contained);
   flatbuffers::FlatBufferBuilder b(256);
   std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+  bool any_in_shm = false;
   for (uint32_t i = 0; i < results.size(); ++i) {
-    RAYX_ASSIGN_OR_RETURN(auto value, BuildValue(b, ObjectID::ForReturn(task_id, i), results[i]));
+    bool in_shm = false;
+    RAYX_ASSIGN_OR_RETURN(auto value, BuildValue(b, ObjectID::ForReturn(task_id, i), results[i], &in_shm));
     values.push_back(value);
+    any_in_shm |= in_shm;
   }
   auto id = b.CreateVector(task_id.data(), TaskID::kSize);
   std::string_view done = FinishEnvelope(b, wire::CreateTaskDone(b, id, b.CreateVector(values), retry));
@@ -646,14 +646,9 @@ Status CoreWorker::TaskDone(const TaskID& task_id, const std::vector<OutgoingVal
   (void)connection_->SendOnLink(link, done);
   // Batched only when the owner can stand in for it: one small result holding no references
   // (see CoreWorker::OnDirectDone).
-  bool owner_keeps = results.size() == 1 && results[0].contained.empty() &&
-                     results[0].contained_actors.empty();
-  if (owner_keeps) {
-    std::vector<size_t> sizes;
-    for (const ByteSpan& buffer : results[0].buffers) sizes.push_back(buffer.size);
-    owner_keeps = ComputeObjectLayout(results[0].data.size, sizes).total_size <= kInlineThreshold;
-  }
-  if (!owner_keeps || retry) return SendToNode(done);
+  bool owner_keeps = results.size() == 1 && !any_in_shm && results[0].contained.empty() &&
+                     results[0].contained_actors.empty() && !retry;
+  if (!owner_keeps) return SendToNode(done);
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_frames_.empty() && removals_.empty() && flusher_asleep_) flush_cv_.notify_one();
   AppendFrame(&pending_frames_, done);

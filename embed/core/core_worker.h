@@ -223,11 +223,12 @@ class CoreWorker {
                                                               bool* in_shm = nullptr);
   // The frames that must reach the node before anything else this process sends: the pending
   // frames, then a RefCountUpdate of the waiting removals; headers included; "" when none wait.
-  // escaping: a message follows that may name the results of the direct tasks announced now, so
-  // the node must get those results from here without waiting for their workers' reports (which
-  // are batched): the ones here already go along, the others when they arrive.
   // REQUIRES: order_mu_ is held, mu_ is not.
-  std::string TakeRemovals(bool escaping);
+  std::string TakeRemovals();
+  // A message about to go to the node names these ids: the ones that are results of this
+  // process's direct tasks go to the node from here (a promotion) now, or as soon as they arrive,
+  // so that nobody at the node waits for the workers' batched reports. Each is promoted once.
+  void PromoteNamed(const std::vector<ObjectID>& ids);
   // Appends a promotion (PutObject) of a direct task's result to the pending frames.
   // REQUIRES: mu_ is held.
   void AppendPromotion(const ObjectID& id, ValueKind kind, std::string_view data);
@@ -235,7 +236,7 @@ class CoreWorker {
   Status SendToNode(std::string_view envelope);
   StatusOr<std::string> CallNode(uint64_t request_id, std::string_view envelope);
   // Sends the pending frames and waiting removals now, if any (see TakeRemovals).
-  void FlushRemovals(bool escaping);
+  void FlushRemovals();
   // The flusher thread: sends removals that waited kRemovalDelay for a frame to travel with.
   void FlushLoop();
   void SendRefUpdate(const ObjectID& id, bool added);
@@ -325,10 +326,9 @@ class CoreWorker {
   // within kRemovalDelay: SubmitTask frames of direct tasks; a worker's TaskDone reports of the
   // direct tasks it ran; an owner's copies of results the node may be waiting for (promotions).
   std::string pending_frames_;                                              // GUARDED_BY(mu_)
-  // Direct tasks whose SubmitTask is still in pending_frames_.
-  std::vector<TaskID> unannounced_;                                         // GUARDED_BY(mu_)
-  // Direct tasks announced together with a message that may make another process wait for
-  // their result: it is sent to the node as soon as it arrives here (see TakeRemovals).
+  // Direct results promoted already, and direct tasks whose result is to be promoted when it
+  // arrives (see PromoteNamed).
+  std::unordered_set<ObjectID> promoted_;                                   // GUARDED_BY(mu_)
   std::unordered_set<TaskID> promote_on_arrival_;                           // GUARDED_BY(mu_)
   // Worker: the link each direct task came from, to send its TaskDone back on.
   std::unordered_map<TaskID, uint64_t> task_links_;                         // GUARDED_BY(mu_)

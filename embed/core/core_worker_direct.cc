@@ -237,6 +237,7 @@ void CoreWorker::OnDirectDone(uint64_t link, const wire::TaskDone* done) {
     auto kind = static_cast<ValueKind>(results->Get(0)->kind());
     std::string_view data = BytesOf(results->Get(0)->data());
     if (promote) AppendPromotion(id, kind, data);
+    if (promote && (refs_.count(id) != 0 || announced_.count(id) != 0)) promoted_.insert(id);
     if (refs_.count(id) != 0 || announced_.count(id) != 0) {
       IncomingValue value;
       value.kind = kind;
@@ -248,7 +249,21 @@ void CoreWorker::OnDirectDone(uint64_t link, const wire::TaskDone* done) {
     ReturnLease(lock, lease->shape);  // Sends the promotion too.
   } else if (promote) {
     lock.unlock();
-    FlushRemovals(/*escaping=*/false);
+    FlushRemovals();
+  }
+}
+
+void CoreWorker::PromoteNamed(const std::vector<ObjectID>& ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (local_values_.empty() && direct_pending_.empty()) return;
+  for (const ObjectID& id : ids) {
+    if (promoted_.count(id) != 0) continue;
+    if (auto local = local_values_.find(id); local != local_values_.end()) {
+      AppendPromotion(id, local->second.kind, local->second.inline_data);
+      promoted_.insert(id);
+    } else if (direct_pending_.count(id.Task()) != 0) {
+      promote_on_arrival_.insert(id.Task());
+    }
   }
 }
 
