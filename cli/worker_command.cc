@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "embed/core/py_values.h"
+#include "embed/core/module.h"
 #include "embed/interpreter.h"
 
 namespace rayx::cli {

@@ -6,4 +6,17 @@
 
 #include <Python.h>
 
+#include <string>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+
 extern "C" PyObject* PyInit__rayx(void);
+
+namespace rayx {
+
+// Connects this process to its node as the worker with worker_id (the worker subcommand).
+// REQUIRES: the GIL is held.
+Status ConnectWorker(const std::string& socket_path, const WorkerID& worker_id);
+
+}  // namespace rayx

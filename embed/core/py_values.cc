@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "embed/core/entry.h"
+
 #include "engine/objects/object_format.h"
 #include "engine/wire/messages.h"
 
@@ -47,15 +49,6 @@ PyObject* Slice(PyObject* memory, const uint8_t* base, ByteSpan span) {
   PyObject* out = PyObject_GetItem(memory, slice);
   Py_DECREF(slice);
   return out;
-}
-
-PyObject* ValueFromWire(CoreWorker* core, const wire::ObjectValue* value) {
-  auto in = core->ReadValue(value, /*report_mapped=*/true);
-  if (!in.ok()) {
-    PyErr_SetString(PyExc_RuntimeError, in.status().ToString().c_str());
-    return nullptr;
-  }
-  return ValueToTriple(std::move(in).value());
 }
 
 }  // namespace
@@ -152,10 +145,7 @@ PyObject* ValueToTriple(IncomingValue value) {
     // copied into a bytes object of its own, with no owner, memoryview or slice to build.
     auto parsed = ParseObject(reinterpret_cast<const uint8_t*>(value.inline_data.data()),
                               value.inline_data.size());
-    if (!parsed.ok()) {
-      PyErr_SetString(PyExc_RuntimeError, parsed.status().ToString().c_str());
-      return nullptr;
-    }
+    if (!parsed.ok()) return RaiseStatus(parsed.status());
     if (parsed->buffers.empty()) {
       PyObject* triple = PyTuple_New(3);
       PyObject* data = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(parsed->data.data),
@@ -194,8 +184,7 @@ PyObject* ValueToTriple(IncomingValue value) {
   auto parsed = ParseObject(base, size);
   if (!parsed.ok()) {
     Py_DECREF(owner);
-    PyErr_SetString(PyExc_RuntimeError, parsed.status().ToString().c_str());
-    return nullptr;
+    return RaiseStatus(parsed.status());
   }
   PyObject* memory = PyMemoryView_FromObject(owner);
   Py_DECREF(owner);
@@ -219,67 +208,50 @@ PyObject* ValueToTriple(IncomingValue value) {
   return Py_BuildValue("(iNN)", kind, data, buffers);
 }
 
-PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame) {
-  // Verified when it arrived (NodeConnection verifies every frame it routes): not again here.
-  const wire::ExecuteTask* task = wire::GetEnvelope(frame.data())->message_as_ExecuteTask();
-  if (task == nullptr || task->spec() == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "malformed ExecuteTask from the node");
-    return nullptr;
-  }
-  const wire::TaskSpec* spec = task->spec();
-  auto task_id = UnpackId<TaskID>(spec->task_id());
-  if (!task_id.ok()) {
-    PyErr_SetString(PyExc_RuntimeError, task_id.status().ToString().c_str());
-    return nullptr;
-  }
-  core->SetCurrentTask(*task_id, spec->depth(), static_cast<uint32_t>(std::max(0, task->retries_left())));
-  std::vector<ObjectID> returns;
-  for (uint32_t i = 0; i < spec->num_returns(); ++i) returns.push_back(ObjectID::ForReturn(*task_id, i));
-  PyObject* deps = PyList_New(0);
-  if (task->dependency_values() != nullptr) {
-    for (const auto* value : *task->dependency_values()) {
-      PyObject* triple = ValueFromWire(core, value);
-      if (triple == nullptr) {
-        Py_DECREF(deps);
-        return nullptr;
-      }
-      PyList_Append(deps, triple);
-      Py_DECREF(triple);
+PyObject* TaskToTuple(TaskToRun& task) {
+  PyObject* deps = PyList_New(static_cast<Py_ssize_t>(task.dependency_values.size()));
+  if (deps == nullptr) return nullptr;
+  for (size_t i = 0; i < task.dependency_values.size(); ++i) {
+    PyObject* triple = ValueToTriple(std::move(task.dependency_values[i]));
+    if (triple == nullptr) {
+      Py_DECREF(deps);
+      return nullptr;
     }
+    PyList_SET_ITEM(deps, static_cast<Py_ssize_t>(i), triple);
   }
-  PyObject* blob;
-  if (task->function_blob() != nullptr) {
-    std::string_view b = BytesOf(task->function_blob());
-    blob = PyBytes_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size()));
-  } else {
-    blob = Py_NewRef(Py_None);
-  }
-  PyObject* gpu_ids = PyList_New(0);
-  if (task->gpu_ids() != nullptr) {
-    for (int id : *task->gpu_ids()) {
-      PyObject* n = PyLong_FromLong(id);
-      PyList_Append(gpu_ids, n);
-      Py_DECREF(n);
+  PyObject* blob = task.has_function_blob
+                       ? PyBytes_FromStringAndSize(task.function_blob.data(),
+                                                   static_cast<Py_ssize_t>(task.function_blob.size()))
+                       : Py_NewRef(Py_None);
+  PyObject* gpu_ids = PyList_New(static_cast<Py_ssize_t>(task.gpu_ids.size()));
+  for (size_t i = 0; gpu_ids != nullptr && i < task.gpu_ids.size(); ++i) {
+    PyObject* n = PyLong_FromLong(task.gpu_ids[i]);
+    if (n == nullptr) {
+      Py_CLEAR(gpu_ids);
+      break;
     }
+    PyList_SET_ITEM(gpu_ids, static_cast<Py_ssize_t>(i), n);
   }
-  std::string_view function_id = BytesOf(spec->function_id());
-  std::string_view args = BytesOf(spec->args());
-  std::string name = StringOf(spec->name());
-  std::string method = StringOf(spec->method());
+  auto bytes = [](std::string_view v) {
+    return PyBytes_FromStringAndSize(v.data(), static_cast<Py_ssize_t>(v.size()));
+  };
+  auto text = [](std::string_view v) {
+    return PyUnicode_FromStringAndSize(v.data(), static_cast<Py_ssize_t>(v.size()));
+  };
   // The tuple is built item by item: Py_BuildValue's format parsing costs more than the items.
   PyObject* items[] = {
-      PyBytes_FromStringAndSize(task_id->Binary().data(), static_cast<Py_ssize_t>(TaskID::kSize)),
-      PyBytes_FromStringAndSize(function_id.data(), static_cast<Py_ssize_t>(function_id.size())),
+      PyBytes_FromStringAndSize(task.task_id.Binary().data(), static_cast<Py_ssize_t>(TaskID::kSize)),
+      bytes(task.function_id),
       blob,
-      PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size())),
-      PyBytes_FromStringAndSize(args.data(), static_cast<Py_ssize_t>(args.size())),
+      text(task.name),
+      bytes(task.args),
       deps,
-      IdsToList(returns),
-      PyLong_FromLong(task->retries_left()),
+      IdsToList(task.returns),
+      PyLong_FromLong(task.retries_left),
       gpu_ids,
-      PyBool_FromLong(spec->actor_creation()),
-      PyUnicode_FromStringAndSize(method.data(), static_cast<Py_ssize_t>(method.size())),
-      PyLong_FromLong(spec->max_concurrency()),
+      PyBool_FromLong(task.actor_creation),
+      text(task.method),
+      PyLong_FromLong(task.max_concurrency),
   };
   constexpr Py_ssize_t kItems = sizeof(items) / sizeof(items[0]);
   PyObject* tuple = PyTuple_New(kItems);
@@ -294,54 +266,52 @@ PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame) {
   return tuple;
 }
 
-PyObject* NodeInfoQuery(CoreWorker* core, InfoKind kind) {
-  if (core == nullptr) return nullptr;
-  StatusOr<std::string> frame = Status::OK();
-  Py_BEGIN_ALLOW_THREADS
-  frame = core->Info();
-  Py_END_ALLOW_THREADS
-  if (!frame.ok()) {
-    PyErr_SetString(PyExc_RuntimeError, frame.status().ToString().c_str());
-    return nullptr;
+namespace {
+
+// Adds amounts to the dict into, summing what is there already; false with an exception set.
+bool AddAmounts(const std::map<std::string, double>& amounts, PyObject* into) {
+  for (const auto& [name, amount] : amounts) {
+    PyObject* key = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    if (key == nullptr) return false;
+    PyObject* old = PyDict_GetItemWithError(into, key);
+    double sum = amount + (old != nullptr ? PyFloat_AsDouble(old) : 0.0);
+    PyObject* value = PyErr_Occurred() ? nullptr : PyFloat_FromDouble(sum);
+    int failed = value == nullptr || PyDict_SetItem(into, key, value) != 0;
+    Py_DECREF(key);
+    Py_XDECREF(value);
+    if (failed) return false;
   }
-  auto envelope = ParseEnvelope(*frame);
-  const wire::InfoReply* reply = envelope.ok() ? (*envelope)->message_as_InfoReply() : nullptr;
-  if (reply == nullptr || reply->nodes() == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "malformed InfoReply from the node");
-    return nullptr;
-  }
-  auto to_dict = [](const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts,
-                    PyObject* into) {
-    if (amounts == nullptr) return;
-    for (const auto* a : *amounts) {
-      std::string name = StringOf(a->name());
-      PyObject* key = PyUnicode_FromString(name.c_str());
-      PyObject* old = PyDict_GetItem(into, key);
-      PyObject* v = PyFloat_FromDouble(a->amount() + (old ? PyFloat_AsDouble(old) : 0.0));
-      PyDict_SetItem(into, key, v);
-      Py_DECREF(key);
-      Py_DECREF(v);
-    }
-  };
+  return true;
+}
+
+}  // namespace
+
+PyObject* NodesToPython(const std::vector<NodeDescription>& nodes, InfoKind kind) {
   if (kind != InfoKind::kNodes) {
     PyObject* out = PyDict_New();
-    for (const auto* node : *reply->nodes()) {
-      if (node->alive()) to_dict(kind == InfoKind::kTotal ? node->total() : node->available(), out);
+    for (const NodeDescription& node : nodes) {
+      if (out == nullptr) break;
+      if (node.alive && !AddAmounts(kind == InfoKind::kTotal ? node.total : node.available, out)) {
+        Py_CLEAR(out);
+      }
     }
     return out;
   }
   PyObject* list = PyList_New(0);
-  for (const auto* node : *reply->nodes()) {
-    auto id = UnpackId<NodeID>(node->node_id());
+  for (const NodeDescription& node : nodes) {
+    if (list == nullptr) break;
     PyObject* resources = PyDict_New();
-    to_dict(node->total(), resources);
-    std::string address = StringOf(node->address());
-    PyObject* d = Py_BuildValue("{s:s,s:O,s:O,s:N,s:s}", "NodeID", id.ok() ? id->Hex().c_str() : "",
-                                "Alive", node->alive() ? Py_True : Py_False, "alive",
-                                node->alive() ? Py_True : Py_False, "Resources", resources,
-                                "NodeManagerAddress", address.c_str());
-    PyList_Append(list, d);
-    Py_DECREF(d);
+    if (resources == nullptr || !AddAmounts(node.total, resources)) {
+      Py_XDECREF(resources);
+      Py_CLEAR(list);
+      break;
+    }
+    PyObject* alive = node.alive ? Py_True : Py_False;
+    PyObject* d = Py_BuildValue("{s:s,s:O,s:O,s:N,s:s}", "NodeID", node.id.Hex().c_str(), "Alive",
+                                alive, "alive", alive, "Resources", resources,
+                                "NodeManagerAddress", node.address.c_str());
+    if (d == nullptr || PyList_Append(list, d) != 0) Py_CLEAR(list);
+    Py_XDECREF(d);
   }
   return list;
 }

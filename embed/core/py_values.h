@@ -1,6 +1,6 @@
 // Conversions between Python objects and the engine's values for the `_rayx` module: ids as
-// bytes, values as (kind, data, buffers) triples, tasks as tuples, and the read-only Mapping type
-// whose buffers view a shared-memory object without copying it.
+// bytes, values as (kind, data, buffers) triples, tasks as tuples, nodes as dicts, and the
+// read-only Mapping type whose buffers view a shared-memory object without copying it.
 //
 // Every function here requires the GIL. Functions returning bool return false with a Python
 // exception set; those returning PyObject* return null with one set.
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "embed/core/core_worker.h"
+#include "engine/client/client_types.h"
 #include "engine/base/ids.h"
 
 namespace rayx {
@@ -61,19 +61,14 @@ class OutgoingParts {
 // buffers has its pickle as bytes (a copy as small as the value).
 PyObject* ValueToTriple(IncomingValue value);
 
-// The tuple worker_main expects from next_task (see module.cc), from an ExecuteTask frame that
-// CoreWorker::NextTask returned (verified already).
-// Sets the core's current task.
-PyObject* ExecuteTaskToTuple(CoreWorker* core, const std::string& frame);
+// The tuple worker_main expects from next_task (see module_tasks.cc).
+PyObject* TaskToTuple(TaskToRun& task);
 
 enum class InfoKind { kTotal, kAvailable, kNodes };
-// Asks the node and returns a resources dict (kTotal, kAvailable) or a list of node dicts.
-PyObject* NodeInfoQuery(CoreWorker* core, InfoKind kind);
+// A resources dict (kTotal, kAvailable: summed over live nodes) or a list of node dicts.
+PyObject* NodesToPython(const std::vector<NodeDescription>& nodes, InfoKind kind);
 
 // Adds the Mapping type to the module; 0 on success.
 int RegisterMappingType(PyObject* module);
-
-// Connects this process to its node as the worker with worker_id (the worker subcommand).
-Status ConnectWorker(const std::string& socket_path, const WorkerID& worker_id);
 
 }  // namespace rayx

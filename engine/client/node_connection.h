@@ -35,17 +35,11 @@
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
+#include "engine/client/client_types.h"
 #include "engine/wire/frame.h"
 #include "engine/wire/protocol_generated.h"
 
 namespace rayx {
-
-struct WelcomeInfo {
-  NodeID node_id;
-  JobID job_id;
-  WorkerID worker_id;
-  std::string session_dir;
-};
 
 class NodeConnection {
  public:

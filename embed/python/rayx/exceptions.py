@@ -229,6 +229,9 @@ def _dual_class(cause_cls: type) -> Optional[type]:
     return cls
 
 
+# The exception class of each system error code. The codes themselves are the engine's
+# (engine/wire/values.h, exported as _rayx.SYSTEM_ERRORS); _check_system_errors keeps the two
+# lists the same.
 _SYSTEM_ERRORS = {
     "WORKER_DIED": WorkerCrashedError,
     "TASK_CANCELLED": TaskCancelledError,
@@ -239,6 +242,20 @@ _SYSTEM_ERRORS = {
     "UNSCHEDULABLE": TaskUnschedulableError,
     "NODE_DIED": NodeDiedError,
 }
+
+
+def _check_system_errors() -> None:
+    import _rayx
+
+    engine_codes = set(getattr(_rayx, "SYSTEM_ERRORS", _SYSTEM_ERRORS))
+    if engine_codes != set(_SYSTEM_ERRORS):
+        raise ImportError(
+            "rayx.exceptions does not match the engine's system error codes: "
+            f"{sorted(engine_codes ^ set(_SYSTEM_ERRORS))}"
+        )
+
+
+_check_system_errors()
 
 
 def from_system_error(text: str, object_hex: str = "") -> RayError:

@@ -1,4 +1,4 @@
-#include "embed/core/removal_batch.h"
+#include "engine/client/removal_batch.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 //
 // Dropping the last ObjectRef of an id used to cost one RefCountUpdate message at once. The
 // removals now wait in a RemovalBatch and go out together, in front of the next frame the
-// process sends (or on their own after a short delay, see CoreWorker). A removal must never
+// process sends (or on their own after a short delay, see ReferenceCounter). A removal must never
 // overtake a later add of the same id: when an id is added again while its removal waits, the
 // removal is cancelled and neither message is sent (the node still counts this process as a
 // holder, which is what the add would have told it).

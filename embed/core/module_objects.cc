@@ -1,0 +1,118 @@
+// `_rayx` entry points: puts, gets, waits, references and the object store's figures.
+#include <memory>
+#include <vector>
+
+#include "embed/core/entry.h"
+#include "embed/core/module_areas.h"
+#include "embed/core/py_args.h"
+#include "embed/core/py_values.h"
+
+namespace rayx {
+namespace {
+
+PyObject* Put(PyObject*, PyObject* args) {
+  PyObject *data, *buffers, *contained;
+  if (!PyArg_ParseTuple(args, "OOO", &data, &buffers, &contained)) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  OutgoingParts parts;
+  if (!parts.Fill(ValueKind::kValue, data, buffers, contained)) return nullptr;
+  StatusOr<ObjectID> id = WithoutGil([&] { return runtime->Put(parts.value); });
+  if (!id.ok()) return RaiseStatus(id.status());
+  return IdToBytes(*id);
+}
+
+PyObject* Get(PyObject*, PyObject* args) {
+  PyObject *ids_obj, *timeout;
+  if (!PyArg_ParseTuple(args, "OO", &ids_obj, &timeout)) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  std::vector<ObjectID> ids;
+  int64_t timeout_ms;
+  if (runtime == nullptr || !IdsFromList(ids_obj, &ids) || !TimeoutMs(timeout, &timeout_ms)) {
+    return nullptr;
+  }
+  bool timed_out = false;
+  auto values = WithoutGil([&] { return runtime->Get(ids, timeout_ms, &timed_out); });
+  if (!values.ok()) return RaiseStatus(values.status());
+  if (timed_out) return RaiseStatus(TimedOut("get timed out"));
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(values->size()));
+  if (list == nullptr) return nullptr;
+  for (size_t i = 0; i < values->size(); ++i) {
+    PyObject* triple = ValueToTriple(std::move((*values)[i]));
+    if (triple == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), triple);
+  }
+  return list;
+}
+
+PyObject* Wait(PyObject*, PyObject* args) {
+  PyObject *ids_obj, *timeout;
+  unsigned int num_returns;
+  int fetch_local;
+  if (!PyArg_ParseTuple(args, "OIOp", &ids_obj, &num_returns, &timeout, &fetch_local)) {
+    return nullptr;
+  }
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  std::vector<ObjectID> ids;
+  int64_t timeout_ms;
+  if (runtime == nullptr || !IdsFromList(ids_obj, &ids) || !TimeoutMs(timeout, &timeout_ms)) {
+    return nullptr;
+  }
+  auto ready = WithoutGil([&] { return runtime->Wait(ids, num_returns, timeout_ms); });
+  if (!ready.ok()) return RaiseStatus(ready.status());
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(ready->size()));
+  if (list == nullptr) return nullptr;
+  for (size_t i = 0; i < ready->size(); ++i) {
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), PyBool_FromLong((*ready)[i]));
+  }
+  return list;
+}
+
+// Reference counts keep the GIL: they never wait for the node.
+PyObject* AddRef(PyObject*, PyObject* arg) {
+  ObjectID id;
+  if (!IdFromBytes(arg, &id)) return nullptr;
+  if (ClientRuntime* runtime = CurrentRuntime()) runtime->AddRef(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* RemoveRef(PyObject*, PyObject* arg) {
+  ObjectID id;
+  if (!IdFromBytes(arg, &id)) return nullptr;
+  if (ClientRuntime* runtime = CurrentRuntime()) runtime->RemoveRef(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* ObjectStoreStats(PyObject*, PyObject*) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  StatusOr<StoreStats> stats = WithoutGil([&] { return runtime->ObjectStoreStats(); });
+  if (!stats.ok()) return RaiseStatus(stats.status());
+  const StoreStats& s = *stats;
+  return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:s}", "capacity", s.capacity,
+                       "used", s.used, "num_objects", s.num_objects, "num_in_memory",
+                       s.num_in_memory, "num_spilled", s.num_spilled, "spilled_bytes",
+                       s.spilled_bytes, "spill_count", s.spill_count, "spill_bytes_total",
+                       s.spill_bytes_total, "restore_count", s.restore_count,
+                       "restore_bytes_total", s.restore_bytes_total, "store_dir",
+                       s.store_dir.c_str(), "spill_dir", s.spill_dir.c_str());
+}
+
+}  // namespace
+
+void AddObjectMethods(std::vector<PyMethodDef>* methods) {
+  methods->insert(methods->end(), {
+      {"put", Entry<Put>, METH_VARARGS, "put(data, buffers, contained) -> object id"},
+      {"get", Entry<Get>, METH_VARARGS, "get(ids, timeout) -> [(kind, data, buffers)]"},
+      {"wait", Entry<Wait>, METH_VARARGS, "wait(ids, num_returns, timeout, fetch_local) -> [ready]"},
+      {"add_ref", Entry<AddRef>, METH_O, "This process holds one more reference to the id."},
+      {"remove_ref", Entry<RemoveRef>, METH_O, "This process holds one reference fewer to the id."},
+      {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
+       "The node's object store figures (a dict)."},
+  });
+}
+
+}  // namespace rayx

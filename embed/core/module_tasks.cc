@@ -1,0 +1,183 @@
+// `_rayx` entry points: function exports, task submission and cancellation, and a worker's side
+// of the tasks it runs.
+#include <memory>
+#include <vector>
+
+#include "embed/core/entry.h"
+#include "embed/core/module_areas.h"
+#include "embed/core/py_args.h"
+#include "embed/core/py_values.h"
+
+namespace rayx {
+namespace {
+
+PyObject* ExportFunction(PyObject*, PyObject* args) {
+  PyObject *id_obj, *blob_obj;
+  if (!PyArg_ParseTuple(args, "OO", &id_obj, &blob_obj)) return nullptr;
+  BytesArg id, blob;
+  if (!id.Parse(id_obj) || !blob.Parse(blob_obj)) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  std::string function_id = id.str();
+  ByteSpan bytes{reinterpret_cast<const uint8_t*>(blob.data()), blob.size()};
+  Status status = WithoutGil([&] { return runtime->ExportFunction(function_id, bytes); });
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+// submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, num_returns,
+// resources, max_retries, retry_exceptions). Called once per task: its arguments are converted
+// by hand (METH_FASTCALL), without an argument tuple or a format string to interpret.
+PyObject* SubmitTask(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 10) {
+    PyErr_Format(PyExc_TypeError, "submit_task takes 10 arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  BytesArg function_id, args_blob;
+  Py_ssize_t name_size;
+  const char* name;
+  PyObject *arg_buffers = args[3], *dependencies = args[4], *contained = args[5];
+  int max_retries, retry_exceptions;
+  if (!function_id.Parse(args[0]) || (name = StringArg(args[1], &name_size)) == nullptr ||
+      !args_blob.Parse(args[2]) || !IntArg(args[8], &max_retries) ||
+      (retry_exceptions = PyObject_IsTrue(args[9])) < 0) {
+    return nullptr;
+  }
+  unsigned long num_returns = PyLong_AsUnsignedLongMask(args[6]);
+  if (num_returns == static_cast<unsigned long>(-1) && PyErr_Occurred()) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  Py_ssize_t buffer_count = PySequence_Size(arg_buffers);
+  if (buffer_count != 0) {
+    if (buffer_count > 0) {
+      PyErr_SetString(PyExc_ValueError,
+                      "submit_task takes its arguments in-band (arg_buffers must be empty)");
+    }
+    return nullptr;
+  }
+  TaskSubmission task;
+  task.function_id.assign(function_id.data(), function_id.size());
+  task.name.assign(name, static_cast<size_t>(name_size));
+  task.args = ByteSpan{reinterpret_cast<const uint8_t*>(args_blob.data()), args_blob.size()};
+  if (!IdsFromList(dependencies, &task.dependencies) ||
+      !RefsFromList(contained, &task.contained, &task.contained_actors) ||
+      !ResourcesFromDict(args[7], &task.resources)) {
+    return nullptr;
+  }
+  task.num_returns = static_cast<uint32_t>(num_returns);
+  task.max_retries = max_retries;
+  task.retry_exceptions = retry_exceptions;
+  auto returns = WithoutGil([&] { return runtime->SubmitTask(task); });
+  if (!returns.ok()) return RaiseStatus(returns.status());
+  return IdsToList(*returns);
+}
+
+PyObject* Cancel(PyObject*, PyObject* args) {
+  PyObject* id_obj;
+  int force;
+  if (!PyArg_ParseTuple(args, "Op", &id_obj, &force)) return nullptr;
+  ObjectID id;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr || !IdFromBytes(id_obj, &id)) return nullptr;
+  Status status = WithoutGil([&] { return runtime->Cancel(id, force); });
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+PyObject* NextTask(PyObject*, PyObject*) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  TaskToRun task;
+  bool interrupted = false;
+  StatusOr<bool> got = WithoutGil([&] { return runtime->NextTask(&task, &interrupted); });
+  if (interrupted && PyErr_Occurred()) return nullptr;
+  if (!got.ok()) return RaiseStatus(got.status());
+  if (!*got) Py_RETURN_NONE;
+  return TaskToTuple(task);
+}
+
+// task_done(task_id, results, retry, keep_context=False), once per task: its arguments and the
+// results' (kind, data, buffers, contained) tuples are converted by hand (METH_FASTCALL).
+PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < 3 || nargs > 4) {
+    PyErr_Format(PyExc_TypeError, "task_done takes 3 or 4 arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  PyObject* results = args[1];
+  if (!PyList_Check(results)) {
+    PyErr_SetString(PyExc_TypeError, "task_done: results must be a list");
+    return nullptr;
+  }
+  int retry = PyObject_IsTrue(args[2]);
+  int keep_context = nargs > 3 ? PyObject_IsTrue(args[3]) : 0;
+  if (retry < 0 || keep_context < 0) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  TaskID task_id;
+  if (runtime == nullptr || !IdFromBytes(args[0], &task_id)) return nullptr;
+  std::vector<OutgoingParts> parts(static_cast<size_t>(PyList_GET_SIZE(results)));
+  std::vector<OutgoingValue> values;
+  values.reserve(parts.size());
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(results); ++i) {
+    PyObject* item = PyList_GET_ITEM(results, i);
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4) {
+      PyErr_SetString(PyExc_TypeError,
+                      "task_done: each result must be a (kind, data, buffers, contained) tuple");
+      return nullptr;
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+    if (kind == -1 && PyErr_Occurred()) return nullptr;
+    if (kind < 0 || kind > static_cast<long>(ValueKind::kSystemError)) {
+      PyErr_SetString(PyExc_ValueError, "result kind must be 0, 1 or 2");
+      return nullptr;
+    }
+    if (!parts[i].Fill(static_cast<ValueKind>(kind), PyTuple_GET_ITEM(item, 1),
+                       PyTuple_GET_ITEM(item, 2), PyTuple_GET_ITEM(item, 3))) {
+      return nullptr;
+    }
+    values.push_back(parts[i].value);
+  }
+  Status status = WithoutGil([&] {
+    Status done = runtime->TaskDone(task_id, values, retry);
+    if (!keep_context) runtime->SetCurrentTask(TaskID());
+    return done;
+  });
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
+PyObject* SetCurrentTask(PyObject*, PyObject* arg) {
+  TaskID id;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr || !IdFromBytes(arg, &id)) return nullptr;
+  runtime->SetCurrentTask(id);
+  Py_RETURN_NONE;
+}
+
+PyObject* DirectTaskCount(PyObject*, PyObject*) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  return PyLong_FromUnsignedLongLong(runtime->direct_task_count());
+}
+
+}  // namespace
+
+void AddTaskMethods(std::vector<PyMethodDef>* methods) {
+  methods->insert(methods->end(), {
+      {"export_function", Entry<ExportFunction>, METH_VARARGS, "export_function(function_id, blob)"},
+      {"submit_task", FastEntry<SubmitTask>(), METH_FASTCALL,
+       "submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, "
+       "num_returns, resources, max_retries, retry_exceptions) -> [return ids]"},
+      {"cancel", Entry<Cancel>, METH_VARARGS, "cancel(object_id, force)"},
+      {"next_task", Entry<NextTask>, METH_NOARGS,
+       "Worker: the next task tuple, or None at shutdown."},
+      {"task_done", FastEntry<TaskDone>(), METH_FASTCALL,
+       "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves the "
+       "calling thread's current task as it is."},
+      {"set_current_task", Entry<SetCurrentTask>, METH_O,
+       "Worker: the calling thread now runs this task (ids of what it submits derive from it)."},
+      {"direct_task_count", Entry<DirectTaskCount>, METH_NOARGS,
+       "Tasks this process sent straight to a leased worker (direct submission) so far."},
+  });
+}
+
+}  // namespace rayx

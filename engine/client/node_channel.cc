@@ -1,0 +1,104 @@
+#include "engine/client/node_channel.h"
+
+#include "engine/wire/frame.h"
+
+namespace rayx {
+
+NodeChannel::NodeChannel(std::unique_ptr<NodeConnection> connection)
+    : connection_(std::move(connection)) {}
+
+NodeChannel::~NodeChannel() { Stop(); }
+
+void NodeChannel::SetPendingSource(PendingSource source, std::function<bool()> source_empty) {
+  pending_source_ = std::move(source);
+  source_empty_ = std::move(source_empty);
+}
+
+void NodeChannel::AddUpkeep(Upkeep upkeep) { upkeeps_.push_back(std::move(upkeep)); }
+
+void NodeChannel::Start() {
+  flusher_ = std::thread([this] { FlushLoop(); });
+}
+
+void NodeChannel::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  Flush();  // An orderly end says what waits; a lost connection frees it anyway.
+}
+
+std::string NodeChannel::TakeWaiting() {
+  std::string frames;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    frames.swap(deferred_);
+  }
+  if (pending_source_) pending_source_(&frames);
+  return frames;
+}
+
+Status NodeChannel::Send(std::string_view envelope) {
+  std::lock_guard<std::mutex> order(order_mu_);
+  std::string waiting = TakeWaiting();
+  if (waiting.empty()) return connection_->Send(envelope);
+  return connection_->SendFramed(waiting, envelope);
+}
+
+Status NodeChannel::SendRaw(const std::unique_lock<std::mutex>& order, std::string_view envelope) {
+  (void)order;
+  return connection_->Send(envelope);
+}
+
+StatusOr<std::string> NodeChannel::Call(uint64_t request_id, std::string_view envelope) {
+  Flush();  // Not with the request: the order lock must not be held while the call waits.
+  return connection_->Call(request_id, envelope);
+}
+
+void NodeChannel::Defer(std::string_view envelope) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AppendFrame(&deferred_, envelope);
+  wake_ = true;
+  if (asleep_) cv_.notify_one();
+}
+
+void NodeChannel::Flush() {
+  std::lock_guard<std::mutex> order(order_mu_);
+  std::string waiting = TakeWaiting();
+  // A lost connection frees everything anyway.
+  if (!waiting.empty()) (void)connection_->SendFramed(waiting, std::string_view());
+}
+
+void NodeChannel::Wake() {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_ = true;
+  if (asleep_) cv_.notify_one();
+}
+
+void NodeChannel::FlushLoop() {
+  bool idle = true;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (idle && !wake_) {
+      asleep_ = true;
+      cv_.wait(lock, [&] { return stopping_ || wake_; });
+      asleep_ = false;
+      continue;
+    }
+    wake_ = false;
+    // Waiting frames get kFlushDelay to travel with another frame first.
+    if (cv_.wait_for(lock, kFlushDelay, [&] { return stopping_; })) break;
+    lock.unlock();
+    Flush();
+    bool active = false;
+    for (const Upkeep& upkeep : upkeeps_) active |= upkeep();
+    bool source_idle = !source_empty_ || source_empty_();
+    lock.lock();
+    // Whatever arrived since this round began set wake_ (see Defer and Wake): not lost.
+    idle = !active && source_idle && deferred_.empty();
+  }
+}
+
+}  // namespace rayx

@@ -1,0 +1,109 @@
+// NodeChannel: the one way a process's client runtime sends to its node, with the order its
+// messages must keep and the frames that wait to travel with the next one.
+//
+// Some messages need not go at once: a directly submitted task's announcement, a worker's report
+// of a direct task, batched reference removals. They wait (Defer, or the pending source's own
+// batch) and go out in front of the next frame this process sends, in one system call, or on their
+// own after kFlushDelay when nothing else is sent: the flusher thread sends them then. The flusher
+// also runs the upkeep callbacks components register (direct submission reads its links and
+// gives back idle leases there); it sleeps while nothing waits and no upkeep asks to run.
+//
+// Order: every send goes out under the order lock, after whatever waits. A component that must
+// decide what to send and send it before anybody else sends (a reference add must never overtake
+// the removal of the same id) holds the lock itself (LockOrder) and sends with SendRaw.
+//
+// Lock order: the order lock, then the pending source's own lock; the channel's internal lock is
+// a leaf. Callers must not hold locks of their own that the pending source or an upkeep takes.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/client/node_connection.h"
+
+namespace rayx {
+
+// How long a waiting frame may wait for another to travel with: short enough that an idle process
+// frees what it dropped promptly, long enough that a busy one sends its batches with its frames.
+inline constexpr auto kFlushDelay = std::chrono::milliseconds(5);
+
+class NodeChannel {
+ public:
+  // Appends the whole frames (headers included) it has waiting to frames, and forgets them.
+  // Called with the order lock held.
+  using PendingSource = std::function<void(std::string* frames)>;
+  // Periodic work of a component, run by the flusher every kFlushDelay while any upkeep is
+  // active; returns whether it still has work (false lets the flusher sleep). No lock held.
+  using Upkeep = std::function<bool()>;
+
+  explicit NodeChannel(std::unique_ptr<NodeConnection> connection);
+  ~NodeChannel();  // Stop()s, then closes the connection.
+  NodeChannel(const NodeChannel&) = delete;
+  NodeChannel& operator=(const NodeChannel&) = delete;
+
+  // Set before any other thread uses the channel; source_empty tells without taking the order
+  // lock whether the source has nothing waiting (it may be briefly stale: the source then Wakes).
+  void SetPendingSource(PendingSource source, std::function<bool()> source_empty);
+  void AddUpkeep(Upkeep upkeep);
+  // Starts the flusher. Call once the pending source and upkeeps are set.
+  void Start();
+  // Stops the flusher and sends what waits. Call before the pending source or an upkeep goes;
+  // the channel may still send afterwards. Idempotent.
+  void Stop();
+
+  NodeConnection& connection() { return *connection_; }
+  const WelcomeInfo& welcome() const { return connection_->welcome(); }
+
+  // Sends envelope after what waits.
+  Status Send(std::string_view envelope);
+  // Sends what waits, then the request, and blocks until its reply comes (see
+  // NodeConnection::Call). The order lock is not held while the call waits.
+  StatusOr<std::string> Call(uint64_t request_id, std::string_view envelope);
+  uint64_t NextRequestId() { return connection_->NextRequestId(); }
+  // Keeps envelope to go in front of the next send, or within kFlushDelay.
+  void Defer(std::string_view envelope);
+  // Sends what waits now, if anything does.
+  void Flush();
+  // A pending source or upkeep has something new: the flusher starts running if it slept.
+  void Wake();
+
+  // The order lock, for SendRaw.
+  std::unique_lock<std::mutex> LockOrder() { return std::unique_lock<std::mutex>(order_mu_); }
+  // Sends envelope at once, without what waits. REQUIRES: order holds the order lock.
+  Status SendRaw(const std::unique_lock<std::mutex>& order, std::string_view envelope);
+
+  // Closes the connection: waiting calls return Unavailable. Idempotent.
+  void Close() { connection_->Close(); }
+
+ private:
+  // What waits, headers included; "" when nothing does. REQUIRES: the order lock is held.
+  std::string TakeWaiting();
+  void FlushLoop();
+
+  std::unique_ptr<NodeConnection> connection_;
+  PendingSource pending_source_;
+  std::function<bool()> source_empty_;
+  std::vector<Upkeep> upkeeps_;
+
+  std::mutex order_mu_;  // Taken before mu_, never while holding it.
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string deferred_;    // GUARDED_BY(mu_)
+  bool wake_ = false;       // Something new since the flusher last looked. GUARDED_BY(mu_)
+  bool asleep_ = false;     // GUARDED_BY(mu_)
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  std::thread flusher_;
+};
+
+}  // namespace rayx

@@ -1,0 +1,19 @@
+// The node's description of the cluster (InfoRequest / InfoReply), read into NodeDescriptions.
+// Private to the client runtime.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/client/client_types.h"
+#include "engine/client/node_channel.h"
+
+namespace rayx {
+
+StatusOr<std::vector<NodeDescription>> QueryNodes(NodeChannel* channel);
+
+// Reads an InfoReply frame (verified here).
+StatusOr<std::vector<NodeDescription>> ParseInfoReply(std::string_view frame);
+
+}  // namespace rayx

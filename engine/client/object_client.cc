@@ -1,0 +1,144 @@
+#include "engine/client/object_client.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+StatusOr<ObjectID> ObjectClient::Put(const OutgoingValue& value) {
+  ObjectID id = context_->NextPutId();
+  refs_->Announce(id);  // The PutObject itself tells the node that this process holds it.
+  direct_->PromoteNamed(value.contained);
+  flatbuffers::FlatBufferBuilder b(256 + (value.data.size < kInlineThreshold ? value.data.size : 0));
+  bool in_shm = false;
+  RAYX_ASSIGN_OR_RETURN(auto wire_value, io_->Build(b, id, value, &in_shm));
+  if (!in_shm) {
+    RAYX_RETURN_IF_ERROR(channel_->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
+    return id;
+  }
+  // Capacity is enforced after the write, not reserved before it: one round trip per large put
+  // instead of two, and the store is over its capacity by at most the objects being written at
+  // that moment. The reply comes once the node has spilled enough to be within capacity again.
+  uint64_t request_id = channel_->NextRequestId();
+  RAYX_ASSIGN_OR_RETURN(
+      std::string frame,
+      channel_->Call(request_id, FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::PutReply* reply = envelope->message_as_PutReply();
+  if (reply == nullptr) return ProtocolError("expected PutReply");
+  std::string error = StringOf(reply->error());
+  if (!error.empty()) return OutOfMemory(error);
+  return id;
+}
+
+StatusOr<std::vector<IncomingValue>> ObjectClient::Get(const std::vector<ObjectID>& ids,
+                                                       int64_t timeout_ms, bool* timed_out) {
+  *timed_out = false;
+  auto start = std::chrono::steady_clock::now();
+  RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, timeout_ms));
+  if (!finished) {
+    *timed_out = true;
+    return std::vector<IncomingValue>();
+  }
+  if (auto local = direct_->LocalValues(ids); local.has_value()) return std::move(*local);
+  direct_->PromoteNamed(ids);
+  std::vector<IncomingValue> values;
+  values.reserve(ids.size());
+  std::vector<ObjectID> rest = ids;
+  while (true) {
+    int64_t left = timeout_ms;
+    if (timeout_ms >= 0) {
+      auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      left = std::max<int64_t>(0, timeout_ms - spent.count());
+    }
+    size_t before = values.size();
+    RAYX_RETURN_IF_ERROR(GetFromNode(rest, left, timed_out, &values));
+    if (*timed_out) return std::vector<IncomingValue>();
+    size_t got = values.size() - before;
+    if (got == rest.size()) return values;
+    rest.erase(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(got));
+  }
+}
+
+Status ObjectClient::GetFromNode(const std::vector<ObjectID>& ids, int64_t timeout_ms,
+                                 bool* timed_out, std::vector<IncomingValue>* received) {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto get = wire::CreateGetObjects(b, request_id, PackIds(b, ids), timeout_ms);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, get)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::GetReply* reply = envelope->message_as_GetReply();
+  if (reply == nullptr) return ProtocolError("expected GetReply");
+  *timed_out = reply->timed_out();
+  if (reply->timed_out()) return Status::OK();
+  // A prefix of the ids, at least one (see GetReply in protocol.fbs).
+  size_t count = reply->values() == nullptr ? 0 : reply->values()->size();
+  if (count == 0 || count > ids.size()) {
+    return ProtocolError("GetReply holds " + std::to_string(count) + " values for " +
+                         std::to_string(ids.size()) + " ids");
+  }
+  Status failed;
+  for (const auto* value : *reply->values()) {
+    if (!failed.ok()) {
+      io_->Unmapped(value);  // The node counted a mapping for it: give it back.
+      continue;
+    }
+    auto in = io_->Read(value, /*report_mapped=*/false);
+    if (!in.ok()) {
+      failed = in.status();
+      continue;
+    }
+    received->push_back(std::move(in).value());
+  }
+  return failed;
+}
+
+StatusOr<std::vector<bool>> ObjectClient::Wait(const std::vector<ObjectID>& ids,
+                                               uint32_t num_returns, int64_t timeout_ms) {
+  std::vector<bool> ready(ids.size());
+  uint32_t here = direct_->MarkLocal(ids, &ready);
+  if (here >= num_returns && here > 0) return ready;  // The node need not be asked.
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  direct_->PromoteNamed(ids);
+  auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, wait)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::WaitReply* reply = envelope->message_as_WaitReply();
+  if (reply == nullptr || reply->ready() == nullptr || reply->ready()->size() != ids.size()) {
+    return ProtocolError("malformed WaitReply");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) ready[i] = reply->ready()->Get(i) != 0;
+  return ready;
+}
+
+StatusOr<StoreStats> ObjectClient::Stats() {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64);
+  auto request = wire::CreateObjectStoreStatsRequest(b, request_id);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, request)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::ObjectStoreStatsReply* r = envelope->message_as_ObjectStoreStatsReply();
+  if (r == nullptr) return ProtocolError("expected ObjectStoreStatsReply");
+  StoreStats s;
+  s.capacity = r->capacity();
+  s.used = r->used();
+  s.num_objects = r->num_objects();
+  s.num_in_memory = r->num_in_memory();
+  s.num_spilled = r->num_spilled();
+  s.spilled_bytes = r->spilled_bytes();
+  s.spill_count = r->spill_count();
+  s.spill_bytes_total = r->spill_bytes_total();
+  s.restore_count = r->restore_count();
+  s.restore_bytes_total = r->restore_bytes_total();
+  s.store_dir = StringOf(r->store_dir());
+  s.spill_dir = StringOf(r->spill_dir());
+  return s;
+}
+
+}  // namespace rayx

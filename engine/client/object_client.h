@@ -1,0 +1,59 @@
+// ObjectClient: a process's puts, gets and waits.
+//
+// A put is sent to the node, inline or after its shared-memory file is written; the node counts
+// this process as the object's holder from the start. A get first waits for the results of this
+// process's direct tasks, which are kept here, and asks the node only for what is not here. The
+// node answers a get of many values in parts (GetReply holds a prefix of the ids, within the
+// frame limit), and the client asks again for the rest.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/client/client_types.h"
+#include "engine/client/direct_submitter.h"
+#include "engine/client/node_channel.h"
+#include "engine/client/reference_counter.h"
+#include "engine/client/task_context.h"
+#include "engine/client/value_io.h"
+
+namespace rayx {
+
+class ObjectClient {
+ public:
+  // Every pointer must outlive the client.
+  ObjectClient(NodeChannel* channel, ReferenceCounter* refs, TaskContext* context, ValueIo* io,
+               DirectSubmitter* direct)
+      : channel_(channel), refs_(refs), context_(context), io_(io), direct_(direct) {}
+
+  // Stores a new object, held by this process from the start (the first AddRef of the id takes
+  // that hold over without another message). A large object is written to shared memory, then
+  // the node is told and answers once it has room (it may spill to make it); OutOfMemory
+  // (OBJECT_STORE_FULL) when neither memory nor disk can hold it.
+  StatusOr<ObjectID> Put(const OutgoingValue& value);
+  // The values of ids, in order. timeout_ms < 0: no timeout; on timeout *timed_out is set and
+  // nothing is returned.
+  StatusOr<std::vector<IncomingValue>> Get(const std::vector<ObjectID>& ids, int64_t timeout_ms,
+                                           bool* timed_out);
+  // Which of ids are ready, once num_returns are or timeout_ms passed.
+  StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, uint32_t num_returns,
+                                   int64_t timeout_ms);
+  StatusOr<StoreStats> Stats();
+
+ private:
+  // Asks the node for ids, in order; *received holds the values that came (a prefix of ids).
+  Status GetFromNode(const std::vector<ObjectID>& ids, int64_t timeout_ms, bool* timed_out,
+                     std::vector<IncomingValue>* received);
+
+  NodeChannel* const channel_;
+  ReferenceCounter* const refs_;
+  TaskContext* const context_;
+  ValueIo* const io_;
+  DirectSubmitter* const direct_;
+};
+
+}  // namespace rayx

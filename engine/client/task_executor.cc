@@ -1,0 +1,113 @@
+#include "engine/client/task_executor.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <algorithm>
+
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
+  // Not flushed here (one system call per task fewer): the flusher sends what waits within
+  // kFlushDelay when the worker waits long for its next task.
+  uint64_t link = 0;
+  std::optional<std::string> frame = channel_->connection().NextTask(interrupted, &link);
+  if (!frame.has_value()) return false;
+  task->frame = std::move(*frame);
+  // Verified when it arrived (NodeConnection verifies every frame it routes).
+  const wire::ExecuteTask* execute =
+      wire::GetEnvelope(task->frame.data())->message_as_ExecuteTask();
+  const wire::TaskSpec* spec = execute->spec();
+  if (spec == nullptr) return ProtocolError("ExecuteTask without a spec");
+  RAYX_ASSIGN_OR_RETURN(task->task_id, UnpackId<TaskID>(spec->task_id()));
+  // An actor's worker takes calls from the node only (their order is the node's to keep).
+  if (spec->actor_creation()) channel_->connection().StopListening();
+  std::string_view name = spec->name() == nullptr ? std::string_view() : spec->name()->string_view();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (link == 0) {
+      name_at_node_ = name;  // The node named the worker when it sent the task.
+    } else {
+      // A direct task: its TaskDone goes back on the same link (and to the node).
+      task_links_[task->task_id] = link;
+      if (name != name_at_node_) {
+        name_at_node_ = name;
+        lock.unlock();
+        flatbuffers::FlatBufferBuilder b(64 + name.size());
+        (void)channel_->Send(FinishEnvelope(b, wire::CreateTaskStarted(b, b.CreateString(name))));
+      }
+    }
+  }
+  context_->SetCurrentTask(task->task_id, spec->depth(),
+                           static_cast<uint32_t>(std::max(0, execute->retries_left())));
+  task->function_id = BytesOf(spec->function_id());
+  task->has_function_blob = execute->function_blob() != nullptr;
+  task->function_blob = BytesOf(execute->function_blob());
+  task->name = name;
+  task->args = BytesOf(spec->args());
+  task->method = spec->method() == nullptr ? std::string_view() : spec->method()->string_view();
+  task->returns.clear();
+  for (uint32_t i = 0; i < spec->num_returns(); ++i) {
+    task->returns.push_back(ObjectID::ForReturn(task->task_id, i));
+  }
+  task->retries_left = execute->retries_left();
+  task->gpu_ids.clear();
+  if (execute->gpu_ids() != nullptr) {
+    task->gpu_ids.assign(execute->gpu_ids()->begin(), execute->gpu_ids()->end());
+  }
+  task->actor_creation = spec->actor_creation();
+  task->max_concurrency = spec->max_concurrency();
+  task->dependency_values.clear();
+  if (execute->dependency_values() != nullptr) {
+    task->dependency_values.reserve(execute->dependency_values()->size());
+    for (const auto* value : *execute->dependency_values()) {
+      RAYX_ASSIGN_OR_RETURN(IncomingValue in, io_->Read(value, /*report_mapped=*/true));
+      task->dependency_values.push_back(std::move(in));
+    }
+  }
+  return true;
+}
+
+Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
+                              bool retry) {
+  for (const OutgoingValue& result : results) direct_->PromoteNamed(result.contained);
+  flatbuffers::FlatBufferBuilder b(256);
+  std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+  values.reserve(results.size());
+  bool any_in_shm = false;
+  for (uint32_t i = 0; i < results.size(); ++i) {
+    bool in_shm = false;
+    RAYX_ASSIGN_OR_RETURN(auto value,
+                          io_->Build(b, ObjectID::ForReturn(task_id, i), results[i], &in_shm));
+    values.push_back(value);
+    any_in_shm |= in_shm;
+  }
+  auto id = b.CreateVector(task_id.data(), TaskID::kSize);
+  std::string_view done =
+      FinishEnvelope(b, wire::CreateTaskDone(b, id, b.CreateVector(values), retry));
+  uint64_t link = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = task_links_.find(task_id);
+    if (it != task_links_.end()) {
+      link = it->second;
+      task_links_.erase(it);
+    } else {
+      name_at_node_.clear();  // The node forgets the name when a task it sent ends.
+    }
+  }
+  if (link == 0) return channel_->Send(done);
+  // A direct task: the owner first, it waits for this (a closed link means the owner is gone;
+  // the node's copy is what counts). The node's report waits for the next frame to the node
+  // unless a result is in shared memory (the owner reads that one from the node).
+  (void)channel_->connection().SendOnLink(link, done);
+  // Batched only when the owner can stand in for it (see DirectSubmitter::OnResult).
+  bool owner_keeps = results.size() == 1 && !any_in_shm && results[0].contained.empty() &&
+                     results[0].contained_actors.empty() && !retry;
+  if (!owner_keeps) return channel_->Send(done);
+  channel_->Defer(done);
+  return Status::OK();
+}
+
+}  // namespace rayx

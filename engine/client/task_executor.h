@@ -1,0 +1,56 @@
+// TaskExecutor: a worker's side of the tasks it runs. It takes the next task (from the node, or
+// from an owner's direct link), reads its arguments, and reports its results: to the node, and
+// for a direct task to its owner first, on the link it came by.
+//
+// A direct task's report to the node waits in the channel (it travels with the next frame to the
+// node, or within kFlushDelay) when its owner can stand in for it: one small result holding no
+// references, which the owner keeps and promotes to the node when someone there may wait for it.
+// Otherwise the report goes at once.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/client/client_types.h"
+#include "engine/client/direct_submitter.h"
+#include "engine/client/node_channel.h"
+#include "engine/client/task_context.h"
+#include "engine/client/value_io.h"
+
+namespace rayx {
+
+class TaskExecutor {
+ public:
+  // Every pointer must outlive the executor.
+  TaskExecutor(NodeChannel* channel, TaskContext* context, ValueIo* io, DirectSubmitter* direct)
+      : channel_(channel), context_(context), io_(io), direct_(direct) {}
+
+  // Blocks until a task comes and fills *task with it (true), or returns false once the
+  // connection is closed or the interrupt check said to give up (*interrupted is then set).
+  // The calling thread's current task is the new task's from then on. An argument that cannot be
+  // read (its shared-memory file is gone) is an error status.
+  StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
+  // The task is done with these results (retry: it failed in a way that is to be retried).
+  Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
+
+ private:
+  NodeChannel* const channel_;
+  TaskContext* const context_;
+  ValueIo* const io_;
+  DirectSubmitter* const direct_;
+
+  std::mutex mu_;
+  // The link each direct task came from, to send its TaskDone back on.
+  std::unordered_map<TaskID, uint64_t> task_links_;  // GUARDED_BY(mu_)
+  // The task name the node has for this worker (it prefixes the worker's output with it).
+  std::string name_at_node_;                         // GUARDED_BY(mu_)
+};
+
+}  // namespace rayx

@@ -1,0 +1,100 @@
+#include "engine/client/task_submitter.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "engine/client/task_spec_builder.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+Status TaskSubmitter::ExportFunction(const std::string& function_id, ByteSpan blob) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!exported_.insert(function_id).second) return Status::OK();
+  }
+  direct_->RememberFunction(function_id, blob);
+  flatbuffers::FlatBufferBuilder b(64 + blob.size);
+  auto id = b.CreateVector(reinterpret_cast<const uint8_t*>(function_id.data()), function_id.size());
+  auto data = b.CreateVector(blob.data, blob.size);
+  return channel_->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, data)));
+}
+
+StatusOr<std::vector<ObjectID>> TaskSubmitter::SubmitTask(const TaskSubmission& task) {
+  TaskID task_id = context_->NextTaskId();
+  std::vector<ObjectID> returns;
+  returns.reserve(task.num_returns);
+  for (uint32_t i = 0; i < task.num_returns; ++i) {
+    returns.push_back(ObjectID::ForReturn(task_id, i));
+    refs_->Announce(returns.back());  // SubmitTask tells the node that this process holds them.
+  }
+  uint32_t depth = context_->ChildDepth();
+  std::string shape = DirectShape(task);
+  bool request_lease = false;
+  if (!shape.empty() && direct_->TrySubmit(task, task_id, depth, shape, &request_lease)) {
+    return returns;
+  }
+  flatbuffers::FlatBufferBuilder b(256 + task.args.size);
+  auto spec = BuildTaskSpec(b, task, task_id, depth);
+  direct_->PromoteNamed(task.dependencies);
+  direct_->PromoteNamed(task.contained);
+  RAYX_RETURN_IF_ERROR(channel_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
+  if (request_lease) direct_->RequestLease(task, shape);
+  return returns;
+}
+
+Status TaskSubmitter::Cancel(const ObjectID& id, bool force) {
+  flatbuffers::FlatBufferBuilder b(64);
+  auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
+  return channel_->Send(FinishEnvelope(b, wire::CreateCancelTask(b, object_id, force)));
+}
+
+StatusOr<ActorLookup> TaskSubmitter::ActorCall(uint64_t request_id, std::string_view envelope) {
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, envelope));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
+  const wire::ActorReply* reply = parsed->message_as_ActorReply();
+  if (reply == nullptr) return ProtocolError("expected ActorReply");
+  if (reply->error() != nullptr && reply->error()->size() != 0) {
+    return InvalidArgument(StringOf(reply->error()));
+  }
+  ActorLookup lookup;
+  RAYX_ASSIGN_OR_RETURN(lookup.id, UnpackId<ActorID>(reply->actor_id()));
+  lookup.handle_meta = std::string(BytesOf(reply->handle_meta()));
+  return lookup;
+}
+
+StatusOr<ActorLookup> TaskSubmitter::CreateActor(const ActorCreation& creation) {
+  const TaskSubmission& task = creation.task;
+  direct_->PromoteNamed(task.dependencies);
+  direct_->PromoteNamed(task.contained);
+  TaskID task_id = context_->NextTaskId();
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(512 + task.args.size + creation.handle_meta.size());
+  SpecExtras extras;
+  extras.actor_creation = true;
+  extras.max_concurrency = creation.max_concurrency;
+  auto spec = BuildTaskSpec(b, task, task_id, /*depth=*/0, extras);
+  auto lifetime = PackResources(b, creation.lifetime_resources);
+  auto actor_name = b.CreateString(creation.name);
+  auto ns = b.CreateString(creation.ns);
+  auto meta = b.CreateVector(reinterpret_cast<const uint8_t*>(creation.handle_meta.data()),
+                             creation.handle_meta.size());
+  auto create = wire::CreateCreateActor(b, request_id, spec, lifetime, creation.max_restarts,
+                                        creation.max_task_retries, actor_name, ns,
+                                        creation.detached, creation.get_if_exists, meta);
+  return ActorCall(request_id, FinishEnvelope(b, create));
+}
+
+StatusOr<ActorLookup> TaskSubmitter::GetActor(const std::string& name, const std::string& ns) {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(128);
+  auto get = wire::CreateGetActor(b, request_id, b.CreateString(name), b.CreateString(ns));
+  return ActorCall(request_id, FinishEnvelope(b, get));
+}
+
+Status TaskSubmitter::KillActor(const ActorID& id, bool no_restart) {
+  flatbuffers::FlatBufferBuilder b(64);
+  auto actor_id = b.CreateVector(id.data(), ActorID::kSize);
+  return channel_->Send(FinishEnvelope(b, wire::CreateKillActor(b, actor_id, no_restart)));
+}
+
+}  // namespace rayx

@@ -1,0 +1,55 @@
+// TaskSubmitter: a process's tasks and actors as it asks its node for them: function exports,
+// task submission (direct when it can be, see DirectSubmitter), cancellation, and the creation,
+// lookup and killing of actors.
+//
+// Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/client/client_types.h"
+#include "engine/client/direct_submitter.h"
+#include "engine/client/node_channel.h"
+#include "engine/client/reference_counter.h"
+#include "engine/client/task_context.h"
+
+namespace rayx {
+
+class TaskSubmitter {
+ public:
+  // Every pointer must outlive the submitter.
+  TaskSubmitter(NodeChannel* channel, ReferenceCounter* refs, TaskContext* context,
+                DirectSubmitter* direct)
+      : channel_(channel), refs_(refs), context_(context), direct_(direct) {}
+
+  // Sends a function's definition to the node, once per function id.
+  Status ExportFunction(const std::string& function_id, ByteSpan blob);
+  // Returns the return object ids, held by this process from the start (see ObjectClient::Put).
+  StatusOr<std::vector<ObjectID>> SubmitTask(const TaskSubmission& task);
+  Status Cancel(const ObjectID& id, bool force);
+
+  // Creates an actor (or finds the live one of that name with get_if_exists). InvalidArgument
+  // when the name is taken.
+  StatusOr<ActorLookup> CreateActor(const ActorCreation& creation);
+  // The live actor of this name; InvalidArgument when there is none.
+  StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
+  Status KillActor(const ActorID& id, bool no_restart);
+
+ private:
+  StatusOr<ActorLookup> ActorCall(uint64_t request_id, std::string_view envelope);
+
+  NodeChannel* const channel_;
+  ReferenceCounter* const refs_;
+  TaskContext* const context_;
+  DirectSubmitter* const direct_;
+
+  std::mutex mu_;
+  std::unordered_set<std::string> exported_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace rayx
