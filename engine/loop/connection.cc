@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "engine/base/logging.h"
+#include "engine/loop/callback_guard.h"
 #include "engine/wire/frame.h"
 
 namespace rayx {
@@ -39,44 +40,70 @@ struct Connection::Impl : internal::HandleHolder {
 
   void CloseForStop() override { conn->Close(Cancelled("event loop stopped")); }
 
+  // Every libuv callback runs inside GuardCallback. If one throws (a frame or close handler, say,
+  // or running out of memory), the connection is closed with an Internal error: the loop goes on
+  // serving the others.
+  void CloseAfterException(const char* where) {
+    GuardCallback("the close of a connection whose callback threw", [&] {
+      conn->Close(Internal(std::string("exception in ") + where + "; connection closed"));
+    });
+  }
+
   static void OnAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
     auto* impl = static_cast<Impl*>(handle->data);
-    *buf = uv_buf_init(impl->read_buf.get(), kReadBufferSize);
+    // An empty buffer makes libuv call OnRead with UV_ENOBUFS, which closes the connection.
+    *buf = uv_buf_init(nullptr, 0);
+    GuardCallback("Connection alloc callback",
+                  [&] { *buf = uv_buf_init(impl->read_buf.get(), kReadBufferSize); });
   }
 
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-    Connection* conn = static_cast<Impl*>(stream->data)->conn;
-    if (nread > 0) {
-      conn->OnReadData(buf->base, static_cast<size_t>(nread));
-    } else if (nread == UV_EOF) {
-      conn->Close(Unavailable("peer closed the connection"));
-    } else if (nread < 0) {
-      conn->Close(UvStatus("read", static_cast<int>(nread)));
-    }
+    auto* impl = static_cast<Impl*>(stream->data);
+    const bool ok = GuardCallback("Connection read callback", [&] {
+      Connection* conn = impl->conn;
+      if (nread > 0) {
+        conn->OnReadData(buf->base, static_cast<size_t>(nread));
+      } else if (nread == UV_EOF) {
+        conn->Close(Unavailable("peer closed the connection"));
+      } else if (nread < 0) {
+        conn->Close(UvStatus("read", static_cast<int>(nread)));
+      }
+    });
+    if (!ok) impl->CloseAfterException("the read callback");
   }
 
-  static void OnPrepare(uv_prepare_t* handle) { static_cast<Impl*>(handle->data)->conn->Flush(); }
+  static void OnPrepare(uv_prepare_t* handle) {
+    auto* impl = static_cast<Impl*>(handle->data);
+    if (!GuardCallback("Connection flush callback", [impl] { impl->conn->Flush(); })) {
+      impl->CloseAfterException("the flush callback");
+    }
+  }
 
   static void OnWrite(uv_write_t* req, int status) {
     auto* impl = static_cast<Impl*>(req->data);
-    impl->writing = false;
-    ReleaseOrClear(&impl->in_flight);
-    Connection* conn = impl->conn;
-    if (status == UV_ECANCELED || conn->closed_) return;
-    if (status < 0) {
-      conn->Close(UvStatus("write", status));
-      return;
-    }
-    if (!impl->out.empty()) conn->ScheduleFlush();
+    const bool ok = GuardCallback("Connection write callback", [impl, status] {
+      impl->writing = false;
+      ReleaseOrClear(&impl->in_flight);
+      Connection* conn = impl->conn;
+      if (status == UV_ECANCELED || conn->closed_) return;
+      if (status < 0) {
+        conn->Close(UvStatus("write", status));
+        return;
+      }
+      if (!impl->out.empty()) conn->ScheduleFlush();
+    });
+    if (!ok) impl->CloseAfterException("the write callback");
   }
 
   static void OnHandleClosed(uv_handle_t* handle) {
-    auto* impl = static_cast<Impl*>(handle->data);
-    if (--impl->open_handles > 0) return;
-    impl->Unregister();
-    impl->on_frame = nullptr;
-    // Dropping the loop's reference may destroy the connection, and impl with it.
-    std::shared_ptr<Connection> self = std::move(impl->self);
+    GuardCallback("Connection close callback", [handle] {
+      auto* impl = static_cast<Impl*>(handle->data);
+      if (--impl->open_handles > 0) return;
+      impl->Unregister();
+      impl->on_frame = nullptr;
+      // Dropping the loop's reference may destroy the connection, and impl with it.
+      std::shared_ptr<Connection> self = std::move(impl->self);
+    });
   }
 
   Connection* const conn;
@@ -246,13 +273,15 @@ size_t Connection::pending_write_bytes() const {
 void Connection::Close(const Status& why) {
   if (closed_) return;
   closed_ = true;
-  impl_->close_reason = why;
-  RAYX_LOG(Debug) << "connection closed: " << why;
-  pending_bytes_ = 0;
-  std::string().swap(impl_->out);
-  // An in-flight write is cancelled by the close; its callback runs before the close callback.
+  // The handles close first, before anything that can throw (copying why, logging): a connection
+  // marked closed always has its handles closing. An in-flight write is cancelled by the close;
+  // its callback runs before the close callback.
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->pipe), &Impl::OnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->flusher), &Impl::OnHandleClosed);
+  pending_bytes_ = 0;
+  std::string().swap(impl_->out);
+  impl_->close_reason = why;
+  RAYX_LOG(Debug) << "connection closed: " << why;
   CloseHandler handler = std::move(impl_->on_close);
   impl_->on_close = nullptr;
   if (handler) handler(why);

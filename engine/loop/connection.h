@@ -5,6 +5,11 @@
 // small messages cost one system call. A frame larger than kMaxFrameSize, a read error or EOF
 // closes the connection and calls the close handler once with the reason.
 //
+// Exceptions: none crosses a libuv frame (engine/loop/callback_guard.h). If a frame or close
+// handler throws, or a callback runs out of memory, the exception is logged and this connection is
+// closed with an Internal error; the loop and the other connections go on. The same holds for an
+// accepted connection whose accept handler throws.
+//
 // Thread: loop thread only, for every method. Connections are shared_ptr-owned; the loop keeps a
 // reference while a uv request or the handle is open, so callers may drop theirs at any time.
 #pragma once

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/base/logging.h"
+#include "engine/loop/callback_guard.h"
 
 namespace rayx {
 namespace {
@@ -110,13 +111,15 @@ bool EventLoop::IsLoopThread() const {
 
 void EventLoop::OnWake(uv_async_t* handle) {
   auto* self = static_cast<EventLoop*>(handle->data);
+  // RunPosted runs each posted function inside GuardCallback: one that throws is logged and
+  // skipped, and the rest of the batch still runs.
   if (self->RunPosted()) {
     self->quit_ = true;
     uv_stop(&self->loop_);
   }
 }
 
-bool EventLoop::RunPosted() {
+bool EventLoop::RunPosted() noexcept {
   std::vector<std::function<void()>> batch;
   bool stopping;
   {
@@ -124,7 +127,7 @@ bool EventLoop::RunPosted() {
     batch.swap(posted_);
     stopping = stopping_;
   }
-  for (auto& fn : batch) fn();
+  for (auto& fn : batch) GuardCallback("a function posted to the event loop", fn);
   return stopping;
 }
 
@@ -147,8 +150,10 @@ void EventLoop::CloseAllAndDrain() {
         [](uv_handle_t* handle, void* arg) {
           if (uv_is_closing(handle)) return;
           if (handle != reinterpret_cast<uv_handle_t*>(&static_cast<EventLoop*>(arg)->wake_)) {
-            RAYX_LOG(Warning) << "closing a " << uv_handle_type_name(uv_handle_get_type(handle))
-                              << " handle left open on a stopping event loop";
+            GuardCallback("EventLoop walk callback", [handle] {
+              RAYX_LOG(Warning) << "closing a " << uv_handle_type_name(uv_handle_get_type(handle))
+                                << " handle left open on a stopping event loop";
+            });
           }
           uv_close(handle, nullptr);
         },

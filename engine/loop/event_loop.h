@@ -15,6 +15,9 @@
 // closes any other handle on the loop with no close callback, and runs the loop until all are
 // closed. Code that makes handles of its own must therefore close them before Stop().
 //
+// Exceptions: none crosses a libuv frame (engine/loop/callback_guard.h). A posted function or timer
+// callback that throws is logged at Error level and skipped; the loop carries on.
+//
 // Constructing an EventLoop makes the process ignore SIGPIPE, so that a write to a socket whose
 // peer has gone fails with EPIPE instead of killing the process.
 #pragma once
@@ -90,8 +93,9 @@ class EventLoop {
   friend class internal::HandleHolder;
 
   static void OnWake(uv_async_t* handle);
-  // Runs the functions posted so far; returns whether Stop() had begun when they were taken.
-  bool RunPosted();
+  // Runs the functions posted so far, each inside GuardCallback (one that throws is logged and
+  // skipped); returns whether Stop() had begun when they were taken.
+  bool RunPosted() noexcept;
   void ThreadMain();
   // Closes every handle on the loop and runs it until they are closed, then closes the loop.
   void CloseAllAndDrain();

@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "engine/base/logging.h"
+#include "engine/loop/callback_guard.h"
 #include "engine/loop/event_loop.h"
 
 namespace rayx {
@@ -21,17 +22,22 @@ struct Timer::Handle : internal::HandleHolder {
 
   void CloseForStop() override { Close(); }
 
+  // A function that throws is logged and the timer stays as it was: a repeating one fires again.
   static void OnFire(uv_timer_t* t) {
-    // A copy keeps the function alive if it restarts or destroys its own Timer.
-    std::shared_ptr<std::function<void()>> fn = static_cast<Handle*>(t->data)->fn;
-    if (fn && *fn) (*fn)();
+    GuardCallback("Timer callback", [t] {
+      // A copy keeps the function alive if it restarts or destroys its own Timer.
+      std::shared_ptr<std::function<void()>> fn = static_cast<Handle*>(t->data)->fn;
+      if (fn && *fn) (*fn)();
+    });
   }
 
   static void OnClosed(uv_handle_t* h) {
-    auto* self = static_cast<Handle*>(h->data);
-    if (self->owner != nullptr) self->owner->handle_ = nullptr;
-    self->Unregister();
-    delete self;
+    GuardCallback("Timer close callback", [h] {
+      auto* self = static_cast<Handle*>(h->data);
+      if (self->owner != nullptr) self->owner->handle_ = nullptr;
+      self->Unregister();
+      delete self;
+    });
   }
 
   uv_timer_t timer;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "engine/base/logging.h"
+#include "engine/loop/callback_guard.h"
 #include "engine/loop/connection.h"
 
 namespace rayx {
@@ -37,28 +38,41 @@ struct UnixListener::Handle : internal::HandleHolder {
 
   void CloseForStop() override { Close(); }
 
+  // Runs inside GuardCallback. If the accept handler throws, the connection it was handed is
+  // closed (its peer sees the connection end) and the listener goes on accepting.
   static void OnConnection(uv_stream_t* server, int status) {
     auto* self = static_cast<Handle*>(server->data);
-    if (status < 0) {
-      // Such as running out of file descriptors; libuv keeps listening.
-      RAYX_LOG(Warning) << "accept on " << self->path << ": " << uv_strerror(status);
-      return;
+    std::shared_ptr<Connection> accepted;
+    const bool ok = GuardCallback("UnixListener connection callback", [&] {
+      if (status < 0) {
+        // Such as running out of file descriptors; libuv keeps listening.
+        RAYX_LOG(Warning) << "accept on " << self->path << ": " << uv_strerror(status);
+        return;
+      }
+      std::shared_ptr<Connection> conn = Connection::Create(self->loop_);
+      accepted = conn;
+      int rc = uv_accept(server, conn->stream());
+      if (rc != 0) {
+        RAYX_LOG(Warning) << "accept on " << self->path << ": " << uv_strerror(rc);
+        conn->Close(IoError(std::string("accept: ") + uv_strerror(rc)));
+        return;
+      }
+      if (self->on_accept) self->on_accept(std::move(conn));
+    });
+    if (!ok && accepted != nullptr) {
+      GuardCallback("the close of a connection whose accept handler threw", [&] {
+        accepted->Close(Internal("exception in the accept handler; connection closed"));
+      });
     }
-    std::shared_ptr<Connection> conn = Connection::Create(self->loop_);
-    int rc = uv_accept(server, conn->stream());
-    if (rc != 0) {
-      RAYX_LOG(Warning) << "accept on " << self->path << ": " << uv_strerror(rc);
-      conn->Close(IoError(std::string("accept: ") + uv_strerror(rc)));
-      return;
-    }
-    if (self->on_accept) self->on_accept(std::move(conn));
   }
 
   static void OnClosed(uv_handle_t* handle) {
-    auto* self = static_cast<Handle*>(handle->data);
-    if (self->owner != nullptr) self->owner->handle_ = nullptr;
-    self->Unregister();
-    delete self;
+    GuardCallback("UnixListener close callback", [handle] {
+      auto* self = static_cast<Handle*>(handle->data);
+      if (self->owner != nullptr) self->owner->handle_ = nullptr;
+      self->Unregister();
+      delete self;
+    });
   }
 
   uv_pipe_t pipe;

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "engine/loop/callback_guard.h"
+
 namespace rayx {
 
 struct OutputForwarder::Handle {
@@ -33,13 +35,22 @@ OutputForwarder::OutputForwarder(EventLoop* loop, int target_fd, std::function<s
   handle_->pipe.data = handle_;
 }
 
+// The libuv callbacks below run inside GuardCallback. If forwarding throws (out of memory), the
+// text buffered so far is dropped and forwarding goes on; the read buffer is freed all the same.
+void OutputForwarder::OnClosed(uv_handle_t* handle) {
+  GuardCallback("OutputForwarder close callback", [handle] {
+    auto* h = static_cast<Handle*>(handle->data);
+    h->closed = true;
+    if (h->owner == nullptr) delete h;
+  });
+}
+
 OutputForwarder::~OutputForwarder() {
   Flush(/*all=*/true);
   handle_->owner = nullptr;
   if (!handle_->closing) {
     handle_->closing = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&handle_->pipe),
-             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle_->pipe), &OutputForwarder::OnClosed);
   } else if (handle_->closed) {
     delete handle_;
   }
@@ -51,24 +62,24 @@ void OutputForwarder::Start() {
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&handle_->pipe),
       [](uv_handle_t*, size_t suggested, uv_buf_t* buf) {
+        // malloc does not throw; a null buffer makes libuv report UV_ENOBUFS, which closes.
         buf->base = static_cast<char*>(std::malloc(suggested));
         buf->len = buf->base ? suggested : 0;
       },
       [](uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
         auto* h = static_cast<Handle*>(stream->data);
-        if (nread > 0 && h->owner != nullptr) h->owner->OnData(buf->base, static_cast<size_t>(nread));
-        std::free(buf->base);
-        if (nread < 0) {
-          if (h->owner != nullptr) h->owner->Flush(/*all=*/true);
-          if (!h->closing) {
-            h->closing = true;
-            // The owner keeps its pointer; it sees closing and will not close again.
-            uv_close(reinterpret_cast<uv_handle_t*>(stream), [](uv_handle_t* handle) {
-              auto* hh = static_cast<Handle*>(handle->data);
-              hh->closed = true;
-              if (hh->owner == nullptr) delete hh;
-            });
+        const bool ok = GuardCallback("OutputForwarder read callback", [&] {
+          if (nread > 0 && h->owner != nullptr) {
+            h->owner->OnData(buf->base, static_cast<size_t>(nread));
           }
+          if (nread < 0 && h->owner != nullptr) h->owner->Flush(/*all=*/true);
+        });
+        if (!ok && h->owner != nullptr) h->owner->partial_.clear();
+        std::free(buf->base);
+        if (nread < 0 && !h->closing) {
+          h->closing = true;
+          // The owner keeps its pointer; it sees closing and will not close again.
+          uv_close(reinterpret_cast<uv_handle_t*>(stream), &OutputForwarder::OnClosed);
         }
       });
 }

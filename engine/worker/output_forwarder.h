@@ -3,6 +3,8 @@
 //
 // Lines are written whole with one write(2) each, so lines from different workers never interleave
 // within a line. A partial last line is written when the stream ends.
+// If forwarding throws (out of memory), the exception is logged, the text buffered so far is
+// dropped, and forwarding goes on; no exception crosses a libuv frame.
 // Thread: loop thread only.
 #pragma once
 
@@ -28,6 +30,7 @@ class OutputForwarder {
 
  private:
   struct Handle;
+  static void OnClosed(uv_handle_t* handle);
   void OnData(const char* data, size_t n);
   void Flush(bool all);
 

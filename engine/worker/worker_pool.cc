@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/base/logging.h"
+#include "engine/loop/callback_guard.h"
 
 namespace rayx {
 
@@ -22,8 +23,10 @@ struct ProcessRecord {
 
 void CloseProcessHandle(uv_process_t* process) {
   uv_close(reinterpret_cast<uv_handle_t*>(process), [](uv_handle_t* h) {
-    delete static_cast<ProcessRecord*>(h->data);
-    delete reinterpret_cast<uv_process_t*>(h);
+    GuardCallback("worker process close callback", [h] {
+      delete static_cast<ProcessRecord*>(h->data);
+      delete reinterpret_cast<uv_process_t*>(h);
+    });
   });
 }
 
@@ -132,16 +135,20 @@ void WorkerPool::Disconnect(Worker* worker) {
   Signal(worker, SIGKILL);
 }
 
+// Runs inside GuardCallback. If the exit handling throws (the pool's exit handler, say), it is
+// logged and the process handle is closed all the same.
 void WorkerPool::OnProcessExit(uv_process_t* process, int64_t exit_status, int term_signal) {
-  auto* record = static_cast<ProcessRecord*>(process->data);
-  WorkerPool* pool = record->pool;
-  Worker* worker = pool == nullptr ? nullptr : pool->Find(record->worker_id);
-  if (worker != nullptr) {
-    RAYX_LOG(Info) << "worker pid=" << worker->pid << " exited with status " << exit_status
-                   << " signal " << term_signal;
-    worker->process = nullptr;
-    pool->HandleExit(worker);
-  }
+  GuardCallback("worker process exit callback", [&] {
+    auto* record = static_cast<ProcessRecord*>(process->data);
+    WorkerPool* pool = record->pool;
+    Worker* worker = pool == nullptr ? nullptr : pool->Find(record->worker_id);
+    if (worker != nullptr) {
+      RAYX_LOG(Info) << "worker pid=" << worker->pid << " exited with status " << exit_status
+                     << " signal " << term_signal;
+      worker->process = nullptr;
+      pool->HandleExit(worker);
+    }
+  });
   CloseProcessHandle(process);
 }
 
