@@ -39,7 +39,7 @@ def sample(task_id: int, num_samples: int, progress: "ray.actor.ActorHandle") ->
         x, y = rng.random(), rng.random()
         if x * x + y * y <= 1:
             inside += 1
-        if (i + 1) % 50_000 == 0:  # Report now and then, not per sample.
+        if (i + 1) % 20_000 == 0:  # Report now and then, not per sample.
             progress.report.remote(task_id, i + 1)
     progress.report.remote(task_id, num_samples)
     return inside
