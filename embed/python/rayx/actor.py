@@ -233,7 +233,10 @@ class ActorHandle:
             raise AttributeError(f"'{class_name}' actor has no method '{name}'")
         bound = ActorMethod(self, name, meta["methods"][name])
         self.__dict__[name] = bound  # Later lookups find it without __getattr__.
-        return bound
+        # This first lookup may be on a temporary handle (``Cls.remote().f.remote()``): the
+        # method returned holds the handle until the call is made, so the actor is not ended
+        # before it. The cached one holds only the id (no cycle through the handle's dict).
+        return ActorMethod(self, name, meta["methods"][name], hold_handle=True)
 
     def __repr__(self) -> str:
         return f"Actor({self._meta['class_name']}, {self._actor_id.hex()})"
@@ -268,9 +271,18 @@ def _rebuild_handle(actor_id: bytes, meta: dict) -> ActorHandle:
 class ActorMethod:
     """A method of an actor, from a handle: ``.remote(...)`` calls it."""
 
-    def __init__(self, handle: ActorHandle, name: str, num_returns: int, call_name: str = ""):
+    def __init__(
+        self,
+        handle: ActorHandle,
+        name: str,
+        num_returns: int,
+        call_name: str = "",
+        hold_handle: bool = False,
+    ):
         # Holds the actor id, not the handle: a cached method must not keep its handle alive.
+        # hold_handle: keep the handle too (for a method looked up on a temporary handle).
         self._actor_id = handle._actor_id
+        self._handle = handle if hold_handle else None
         self._name = name
         self._num_returns = num_returns
         self._call_name = call_name or f"{handle._meta['class_name']}.{name}"

@@ -88,6 +88,13 @@ def _anything(name: str, value: Any) -> None:
     pass
 
 
+def _scheduling_strategy(name: str, value: Any) -> None:
+    # "DEFAULT", "SPREAD" or a ray.util.scheduling_strategies class; on one node, all place alike.
+    from rayx.util import scheduling_strategies
+
+    scheduling_strategies.check(name, value)
+
+
 @dataclass(frozen=True)
 class _Option:
     check: Callable[[str, Any], None]
@@ -115,11 +122,11 @@ _OPTIONS: dict[str, _Option] = {
     "lifetime": _Option(_anything, _ACTOR),
     "get_if_exists": _Option(_bool, _ACTOR),
     "max_pending_calls": _Option(_integer(-1), _ACTOR),
+    "scheduling_strategy": _Option(_scheduling_strategy, _BOTH),
     # Accepted for compatibility; rayx does not act on them.
     "object_store_memory": _Option(_non_negative, _BOTH, supported=False),
     "accelerator_type": _Option(_anything, _BOTH, supported=False),
     "runtime_env": _Option(_anything, _BOTH, supported=False),
-    "scheduling_strategy": _Option(_anything, _BOTH, supported=False),
     "placement_group": _Option(_anything, _BOTH, supported=False),
     "placement_group_bundle_index": _Option(_anything, _BOTH, supported=False),
     "placement_group_capture_child_tasks": _Option(_anything, _BOTH, supported=False),

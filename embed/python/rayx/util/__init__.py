@@ -1,0 +1,39 @@
+"""`ray.util`: utilities built on the core API, under Ray's names.
+
+What is here: `ActorPool` (a fixed set of actors sharing work), `queue.Queue` (a FIFO queue
+held by an actor), `multiprocessing.Pool` (Python's ``multiprocessing.Pool`` API over actors),
+`scheduling_strategies`, `accelerators` (accelerator type names), `get_node_ip_address` and
+`inspect_serializability`. Everything is ordinary Python over `rayx.remote`, actors, `get`,
+`wait` and `put`; the submodules load on first use.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from rayx.util.actor_pool import ActorPool
+from rayx.util.check_serialize import inspect_serializability
+
+__all__ = ["ActorPool", "get_node_ip_address", "inspect_serializability"]
+
+
+def get_node_ip_address(address: str = "8.8.8.8:53") -> str:
+    """Returns the IP address of this node: the machine's address towards ``address``.
+
+    As in Ray, this opens a UDP socket "towards" address (nothing is sent) and reads the local
+    address the kernel picked; without a route it falls back to the address of the host name,
+    then to 127.0.0.1.
+    """
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((host, int(port)))
+            ip = s.getsockname()[0]
+            if ip and ip != "0.0.0.0":
+                return ip
+    except (OSError, ValueError):
+        pass
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
