@@ -382,11 +382,11 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
   if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
     results.resize(call->num_returns, results[0]);
   } else if (results.size() != call->num_returns) {
-    std::vector<StoredValue> error(call->num_returns,
-                                   SystemErrorValue(kWorkerDied, "method " + call->name + " returned " +
-                                                                     std::to_string(results.size()) +
-                                                                     " values, expected " +
-                                                                     std::to_string(call->num_returns)));
+    std::vector<StoredValue> error(
+        call->num_returns,
+        SystemErrorValue(SystemErrorCode::kWorkerDied,
+                         "method " + call->name + " returned " + std::to_string(results.size()) +
+                             " values, expected " + std::to_string(call->num_returns)));
     results = std::move(error);
   }
   FinishCall(call.get(), std::move(results));
@@ -403,7 +403,8 @@ void ActorManager::FinishCall(Call* call, std::vector<StoredValue> results) {
 }
 
 void ActorManager::FailCall(Call* call, const std::string& why) {
-  std::vector<StoredValue> results(call->num_returns, SystemErrorValue(kActorDied, why));
+  std::vector<StoredValue> results(call->num_returns,
+                                   SystemErrorValue(SystemErrorCode::kActorDied, why));
   FinishCall(call, std::move(results));
 }
 

@@ -44,8 +44,6 @@
 
 namespace rayx {
 
-inline constexpr char kActorDied[] = "ACTOR_DIED";
-
 class ActorManager {
  public:
   struct ActorInfo {

@@ -229,7 +229,8 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.
     for (uint32_t i = 0; i < spec->num_returns(); ++i) {
-      objects_->Seal(ObjectID::ForReturn(task_id, i), SystemErrorValue(kWorkerDied, status.ToString()));
+      objects_->Seal(ObjectID::ForReturn(task_id, i),
+                     SystemErrorValue(SystemErrorCode::kWorkerDied, status.ToString()));
     }
     return Status::OK();
   }
@@ -268,7 +269,7 @@ void NodeService::ReplyPut(uint64_t session_key, uint64_t request_id, const Obje
   std::string error;
   if (!room.ok()) {
     // The put fails: the client gets no reference, so the node lets the object go.
-    error = std::string(kObjectStoreFull) + ": " + room.message();
+    error = SystemErrorText(SystemErrorCode::kObjectStoreFull, room.message());
     if (session->held.erase(id) != 0) objects_->RemoveHolder(id);
   }
   flatbuffers::FlatBufferBuilder b(128 + error.size());
@@ -343,8 +344,9 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
       for (const ObjectID& id : get->ids) {
         const StoredValue* value = objects_->Get(id);
         if (value == nullptr || (value->in_shm && !objects_->IsAvailable(id))) {
-          values.push_back(
-              StoredValueToWire(b, id, SystemErrorValue(kObjectLost, "object " + id.Hex() + " was lost")));
+          values.push_back(StoredValueToWire(
+              b, id,
+              SystemErrorValue(SystemErrorCode::kObjectLost, "object " + id.Hex() + " was lost")));
           continue;
         }
         if (value->in_shm) {

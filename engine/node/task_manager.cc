@@ -55,9 +55,10 @@ Status TaskManager::Submit(const wire::TaskSpec* spec) {
     if (!objects_->Exists(id)) {
       // The submitter passed a reference to an object that was freed: the task cannot run.
       for (uint32_t i = 0; i < task->num_returns; ++i) {
-        objects_->Seal(ObjectID::ForReturn(task->id, i),
-                       SystemErrorValue(kObjectLost, "argument " + id.Hex() + " of task " +
-                                                         task->name + " was lost"));
+        objects_->Seal(
+            ObjectID::ForReturn(task->id, i),
+            SystemErrorValue(SystemErrorCode::kObjectLost,
+                             "argument " + id.Hex() + " of task " + task->name + " was lost"));
       }
       return Status::OK();
     }
@@ -323,7 +324,8 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
     for (const auto* wire_value : *done->results()) {
       auto value = StoredValueFromWire(wire_value);
       if (!value.ok()) {
-        FinishWithValue(task, SystemErrorValue(kWorkerDied, value.status().ToString()));
+        FinishWithValue(task,
+                        SystemErrorValue(SystemErrorCode::kWorkerDied, value.status().ToString()));
         TryDispatch();
         return value.status();
       }
@@ -333,10 +335,10 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
   if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
     FinishWithValue(task, results[0]);
   } else if (results.size() != task->num_returns) {
-    FinishWithValue(task, SystemErrorValue(kWorkerDied, "task " + task->name + " returned " +
-                                                            std::to_string(results.size()) +
-                                                            " values, expected " +
-                                                            std::to_string(task->num_returns)));
+    FinishWithValue(task, SystemErrorValue(
+                              SystemErrorCode::kWorkerDied,
+                              "task " + task->name + " returned " + std::to_string(results.size()) +
+                                  " values, expected " + std::to_string(task->num_returns)));
   } else {
     for (uint32_t i = 0; i < task->num_returns; ++i) {
       objects_->Seal(ObjectID::ForReturn(task->id, i), std::move(results[i]));
@@ -421,7 +423,8 @@ void TaskManager::OnWorkerExit(Worker* worker) {
 void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
   DetachFromWorker(task, /*worker_alive=*/false);
   if (task->cancelled) {
-    FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
+                                           "task " + task->name + " was cancelled"));
   } else if (task->retries_left > 0) {
     task->retries_left--;
     RAYX_LOG(Warning) << worker << " died running " << task->name
@@ -429,8 +432,9 @@ void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
     task->state = State::kQueued;
     ready_.Push(task->key, task->demand, task->depth);
   } else {
-    FinishWithValue(task, SystemErrorValue(kWorkerDied, worker + " running task " + task->name +
-                                                             " died, and no retries remain"));
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                           worker + " running task " + task->name +
+                                               " died, and no retries remain"));
   }
 }
 
@@ -474,7 +478,8 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
     case State::kQueued:
       ready_.Remove(task->key);
       infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), task->key), infeasible_.end());
-      FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
+                                             "task " + task->name + " was cancelled"));
       break;
     case State::kRunning:
       pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
@@ -531,8 +536,9 @@ void TaskManager::MaybeStartWorkers() {
       if (task->state == State::kQueued && ready_.Remove(key)) queued.push_back(task.get());
     }
     for (Task* task : queued) {
-      FinishWithValue(task, SystemErrorValue(kWorkerDied, "workers fail to start on this node; task " +
-                                                              task->name + " cannot run"));
+      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                             "workers fail to start on this node; task " +
+                                                 task->name + " cannot run"));
     }
     return;
   }

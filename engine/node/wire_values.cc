@@ -5,10 +5,17 @@
 
 namespace rayx {
 
-StoredValue SystemErrorValue(const std::string& code, const std::string& message) {
+static_assert(static_cast<int>(ValueKind::kValue) == static_cast<int>(wire::ValueKind::Value) &&
+                  static_cast<int>(ValueKind::kTaskError) ==
+                      static_cast<int>(wire::ValueKind::TaskError) &&
+                  static_cast<int>(ValueKind::kSystemError) ==
+                      static_cast<int>(wire::ValueKind::SystemError),
+              "ValueKind must number its kinds as protocol.fbs does");
+
+StoredValue SystemErrorValue(SystemErrorCode code, const std::string& message) {
   StoredValue value;
   value.kind = ValueKind::kSystemError;
-  value.inline_data = code + ": " + message;
+  value.inline_data = SystemErrorText(code, message);
   return value;
 }
 

@@ -36,10 +36,9 @@
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/objects/io_pool.h"
+#include "engine/wire/values.h"
 
 namespace rayx {
-
-enum class ValueKind : uint8_t { kValue = 0, kTaskError = 1, kSystemError = 2 };
 
 struct StoredValue {
   ValueKind kind = ValueKind::kValue;
