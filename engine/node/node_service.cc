@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include "engine/base/logging.h"
-#include "engine/client/node_connection.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
+#include "engine/wire/socket_paths.h"
 
 namespace rayx {
 
