@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "engine/base/logging.h"
+#include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
 #include "engine/wire/socket_paths.h"
@@ -214,17 +215,17 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     objects_->CreatePending(id);
     Hold(session, id);
   }
-  bool for_actor = spec->actor_id() != nullptr && spec->actor_id()->size() != 0;
-  bool direct = spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0;
-  Status status;
-  if (direct) {
-    RAYX_ASSIGN_OR_RETURN(WorkerID worker_id, UnpackId<WorkerID>(spec->direct_worker()));
-    if (for_actor) return ProtocolError("an actor call cannot be a direct task");
+  StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
+  Status status = parsed.status();
+  if (parsed.ok() && parsed->is_direct()) {
+    if (parsed->is_actor_call()) return ProtocolError("an actor call cannot be a direct task");
     // A worker this client no longer leases (its link closed and the lease went back before the
     // announcement) counts as one that died running the task.
-    status = tasks_->SubmitDirect(spec, worker_id, /*leased=*/session->leases.count(worker_id) != 0);
-  } else {
-    status = for_actor ? actors_->Submit(spec) : tasks_->Submit(spec);
+    bool leased = session->leases.count(parsed->direct_worker) != 0;
+    status = tasks_->SubmitDirect(std::move(parsed).value(), leased);
+  } else if (parsed.ok()) {
+    status = parsed->is_actor_call() ? actors_->Submit(std::move(parsed).value())
+                                     : tasks_->Submit(std::move(parsed).value());
   }
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.

@@ -43,6 +43,12 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
   return value;
 }
 
+size_t StoredValueWireBound(const StoredValue& value) {
+  // The table, its vtable, the id vector and the alignment padding take well under 128 bytes.
+  constexpr size_t kOverhead = 128 + ObjectID::kSize;
+  return kOverhead + (value.in_shm ? 0 : value.inline_data.size());
+}
+
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
                                                          const ObjectID& id,
                                                          const StoredValue& value) {

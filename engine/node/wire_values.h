@@ -29,6 +29,9 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
 StatusOr<ResourceSet> ResourcesFromWire(
     const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts);
 
+// An upper bound of the bytes StoredValueToWire adds to a message for value.
+size_t StoredValueWireBound(const StoredValue& value);
+
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
                                                          const ObjectID& id,
                                                          const StoredValue& value);
