@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "engine/base/logging.h"
+#include "engine/node/get_reply.h"
 #include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
@@ -339,29 +340,37 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
   if (session_it != sessions_.end()) {
     Session* session = session_it->second.get();
     if (get->blocking) SetBlocked(session, -1);
-    flatbuffers::FlatBufferBuilder b(256);
-    std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+    std::vector<const StoredValue*> values;
+    std::vector<StoredValue> lost;  // Reserved: values points into it.
+    size_t n = 0;
     if (!timed_out) {
+      lost.reserve(get->ids.size());
       for (const ObjectID& id : get->ids) {
         const StoredValue* value = objects_->Get(id);
         if (value == nullptr || (value->in_shm && !objects_->IsAvailable(id))) {
-          values.push_back(StoredValueToWire(
-              b, id,
-              SystemErrorValue(SystemErrorCode::kObjectLost, "object " + id.Hex() + " was lost")));
-          continue;
+          lost.push_back(
+              SystemErrorValue(SystemErrorCode::kObjectLost, "object " + id.Hex() + " was lost"));
+          value = &lost.back();
         }
-        if (value->in_shm) {
-          // The client maps the file as it reads this reply: counted from now, so the object
-          // cannot be spilled between the reply and the mapping. The client reports the unmap.
-          session->mapped[id]++;
-          objects_->AddMapping(id);
-          objects_->Touch(id);
-        }
-        values.push_back(StoredValueToWire(b, id, *value));
+        values.push_back(value);
+      }
+      // A prefix within the frame limit; the client asks again for the rest (get_reply.h).
+      n = GetReplyPrefix(values);
+    } else {
+      values.assign(get->ids.size(), nullptr);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const ObjectID& id = get->ids[i];
+      if (values[i]->in_shm) {
+        // The client maps the file as it reads this reply: counted from now, so the object
+        // cannot be spilled between the reply and the mapping. The client reports the unmap.
+        session->mapped[id]++;
+        objects_->AddMapping(id);
+        objects_->Touch(id);
       }
     }
-    auto reply = wire::CreateGetReply(b, get->request_id, timed_out, b.CreateVector(values));
-    session->connection->Send(FinishEnvelope(b, reply));
+    flatbuffers::FlatBufferBuilder b(256);
+    session->connection->Send(BuildGetReply(b, get->request_id, timed_out, get->ids, values, n));
   }
   for (size_t i = 0; i < get->ids.size(); ++i) {
     if (get->pinned[i]) objects_->Unpin(get->ids[i]);
