@@ -117,6 +117,10 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   actor->restarts_left = std::max(-1, create->max_restarts());
   actor->max_task_retries = std::max(-1, create->max_task_retries());
   actor->detached = create->detached();
+  if (BytesOf(create->handle_meta()).size() > kMaxHandleMetaSize) {
+    return InvalidArgument("an actor handle's metadata is over " +
+                           std::to_string(kMaxHandleMetaSize) + " bytes");
+  }
   actor->handle_meta = std::string(BytesOf(create->handle_meta()));
   actor->creator_session = session;
   if (!actor->name.empty()) RAYX_RETURN_IF_ERROR(names_.Register(actor->ns, actor->name, actor->id));

@@ -45,6 +45,9 @@
 
 namespace rayx {
 
+// The largest handle metadata an actor may have (CreateActor): it travels in every ActorReply.
+inline constexpr size_t kMaxHandleMetaSize = 1u << 20;
+
 class ActorManager {
  public:
   struct ActorInfo {

@@ -509,7 +509,8 @@ void NodeService::SendActorReply(Session* session, uint64_t request_id,
     meta = b.CreateVector(reinterpret_cast<const uint8_t*>(result->handle_meta.data()),
                           result->handle_meta.size());
   } else {
-    error = b.CreateString(result.status().message());
+    // The message may repeat a name from the request: cut so that the reply stays small.
+    error = b.CreateString(result.status().message().substr(0, kMaxErrorMessageSize));
   }
   session->connection->Send(FinishEnvelope(b, wire::CreateActorReply(b, request_id, actor_id, meta, error)));
 }

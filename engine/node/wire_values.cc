@@ -37,7 +37,14 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
   }
   value.in_shm = wire_value->in_shm();
   value.shm_size = wire_value->shm_size();
-  if (!value.in_shm) value.inline_data = std::string(BytesOf(wire_value->data()));
+  if (!value.in_shm) {
+    std::string_view data = BytesOf(wire_value->data());
+    if (data.size() > kMaxInlineValueSize) {
+      return ProtocolError("an inline value of " + std::to_string(data.size()) +
+                           " bytes is over the limit of " + std::to_string(kMaxInlineValueSize));
+    }
+    value.inline_data = std::string(data);
+  }
   RAYX_ASSIGN_OR_RETURN(value.contained, UnpackIds<ObjectID>(wire_value->contained()));
   RAYX_ASSIGN_OR_RETURN(value.contained_actors, UnpackIds<ActorID>(wire_value->contained_actors()));
   return value;

@@ -22,7 +22,8 @@ StoredValue SystemErrorValue(SystemErrorCode code, const std::string& message);
 // holds no references of its own.
 StoredValue PropagatedError(const StoredValue& failed_argument);
 
-// Reads an incoming value; ids it contains are unpacked and checked.
+// Reads an incoming value; ids it contains are unpacked and checked. ProtocolError for inline data
+// over kMaxInlineValueSize.
 StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
 
 // Resource amounts from a message (absent: none), checked as a demand a task or actor may make.

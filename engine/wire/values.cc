@@ -46,7 +46,8 @@ std::optional<SystemErrorCode> SystemErrorFromName(std::string_view name) {
 std::string SystemErrorText(SystemErrorCode code, std::string_view message) {
   std::string text(SystemErrorName(code));
   text += ": ";
-  text += message;
+  text += message.substr(0, kMaxErrorMessageSize);
+  if (message.size() > kMaxErrorMessageSize) text += "...";
   return text;
 }
 

@@ -8,6 +8,7 @@
 // Thread-safe: constants and pure functions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +17,13 @@
 namespace rayx {
 
 enum class ValueKind : uint8_t { kValue = 0, kTaskError = 1, kSystemError = 2 };
+
+// The largest value a message may carry inline (larger ones go in shared memory). The node refuses
+// a larger inline value, so that any one value fits a reply with room to spare.
+inline constexpr size_t kMaxInlineValueSize = 64u << 20;
+
+// The longest message of a system error's text; SystemErrorText cuts a longer one.
+inline constexpr size_t kMaxErrorMessageSize = 64u << 10;
 
 enum class SystemErrorCode : uint8_t {
   kWorkerDied,       // The worker running the task died, and no retries remain.
@@ -34,7 +42,7 @@ std::string_view SystemErrorName(SystemErrorCode code);
 // The code of a name from SystemErrorName; nullopt for a name that is none of them.
 std::optional<SystemErrorCode> SystemErrorFromName(std::string_view name);
 
-// The text of a system error value: "CODE: message".
+// The text of a system error value: "CODE: message", the message cut to kMaxErrorMessageSize.
 std::string SystemErrorText(SystemErrorCode code, std::string_view message);
 
 }  // namespace rayx

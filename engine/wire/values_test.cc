@@ -32,5 +32,11 @@ TEST(ValuesTest, TextIsCodeColonMessage) {
             "OBJECT_LOST: object 12 was lost");
 }
 
+TEST(ValuesTest, LongMessagesAreCut) {
+  std::string text = SystemErrorText(SystemErrorCode::kWorkerDied, std::string(1 << 20, 'x'));
+  EXPECT_LE(text.size(), kMaxErrorMessageSize + 64);
+  EXPECT_EQ(text.rfind("WORKER_DIED: xxx", 0), 0u);
+}
+
 }  // namespace
 }  // namespace rayx
