@@ -18,7 +18,7 @@ bool g_forked_child = false;
 alignas(std::shared_ptr<ClientRuntime>) unsigned char g_abandoned[sizeof(std::shared_ptr<ClientRuntime>)];
 
 PyObject* RaiseObjectStoreFull(std::string message) {
-  const std::string prefix = std::string(SystemErrorName(SystemError::kObjectStoreFull)) + ": ";
+  const std::string prefix = std::string(SystemErrorName(SystemErrorCode::kObjectStoreFull)) + ": ";
   if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
   PyObject* module = PyImport_ImportModule("rayx.exceptions");
   PyObject* cls = module ? PyObject_GetAttrString(module, "ObjectStoreFullError") : nullptr;

@@ -47,16 +47,17 @@ PyModuleDef kModuleDef = {
 
 // _rayx.SYSTEM_ERRORS: the codes of system error values (engine/wire/values.h), by name.
 int AddSystemErrors(PyObject* module) {
-  PyObject* codes = PyTuple_New(static_cast<Py_ssize_t>(std::size(kAllSystemErrors)));
+  constexpr int kCount = static_cast<int>(SystemErrorCode::kNodeDied) + 1;
+  PyObject* codes = PyTuple_New(kCount);
   if (codes == nullptr) return -1;
-  for (size_t i = 0; i < std::size(kAllSystemErrors); ++i) {
-    std::string_view name = SystemErrorName(kAllSystemErrors[i]);
+  for (int i = 0; i < kCount; ++i) {
+    std::string_view name = SystemErrorName(static_cast<SystemErrorCode>(i));
     PyObject* text = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
     if (text == nullptr) {
       Py_DECREF(codes);
       return -1;
     }
-    PyTuple_SET_ITEM(codes, static_cast<Py_ssize_t>(i), text);
+    PyTuple_SET_ITEM(codes, i, text);
   }
   return PyModule_AddObject(module, "SYSTEM_ERRORS", codes);
 }

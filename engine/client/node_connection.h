@@ -38,6 +38,7 @@
 #include "engine/client/client_types.h"
 #include "engine/wire/frame.h"
 #include "engine/wire/protocol_generated.h"
+#include "engine/wire/socket_paths.h"
 
 namespace rayx {
 
@@ -173,8 +174,5 @@ class NodeConnection {
   bool listening_ = false;  // listen_fd_ takes links.           // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::shared_ptr<Link>> links_;    // GUARDED_BY(mu_)
 };
-
-// Where the worker with this id listens for direct links: in workers/ beside its node's socket.
-std::string DirectSocketPath(const std::string& node_socket, const WorkerID& worker_id);
 
 }  // namespace rayx

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "engine/base/logging.h"
+#include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
 
@@ -21,16 +22,11 @@ bool IsEmpty(const Allocation& allocation) {
 
 struct ActorManager::Actor {
   ActorID id;
-  TaskID creation_id;
-  std::string class_name;
-  std::string function_id;
-  std::string args;
-  std::vector<ObjectID> dependencies;
-  std::vector<ObjectID> contained;
-  bool pinned = false;  // dependencies and contained are pinned (until the actor is dead).
-  ResourceSet placement;
+  // The creation task: spec.name is the class's, spec.resources what placing the actor takes.
+  TaskSpec spec;
+  // spec's dependencies, contained objects and actors are pinned (until the actor is dead).
+  bool pinned = false;
   ResourceSet lifetime;
-  int max_concurrency = 1;
   int restarts_left = 0;      // -1: for ever.
   int max_task_retries = 0;   // -1: for ever.
   std::string name;
@@ -54,8 +50,7 @@ struct ActorManager::Actor {
   uint64_t creator_session = 0;
   bool creator_alive = true;
   std::unordered_set<uint64_t> holders;
-  int64_t pins = 0;                       // Tasks, calls and values that carry a handle.
-  std::vector<ActorID> contained_actors;  // Handles inside the constructor's arguments.
+  int64_t pins = 0;  // Tasks, calls and values that carry a handle.
   std::string death;
 };
 
@@ -92,11 +87,13 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Lookup(const std::string& ns,
 
 StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
                                                       const wire::CreateActor* create) {
-  const wire::TaskSpec* spec = create->spec();
-  if (spec == nullptr) return ProtocolError("CreateActor without a spec");
+  if (create->spec() == nullptr) return ProtocolError("CreateActor without a spec");
+  RAYX_ASSIGN_OR_RETURN(TaskSpec spec, ParseTaskSpec(create->spec()));
   auto actor = std::make_unique<Actor>();
-  RAYX_ASSIGN_OR_RETURN(actor->creation_id, UnpackId<TaskID>(spec->task_id()));
-  actor->id = ActorID::Of(actor->creation_id);
+  actor->spec = std::move(spec);
+  actor->spec.actor_creation = true;
+  actor->spec.max_concurrency = std::max(1, actor->spec.max_concurrency);
+  actor->id = ActorID::Of(actor->spec.task_id);
   actor->name = StringOf(create->name());
   actor->ns = StringOf(create->namespace_());
   if (!actor->name.empty()) {
@@ -110,24 +107,20 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
     }
   }
   if (actors_.count(actor->id) != 0) return ProtocolError("actor " + actor->id.Hex() + " created twice");
-  actor->function_id = std::string(BytesOf(spec->function_id()));
-  if (functions_->count(actor->function_id) == 0) {
-    return ProtocolError("actor class " + StringOf(spec->name()) + " was never exported");
+  if (functions_->count(actor->spec.function_id) == 0) {
+    return ProtocolError("actor class " + actor->spec.name + " was never exported");
   }
-  actor->class_name = StringOf(spec->name());
-  actor->args = std::string(BytesOf(spec->args()));
-  RAYX_ASSIGN_OR_RETURN(actor->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
-  RAYX_ASSIGN_OR_RETURN(actor->contained, UnpackIds<ObjectID>(spec->contained()));
-  RAYX_ASSIGN_OR_RETURN(actor->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
-  RAYX_ASSIGN_OR_RETURN(actor->placement, ResourcesFromWire(spec->resources()));
   RAYX_ASSIGN_OR_RETURN(actor->lifetime, ResourcesFromWire(create->lifetime_resources()));
-  if (!actor->lifetime.IsEmpty() && actor->lifetime != actor->placement) {
+  if (!actor->lifetime.IsEmpty() && actor->lifetime != actor->spec.resources) {
     return InvalidArgument("an actor's lifetime resources must be none or its placement resources");
   }
-  actor->max_concurrency = std::max(1, spec->max_concurrency());
   actor->restarts_left = std::max(-1, create->max_restarts());
   actor->max_task_retries = std::max(-1, create->max_task_retries());
   actor->detached = create->detached();
+  if (BytesOf(create->handle_meta()).size() > kMaxHandleMetaSize) {
+    return InvalidArgument("an actor handle's metadata is over " +
+                           std::to_string(kMaxHandleMetaSize) + " bytes");
+  }
   actor->handle_meta = std::string(BytesOf(create->handle_meta()));
   actor->creator_session = session;
   if (!actor->name.empty()) RAYX_RETURN_IF_ERROR(names_.Register(actor->ns, actor->name, actor->id));
@@ -136,12 +129,13 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   ActorID id = raw->id;
   actors_.emplace(id, std::move(actor));
   ActorInfo info{id, raw->handle_meta};
-  for (const ObjectID& dep : raw->dependencies) objects_->Pin(dep);
-  for (const ObjectID& dep : raw->contained) objects_->Pin(dep);
-  for (const ActorID& other : raw->contained_actors) PinActor(other, +1);
+  for (const ObjectID& dep : raw->spec.dependencies) objects_->Pin(dep);
+  for (const ObjectID& dep : raw->spec.contained) objects_->Pin(dep);
+  for (const ActorID& other : raw->spec.contained_actors) PinActor(other, +1);
   raw->pinned = true;
-  raw->args_pending = raw->dependencies.size() + 1;  // +1: no callback finishes the count early.
-  for (const ObjectID& dep : raw->dependencies) {
+  raw->args_pending =
+      raw->spec.dependencies.size() + 1;  // +1: no callback finishes the count early.
+  for (const ObjectID& dep : raw->spec.dependencies) {
     if (objects_->IsAvailable(dep)) {
       raw->args_pending--;
       continue;
@@ -158,27 +152,49 @@ void ActorManager::OnCreationArgReady(const ActorID& id) {
   if (actor == nullptr || actor->state != State::kWaitingForArgs) return;
   if (--actor->args_pending > 0) return;
   actor->arg_waiters.clear();
-  for (const ObjectID& dep : actor->dependencies) {
+  for (const ObjectID& dep : actor->spec.dependencies) {
     const StoredValue* value = objects_->Get(dep);
     if (value != nullptr && value->kind != ValueKind::kValue) {
-      Die(actor, "an argument of the constructor of " + actor->class_name + " is an error: " +
-                     (value->kind == ValueKind::kSystemError ? value->inline_data
-                                                             : std::string("the task that made it raised")));
+      Die(actor, "an argument of the constructor of " + actor->spec.name + " is an error: " +
+                     (value->kind == ValueKind::kSystemError
+                          ? value->inline_data
+                          : std::string("the task that made it raised")));
       return;
     }
   }
+  // Values never change once sealed: a creation task that fits now fits after every restart.
+  ExecuteExtras extras;
+  extras.function_blob = &functions_->at(actor->spec.function_id);
+  extras.dependency_values = DependencyValues(actor->spec);
+  if (!ExecuteTaskFits(actor->spec, extras)) {
+    Die(actor, "the actor " + actor->spec.name +
+                   " cannot be created: its constructor's arguments held inline and its class "
+                   "pass the frame limit");
+    return;
+  }
   Place(actor);
+}
+
+std::vector<const StoredValue*> ActorManager::DependencyValues(const TaskSpec& spec) const {
+  std::vector<const StoredValue*> values;
+  values.reserve(spec.dependencies.size());
+  for (const ObjectID& dep : spec.dependencies) {
+    const StoredValue* value = objects_->Get(dep);
+    RAYX_CHECK(value != nullptr) << "an actor task's argument is gone";  // It is pinned and ready.
+    values.push_back(value);
+  }
+  return values;
 }
 
 void ActorManager::Place(Actor* actor) {
   actor->state = State::kPlacing;
   ActorID id = actor->id;
-  auto lease = tasks_->Lease(actor->class_name, actor->placement,
+  auto lease = tasks_->Lease(actor->spec.name, actor->spec.resources,
                              [this, id](Worker* worker, const Allocation& allocation) {
                                OnPlaced(id, worker, allocation);
                              });
   if (!lease.ok()) {
-    Die(actor, "actor " + actor->class_name + " cannot be placed: " + lease.status().ToString());
+    Die(actor, "actor " + actor->spec.name + " cannot be placed: " + lease.status().ToString());
     return;
   }
   if (actor->state == State::kPlacing) actor->lease_key = *lease;  // Not granted at once.
@@ -197,58 +213,28 @@ void ActorManager::OnPlaced(const ActorID& id, Worker* worker, const Allocation&
   actor->allocation = allocation;
   actor->state = State::kCreating;
   by_worker_[worker->id] = id;
-  worker->task_name = actor->class_name;
+  worker->task_name = actor->spec.name;
 
-  flatbuffers::FlatBufferBuilder b(256 + actor->args.size());
-  auto task_id = b.CreateVector(actor->creation_id.data(), TaskID::kSize);
-  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(actor->function_id.data()),
-                                    actor->function_id.size());
-  auto name = b.CreateString(actor->class_name);
-  auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(actor->args.data()), actor->args.size());
-  auto deps = PackIds(b, actor->dependencies);
-  auto actor_id = b.CreateVector(actor->id.data(), ActorID::kSize);
-  wire::TaskSpecBuilder sb(b);
-  sb.add_task_id(task_id);
-  sb.add_function_id(function_id);
-  sb.add_name(name);
-  sb.add_args(args);
-  sb.add_dependencies(deps);
-  sb.add_num_returns(0);
-  sb.add_actor_id(actor_id);
-  sb.add_actor_creation(true);
-  sb.add_max_concurrency(actor->max_concurrency);
-  auto spec = sb.Finish();
-  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;
-  if (worker->known_functions.insert(actor->function_id).second) {
-    const std::string& definition = functions_->at(actor->function_id);
-    blob = b.CreateVector(reinterpret_cast<const uint8_t*>(definition.data()), definition.size());
+  ExecuteExtras extras;
+  if (worker->known_functions.insert(actor->spec.function_id).second) {
+    extras.function_blob = &functions_->at(actor->spec.function_id);
   }
-  std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
-  for (const ObjectID& dep : actor->dependencies) {
-    const StoredValue* value = objects_->Get(dep);
-    RAYX_CHECK(value != nullptr) << "a placed actor's constructor argument is gone";
-    values.push_back(StoredValueToWire(b, dep, *value));
-  }
-  auto dep_values = b.CreateVector(values);
-  auto gpu_ids = b.CreateVector(allocation.gpu_ids);
-  auto execute = wire::CreateExecuteTask(b, spec, blob, dep_values, 0, gpu_ids);
-  worker->connection->Send(FinishEnvelope(b, execute));
+  extras.dependency_values = DependencyValues(actor->spec);
+  extras.gpu_ids = allocation.gpu_ids;
+  flatbuffers::FlatBufferBuilder b(256 + actor->spec.args.size());
+  StatusOr<std::string_view> execute = BuildExecuteTask(b, actor->spec, extras);
+  // OnCreationArgReady checked that the creation task fits; failing here is a bug in rayx.
+  RAYX_CHECK(execute.ok()) << execute.status();
+  worker->connection->Send(*execute);
 }
 
-Status ActorManager::Submit(const wire::TaskSpec* spec) {
-  RAYX_ASSIGN_OR_RETURN(ActorID actor_id, UnpackId<ActorID>(spec->actor_id()));
+Status ActorManager::Submit(TaskSpec spec) {
+  ActorID actor_id = spec.actor_id;
   auto call = std::make_unique<Call>();
-  RAYX_ASSIGN_OR_RETURN(call->id, UnpackId<TaskID>(spec->task_id()));
-  call->name = StringOf(spec->name());
-  call->method = StringOf(spec->method());
-  call->args = std::string(BytesOf(spec->args()));
-  RAYX_ASSIGN_OR_RETURN(call->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
-  RAYX_ASSIGN_OR_RETURN(call->contained, UnpackIds<ObjectID>(spec->contained()));
-  RAYX_ASSIGN_OR_RETURN(call->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
-  call->num_returns = spec->num_returns();
-  for (const ObjectID& id : call->dependencies) objects_->Pin(id);
-  for (const ObjectID& id : call->contained) objects_->Pin(id);
-  for (const ActorID& id : call->contained_actors) PinActor(id, +1);
+  call->spec = std::move(spec);
+  for (const ObjectID& id : call->spec.dependencies) objects_->Pin(id);
+  for (const ObjectID& id : call->spec.contained) objects_->Pin(id);
+  for (const ActorID& id : call->spec.contained_actors) PinActor(id, +1);
   Actor* actor = Find(actor_id);
   if (actor == nullptr) {
     FailCall(call.get(), "there is no actor " + actor_id.Hex() + " on this node");
@@ -268,7 +254,7 @@ void ActorManager::Pump(Actor* actor) {
   while (actor->state == State::kAlive && !actor->head_waiting && !actor->queue.empty()) {
     Call* call = actor->queue.front().get();
     const StoredValue* failed = nullptr;
-    for (const ObjectID& dep : call->dependencies) {
+    for (const ObjectID& dep : call->spec.dependencies) {
       if (!objects_->IsAvailable(dep)) {
         ActorID id = actor->id;
         actor->head_waiting = true;
@@ -290,7 +276,19 @@ void ActorManager::Pump(Actor* actor) {
     actor->queue.pop_front();
     if (failed != nullptr) {
       // An argument that is an error becomes the call's result, without running it.
-      std::vector<StoredValue> results(call->num_returns, PropagatedError(*failed));
+      std::vector<StoredValue> results(call->spec.num_returns, PropagatedError(*failed));
+      FinishCall(call, std::move(results));
+      continue;
+    }
+    ExecuteExtras extras;
+    extras.dependency_values = DependencyValues(call->spec);
+    if (!ExecuteTaskFits(call->spec, extras)) {
+      std::vector<StoredValue> results(
+          call->spec.num_returns,
+          SystemErrorValue(SystemErrorCode::kUnschedulable,
+                           "method " + call->spec.name +
+                               " cannot be sent to its actor: its arguments held inline pass the "
+                               "frame limit"));
       FinishCall(call, std::move(results));
       continue;
     }
@@ -300,37 +298,15 @@ void ActorManager::Pump(Actor* actor) {
 }
 
 void ActorManager::SendCall(Actor* actor, Call* call) {
-  flatbuffers::FlatBufferBuilder b(192 + call->args.size());
-  auto task_id = b.CreateVector(call->id.data(), TaskID::kSize);
-  auto name = b.CreateString(call->name);
-  auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(call->args.data()), call->args.size());
-  auto deps = PackIds(b, call->dependencies);
-  auto actor_id = b.CreateVector(actor->id.data(), ActorID::kSize);
-  auto method = b.CreateString(call->method);
-  wire::TaskSpecBuilder sb(b);
-  sb.add_task_id(task_id);
-  sb.add_name(name);
-  sb.add_args(args);
-  sb.add_dependencies(deps);
-  sb.add_num_returns(call->num_returns);
-  sb.add_actor_id(actor_id);
-  sb.add_method(method);
-  auto spec = sb.Finish();
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ObjectValue>>> dep_values;
-  if (!call->dependencies.empty()) {
-    std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
-    for (const ObjectID& dep : call->dependencies) {
-      values.push_back(StoredValueToWire(b, dep, *objects_->Get(dep)));
-    }
-    dep_values = b.CreateVector(values);
-  }
-  wire::ExecuteTaskBuilder eb(b);
-  eb.add_spec(spec);
-  if (!call->dependencies.empty()) eb.add_dependency_values(dep_values);
-  eb.add_retries_left(call->retries_left);
-  auto execute = eb.Finish();
+  ExecuteExtras extras;
+  extras.dependency_values = DependencyValues(call->spec);
+  extras.retries_left = call->retries_left;
+  flatbuffers::FlatBufferBuilder b(192 + call->spec.args.size());
+  StatusOr<std::string_view> execute = BuildExecuteTask(b, call->spec, extras);
+  // Pump checked that the call fits; failing here is a bug in rayx.
+  RAYX_CHECK(execute.ok()) << execute.status();
   Worker* worker = pool_->Find(actor->worker_id);
-  if (worker != nullptr) worker->connection->Send(FinishEnvelope(b, execute));
+  if (worker != nullptr) worker->connection->Send(*execute);
 }
 
 Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
@@ -352,11 +328,11 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
       results.push_back(std::move(value).value());
     }
   }
-  if (actor->state == State::kCreating && id == actor->creation_id) {
+  if (actor->state == State::kCreating && id == actor->spec.task_id) {
     if (!parsed.ok()) return parsed;
     if (!results.empty() && results[0].kind != ValueKind::kValue) {
       // The constructor raised: the actor is dead (a restart would raise again).
-      Die(actor, "the actor " + actor->class_name + " died: its constructor raised an exception" +
+      Die(actor, "the actor " + actor->spec.name + " died: its constructor raised an exception" +
                      (results[0].kind == ValueKind::kSystemError ? ": " + results[0].inline_data
                                                                  : std::string()));
       return Status::OK();
@@ -371,7 +347,7 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
     return Status::OK();
   }
   auto it = std::find_if(actor->running.begin(), actor->running.end(),
-                         [&id](const std::unique_ptr<Call>& c) { return c->id == id; });
+                         [&id](const std::unique_ptr<Call>& c) { return c->spec.task_id == id; });
   if (it == actor->running.end()) return ProtocolError("an actor reported a call it was not sent");
   std::unique_ptr<Call> call = std::move(*it);
   actor->running.erase(it);
@@ -380,13 +356,14 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
     return parsed;
   }
   if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
-    results.resize(call->num_returns, results[0]);
-  } else if (results.size() != call->num_returns) {
-    std::vector<StoredValue> error(call->num_returns,
-                                   SystemErrorValue(kWorkerDied, "method " + call->name + " returned " +
-                                                                     std::to_string(results.size()) +
-                                                                     " values, expected " +
-                                                                     std::to_string(call->num_returns)));
+    results.resize(call->spec.num_returns, results[0]);
+  } else if (results.size() != call->spec.num_returns) {
+    std::vector<StoredValue> error(
+        call->spec.num_returns,
+        SystemErrorValue(SystemErrorCode::kWorkerDied, "method " + call->spec.name + " returned " +
+                                                           std::to_string(results.size()) +
+                                                           " values, expected " +
+                                                           std::to_string(call->spec.num_returns)));
     results = std::move(error);
   }
   FinishCall(call.get(), std::move(results));
@@ -394,16 +371,17 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
 }
 
 void ActorManager::FinishCall(Call* call, std::vector<StoredValue> results) {
-  for (uint32_t i = 0; i < call->num_returns && i < results.size(); ++i) {
-    objects_->Seal(ObjectID::ForReturn(call->id, i), std::move(results[i]));
+  for (uint32_t i = 0; i < call->spec.num_returns && i < results.size(); ++i) {
+    objects_->Seal(ObjectID::ForReturn(call->spec.task_id, i), std::move(results[i]));
   }
-  for (const ObjectID& id : call->dependencies) objects_->Unpin(id);
-  for (const ObjectID& id : call->contained) objects_->Unpin(id);
-  for (const ActorID& id : call->contained_actors) PinActor(id, -1);
+  for (const ObjectID& id : call->spec.dependencies) objects_->Unpin(id);
+  for (const ObjectID& id : call->spec.contained) objects_->Unpin(id);
+  for (const ActorID& id : call->spec.contained_actors) PinActor(id, -1);
 }
 
 void ActorManager::FailCall(Call* call, const std::string& why) {
-  std::vector<StoredValue> results(call->num_returns, SystemErrorValue(kActorDied, why));
+  std::vector<StoredValue> results(call->spec.num_returns,
+                                   SystemErrorValue(SystemErrorCode::kActorDied, why));
   FinishCall(call, std::move(results));
 }
 
@@ -415,7 +393,7 @@ bool ActorManager::OnWorkerExit(Worker* worker) {
   Actor* actor = Find(id);
   if (actor != nullptr && actor->worker_id == worker->id) {
     actor->worker_id = WorkerID();
-    OnActorWorkerLost(actor, "The actor " + actor->class_name + " died: its worker process (pid " +
+    OnActorWorkerLost(actor, "The actor " + actor->spec.name + " died: its worker process (pid " +
                                  std::to_string(worker->pid) + ") exited");
   }
   return true;
@@ -455,14 +433,14 @@ void ActorManager::Kill(const ActorID& id, bool no_restart) {
   Actor* actor = Find(id);
   if (actor == nullptr || actor->state == State::kDead) return;
   if (no_restart) {
-    Die(actor, "The actor " + actor->class_name + " was killed by rayx.kill");
+    Die(actor, "The actor " + actor->spec.name + " was killed by rayx.kill");
     return;
   }
   if (!actor->worker_id.IsNil()) {
     Worker* worker = pool_->Find(actor->worker_id);
     actor->worker_id = WorkerID();
     if (worker != nullptr) pool_->Signal(worker, SIGKILL);
-    OnActorWorkerLost(actor, "The actor " + actor->class_name + " was killed by rayx.kill");
+    OnActorWorkerLost(actor, "The actor " + actor->spec.name + " was killed by rayx.kill");
   }
 }
 
@@ -489,12 +467,12 @@ void ActorManager::Die(Actor* actor, const std::string& why) {
   for (auto& call : calls) FailCall(call.get(), why);
   if (actor->pinned) {
     actor->pinned = false;
-    for (const ObjectID& dep : actor->dependencies) objects_->Unpin(dep);
-    for (const ObjectID& dep : actor->contained) objects_->Unpin(dep);
-    for (const ActorID& other : actor->contained_actors) PinActor(other, -1);
+    for (const ObjectID& dep : actor->spec.dependencies) objects_->Unpin(dep);
+    for (const ObjectID& dep : actor->spec.contained) objects_->Unpin(dep);
+    for (const ActorID& other : actor->spec.contained_actors) PinActor(other, -1);
   }
-  actor->args.clear();
-  actor->args.shrink_to_fit();
+  actor->spec.args.clear();
+  actor->spec.args.shrink_to_fit();
   ReleaseResources(actor);
 }
 
@@ -531,14 +509,15 @@ void ActorManager::CollectUnreferenced() {
 void ActorManager::MaybeCollect(Actor* actor) {
   if (actor->detached || actor->state == State::kDead) return;
   if (!actor->creator_alive) {
-    Die(actor, "The actor " + actor->class_name + " died: its owner (the process that created it) exited");
+    Die(actor,
+        "The actor " + actor->spec.name + " died: its owner (the process that created it) exited");
     return;
   }
   if (!actor->holders.empty() || actor->pins > 0) return;
   // Out of scope: calls already made still run; the actor ends when the last one is done (a
   // finished call brings it back here).
   if (!actor->queue.empty() || !actor->running.empty()) return;
-  Die(actor, "The actor " + actor->class_name + " was ended: every handle to it went out of scope");
+  Die(actor, "The actor " + actor->spec.name + " was ended: every handle to it went out of scope");
 }
 
 void ActorManager::OnSessionClosed(uint64_t session) {

@@ -38,13 +38,15 @@
 #include "engine/base/status.h"
 #include "engine/node/actor_names.h"
 #include "engine/node/task_manager.h"
+#include "engine/node/task_spec.h"
 #include "engine/objects/object_table.h"
 #include "engine/wire/protocol_generated.h"
 #include "engine/worker/worker_pool.h"
 
 namespace rayx {
 
-inline constexpr char kActorDied[] = "ACTOR_DIED";
+// The largest handle metadata an actor may have (CreateActor): it travels in every ActorReply.
+inline constexpr size_t kMaxHandleMetaSize = 1u << 20;
 
 class ActorManager {
  public:
@@ -63,8 +65,10 @@ class ActorManager {
   // The live actor of this name. NotFound when there is none.
   StatusOr<ActorInfo> Lookup(const std::string& ns, const std::string& name) const;
 
-  // A method call (spec->actor_id set). Its return objects must be registered already.
-  Status Submit(const wire::TaskSpec* spec);
+  // A method call (spec.actor_id set). Its return objects must be registered already. A call whose
+  // ExecuteTask would pass the frame limit fails (UNSCHEDULABLE) when its turn comes; a creation
+  // task that would, kills the actor.
+  Status Submit(TaskSpec spec);
   void Kill(const ActorID& id, bool no_restart);
 
   // True when worker runs an actor; its TaskDone then comes here.
@@ -89,14 +93,7 @@ class ActorManager {
  private:
   enum class State { kWaitingForArgs, kPlacing, kCreating, kAlive, kDead };
   struct Call {
-    TaskID id;
-    std::string name;
-    std::string method;
-    std::string args;
-    std::vector<ObjectID> dependencies;
-    std::vector<ObjectID> contained;
-    std::vector<ActorID> contained_actors;
-    uint32_t num_returns = 1;
+    TaskSpec spec;
     int retries_left = 0;  // -1: for ever.
   };
   struct Actor;
@@ -108,6 +105,8 @@ class ActorManager {
   // Sends queued calls to the worker while the actor is alive and their arguments are ready.
   void Pump(Actor* actor);
   void SendCall(Actor* actor, Call* call);
+  // The values of spec's dependencies. REQUIRES: each is ready (and pinned).
+  std::vector<const StoredValue*> DependencyValues(const TaskSpec& spec) const;
   // The actor's worker is gone (died or killed): restart or die.
   void OnActorWorkerLost(Actor* actor, const std::string& why);
   void Die(Actor* actor, const std::string& why);

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include "engine/base/logging.h"
-#include "engine/client/node_connection.h"
+#include "engine/node/get_reply.h"
+#include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
+#include "engine/wire/socket_paths.h"
 
 namespace rayx {
 
@@ -214,22 +216,23 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     objects_->CreatePending(id);
     Hold(session, id);
   }
-  bool for_actor = spec->actor_id() != nullptr && spec->actor_id()->size() != 0;
-  bool direct = spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0;
-  Status status;
-  if (direct) {
-    RAYX_ASSIGN_OR_RETURN(WorkerID worker_id, UnpackId<WorkerID>(spec->direct_worker()));
-    if (for_actor) return ProtocolError("an actor call cannot be a direct task");
+  StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
+  Status status = parsed.status();
+  if (parsed.ok() && parsed->is_direct()) {
+    if (parsed->is_actor_call()) return ProtocolError("an actor call cannot be a direct task");
     // A worker this client no longer leases (its link closed and the lease went back before the
     // announcement) counts as one that died running the task.
-    status = tasks_->SubmitDirect(spec, worker_id, /*leased=*/session->leases.count(worker_id) != 0);
-  } else {
-    status = for_actor ? actors_->Submit(spec) : tasks_->Submit(spec);
+    bool leased = session->leases.count(parsed->direct_worker) != 0;
+    status = tasks_->SubmitDirect(std::move(parsed).value(), leased);
+  } else if (parsed.ok()) {
+    status = parsed->is_actor_call() ? actors_->Submit(std::move(parsed).value())
+                                     : tasks_->Submit(std::move(parsed).value());
   }
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.
     for (uint32_t i = 0; i < spec->num_returns(); ++i) {
-      objects_->Seal(ObjectID::ForReturn(task_id, i), SystemErrorValue(kWorkerDied, status.ToString()));
+      objects_->Seal(ObjectID::ForReturn(task_id, i),
+                     SystemErrorValue(SystemErrorCode::kWorkerDied, status.ToString()));
     }
     return Status::OK();
   }
@@ -268,7 +271,7 @@ void NodeService::ReplyPut(uint64_t session_key, uint64_t request_id, const Obje
   std::string error;
   if (!room.ok()) {
     // The put fails: the client gets no reference, so the node lets the object go.
-    error = std::string(kObjectStoreFull) + ": " + room.message();
+    error = SystemErrorText(SystemErrorCode::kObjectStoreFull, room.message());
     if (session->held.erase(id) != 0) objects_->RemoveHolder(id);
   }
   flatbuffers::FlatBufferBuilder b(128 + error.size());
@@ -337,28 +340,37 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
   if (session_it != sessions_.end()) {
     Session* session = session_it->second.get();
     if (get->blocking) SetBlocked(session, -1);
-    flatbuffers::FlatBufferBuilder b(256);
-    std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
+    std::vector<const StoredValue*> values;
+    std::vector<StoredValue> lost;  // Reserved: values points into it.
+    size_t n = 0;
     if (!timed_out) {
+      lost.reserve(get->ids.size());
       for (const ObjectID& id : get->ids) {
         const StoredValue* value = objects_->Get(id);
         if (value == nullptr || (value->in_shm && !objects_->IsAvailable(id))) {
-          values.push_back(
-              StoredValueToWire(b, id, SystemErrorValue(kObjectLost, "object " + id.Hex() + " was lost")));
-          continue;
+          lost.push_back(
+              SystemErrorValue(SystemErrorCode::kObjectLost, "object " + id.Hex() + " was lost"));
+          value = &lost.back();
         }
-        if (value->in_shm) {
-          // The client maps the file as it reads this reply: counted from now, so the object
-          // cannot be spilled between the reply and the mapping. The client reports the unmap.
-          session->mapped[id]++;
-          objects_->AddMapping(id);
-          objects_->Touch(id);
-        }
-        values.push_back(StoredValueToWire(b, id, *value));
+        values.push_back(value);
+      }
+      // A prefix within the frame limit; the client asks again for the rest (get_reply.h).
+      n = GetReplyPrefix(values);
+    } else {
+      values.assign(get->ids.size(), nullptr);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const ObjectID& id = get->ids[i];
+      if (values[i]->in_shm) {
+        // The client maps the file as it reads this reply: counted from now, so the object
+        // cannot be spilled between the reply and the mapping. The client reports the unmap.
+        session->mapped[id]++;
+        objects_->AddMapping(id);
+        objects_->Touch(id);
       }
     }
-    auto reply = wire::CreateGetReply(b, get->request_id, timed_out, b.CreateVector(values));
-    session->connection->Send(FinishEnvelope(b, reply));
+    flatbuffers::FlatBufferBuilder b(256);
+    session->connection->Send(BuildGetReply(b, get->request_id, timed_out, get->ids, values, n));
   }
   for (size_t i = 0; i < get->ids.size(); ++i) {
     if (get->pinned[i]) objects_->Unpin(get->ids[i]);
@@ -497,7 +509,8 @@ void NodeService::SendActorReply(Session* session, uint64_t request_id,
     meta = b.CreateVector(reinterpret_cast<const uint8_t*>(result->handle_meta.data()),
                           result->handle_meta.size());
   } else {
-    error = b.CreateString(result.status().message());
+    // The message may repeat a name from the request: cut so that the reply stays small.
+    error = b.CreateString(result.status().message().substr(0, kMaxErrorMessageSize));
   }
   session->connection->Send(FinishEnvelope(b, wire::CreateActorReply(b, request_id, actor_id, meta, error)));
 }

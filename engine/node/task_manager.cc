@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/base/logging.h"
+#include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
 #include "engine/wire/messages.h"
 
@@ -27,52 +28,46 @@ TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
 
 TaskManager::~TaskManager() = default;
 
-Status TaskManager::ParseSpec(const wire::TaskSpec* spec, Task* task) {
+Status TaskManager::Adopt(TaskSpec spec, Task* task) {
   task->key = next_key_++;
-  RAYX_ASSIGN_OR_RETURN(task->id, UnpackId<TaskID>(spec->task_id()));
-  task->function_id = std::string(BytesOf(spec->function_id()));
-  task->name = StringOf(spec->name());
-  task->args = std::string(BytesOf(spec->args()));
-  RAYX_ASSIGN_OR_RETURN(task->dependencies, UnpackIds<ObjectID>(spec->dependencies()));
-  RAYX_ASSIGN_OR_RETURN(task->contained, UnpackIds<ObjectID>(spec->contained()));
-  RAYX_ASSIGN_OR_RETURN(task->contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
-  task->num_returns = spec->num_returns();
-  task->depth = spec->depth();
-  task->retries_left = std::max(0, spec->max_retries());
-  RAYX_ASSIGN_OR_RETURN(task->demand, ResourcesFromWire(spec->resources()));
-  if (functions_->count(task->function_id) == 0) {
-    return ProtocolError("task " + task->name + " names a function that was never exported");
+  task->spec = std::move(spec);
+  task->retries_left = std::max(0, task->spec.max_retries);
+  if (functions_->count(task->spec.function_id) == 0) {
+    return ProtocolError("task " + task->spec.name + " names a function that was never exported");
   }
-  if (by_id_.count(task->id) != 0) return AlreadyExists("task " + task->id.Hex() + " was submitted twice");
+  if (by_id_.count(task->spec.task_id) != 0)
+    return AlreadyExists("task " + task->spec.task_id.Hex() + " was submitted twice");
   return Status::OK();
 }
 
-Status TaskManager::Submit(const wire::TaskSpec* spec) {
+Status TaskManager::Submit(TaskSpec spec) {
   auto task = std::make_unique<Task>();
-  RAYX_RETURN_IF_ERROR(ParseSpec(spec, task.get()));
+  RAYX_RETURN_IF_ERROR(Adopt(std::move(spec), task.get()));
 
-  for (const ObjectID& id : task->dependencies) {
+  for (const ObjectID& id : task->spec.dependencies) {
     if (!objects_->Exists(id)) {
       // The submitter passed a reference to an object that was freed: the task cannot run.
-      for (uint32_t i = 0; i < task->num_returns; ++i) {
-        objects_->Seal(ObjectID::ForReturn(task->id, i),
-                       SystemErrorValue(kObjectLost, "argument " + id.Hex() + " of task " +
-                                                         task->name + " was lost"));
+      for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
+        objects_->Seal(
+            ObjectID::ForReturn(task->spec.task_id, i),
+            SystemErrorValue(SystemErrorCode::kObjectLost,
+                             "argument " + id.Hex() + " of task " + task->spec.name + " was lost"));
       }
       return Status::OK();
     }
   }
   Task* raw = task.get();
   tasks_.emplace(raw->key, std::move(task));
-  by_id_.emplace(raw->id, raw->key);
-  for (const ObjectID& id : raw->contained) objects_->Pin(id);
+  by_id_.emplace(raw->spec.task_id, raw->key);
+  for (const ObjectID& id : raw->spec.contained) objects_->Pin(id);
   if (pin_actor_) {
-    for (const ActorID& id : raw->contained_actors) pin_actor_(id, +1);
+    for (const ActorID& id : raw->spec.contained_actors) pin_actor_(id, +1);
   }
-  for (const ObjectID& id : raw->dependencies) objects_->Pin(id);
-  raw->args_pending = raw->dependencies.size() + 1;  // +1 so that no callback finishes the count early.
+  for (const ObjectID& id : raw->spec.dependencies) objects_->Pin(id);
+  raw->args_pending =
+      raw->spec.dependencies.size() + 1;  // +1 so that no callback finishes the count early.
   uint64_t key = raw->key;
-  for (const ObjectID& id : raw->dependencies) {
+  for (const ObjectID& id : raw->spec.dependencies) {
     // A spilled argument is restored before the task runs; the task's pin keeps it in memory.
     uint64_t handle = objects_->OnAvailable(id, [this, key] { OnArgReady(key); });
     auto it = tasks_.find(key);
@@ -90,28 +85,40 @@ void TaskManager::OnArgReady(uint64_t key) {
   if (--task->args_pending > 0) return;
   task->arg_waiters.clear();
   // An argument that is an error becomes this task's result, without running it.
-  for (const ObjectID& id : task->dependencies) {
+  ExecuteExtras extras;
+  for (const ObjectID& id : task->spec.dependencies) {
     const StoredValue* value = objects_->Get(id);
     if (value != nullptr && value->kind != ValueKind::kValue) {
       FinishWithValue(task, PropagatedError(*value));
       return;
     }
+    if (value != nullptr) extras.dependency_values.push_back(value);
+  }
+  // Values never change once sealed, so a task that fits now fits at every dispatch. The function's
+  // definition counts as if the worker had never been sent it.
+  extras.function_blob = &functions_->at(task->spec.function_id);
+  if (!ExecuteTaskFits(task->spec, extras)) {
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kUnschedulable,
+                                           "task " + task->spec.name +
+                                               " cannot be sent to a worker: its arguments held "
+                                               "inline and its function pass the frame limit"));
+    return;
   }
   Enqueue(task);
 }
 
 void TaskManager::Enqueue(Task* task) {
   task->state = State::kQueued;
-  if (!resources_.IsFeasible(task->demand)) {
-    if (reported_infeasible_.insert(task->demand).second) {
-      report_("task " + task->name + " needs " + task->demand.ToString() +
+  if (!resources_.IsFeasible(task->spec.resources)) {
+    if (reported_infeasible_.insert(task->spec.resources).second) {
+      report_("task " + task->spec.name + " needs " + task->spec.resources.ToString() +
               ", which no node of this cluster has (it has " + resources_.total().ToString() +
               "); it will wait until a node that has it joins.");
     }
     infeasible_.push_back(task->key);
     return;
   }
-  ready_.Push(task->key, task->demand, task->depth);
+  ready_.Push(task->key, task->spec.resources, task->spec.depth);
   TryDispatch();
 }
 
@@ -169,15 +176,17 @@ void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
   TryDispatch();
 }
 
-Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id, bool leased) {
+Status TaskManager::SubmitDirect(TaskSpec spec, bool leased) {
+  WorkerID worker_id = spec.direct_worker;
   auto owned = std::make_unique<Task>();
-  RAYX_RETURN_IF_ERROR(ParseSpec(spec, owned.get()));
-  if (!owned->dependencies.empty() || !owned->contained.empty() || !owned->contained_actors.empty()) {
+  RAYX_RETURN_IF_ERROR(Adopt(std::move(spec), owned.get()));
+  if (!owned->spec.dependencies.empty() || !owned->spec.contained.empty() ||
+      !owned->spec.contained_actors.empty()) {
     return ProtocolError("a direct task may not carry object references");
   }
   Task* task = owned.get();
   tasks_.emplace(task->key, std::move(owned));
-  by_id_.emplace(task->id, task->key);
+  by_id_.emplace(task->spec.task_id, task->key);
   Worker* worker = leased ? pool_->Find(worker_id) : nullptr;
   auto lease = worker == nullptr ? leases_.end() : leases_.find(worker);
   if (lease == leases_.end() || lease->second.returned) {
@@ -192,7 +201,7 @@ Status TaskManager::SubmitDirect(const wire::TaskSpec* spec, const WorkerID& wor
   task->direct = true;
   task->worker = worker;
   lease->second.direct_tasks.insert(task->key);
-  auto early = lease->second.early_done.find(task->id);
+  auto early = lease->second.early_done.find(task->spec.task_id);
   if (early == lease->second.early_done.end()) return Status::OK();
   EarlyDone kept = std::move(early->second);
   lease->second.early_done.erase(early);
@@ -249,43 +258,36 @@ bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
   task->worker = worker;
   task->allocation = allocation;
   worker->task_key = task->key;
-  worker->task_name = task->name;
+  worker->task_name = task->spec.name;
   worker->blocked = false;
   SendExecute(task, worker);
   return true;
 }
 
 void TaskManager::SendExecute(Task* task, Worker* worker) {
-  flatbuffers::FlatBufferBuilder b(256 + task->args.size());
-  auto task_id = b.CreateVector(task->id.data(), TaskID::kSize);
-  auto function_id = b.CreateVector(reinterpret_cast<const uint8_t*>(task->function_id.data()),
-                                    task->function_id.size());
-  auto name = b.CreateString(task->name);
-  auto args = b.CreateVector(reinterpret_cast<const uint8_t*>(task->args.data()), task->args.size());
-  auto deps = PackIds(b, task->dependencies);
-  auto spec = wire::CreateTaskSpec(b, task_id, function_id, name, args, deps, 0, task->num_returns,
-                                   0, 0, false, 0, 0, false, 0, task->depth);
-  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;
-  if (worker->known_functions.insert(task->function_id).second) {
-    const std::string& definition = functions_->at(task->function_id);
-    blob = b.CreateVector(reinterpret_cast<const uint8_t*>(definition.data()), definition.size());
+  ExecuteExtras extras;
+  if (worker->known_functions.insert(task->spec.function_id).second) {
+    extras.function_blob = &functions_->at(task->spec.function_id);
   }
-  std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
-  for (const ObjectID& id : task->dependencies) {
+  for (const ObjectID& id : task->spec.dependencies) {
     const StoredValue* value = objects_->Get(id);
-    RAYX_CHECK(value != nullptr) << "a dispatched task's argument is gone";
-    values.push_back(StoredValueToWire(b, id, *value));
+    RAYX_CHECK(value != nullptr) << "a dispatched task's argument is gone";  // It is pinned.
+    extras.dependency_values.push_back(value);
   }
-  auto dep_values = b.CreateVector(values);
-  auto gpu_ids = b.CreateVector(task->allocation.gpu_ids);
-  auto execute = wire::CreateExecuteTask(b, spec, blob, dep_values, task->retries_left, gpu_ids);
-  worker->connection->Send(FinishEnvelope(b, execute));
+  extras.retries_left = task->retries_left;
+  extras.gpu_ids = task->allocation.gpu_ids;
+  flatbuffers::FlatBufferBuilder b(256 + task->spec.args.size());
+  StatusOr<std::string_view> execute = BuildExecuteTask(b, task->spec, extras);
+  // OnArgReady checked that the task fits; failing here is a bug in rayx.
+  RAYX_CHECK(execute.ok()) << execute.status();
+  worker->connection->Send(*execute);
 }
 
 Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::string_view frame) {
   RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
   auto it = tasks_.find(worker->task_key);
-  if (it != tasks_.end() && it->second->id == id) return FinishRan(it->second.get(), done);
+  if (it != tasks_.end() && it->second->spec.task_id == id)
+    return FinishRan(it->second.get(), done);
   auto lease = leases_.find(worker);
   auto by_id = by_id_.find(id);
   if (lease != leases_.end()) {
@@ -313,7 +315,7 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
 
   if (done->retry() && task->retries_left > 0 && !task->cancelled) {
     task->retries_left--;
-    ready_.Push(task->key, task->demand, task->depth);
+    ready_.Push(task->key, task->spec.resources, task->spec.depth);
     task->state = State::kQueued;
     TryDispatch();
     return Status::OK();
@@ -323,7 +325,8 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
     for (const auto* wire_value : *done->results()) {
       auto value = StoredValueFromWire(wire_value);
       if (!value.ok()) {
-        FinishWithValue(task, SystemErrorValue(kWorkerDied, value.status().ToString()));
+        FinishWithValue(task,
+                        SystemErrorValue(SystemErrorCode::kWorkerDied, value.status().ToString()));
         TryDispatch();
         return value.status();
       }
@@ -332,14 +335,15 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
   }
   if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
     FinishWithValue(task, results[0]);
-  } else if (results.size() != task->num_returns) {
-    FinishWithValue(task, SystemErrorValue(kWorkerDied, "task " + task->name + " returned " +
-                                                            std::to_string(results.size()) +
-                                                            " values, expected " +
-                                                            std::to_string(task->num_returns)));
+  } else if (results.size() != task->spec.num_returns) {
+    FinishWithValue(
+        task,
+        SystemErrorValue(SystemErrorCode::kWorkerDied,
+                         "task " + task->spec.name + " returned " + std::to_string(results.size()) +
+                             " values, expected " + std::to_string(task->spec.num_returns)));
   } else {
-    for (uint32_t i = 0; i < task->num_returns; ++i) {
-      objects_->Seal(ObjectID::ForReturn(task->id, i), std::move(results[i]));
+    for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
+      objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), std::move(results[i]));
     }
     Forget(task);
   }
@@ -375,18 +379,18 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
 }
 
 void TaskManager::FinishWithValue(Task* task, const StoredValue& value) {
-  for (uint32_t i = 0; i < task->num_returns; ++i) {
-    objects_->Seal(ObjectID::ForReturn(task->id, i), value);
+  for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
+    objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), value);
   }
   Forget(task);
 }
 
 void TaskManager::Forget(Task* task) {
   for (auto& [id, handle] : task->arg_waiters) objects_->CancelWaiter(id, handle);
-  std::vector<ObjectID> pinned = task->dependencies;
-  pinned.insert(pinned.end(), task->contained.begin(), task->contained.end());
-  std::vector<ActorID> actors = std::move(task->contained_actors);
-  by_id_.erase(task->id);
+  std::vector<ObjectID> pinned = task->spec.dependencies;
+  pinned.insert(pinned.end(), task->spec.contained.begin(), task->spec.contained.end());
+  std::vector<ActorID> actors = std::move(task->spec.contained_actors);
+  by_id_.erase(task->spec.task_id);
   tasks_.erase(task->key);  // task is gone from here on.
   for (const ObjectID& id : pinned) objects_->Unpin(id);
   if (pin_actor_) {
@@ -421,16 +425,18 @@ void TaskManager::OnWorkerExit(Worker* worker) {
 void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
   DetachFromWorker(task, /*worker_alive=*/false);
   if (task->cancelled) {
-    FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
+                                           "task " + task->spec.name + " was cancelled"));
   } else if (task->retries_left > 0) {
     task->retries_left--;
-    RAYX_LOG(Warning) << worker << " died running " << task->name
-                      << "; retrying it (" << task->retries_left << " retries left)";
+    RAYX_LOG(Warning) << worker << " died running " << task->spec.name << "; retrying it ("
+                      << task->retries_left << " retries left)";
     task->state = State::kQueued;
-    ready_.Push(task->key, task->demand, task->depth);
+    ready_.Push(task->key, task->spec.resources, task->spec.depth);
   } else {
-    FinishWithValue(task, SystemErrorValue(kWorkerDied, worker + " running task " + task->name +
-                                                             " died, and no retries remain"));
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                           worker + " running task " + task->spec.name +
+                                               " died, and no retries remain"));
   }
 }
 
@@ -474,7 +480,8 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
     case State::kQueued:
       ready_.Remove(task->key);
       infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), task->key), infeasible_.end());
-      FinishWithValue(task, SystemErrorValue(kTaskCancelled, "task " + task->name + " was cancelled"));
+      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
+                                             "task " + task->spec.name + " was cancelled"));
       break;
     case State::kRunning:
       pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
@@ -487,13 +494,14 @@ StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet
   RAYX_RETURN_IF_ERROR(NodeResources::Validate(demand));
   auto task = std::make_unique<Task>();
   task->key = next_key_++;
-  task->id = TaskID::FromRandom();  // Leases are never looked up by id; this keeps by_id_ apart.
-  task->name = name;
-  task->demand = demand;
+  task->spec.task_id =
+      TaskID::FromRandom();  // Leases are never looked up by id; this keeps by_id_ apart.
+  task->spec.name = name;
+  task->spec.resources = demand;
   task->on_lease = std::move(on_granted);
   Task* raw = task.get();
   tasks_.emplace(raw->key, std::move(task));
-  by_id_.emplace(raw->id, raw->key);
+  by_id_.emplace(raw->spec.task_id, raw->key);
   Enqueue(raw);
   return raw->key;
 }
@@ -531,8 +539,9 @@ void TaskManager::MaybeStartWorkers() {
       if (task->state == State::kQueued && ready_.Remove(key)) queued.push_back(task.get());
     }
     for (Task* task : queued) {
-      FinishWithValue(task, SystemErrorValue(kWorkerDied, "workers fail to start on this node; task " +
-                                                              task->name + " cannot run"));
+      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                             "workers fail to start on this node; task " +
+                                                 task->spec.name + " cannot run"));
     }
     return;
   }

@@ -28,6 +28,7 @@
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
+#include "engine/node/task_spec.h"
 #include "engine/objects/object_table.h"
 #include "engine/sched/node_resources.h"
 #include "engine/sched/ready_queue.h"
@@ -45,8 +46,10 @@ class TaskManager {
               const ResourceSet& total, std::function<void(const std::string&)> report);
   ~TaskManager();
 
-  // Takes a task; its return objects must already be registered with the object table.
-  Status Submit(const wire::TaskSpec* spec);
+  // Takes a task; its return objects must already be registered with the object table. A task
+  // whose ExecuteTask would pass the frame limit fails (UNSCHEDULABLE) once its arguments are
+  // ready.
+  Status Submit(TaskSpec spec);
   // A worker finished its task; frame holds done (kept when done arrives before the owner's
   // SubmitDirect).
   Status OnTaskDone(Worker* worker, const wire::TaskDone* done, std::string_view frame);
@@ -77,9 +80,9 @@ class TaskManager {
   // sent there, so the worker goes idle now (their reports may still be on the way); else once
   // the node has heard that they are done.
   void ReturnLease(Worker* worker, bool worker_idle);
-  // The owner sent this task to worker_id, leased to it. A worker that is gone (or was never
-  // leased) counts as one that died running the task.
-  Status SubmitDirect(const wire::TaskSpec* spec, const WorkerID& worker_id, bool leased);
+  // The owner sent this task to spec.direct_worker, leased to it. A worker that is gone (or was
+  // never leased) counts as one that died running the task.
+  Status SubmitDirect(TaskSpec spec, bool leased);
 
   // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
   void Prestart(size_t n);
@@ -95,16 +98,8 @@ class TaskManager {
   enum class State { kWaitingForArgs, kQueued, kRunning };
   struct Task {
     uint64_t key = 0;
-    TaskID id;
-    std::string function_id;
-    std::string name;
-    std::string args;
-    std::vector<ObjectID> dependencies;
-    std::vector<ObjectID> contained;
-    std::vector<ActorID> contained_actors;  // Handles inside args: the actors live while it waits.
-    uint32_t num_returns = 1;
-    uint32_t depth = 0;
-    ResourceSet demand;
+    // spec.resources is the demand; the actors of spec.contained_actors live while it waits.
+    TaskSpec spec;
     int retries_left = 0;
     State state = State::kWaitingForArgs;
     size_t args_pending = 0;
@@ -135,8 +130,8 @@ class TaskManager {
     std::unordered_map<TaskID, EarlyDone> early_done;
   };
 
-  // Fills task from spec; the checks every submission passes.
-  Status ParseSpec(const wire::TaskSpec* spec, Task* task);
+  // Gives task its key and spec; the checks every submission passes.
+  Status Adopt(TaskSpec spec, Task* task);
   // Ends a task that its worker reported done (or asks for a retry).
   Status FinishRan(Task* task, const wire::TaskDone* done);
   // A running task's worker (described for messages) died: retry it, or fail it.

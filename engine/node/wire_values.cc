@@ -5,10 +5,17 @@
 
 namespace rayx {
 
-StoredValue SystemErrorValue(const std::string& code, const std::string& message) {
+static_assert(static_cast<int>(ValueKind::kValue) == static_cast<int>(wire::ValueKind::Value) &&
+                  static_cast<int>(ValueKind::kTaskError) ==
+                      static_cast<int>(wire::ValueKind::TaskError) &&
+                  static_cast<int>(ValueKind::kSystemError) ==
+                      static_cast<int>(wire::ValueKind::SystemError),
+              "ValueKind must number its kinds as protocol.fbs does");
+
+StoredValue SystemErrorValue(SystemErrorCode code, const std::string& message) {
   StoredValue value;
   value.kind = ValueKind::kSystemError;
-  value.inline_data = code + ": " + message;
+  value.inline_data = SystemErrorText(code, message);
   return value;
 }
 
@@ -30,10 +37,23 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
   }
   value.in_shm = wire_value->in_shm();
   value.shm_size = wire_value->shm_size();
-  if (!value.in_shm) value.inline_data = std::string(BytesOf(wire_value->data()));
+  if (!value.in_shm) {
+    std::string_view data = BytesOf(wire_value->data());
+    if (data.size() > kMaxInlineValueSize) {
+      return ProtocolError("an inline value of " + std::to_string(data.size()) +
+                           " bytes is over the limit of " + std::to_string(kMaxInlineValueSize));
+    }
+    value.inline_data = std::string(data);
+  }
   RAYX_ASSIGN_OR_RETURN(value.contained, UnpackIds<ObjectID>(wire_value->contained()));
   RAYX_ASSIGN_OR_RETURN(value.contained_actors, UnpackIds<ActorID>(wire_value->contained_actors()));
   return value;
+}
+
+size_t StoredValueWireBound(const StoredValue& value) {
+  // The table, its vtable, the id vector and the alignment padding take well under 128 bytes.
+  constexpr size_t kOverhead = 128 + ObjectID::kSize;
+  return kOverhead + (value.in_shm ? 0 : value.inline_data.size());
 }
 
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,

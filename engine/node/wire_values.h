@@ -11,28 +11,27 @@
 #include "engine/objects/object_table.h"
 #include "engine/sched/resource_set.h"
 #include "engine/wire/protocol_generated.h"
+#include "engine/wire/values.h"
 
 namespace rayx {
 
-// Codes of system errors; the Python layer maps each to an exception class.
-inline constexpr char kWorkerDied[] = "WORKER_DIED";
-inline constexpr char kTaskCancelled[] = "TASK_CANCELLED";
-inline constexpr char kObjectLost[] = "OBJECT_LOST";
-inline constexpr char kObjectStoreFull[] = "OBJECT_STORE_FULL";
-
-// A system error value: its data is the text "CODE: message".
-StoredValue SystemErrorValue(const std::string& code, const std::string& message);
+// A system error value: its data is the text "CODE: message" (engine/wire/values.h).
+StoredValue SystemErrorValue(SystemErrorCode code, const std::string& message);
 
 // The error value a task or call gets when its argument failed: the argument's own error, which
 // holds no references of its own.
 StoredValue PropagatedError(const StoredValue& failed_argument);
 
-// Reads an incoming value; ids it contains are unpacked and checked.
+// Reads an incoming value; ids it contains are unpacked and checked. ProtocolError for inline data
+// over kMaxInlineValueSize.
 StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
 
 // Resource amounts from a message (absent: none), checked as a demand a task or actor may make.
 StatusOr<ResourceSet> ResourcesFromWire(
     const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts);
+
+// An upper bound of the bytes StoredValueToWire adds to a message for value.
+size_t StoredValueWireBound(const StoredValue& value);
 
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
                                                          const ObjectID& id,

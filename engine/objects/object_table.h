@@ -40,7 +40,6 @@
 
 namespace rayx {
 
-
 struct StoredValue {
   ValueKind kind = ValueKind::kValue;
   std::string inline_data;  // The serialized object, when not in shared memory.

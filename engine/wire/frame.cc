@@ -25,12 +25,17 @@ Status OversizedFrame(uint32_t length) {
 }  // namespace
 
 void AppendFrame(std::string* out, std::string_view payload) {
-  // The sender's own payload: a size that does not fit the header is a bug in rayx.
-  RAYX_CHECK(payload.size() <= UINT32_MAX) << "payload of " << payload.size() << " bytes";
-  const auto length = static_cast<uint32_t>(payload.size());
+  const bool oversized = payload.size() > kMaxFrameSize;
+  const auto length = static_cast<uint32_t>(std::min<size_t>(payload.size(), UINT32_MAX));
   const char header[kFrameHeaderSize] = {
       static_cast<char>(length & 0xff), static_cast<char>((length >> 8) & 0xff),
       static_cast<char>((length >> 16) & 0xff), static_cast<char>((length >> 24) & 0xff)};
+  if (oversized) {
+    RAYX_LOG(Error) << "a frame of " << payload.size() << " bytes is over the limit of "
+                    << kMaxFrameSize << "; only its header is sent, which the receiver refuses";
+    out->append(header, kFrameHeaderSize);
+    return;
+  }
   out->reserve(out->size() + kFrameHeaderSize + payload.size());
   out->append(header, kFrameHeaderSize);
   out->append(payload.data(), payload.size());

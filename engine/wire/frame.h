@@ -18,7 +18,10 @@ namespace rayx {
 constexpr uint32_t kFrameHeaderSize = 4;
 constexpr uint32_t kMaxFrameSize = 256u << 20;
 
-// Appends the 4-byte header and then payload to out.
+// Appends the 4-byte header and then payload to out. A payload over kMaxFrameSize (which no sender
+// should make: the node bounds every message it builds, and Connection::Send refuses one) never
+// aborts: only a header is appended, whose length (capped at UINT32_MAX) is over the limit, so the
+// receiver refuses the frame and closes the connection, as it would refuse the whole frame.
 void AppendFrame(std::string* out, std::string_view payload);
 
 // Cuts a byte stream into frames. Not thread-safe; one per stream.

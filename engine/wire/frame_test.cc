@@ -138,5 +138,17 @@ TEST(FrameTest, OversizedLengthIsProtocolError) {
   EXPECT_EQ(frames, 1);
 }
 
+TEST(FrameTest, OversizedPayloadSendsOnlyAHeaderTheReceiverRefuses) {
+  // A string_view over memory that is never read past the header: no 256 MiB buffer is needed.
+  std::string small(16, 'x');
+  std::string_view oversized(small.data(), size_t{kMaxFrameSize} + 1);
+  std::string stream;
+  AppendFrame(&stream, oversized);
+  EXPECT_EQ(stream, Header(kMaxFrameSize + 1));
+  FrameDecoder decoder;
+  Status s = decoder.Feed(stream.data(), stream.size(), [](std::string_view) { FAIL(); });
+  EXPECT_EQ(s.code(), StatusCode::kProtocolError);
+}
+
 }  // namespace
 }  // namespace rayx

@@ -1,9 +1,16 @@
-// What kind of value an object holds, and the system errors a value can carry, as every process
-// reads them off the wire. A system error value's data is the text "CODE: message", CODE being
-// one of SystemErrorName's names; the Python layer maps each code to an exception class.
+// The kinds of stored value and the codes of the system errors the engine produces, shared by the
+// node and its clients.
+//
+// A system error value's data is the text "CODE: message", where CODE is one of the names below;
+// the Python layer maps each name to an exception class (an unknown name gives RaySystemError).
+// The numbers of ValueKind are those of wire::ValueKind in protocol.fbs.
+//
+// Thread-safe: constants and pure functions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,42 +18,31 @@ namespace rayx {
 
 enum class ValueKind : uint8_t { kValue = 0, kTaskError = 1, kSystemError = 2 };
 
-enum class SystemError : uint8_t {
-  kWorkerDied,
-  kTaskCancelled,
-  kObjectLost,
-  kObjectStoreFull,
-  kActorDied,
-  kOwnerDied,
-  kUnschedulable,
-  kNodeDied,
-};
-inline constexpr SystemError kAllSystemErrors[] = {
-    SystemError::kWorkerDied,  SystemError::kTaskCancelled, SystemError::kObjectLost,
-    SystemError::kObjectStoreFull, SystemError::kActorDied, SystemError::kOwnerDied,
-    SystemError::kUnschedulable, SystemError::kNodeDied,
+// The largest value a message may carry inline (larger ones go in shared memory). The node refuses
+// a larger inline value, so that any one value fits a reply with room to spare.
+inline constexpr size_t kMaxInlineValueSize = 64u << 20;
+
+// The longest message of a system error's text; SystemErrorText cuts a longer one.
+inline constexpr size_t kMaxErrorMessageSize = 64u << 10;
+
+enum class SystemErrorCode : uint8_t {
+  kWorkerDied,       // The worker running the task died, and no retries remain.
+  kTaskCancelled,    // The task was cancelled.
+  kObjectLost,       // The object (or an argument) was freed or lost.
+  kObjectStoreFull,  // A put found no room, even after spilling.
+  kActorDied,        // The actor is dead, or died while running the call.
+  kOwnerDied,        // The process that owned the object exited.
+  kUnschedulable,    // The task can never run (on this node, or anywhere).
+  kNodeDied,         // The node that held the object or ran the task died.
 };
 
-// The code as it appears in a system error's text.
-constexpr std::string_view SystemErrorName(SystemError error) {
-  switch (error) {
-    case SystemError::kWorkerDied: return "WORKER_DIED";
-    case SystemError::kTaskCancelled: return "TASK_CANCELLED";
-    case SystemError::kObjectLost: return "OBJECT_LOST";
-    case SystemError::kObjectStoreFull: return "OBJECT_STORE_FULL";
-    case SystemError::kActorDied: return "ACTOR_DIED";
-    case SystemError::kOwnerDied: return "OWNER_DIED";
-    case SystemError::kUnschedulable: return "UNSCHEDULABLE";
-    case SystemError::kNodeDied: return "NODE_DIED";
-  }
-  return "UNKNOWN";
-}
+// The name of code as it appears in a system error's text, such as "WORKER_DIED".
+std::string_view SystemErrorName(SystemErrorCode code);
 
-// A system error's text: "CODE: message".
-inline std::string SystemErrorText(SystemError error, std::string_view message) {
-  std::string text(SystemErrorName(error));
-  text.append(": ").append(message);
-  return text;
-}
+// The code of a name from SystemErrorName; nullopt for a name that is none of them.
+std::optional<SystemErrorCode> SystemErrorFromName(std::string_view name);
+
+// The text of a system error value: "CODE: message", the message cut to kMaxErrorMessageSize.
+std::string SystemErrorText(SystemErrorCode code, std::string_view message);
 
 }  // namespace rayx

@@ -1,0 +1,77 @@
+// TaskSpec: a task, an actor's creation task or an actor method call as the node keeps it, read
+// once from a verified wire::TaskSpec with every id unpacked and checked; and the one writer of the
+// ExecuteTask message that sends it to a worker.
+//
+// The frame limit: an ExecuteTask carries the arguments, maybe the function's definition, and the
+// value of every dependency held inline, so a task with many large inline arguments could pass
+// kMaxFrameSize (engine/wire/frame.h), where the worker would refuse the frame, or the 2 GiB a
+// FlatBuffer can hold. ExecuteTaskFits tells beforehand; the managers call it once every argument
+// is ready, and a task that does not fit fails (UNSCHEDULABLE) instead of being sent.
+//
+// Thread-compatible: plain data and pure functions.
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/objects/object_table.h"
+#include "engine/sched/resource_set.h"
+#include "engine/wire/protocol_generated.h"
+
+namespace rayx {
+
+struct TaskSpec {
+  TaskID task_id;
+  std::string function_id;  // Empty for a method call.
+  std::string name;
+  std::string args;  // Opaque to the engine: the Python layer's serialized arguments.
+  std::vector<ObjectID> dependencies;
+  std::vector<ObjectID> contained;
+  std::vector<ActorID> contained_actors;
+  uint32_t num_returns = 1;
+  ResourceSet resources;  // Checked as a demand. Not read for a method call: its actor holds them.
+  int max_retries = 0;
+  ActorID actor_id;  // A method call's actor; nil for a task or a creation task.
+  std::string method;
+  bool actor_creation = false;
+  int max_concurrency = 0;
+  uint32_t depth = 0;
+  WorkerID direct_worker;  // The leased worker the owner sent the task to; nil if none.
+
+  bool is_actor_call() const { return !actor_id.IsNil() && !actor_creation; }
+  bool is_direct() const { return !direct_worker.IsNil(); }
+};
+
+// Reads spec (already verified as part of its frame). ProtocolError for a missing spec or a
+// malformed id list; the error of ResourcesFromWire for resource amounts no task may ask for.
+StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec);
+
+// What an ExecuteTask carries besides the spec.
+struct ExecuteExtras {
+  // The function's definition, for a worker that was never sent it; null otherwise.
+  const std::string* function_blob = nullptr;
+  // The values of spec.dependencies, one per id, in order; none is null.
+  std::vector<const StoredValue*> dependency_values;
+  int retries_left = 0;
+  std::vector<int> gpu_ids;
+};
+
+// True when the ExecuteTask of spec with extras stays within kMaxFrameSize (an upper bound of its
+// encoded size is compared).
+bool ExecuteTaskFits(const TaskSpec& spec, const ExecuteExtras& extras);
+
+// Builds the ExecuteTask that sends spec to a worker into builder (which must be empty) and returns
+// the message's bytes, valid while builder is. The spec's fields a worker needs are written: a
+// method call's actor and method; a creation task's actor (ActorID::Of(task_id)), no returns and
+// max_concurrency; a task's depth. InvalidArgument, with nothing built, when the message would not
+// fit (ExecuteTaskFits).
+StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& builder,
+                                            const TaskSpec& spec, const ExecuteExtras& extras);
+
+}  // namespace rayx
