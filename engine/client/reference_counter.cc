@@ -95,10 +95,16 @@ void ReferenceCounter::SendActorRefUpdate(const ActorID& id, bool added) {
   (void)channel_->Send(FinishEnvelope(b, ub.Finish()));
 }
 
+void ReferenceCounter::AnnounceActor(const ActorID& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (actor_refs_.count(id) == 0) announced_actors_.insert(id);
+}
+
 void ReferenceCounter::AddActorRef(const ActorID& id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (actor_refs_[id]++ != 0) return;
+    if (announced_actors_.erase(id) != 0) return;  // The node counts this process already.
   }
   SendActorRefUpdate(id, true);
 }

@@ -7,7 +7,8 @@
 // channel's flusher); an AddRef of an id whose removal still waits cancels it, and neither is
 // sent. An add is decided and sent under the channel's order lock, so that it never passes a
 // removal of the same id that another thread is sending. Actor handles are counted the same way
-// and the node hears of 0 <-> 1 changes at once.
+// and the node hears of 0 <-> 1 changes at once; an actor this process created is held from the
+// creation's reply on (AnnounceActor).
 //
 // Thread-safe. Lock order: the channel's order lock, then this counter's lock.
 #pragma once
@@ -43,6 +44,9 @@ class ReferenceCounter {
   // True while this process holds id (counted, or announced and not yet taken over).
   bool IsHeld(const ObjectID& id) const;
 
+  // This process created (or found with get_if_exists) the actor: the node counts it as a holder
+  // from the reply on, so the first AddActorRef sends nothing (unless it holds handles already).
+  void AnnounceActor(const ActorID& id);
   void AddActorRef(const ActorID& id);
   void RemoveActorRef(const ActorID& id);
 
@@ -61,6 +65,7 @@ class ReferenceCounter {
   std::unordered_set<ObjectID> announced_;           // GUARDED_BY(mu_)
   RemovalBatch removals_;                            // GUARDED_BY(mu_)
   std::unordered_map<ActorID, int64_t> actor_refs_;  // GUARDED_BY(mu_)
+  std::unordered_set<ActorID> announced_actors_;     // GUARDED_BY(mu_)
 };
 
 }  // namespace rayx

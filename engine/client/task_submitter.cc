@@ -81,7 +81,9 @@ StatusOr<ActorLookup> TaskSubmitter::CreateActor(const ActorCreation& creation) 
   auto create = wire::CreateCreateActor(b, request_id, spec, lifetime, creation.max_restarts,
                                         creation.max_task_retries, actor_name, ns,
                                         creation.detached, creation.get_if_exists, meta);
-  return ActorCall(request_id, FinishEnvelope(b, create));
+  RAYX_ASSIGN_OR_RETURN(ActorLookup created, ActorCall(request_id, FinishEnvelope(b, create)));
+  refs_->AnnounceActor(created.id);  // The node counts this process as a holder already.
+  return created;
 }
 
 StatusOr<ActorLookup> TaskSubmitter::GetActor(const std::string& name, const std::string& ns) {

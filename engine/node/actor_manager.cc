@@ -99,7 +99,12 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   if (!actor->name.empty()) {
     std::optional<ActorID> existing = names_.Lookup(actor->ns, actor->name);
     if (existing.has_value()) {
-      if (create->get_if_exists()) return Lookup(actor->ns, actor->name);
+      if (create->get_if_exists()) {
+        // The caller holds a handle from the reply on (see Create's holder below).
+        RAYX_ASSIGN_OR_RETURN(ActorInfo found, Lookup(actor->ns, actor->name));
+        AddHolder(session, found.id);
+        return found;
+      }
       return AlreadyExists("The name " + actor->name + " (namespace=" + actor->ns +
                            ") is already taken. Please use a different name or get the existing "
                            "actor using ray.get_actor('" + actor->name + "', namespace='" +
@@ -128,6 +133,9 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   Actor* raw = actor.get();
   ActorID id = raw->id;
   actors_.emplace(id, std::move(actor));
+  // The creator holds a handle from the reply on: counted here, not by a later RefCountUpdate,
+  // which a constructor that returns first would miss (the actor would end as unreferenced).
+  raw->holders.insert(session);
   ActorInfo info{id, raw->handle_meta};
   for (const ObjectID& dep : raw->spec.dependencies) objects_->Pin(dep);
   for (const ObjectID& dep : raw->spec.contained) objects_->Pin(dep);

@@ -60,7 +60,8 @@ class ActorManager {
   ~ActorManager();
 
   // Creates an actor for session (its creator), or with get_if_exists finds the live one of that
-  // name. AlreadyExists when the name is taken; ProtocolError for a malformed request.
+  // name. Either way session holds a handle to it from then on (its client counts that hold as
+  // its first). AlreadyExists when the name is taken; ProtocolError for a malformed request.
   StatusOr<ActorInfo> Create(uint64_t session, const wire::CreateActor* create);
   // The live actor of this name. NotFound when there is none.
   StatusOr<ActorInfo> Lookup(const std::string& ns, const std::string& name) const;
