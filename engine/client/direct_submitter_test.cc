@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -265,6 +266,81 @@ TEST_F(DirectSubmitterTest, RevokedLeaseGoesBackAfterTheResultAndTheAnnouncement
 
   // The next task takes the node's path and asks for a lease again.
   SubmitFirst();
+}
+
+// The race the two in-flight counts of a direct task close: its result comes, and the lease is
+// revoked, before its announcement waits in the channel. The lease must not go back before the
+// announcement, or the node would hear of a task on a worker it has given to someone else. The
+// window is held open by a full link: the worker reads none of the tasks (it knows their ids, which
+// are deterministic), so that the owner's send of a task blocks after the task counted as in flight.
+TEST_F(DirectSubmitterTest, LeaseRevokedBeforeTheAnnouncementWaitsGoesBackAfterIt) {
+  uint64_t submitted = 1;  // Tasks the driver submitted: the next one's id derives from the count.
+  FakeNode::Client* link = Grant(SubmitFirst());
+  ASSERT_NE(link, nullptr);
+  std::string big_args(kInlineThreshold, 'a');
+  task_.args = Span(big_args);
+  TaskID driver = TaskID::ForDriver(channel_->welcome().job_id);
+  std::future<ObjectID> blocked;
+  // A failure must not leave the submission blocked on a socket nobody reads: its future would
+  // wait for ever. Cutting both off ends it.
+  struct CutOffOnFailure {
+    ~CutOffOnFailure() {
+      if (!::testing::Test::HasFailure()) return;
+      FakeNode::Disconnect(node);
+      FakeNode::Disconnect(link);
+    }
+    FakeNode::Client* node;
+    FakeNode::Client* link;
+  } cut_off{node_client_, link};
+  TaskID blocked_task;
+  for (int i = 0; i < 20 && !blocked.valid(); ++i) {
+    uint64_t before = direct_->direct_task_count();
+    TaskID task_id = TaskID::ForChild(driver.Job(), driver, submitted++);
+    auto submit = std::async(std::launch::async, [this] { return Submit(); });
+    if (submit.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout) {
+      blocked = std::move(submit);
+      blocked_task = task_id;
+      break;
+    }
+    ObjectID id = submit.get();
+    ASSERT_EQ(id.Task(), task_id);
+    ASSERT_EQ(direct_->direct_task_count(), before + 1);
+    ASSERT_TRUE(FakeNode::SendFrame(link, TaskDoneEnvelope(task_id, "r")).ok());
+    ASSERT_TRUE(Finished(direct_->WaitForResults({id}, kWaitMs)));
+  }
+  ASSERT_TRUE(blocked.valid()) << "the link never filled up";
+  // The blocked task counts as in flight. Its result comes and the lease is revoked.
+  ObjectID blocked_id = ObjectID::ForReturn(blocked_task, 0);
+  SendRevoke();
+  ASSERT_TRUE(FakeNode::SendFrame(link, TaskDoneEnvelope(blocked_task, "r")).ok());
+  auto reader = std::async(std::launch::async,
+                           [&] { return Finished(direct_->WaitForResults({blocked_id}, kWaitMs)); });
+  ASSERT_TRUE(reader.get());
+  // Announcements of the earlier tasks still wait, and nothing may go to the node yet.
+  EXPECT_TRUE(NodeQuiet()) << "something went to the node before the announcement waited";
+  // The worker reads its link: the send completes and the announcement waits.
+  bool seen_blocked = false;
+  while (!seen_blocked) {
+    std::optional<std::string> frame = FakeNode::ReadFrame(link, kWaitMs);
+    ASSERT_EQ(MessageType(frame), wire::Message::ExecuteTask);
+    seen_blocked = UnpackId<TaskID>(EnvelopeOf(*frame)->message_as_ExecuteTask()->spec()->task_id())
+                       .value() == blocked_task;
+  }
+  // Every announcement, the blocked task's last, then the lease (read before the submission is
+  // joined: they may be more than the node's socket holds).
+  bool announced = false;
+  while (true) {
+    std::optional<std::string> frame = NodeRead();
+    if (auto submitted_task = AsSubmitTask(frame)) {
+      EXPECT_EQ(submitted_task->direct_worker, worker_id_);
+      announced |= submitted_task->task_id == blocked_task;
+      continue;
+    }
+    ASSERT_TRUE(AsReturnLease(frame).has_value()) << "expected ReturnLease";
+    break;
+  }
+  EXPECT_TRUE(announced) << "the lease went back before the announcement";
+  EXPECT_EQ(blocked.get(), blocked_id);
 }
 
 TEST_F(DirectSubmitterTest, RevokedIdleLeaseGoesBackAtOnce) {
