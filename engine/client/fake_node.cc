@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -140,5 +141,52 @@ Status FakeNode::SendFrame(Client* client, std::string_view envelope) {
 }
 
 void FakeNode::Disconnect(Client* client) { shutdown(client->fd, SHUT_RDWR); }
+
+FakeWorker::~FakeWorker() {
+  for (auto& link : links_) close(link->fd);
+  if (listen_fd_ < 0) return;
+  close(listen_fd_);
+  unlink(path_.c_str());
+}
+
+Status FakeWorker::Listen(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && mkdir(path.substr(0, slash).c_str(), 0700) != 0 &&
+      errno != EEXIST) {
+    return ErrnoError("mkdir for " + path, errno);
+  }
+  sockaddr_un addr = {};
+  if (path.size() >= sizeof(addr.sun_path)) return InvalidArgument("socket path too long");
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return ErrnoError("socket", errno);
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listen_fd_, 16) != 0) {
+    return ErrnoError("listen at " + path, errno);
+  }
+  path_ = path;
+  return Status::OK();
+}
+
+FakeNode::Client* FakeWorker::Accept(int timeout_ms) {
+  pollfd fds = {listen_fd_, POLLIN, 0};
+  if (poll(&fds, 1, timeout_ms) != 1) return nullptr;
+  int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return nullptr;
+  auto link = std::make_unique<FakeNode::Client>();
+  link->fd = fd;
+  FakeNode::Client* raw = link.get();
+  links_.push_back(std::move(link));
+  std::optional<std::string> hello = FakeNode::ReadFrame(raw, timeout_ms);
+  if (MessageType(hello) != wire::Message::Hello) return nullptr;
+  return raw;
+}
+
+wire::Message MessageType(const std::optional<std::string>& frame) {
+  if (!frame.has_value()) return wire::Message::NONE;
+  auto envelope = ParseEnvelope(*frame);
+  return envelope.ok() ? (*envelope)->message_type() : wire::Message::NONE;
+}
 
 }  // namespace rayx

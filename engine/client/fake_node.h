@@ -1,9 +1,9 @@
-// FakeNode: a stand-in for the node, for tests of NodeConnection.
+// FakeNode: a stand-in for the node, for tests of the client runtime.
 //
 // It listens on a Unix socket in a fresh temp dir and, on a thread of its own, accepts clients,
 // reads each one's Hello and answers Welcome. Everything after that the test does by hand, from
 // its own thread, with the client's socket (Client(i)): read what the client sent, send it frames,
-// close it.
+// close it. FakeWorker stands in for a leased worker's direct socket the same way.
 #pragma once
 
 #include <condition_variable>
@@ -65,5 +65,29 @@ class FakeNode {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Client>> clients_;  // GUARDED_BY(mu_)
 };
+
+// A worker's direct socket with nobody behind it but the test: it listens at a path (usually
+// DirectSocketPath), and the test accepts the links owners open and reads and sends frames on them
+// with FakeNode::ReadFrame and SendFrame. Used by the test's thread only.
+class FakeWorker {
+ public:
+  FakeWorker() = default;
+  ~FakeWorker();  // Closes the links and the socket and removes its file.
+  FakeWorker(const FakeWorker&) = delete;
+  FakeWorker& operator=(const FakeWorker&) = delete;
+
+  // Listens at path, making its directory if need be.
+  Status Listen(const std::string& path);
+  // The next link an owner opened, once its Hello was read; nullptr after timeout_ms.
+  FakeNode::Client* Accept(int timeout_ms);
+
+ private:
+  std::string path_;
+  int listen_fd_ = -1;
+  std::vector<std::unique_ptr<FakeNode::Client>> links_;
+};
+
+// The type of the message in a frame; NONE when the frame is missing or fails verification.
+wire::Message MessageType(const std::optional<std::string>& frame);
 
 }  // namespace rayx
