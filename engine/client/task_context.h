@@ -22,7 +22,7 @@ class TaskContext {
   // process_task: the process's own task (the driver's task in a driver, nil in a worker).
   // fallback_job: the job when no task is set (a worker between tasks).
   TaskContext(const TaskID& process_task, const JobID& fallback_job)
-      : process_task_(process_task), fallback_job_(fallback_job) {}
+      : fallback_job_(fallback_job), process_task_(process_task) {}
 
   JobID job_id() const;
   // The task the calling thread runs: set per thread by SetCurrentTask, else the process's own.
