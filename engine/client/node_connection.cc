@@ -281,7 +281,7 @@ uint64_t NodeConnection::NextRequestId() {
 StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view envelope) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return Unavailable("the connection to the node is closed");
+    if (closed_) return Unavailable(LostMessage());
     replies_.emplace(request_id, std::nullopt);
   }
   Status sent = Send(envelope);
@@ -298,7 +298,7 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
   }
   std::optional<std::string> reply = std::move(it->second);
   replies_.erase(it);
-  if (!reply.has_value()) return Unavailable("the connection to the node was lost");
+  if (!reply.has_value()) return Unavailable(LostMessage());
   return std::move(*reply);
 }
 
@@ -321,6 +321,20 @@ void NodeConnection::AbandonInForkedChild() {
     link->fd = -1;
   }
   fd_ = listen_fd_ = -1;
+}
+
+void NodeConnection::CloseWith(const std::string& reason) {
+  RAYX_LOG(Error) << "closing the connection to the node: " << reason;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (close_reason_.empty()) close_reason_ = reason;
+  }
+  Close();
+}
+
+std::string NodeConnection::LostMessage() const {
+  if (close_reason_.empty()) return "the connection to the node was lost";
+  return "the connection to the node was closed: " + close_reason_;
 }
 
 void NodeConnection::Close() {
@@ -393,10 +407,7 @@ void NodeConnection::ReadOnce(int timeout_ms) {
   }
   Status s = decoder_.Feed(read_buffer_.data(), static_cast<size_t>(n),
                            [this](std::string_view frame) { Route(std::string(frame)); });
-  if (!s.ok()) {
-    RAYX_LOG(Error) << "bad frame from the node: " << s;
-    Close();
-  }
+  if (!s.ok()) CloseWith("a bad frame from the node (" + s.ToString() + ")");
 }
 
 void NodeConnection::AcceptLinks() {
@@ -434,7 +445,8 @@ void NodeConnection::ReadLink(uint64_t id, const std::shared_ptr<Link>& link) {
 void NodeConnection::Route(std::string frame) {
   auto envelope = ParseEnvelope(frame);
   if (!envelope.ok()) {
-    RAYX_LOG(Error) << "dropping a message from the node: " << envelope.status();
+    // Its reply, or a task, may be lost with it: the callers waiting would wait for ever.
+    CloseWith("a message from the node failed verification (" + envelope.status().ToString() + ")");
     return;
   }
   const wire::Envelope* e = *envelope;

@@ -147,6 +147,10 @@ class NodeConnection {
   // False when the frame has no business on this link (the link is then closed).
   bool RouteLinkFrame(uint64_t id, Link* link, std::string frame);
   void DropLink(uint64_t id, bool report);
+  // Closes the connection for a reason that waiting calls then report. Takes mu_.
+  void CloseWith(const std::string& reason);
+  // Why waiting calls fail once the connection is closed. REQUIRES: mu_ is held.
+  std::string LostMessage() const;
   void AcceptLinks();
   void CallHandler(uint64_t link, std::string frame);
 
@@ -165,6 +169,7 @@ class NodeConnection {
   std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ = false;                                          // GUARDED_BY(mu_)
+  std::string close_reason_;  // Why it was closed, when it was us. GUARDED_BY(mu_)
   bool welcomed_ = false;                                        // GUARDED_BY(mu_)
   bool reading_ = false;  // A thread reads the socket now.      // GUARDED_BY(mu_)
   uint64_t next_request_id_ = 1;                                 // GUARDED_BY(mu_)

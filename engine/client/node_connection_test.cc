@@ -440,6 +440,33 @@ TEST_F(NodeConnectionTest, NodeThatGoesAwayEndsWaits) {
   EXPECT_FALSE(interrupted);
 }
 
+// A frame from the node that fails verification may have been the reply a caller waits for: the
+// connection closes, and the waiting call says why instead of waiting for ever.
+TEST_F(NodeConnectionTest, UnverifiableFrameFromTheNodeEndsWaitingCallsWithTheReason) {
+  auto owner = Connect(wire::Role::Driver, WorkerID(), &owner_events_);
+  ASSERT_NE(owner, nullptr);
+  FakeNode::Client* client = node_.WaitForClient(0);
+  ASSERT_NE(client, nullptr);
+  uint64_t request_id = owner->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64);
+  std::string request(FinishEnvelope(b, wire::CreateInfoRequest(b, request_id)));
+  auto started = Clock::now();
+  std::thread node([client] {
+    (void)FakeNode::ReadFrame(client, kWaitMs);  // The request.
+    (void)FakeNode::SendFrame(client, "this is no flatbuffer at all");
+  });
+  auto reply = owner->Call(request_id, request);
+  node.join();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(reply.status().message().find("failed verification"), std::string::npos)
+      << reply.status();
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(5));
+  // Later calls fail at once with the same reason.
+  auto again = owner->Call(owner->NextRequestId(), request);
+  EXPECT_NE(again.status().message().find("failed verification"), std::string::npos);
+}
+
 TEST_F(NodeConnectionTest, SendFramedSendsTheFramesThenTheEnvelope) {
   auto owner = Connect(wire::Role::Driver, WorkerID(), &owner_events_);
   ASSERT_NE(owner, nullptr);
