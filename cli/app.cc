@@ -1,8 +1,8 @@
 #include "cli/app.h"
 
 #include <Python.h>
-#include <sys/stat.h>
 #include <mimalloc.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -39,7 +39,7 @@ namespace {
 // multiprocessing passes the flags of the parent interpreter (-B here). 0 when argv is not one.
 int PythonProgramIndex(int argc, char** argv) {
   static const std::set<std::string> kFlags = {"-B", "-b", "-bb", "-d", "-E", "-I", "-O", "-OO",
-                                               "-q", "-s", "-S", "-u", "-v", "-R", "-P"};
+                                               "-q", "-s", "-S",  "-u", "-v", "-R", "-P"};
   int i = 1;
   while (i < argc) {
     std::string arg = argv[i];
@@ -77,11 +77,11 @@ int RunCli(int argc, char** argv) {
     // multiprocessing's "spawn" and subprocess.run([sys.executable, ...]) start rayx as if it were
     // python3 (`rayx -c CODE ...`, `rayx -m MODULE ...`, `rayx SCRIPT ...`).
     std::vector<char*> as_run;
-    int program = argc > 1 && app.get_subcommands([&](CLI::App* sub) {
-                                 return sub->check_name(argv[1]);
-                               }).empty()
-                      ? PythonProgramIndex(argc, argv)
-                      : 0;
+    int program =
+        argc > 1 &&
+                app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()
+            ? PythonProgramIndex(argc, argv)
+            : 0;
     if (program > 0) {
       static char run[] = "run";
       as_run = {argv[0], run};

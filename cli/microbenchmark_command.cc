@@ -41,13 +41,13 @@ void AddMicrobenchmarkCommand(CLI::App* app) {
   CLI::App* bench = app->add_subcommand(
       "microbenchmark",
       "Run Ray's microbenchmark workloads (tasks, objects, actors) and print one rate per metric.");
-  bench->add_option("--seconds", flags->seconds,
-                    "Length of each timed run in seconds; the warm-up is half of it.")
+  bench
+      ->add_option("--seconds", flags->seconds,
+                   "Length of each timed run in seconds; the warm-up is half of it.")
       ->check(CLI::PositiveNumber);
   bench->add_option("--runs", flags->runs, "Timed runs per metric; the median is reported.")
       ->check(CLI::Range(1, 1000));
-  bench->add_option("--filter", flags->filter,
-                    "Only the metrics whose names contain this text.");
+  bench->add_option("--filter", flags->filter, "Only the metrics whose names contain this text.");
   bench->add_flag("--json", flags->json, "Print one JSON document instead of one line per metric.");
   bench->callback([flags]() { Run(*flags); });
 }

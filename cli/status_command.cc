@@ -31,15 +31,17 @@ std::vector<std::pair<std::string, double>> Amounts(
 }
 
 StatusOr<NodeStatus> Query(const std::string& socket) {
-  RAYX_ASSIGN_OR_RETURN(auto conn, NodeConnection::Connect(socket, wire::Role::Observer, WorkerID()));
+  RAYX_ASSIGN_OR_RETURN(auto conn,
+                        NodeConnection::Connect(socket, wire::Role::Observer, WorkerID()));
   NodeStatus status;
   status.socket = socket;
   status.node_id = conn->welcome().node_id.Hex();
 
   uint64_t info_id = conn->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64);
-  RAYX_ASSIGN_OR_RETURN(std::string info_frame,
-                        conn->Call(info_id, FinishEnvelope(b, wire::CreateInfoRequest(b, info_id))));
+  RAYX_ASSIGN_OR_RETURN(
+      std::string info_frame,
+      conn->Call(info_id, FinishEnvelope(b, wire::CreateInfoRequest(b, info_id))));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* info, ParseEnvelope(info_frame));
   const wire::InfoReply* reply = info->message_as_InfoReply();
   if (reply == nullptr || reply->nodes() == nullptr || reply->nodes()->size() == 0) {
@@ -84,7 +86,8 @@ std::string JsonAmounts(const std::vector<std::pair<std::string, double>>& amoun
 
 std::string TextAmounts(const std::vector<std::pair<std::string, double>>& amounts) {
   std::ostringstream out;
-  for (size_t i = 0; i < amounts.size(); ++i) out << (i ? ", " : "") << amounts[i].first << " " << amounts[i].second;
+  for (size_t i = 0; i < amounts.size(); ++i)
+    out << (i ? ", " : "") << amounts[i].first << " " << amounts[i].second;
   return out.str();
 }
 
@@ -122,10 +125,12 @@ int RunStatus(bool json) {
     std::printf("node %s (%s)\n", n.node_id.c_str(), n.socket.c_str());
     std::printf("  resources:    %s\n", TextAmounts(n.total).c_str());
     std::printf("  available:    %s\n", TextAmounts(n.available).c_str());
-    std::printf("  object store: %.1f of %.1f MiB in memory, %llu objects (%llu in memory, %llu spilled, %.1f MiB on disk)\n",
-                n.used / 1048576.0, n.capacity / 1048576.0, (unsigned long long)n.objects,
-                (unsigned long long)n.in_memory, (unsigned long long)n.spilled,
-                n.spilled_bytes / 1048576.0);
+    std::printf(
+        "  object store: %.1f of %.1f MiB in memory, %llu objects (%llu in memory, %llu spilled, "
+        "%.1f MiB on disk)\n",
+        n.used / 1048576.0, n.capacity / 1048576.0, (unsigned long long)n.objects,
+        (unsigned long long)n.in_memory, (unsigned long long)n.spilled,
+        n.spilled_bytes / 1048576.0);
     std::printf("  spilled %llu and restored %llu objects since the node started\n",
                 (unsigned long long)n.spill_count, (unsigned long long)n.restore_count);
   }

@@ -53,7 +53,8 @@ void AddWorkerCommand(CLI::App* app) {
   CLI::App* worker = app->add_subcommand("worker", "Runs tasks for a node (started by the node).");
   worker->group("");  // Hidden from --help.
   worker->add_option("--node-socket", args->node_socket, "The node's socket")->required();
-  worker->add_option("--worker-id", args->worker_id, "The id the node gave this worker")->required();
+  worker->add_option("--worker-id", args->worker_id, "The id the node gave this worker")
+      ->required();
   worker->callback([args] {
     int status = RunWorker(*args);
     if (status != 0) throw CLI::RuntimeError(status);

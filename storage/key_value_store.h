@@ -21,12 +21,14 @@ class KeyValueStore {
   virtual ~KeyValueStore() = default;
 
   // Writes every pair, all or none. With sync, the batch is on disk when this returns.
-  virtual Status Write(const std::vector<std::pair<std::string, std::string>>& batch, bool sync) = 0;
+  virtual Status Write(const std::vector<std::pair<std::string, std::string>>& batch,
+                       bool sync) = 0;
   // The value of key, or nullopt when there is none.
   virtual StatusOr<std::optional<std::string>> Get(std::string_view key) = 0;
   // Calls visit for every key that starts with prefix, in key order, until it returns false.
-  virtual Status Scan(std::string_view prefix,
-                      const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+  virtual Status Scan(
+      std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
 };
 
 }  // namespace rayx

@@ -16,9 +16,12 @@ std::string TaskKey(const TaskID& id) {
 std::string FunctionKey(const std::string& id) { return "f/" + id; }
 
 std::string BytesOf(const flatbuffers::Vector<uint8_t>* v) {
-  return v == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(v->data()), v->size());
+  return v == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(v->data()), v->size());
 }
-std::string StringOf(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+std::string StringOf(const flatbuffers::String* s) {
+  return s == nullptr ? std::string() : s->str();
+}
 flatbuffers::Offset<flatbuffers::Vector<uint8_t>> Bytes(flatbuffers::FlatBufferBuilder& b,
                                                         std::string_view s) {
   return b.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -53,7 +56,8 @@ std::string EncodeTask(const TaskInfo& task) {
 
 StatusOr<JobInfo> DecodeJob(std::string_view bytes) {
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (!verifier.VerifyBuffer<storage::JobRecord>(nullptr)) return ProtocolError("corrupt job record");
+  if (!verifier.VerifyBuffer<storage::JobRecord>(nullptr))
+    return ProtocolError("corrupt job record");
   const auto* r = flatbuffers::GetRoot<storage::JobRecord>(bytes.data());
   if (r->job_id() == nullptr || r->job_id()->size() != JobID::kSize ||
       r->state() > storage::JobState::MAX) {
@@ -74,7 +78,8 @@ StatusOr<JobInfo> DecodeJob(std::string_view bytes) {
 
 StatusOr<TaskInfo> DecodeTask(std::string_view bytes) {
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (!verifier.VerifyBuffer<storage::TaskRecord>(nullptr)) return ProtocolError("corrupt task record");
+  if (!verifier.VerifyBuffer<storage::TaskRecord>(nullptr))
+    return ProtocolError("corrupt task record");
   const auto* r = flatbuffers::GetRoot<storage::TaskRecord>(bytes.data());
   if (r->task_id() == nullptr || r->task_id()->size() != TaskID::kSize ||
       r->state() > storage::TaskState::MAX) {
@@ -97,7 +102,8 @@ Status LineageStore::Write(const LineageBatch& batch, bool sync) {
   std::vector<std::pair<std::string, std::string>> writes;
   writes.reserve(batch.jobs.size() + batch.tasks.size() + batch.functions.size());
   for (const JobInfo& job : batch.jobs) writes.emplace_back(JobKey(job.job_id), EncodeJob(job));
-  for (const TaskInfo& task : batch.tasks) writes.emplace_back(TaskKey(task.task_id), EncodeTask(task));
+  for (const TaskInfo& task : batch.tasks)
+    writes.emplace_back(TaskKey(task.task_id), EncodeTask(task));
   for (const auto& [id, blob] : batch.functions) writes.emplace_back(FunctionKey(id), blob);
   return store_->Write(writes, sync);
 }

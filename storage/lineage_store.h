@@ -42,7 +42,7 @@ struct TaskInfo {
   std::string name;
   std::string function_id;
   std::string args_hash;
-  std::string spec;    // The TaskSpec as submitted.
+  std::string spec;  // The TaskSpec as submitted.
   State state = State::kSubmitted;
   std::string result;  // A finished task's small result; empty when not kept.
 };

@@ -147,8 +147,8 @@ TEST_P(LineageStoreContract, WhatWasWrittenSurvivesReopening) {
 INSTANTIATE_TEST_SUITE_P(
     Backends, LineageStoreContract,
     ::testing::Values(
-        Backend{"memory", [](const std::string&) { return std::make_unique<MemoryKeyValueStore>(); },
-                false},
+        Backend{"memory",
+                [](const std::string&) { return std::make_unique<MemoryKeyValueStore>(); }, false},
         Backend{"rocksdb",
                 [](const std::string& dir) -> std::unique_ptr<KeyValueStore> {
                   auto opened = OpenRocksDbKeyValueStore(dir);
@@ -158,7 +158,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 TEST(RocksDbKeyValueStoreTest, AnUnusablePathIsAnError) {
-  auto opened = OpenRocksDbKeyValueStore("/proc/rayx-cannot-create-this");  // /proc takes no new directories.
+  auto opened =
+      OpenRocksDbKeyValueStore("/proc/rayx-cannot-create-this");  // /proc takes no new directories.
   EXPECT_FALSE(opened.ok());
 }
 

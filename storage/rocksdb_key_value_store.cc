@@ -29,7 +29,8 @@ class RocksDbKeyValueStore : public KeyValueStore {
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override {
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     RAYX_RETURN_IF_ERROR(FromRocks(s, "read the lineage log"));
     return std::optional<std::string>(std::move(value));
@@ -42,7 +43,8 @@ class RocksDbKeyValueStore : public KeyValueStore {
       rocksdb::Slice key = it->key();
       if (!key.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
       rocksdb::Slice value = it->value();
-      if (!visit(std::string_view(key.data(), key.size()), std::string_view(value.data(), value.size()))) {
+      if (!visit(std::string_view(key.data(), key.size()),
+                 std::string_view(value.data(), value.size()))) {
         break;
       }
     }
@@ -59,7 +61,8 @@ StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::str
   rocksdb::Options options;
   options.create_if_missing = true;
   rocksdb::DB* db = nullptr;
-  RAYX_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));
+  RAYX_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));
   return std::unique_ptr<KeyValueStore>(new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db)));
 }
 

@@ -15,7 +15,8 @@ bool g_forked_child = false;
 
 // Where a forked child leaves its parent's runtime: never destroyed, and no allocation in the
 // child's fork handler.
-alignas(std::shared_ptr<ClientRuntime>) unsigned char g_abandoned[sizeof(std::shared_ptr<ClientRuntime>)];
+alignas(std::shared_ptr<ClientRuntime>) unsigned char g_abandoned[sizeof(
+    std::shared_ptr<ClientRuntime>)];
 
 PyObject* RaiseObjectStoreFull(std::string message) {
   const std::string prefix = std::string(SystemErrorName(SystemErrorCode::kObjectStoreFull)) + ": ";
@@ -44,8 +45,9 @@ PyObject* RaiseStatus(const Status& status) {
       return RaiseObjectStoreFull(status.message());
     case StatusCode::kUnavailable:
       if (g_runtime == nullptr && !g_forked_child) {
-        PyErr_SetString(g_engine_error,
-                        ("rayx was shut down while this call waited (" + status.ToString() + ")").c_str());
+        PyErr_SetString(
+            g_engine_error,
+            ("rayx was shut down while this call waited (" + status.ToString() + ")").c_str());
         return nullptr;
       }
       break;

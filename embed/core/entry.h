@@ -91,7 +91,7 @@ std::shared_ptr<ClientRuntime> TakeRuntime();
 bool InForkedChild();
 // Called in a forked child (pthread_atfork): forgets the runtime without destroying it (that
 // would shut the parent's socket and wait for threads the child does not have) after closing the
-// child's copies of its sockets, 
+// child's copies of its sockets,
 void ForgetRuntimeInForkedChild();
 
 }  // namespace rayx

@@ -22,8 +22,8 @@ PyObject* CreateActor(PyObject*, PyObject* args) {
   int max_restarts, max_task_retries, max_concurrency, detached, get_if_exists;
   if (!PyArg_ParseTuple(args, "OsOOOO!O!iiissppO", &function_id_obj, &name, &args_obj,
                         &dependencies, &contained, &PyDict_Type, &placement, &PyDict_Type,
-                        &lifetime, &max_restarts, &max_task_retries, &max_concurrency,
-                        &actor_name, &ns, &detached, &get_if_exists, &meta_obj)) {
+                        &lifetime, &max_restarts, &max_task_retries, &max_concurrency, &actor_name,
+                        &ns, &detached, &get_if_exists, &meta_obj)) {
     return nullptr;
   }
   BytesArg function_id, args_blob, meta;
@@ -35,7 +35,8 @@ PyObject* CreateActor(PyObject*, PyObject* args) {
   ActorCreation creation;
   creation.task.function_id = function_id.str();
   creation.task.name = name;
-  creation.task.args = ByteSpan{reinterpret_cast<const uint8_t*>(args_blob.data()), args_blob.size()};
+  creation.task.args =
+      ByteSpan{reinterpret_cast<const uint8_t*>(args_blob.data()), args_blob.size()};
   if (!IdsFromList(dependencies, &creation.task.dependencies) ||
       !RefsFromList(contained, &creation.task.contained, &creation.task.contained_actors) ||
       !ResourcesFromDict(placement, &creation.task.resources) ||
@@ -123,20 +124,25 @@ PyObject* RemoveActorRef(PyObject*, PyObject* arg) {
 }  // namespace
 
 void AddActorMethods(std::vector<PyMethodDef>* methods) {
-  methods->insert(methods->end(), {
-      {"create_actor", Entry<CreateActor>, METH_VARARGS,
-       "create_actor(class_id, name, args, deps, contained, placement, lifetime, max_restarts, "
-       "max_task_retries, max_concurrency, actor_name, namespace, detached, get_if_exists, meta) "
-       "-> (actor_id, meta)"},
-      {"submit_actor_task", Entry<SubmitActorTask>, METH_VARARGS,
-       "submit_actor_task(actor_id, method, name, args, deps, contained, num_returns) -> "
-       "[return ids]"},
-      {"get_actor", Entry<GetActor>, METH_VARARGS, "get_actor(name, namespace) -> (actor_id, meta)"},
-      {"kill_actor", Entry<KillActor>, METH_VARARGS, "kill_actor(actor_id, no_restart)"},
-      {"add_actor_ref", Entry<AddActorRef>, METH_O, "This process holds one more handle to the actor."},
-      {"remove_actor_ref", Entry<RemoveActorRef>, METH_O,
-       "This process holds one handle fewer to the actor."},
-  });
+  methods->insert(
+      methods->end(),
+      {
+          {"create_actor", Entry<CreateActor>, METH_VARARGS,
+           "create_actor(class_id, name, args, deps, contained, placement, lifetime, max_restarts, "
+           "max_task_retries, max_concurrency, actor_name, namespace, detached, get_if_exists, "
+           "meta) "
+           "-> (actor_id, meta)"},
+          {"submit_actor_task", Entry<SubmitActorTask>, METH_VARARGS,
+           "submit_actor_task(actor_id, method, name, args, deps, contained, num_returns) -> "
+           "[return ids]"},
+          {"get_actor", Entry<GetActor>, METH_VARARGS,
+           "get_actor(name, namespace) -> (actor_id, meta)"},
+          {"kill_actor", Entry<KillActor>, METH_VARARGS, "kill_actor(actor_id, no_restart)"},
+          {"add_actor_ref", Entry<AddActorRef>, METH_O,
+           "This process holds one more handle to the actor."},
+          {"remove_actor_ref", Entry<RemoveActorRef>, METH_O,
+           "This process holds one handle fewer to the actor."},
+      });
 }
 
 }  // namespace rayx

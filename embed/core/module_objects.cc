@@ -92,27 +92,30 @@ PyObject* ObjectStoreStats(PyObject*, PyObject*) {
   StatusOr<StoreStats> stats = WithoutGil([&] { return runtime->ObjectStoreStats(); });
   if (!stats.ok()) return RaiseStatus(stats.status());
   const StoreStats& s = *stats;
-  return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:s}", "capacity", s.capacity,
-                       "used", s.used, "num_objects", s.num_objects, "num_in_memory",
-                       s.num_in_memory, "num_spilled", s.num_spilled, "spilled_bytes",
-                       s.spilled_bytes, "spill_count", s.spill_count, "spill_bytes_total",
-                       s.spill_bytes_total, "restore_count", s.restore_count,
-                       "restore_bytes_total", s.restore_bytes_total, "store_dir",
-                       s.store_dir.c_str(), "spill_dir", s.spill_dir.c_str());
+  return Py_BuildValue(
+      "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:s}", "capacity", s.capacity, "used", s.used,
+      "num_objects", s.num_objects, "num_in_memory", s.num_in_memory, "num_spilled", s.num_spilled,
+      "spilled_bytes", s.spilled_bytes, "spill_count", s.spill_count, "spill_bytes_total",
+      s.spill_bytes_total, "restore_count", s.restore_count, "restore_bytes_total",
+      s.restore_bytes_total, "store_dir", s.store_dir.c_str(), "spill_dir", s.spill_dir.c_str());
 }
 
 }  // namespace
 
 void AddObjectMethods(std::vector<PyMethodDef>* methods) {
-  methods->insert(methods->end(), {
-      {"put", Entry<Put>, METH_VARARGS, "put(data, buffers, contained) -> object id"},
-      {"get", Entry<Get>, METH_VARARGS, "get(ids, timeout) -> [(kind, data, buffers)]"},
-      {"wait", Entry<Wait>, METH_VARARGS, "wait(ids, num_returns, timeout, fetch_local) -> [ready]"},
-      {"add_ref", Entry<AddRef>, METH_O, "This process holds one more reference to the id."},
-      {"remove_ref", Entry<RemoveRef>, METH_O, "This process holds one reference fewer to the id."},
-      {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
-       "The node's object store figures (a dict)."},
-  });
+  methods->insert(
+      methods->end(),
+      {
+          {"put", Entry<Put>, METH_VARARGS, "put(data, buffers, contained) -> object id"},
+          {"get", Entry<Get>, METH_VARARGS, "get(ids, timeout) -> [(kind, data, buffers)]"},
+          {"wait", Entry<Wait>, METH_VARARGS,
+           "wait(ids, num_returns, timeout, fetch_local) -> [ready]"},
+          {"add_ref", Entry<AddRef>, METH_O, "This process holds one more reference to the id."},
+          {"remove_ref", Entry<RemoveRef>, METH_O,
+           "This process holds one reference fewer to the id."},
+          {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
+           "The node's object store figures (a dict)."},
+      });
 }
 
 }  // namespace rayx

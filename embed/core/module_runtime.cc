@@ -80,9 +80,8 @@ PyObject* Connect(PyObject*, PyObject* args) {
   }
   std::string socket_path = path;
   g_connecting = true;
-  auto runtime = WithoutGil([&] {
-    return ClientRuntime::Connect(socket_path, ClientRole::kDriver, WorkerID());
-  });
+  auto runtime = WithoutGil(
+      [&] { return ClientRuntime::Connect(socket_path, ClientRole::kDriver, WorkerID()); });
   g_connecting = false;
   if (!runtime.ok()) return RaiseStatus(runtime.status());
   (*runtime)->SetInterruptCheck(PythonSignalPending);
@@ -150,21 +149,27 @@ PyObject* TestRaise(PyObject*, PyObject* arg) {
 }  // namespace
 
 void AddRuntimeMethods(std::vector<PyMethodDef>* methods) {
-  methods->insert(methods->end(), {
-      {"start_node", Entry<StartNode>, METH_VARARGS,
-       "start_node(num_cpus, num_gpus, resources, object_store_memory) -> socket path"},
-      {"stop_node", Entry<StopNode>, METH_NOARGS, "Stops the node embedded in this process."},
-      {"connect", Entry<Connect>, METH_VARARGS, "connect(socket_path) -> dict: connects as the driver."},
-      {"disconnect", Entry<Disconnect>, METH_NOARGS,
-       "Closes the connection to the node; calls waiting in other threads raise EngineError."},
-      {"is_connected", Entry<IsConnected>, METH_NOARGS, "True while connected to a node."},
-      {"context", Entry<Context>, METH_NOARGS, "Ids of this job, node, worker and current task."},
-      {"cluster_resources", Entry<ClusterResources>, METH_NOARGS, "Total resources of the cluster."},
-      {"available_resources", Entry<AvailableResources>, METH_NOARGS, "Resources free now."},
-      {"nodes", Entry<Nodes>, METH_NOARGS, "The cluster's nodes."},
-      {"_test_raise", Entry<TestRaise>, METH_O,
-       "Tests only: throws a C++ exception (runtime_error, bad_alloc, other) inside the engine."},
-  });
+  methods->insert(
+      methods->end(),
+      {
+          {"start_node", Entry<StartNode>, METH_VARARGS,
+           "start_node(num_cpus, num_gpus, resources, object_store_memory) -> socket path"},
+          {"stop_node", Entry<StopNode>, METH_NOARGS, "Stops the node embedded in this process."},
+          {"connect", Entry<Connect>, METH_VARARGS,
+           "connect(socket_path) -> dict: connects as the driver."},
+          {"disconnect", Entry<Disconnect>, METH_NOARGS,
+           "Closes the connection to the node; calls waiting in other threads raise EngineError."},
+          {"is_connected", Entry<IsConnected>, METH_NOARGS, "True while connected to a node."},
+          {"context", Entry<Context>, METH_NOARGS,
+           "Ids of this job, node, worker and current task."},
+          {"cluster_resources", Entry<ClusterResources>, METH_NOARGS,
+           "Total resources of the cluster."},
+          {"available_resources", Entry<AvailableResources>, METH_NOARGS, "Resources free now."},
+          {"nodes", Entry<Nodes>, METH_NOARGS, "The cluster's nodes."},
+          {"_test_raise", Entry<TestRaise>, METH_O,
+           "Tests only: throws a C++ exception (runtime_error, bad_alloc, other) inside the "
+           "engine."},
+      });
 }
 
 void ForgetNodeInForkedChild() { (void)g_node.release(); }

@@ -162,22 +162,27 @@ PyObject* DirectTaskCount(PyObject*, PyObject*) {
 }  // namespace
 
 void AddTaskMethods(std::vector<PyMethodDef>* methods) {
-  methods->insert(methods->end(), {
-      {"export_function", Entry<ExportFunction>, METH_VARARGS, "export_function(function_id, blob)"},
-      {"submit_task", FastEntry<SubmitTask>(), METH_FASTCALL,
-       "submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, "
-       "num_returns, resources, max_retries, retry_exceptions) -> [return ids]"},
-      {"cancel", Entry<Cancel>, METH_VARARGS, "cancel(object_id, force)"},
-      {"next_task", Entry<NextTask>, METH_NOARGS,
-       "Worker: the next task tuple, or None at shutdown."},
-      {"task_done", FastEntry<TaskDone>(), METH_FASTCALL,
-       "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves the "
-       "calling thread's current task as it is."},
-      {"set_current_task", Entry<SetCurrentTask>, METH_O,
-       "Worker: the calling thread now runs this task (ids of what it submits derive from it)."},
-      {"direct_task_count", Entry<DirectTaskCount>, METH_NOARGS,
-       "Tasks this process sent straight to a leased worker (direct submission) so far."},
-  });
+  methods->insert(
+      methods->end(),
+      {
+          {"export_function", Entry<ExportFunction>, METH_VARARGS,
+           "export_function(function_id, blob)"},
+          {"submit_task", FastEntry<SubmitTask>(), METH_FASTCALL,
+           "submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, "
+           "num_returns, resources, max_retries, retry_exceptions) -> [return ids]"},
+          {"cancel", Entry<Cancel>, METH_VARARGS, "cancel(object_id, force)"},
+          {"next_task", Entry<NextTask>, METH_NOARGS,
+           "Worker: the next task tuple, or None at shutdown."},
+          {"task_done", FastEntry<TaskDone>(), METH_FASTCALL,
+           "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves "
+           "the "
+           "calling thread's current task as it is."},
+          {"set_current_task", Entry<SetCurrentTask>, METH_O,
+           "Worker: the calling thread now runs this task (ids of what it submits derive from "
+           "it)."},
+          {"direct_task_count", Entry<DirectTaskCount>, METH_NOARGS,
+           "Tasks this process sent straight to a leased worker (direct submission) so far."},
+      });
 }
 
 }  // namespace rayx

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "embed/core/entry.h"
-
 #include "engine/objects/object_format.h"
 #include "engine/wire/messages.h"
 
@@ -13,13 +12,13 @@ namespace {
 
 // A read-only view of a shared-memory object; memoryviews of it keep the mapping alive.
 struct MappingObject {
-  PyObject_HEAD
-  std::shared_ptr<MappedRegion>* region;
+  PyObject_HEAD std::shared_ptr<MappedRegion>* region;
 };
 
 int MappingGetBuffer(PyObject* self, Py_buffer* view, int flags) {
   auto* m = reinterpret_cast<MappingObject*>(self);
-  return PyBuffer_FillInfo(view, self, (*m->region)->data(), static_cast<Py_ssize_t>((*m->region)->size()),
+  return PyBuffer_FillInfo(view, self, (*m->region)->data(),
+                           static_cast<Py_ssize_t>((*m->region)->size()),
                            /*readonly=*/1, flags);
 }
 
@@ -44,7 +43,8 @@ PyTypeObject MappingType = [] {
 
 PyObject* Slice(PyObject* memory, const uint8_t* base, ByteSpan span) {
   Py_ssize_t start = span.data - base;
-  PyObject* slice = PySlice_New(PyLong_FromSsize_t(start), PyLong_FromSsize_t(start + span.size), nullptr);
+  PyObject* slice =
+      PySlice_New(PyLong_FromSsize_t(start), PyLong_FromSsize_t(start + span.size), nullptr);
   if (slice == nullptr) return nullptr;
   PyObject* out = PyObject_GetItem(memory, slice);
   Py_DECREF(slice);
@@ -94,7 +94,8 @@ PyObject* IdToBytes(const ObjectID& id) {
 
 PyObject* IdsToList(const std::vector<ObjectID>& ids) {
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(ids.size()));
-  for (size_t i = 0; i < ids.size(); ++i) PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), IdToBytes(ids[i]));
+  for (size_t i = 0; i < ids.size(); ++i)
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), IdToBytes(ids[i]));
   return list;
 }
 
@@ -121,7 +122,8 @@ bool OutgoingParts::Fill(ValueKind kind, PyObject* data, PyObject* buffers, PyOb
       views_.pop_back();
       return false;
     }
-    *span = ByteSpan{static_cast<const uint8_t*>(views_.back().buf), static_cast<size_t>(views_.back().len)};
+    *span = ByteSpan{static_cast<const uint8_t*>(views_.back().buf),
+                     static_cast<size_t>(views_.back().len)};
     return true;
   };
   bool ok = take(data, &value.data);
@@ -136,8 +138,8 @@ bool OutgoingParts::Fill(ValueKind kind, PyObject* data, PyObject* buffers, PyOb
 PyObject* ValueToTriple(IncomingValue value) {
   int kind = static_cast<int>(value.kind);
   if (value.kind == ValueKind::kSystemError) {
-    PyObject* text = PyUnicode_DecodeUTF8(value.inline_data.data(),
-                                          static_cast<Py_ssize_t>(value.inline_data.size()), "replace");
+    PyObject* text = PyUnicode_DecodeUTF8(
+        value.inline_data.data(), static_cast<Py_ssize_t>(value.inline_data.size()), "replace");
     return Py_BuildValue("(iN[])", kind, text);
   }
   if (value.mapping == nullptr) {
@@ -176,7 +178,8 @@ PyObject* ValueToTriple(IncomingValue value) {
     base = value.mapping->data();
     size = value.mapping->size();
   } else {
-    owner = PyBytes_FromStringAndSize(value.inline_data.data(), static_cast<Py_ssize_t>(value.inline_data.size()));
+    owner = PyBytes_FromStringAndSize(value.inline_data.data(),
+                                      static_cast<Py_ssize_t>(value.inline_data.size()));
     if (owner == nullptr) return nullptr;
     base = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(owner));
     size = value.inline_data.size();
@@ -219,10 +222,10 @@ PyObject* TaskToTuple(TaskToRun& task) {
     }
     PyList_SET_ITEM(deps, static_cast<Py_ssize_t>(i), triple);
   }
-  PyObject* blob = task.has_function_blob
-                       ? PyBytes_FromStringAndSize(task.function_blob.data(),
-                                                   static_cast<Py_ssize_t>(task.function_blob.size()))
-                       : Py_NewRef(Py_None);
+  PyObject* blob = task.has_function_blob ? PyBytes_FromStringAndSize(
+                                                task.function_blob.data(),
+                                                static_cast<Py_ssize_t>(task.function_blob.size()))
+                                          : Py_NewRef(Py_None);
   PyObject* gpu_ids = PyList_New(static_cast<Py_ssize_t>(task.gpu_ids.size()));
   for (size_t i = 0; gpu_ids != nullptr && i < task.gpu_ids.size(); ++i) {
     PyObject* n = PyLong_FromLong(task.gpu_ids[i]);
@@ -240,7 +243,8 @@ PyObject* TaskToTuple(TaskToRun& task) {
   };
   // The tuple is built item by item: Py_BuildValue's format parsing costs more than the items.
   PyObject* items[] = {
-      PyBytes_FromStringAndSize(task.task_id.Binary().data(), static_cast<Py_ssize_t>(TaskID::kSize)),
+      PyBytes_FromStringAndSize(task.task_id.Binary().data(),
+                                static_cast<Py_ssize_t>(TaskID::kSize)),
       bytes(task.function_id),
       blob,
       text(task.name),
@@ -308,8 +312,8 @@ PyObject* NodesToPython(const std::vector<NodeDescription>& nodes, InfoKind kind
     }
     PyObject* alive = node.alive ? Py_True : Py_False;
     PyObject* d = Py_BuildValue("{s:s,s:O,s:O,s:N,s:s}", "NodeID", node.id.Hex().c_str(), "Alive",
-                                alive, "alive", alive, "Resources", resources,
-                                "NodeManagerAddress", node.address.c_str());
+                                alive, "alive", alive, "Resources", resources, "NodeManagerAddress",
+                                node.address.c_str());
     if (d == nullptr || PyList_Append(list, d) != 0) Py_CLEAR(list);
     Py_XDECREF(d);
   }

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/client/client_types.h"
 #include "engine/base/ids.h"
+#include "engine/client/client_types.h"
 
 namespace rayx {
 

@@ -83,9 +83,7 @@ ActorID ActorID::Of(const TaskID& creation_task_id) {
   return id;
 }
 
-TaskID TaskID::ForDriver(const JobID& job_id) {
-  return ForChild(job_id, TaskID(), 0);
-}
+TaskID TaskID::ForDriver(const JobID& job_id) { return ForChild(job_id, TaskID(), 0); }
 
 TaskID TaskID::ForChild(const JobID& job_id, const TaskID& parent, uint64_t counter) {
   std::string input;
@@ -99,9 +97,7 @@ TaskID TaskID::ForChild(const JobID& job_id, const TaskID& parent, uint64_t coun
   return id;
 }
 
-JobID TaskID::Job() const {
-  return JobID::FromBinary(Binary().substr(kSize - JobID::kSize));
-}
+JobID TaskID::Job() const { return JobID::FromBinary(Binary().substr(kSize - JobID::kSize)); }
 
 namespace {
 constexpr uint32_t kPutBit = 0x80000000u;

@@ -126,7 +126,8 @@ template <typename Derived, size_t N>
 StatusOr<Derived> BaseId<Derived, N>::FromHex(std::string_view hex) {
   if (hex.size() != 2 * N) {
     return InvalidArgument("an id of " + std::to_string(N) + " bytes needs " +
-                           std::to_string(2 * N) + " hex digits, got " + std::to_string(hex.size()));
+                           std::to_string(2 * N) + " hex digits, got " +
+                           std::to_string(hex.size()));
   }
   auto digit = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

@@ -37,21 +37,20 @@ struct LogVoidify {
 }  // namespace internal
 }  // namespace rayx
 
-#define RAYX_LOG(level)                                                             \
-  !(::rayx::LogLevel::k##level >= ::rayx::MinLogLevel())                            \
-      ? (void)0                                                                     \
-      : ::rayx::internal::LogVoidify() &                                            \
+#define RAYX_LOG(level)                                  \
+  !(::rayx::LogLevel::k##level >= ::rayx::MinLogLevel()) \
+      ? (void)0                                          \
+      : ::rayx::internal::LogVoidify() &                 \
             ::rayx::internal::LogMessage(::rayx::LogLevel::k##level, __FILE__, __LINE__).stream()
 
-#define RAYX_CHECK(cond)                                                                 \
-  (cond) ? (void)0                                                                       \
-         : ::rayx::internal::LogVoidify() &                                              \
-               ::rayx::internal::LogMessage(::rayx::LogLevel::kFatal, __FILE__, __LINE__) \
-                       .stream()                                                         \
+#define RAYX_CHECK(cond)                                                                           \
+  (cond) ? (void)0                                                                                 \
+         : ::rayx::internal::LogVoidify() &                                                        \
+               ::rayx::internal::LogMessage(::rayx::LogLevel::kFatal, __FILE__, __LINE__).stream() \
                    << "Check failed: " #cond " "
 
-#define RAYX_CHECK_OK(expr)                                                              \
-  do {                                                                                   \
-    ::rayx::Status rayx_check_status_ = (expr);                                          \
-    RAYX_CHECK(rayx_check_status_.ok()) << rayx_check_status_.ToString();                \
+#define RAYX_CHECK_OK(expr)                                               \
+  do {                                                                    \
+    ::rayx::Status rayx_check_status_ = (expr);                           \
+    RAYX_CHECK(rayx_check_status_.ok()) << rayx_check_status_.ToString(); \
   } while (0)

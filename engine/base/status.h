@@ -16,17 +16,17 @@ namespace rayx {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument,   // The caller passed something malformed.
-  kNotFound,          // A named thing (file, id, actor) does not exist.
+  kInvalidArgument,  // The caller passed something malformed.
+  kNotFound,         // A named thing (file, id, actor) does not exist.
   kAlreadyExists,
   kTimedOut,
   kCancelled,
-  kIoError,           // The OS refused a read, write, spawn or socket call.
-  kProtocolError,     // A peer sent a frame that failed verification or broke the protocol.
-  kOutOfMemory,       // The object store or the disk is full.
-  kUnavailable,       // The node or peer is gone or not yet reachable.
+  kIoError,        // The OS refused a read, write, spawn or socket call.
+  kProtocolError,  // A peer sent a frame that failed verification or broke the protocol.
+  kOutOfMemory,    // The object store or the disk is full.
+  kUnavailable,    // The node or peer is gone or not yet reachable.
   kFailedPrecondition,
-  kInternal,          // A bug in rayx; the message says where.
+  kInternal,  // A bug in rayx; the message says where.
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -56,13 +56,19 @@ class [[nodiscard]] Status {
 inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 
 // Shorthands that read well at the call site: return InvalidArgument("bad frame size");
-inline Status InvalidArgument(std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); }
+inline Status InvalidArgument(std::string m) {
+  return Status(StatusCode::kInvalidArgument, std::move(m));
+}
 inline Status NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
-inline Status AlreadyExists(std::string m) { return Status(StatusCode::kAlreadyExists, std::move(m)); }
+inline Status AlreadyExists(std::string m) {
+  return Status(StatusCode::kAlreadyExists, std::move(m));
+}
 inline Status TimedOut(std::string m) { return Status(StatusCode::kTimedOut, std::move(m)); }
 inline Status Cancelled(std::string m) { return Status(StatusCode::kCancelled, std::move(m)); }
 inline Status IoError(std::string m) { return Status(StatusCode::kIoError, std::move(m)); }
-inline Status ProtocolError(std::string m) { return Status(StatusCode::kProtocolError, std::move(m)); }
+inline Status ProtocolError(std::string m) {
+  return Status(StatusCode::kProtocolError, std::move(m));
+}
 inline Status OutOfMemory(std::string m) { return Status(StatusCode::kOutOfMemory, std::move(m)); }
 inline Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 inline Status FailedPrecondition(std::string m) {
@@ -82,15 +88,24 @@ class [[nodiscard]] StatusOr {
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT
     if (status_.ok()) status_ = Status(StatusCode::kInternal, "StatusOr holds no value");
   }
-  StatusOr(T value) : value_(std::move(value)) {}                                   // NOLINT
+  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
 
   // REQUIRES: ok().
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -107,10 +122,10 @@ class [[nodiscard]] StatusOr {
 #define RAYX_STATUS_CONCAT(a, b) RAYX_STATUS_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function when expr yields a non-OK Status.
-#define RAYX_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    ::rayx::Status rayx_status_ = (expr);          \
-    if (!rayx_status_.ok()) return rayx_status_;   \
+#define RAYX_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::rayx::Status rayx_status_ = (expr);        \
+    if (!rayx_status_.ok()) return rayx_status_; \
   } while (0)
 
 // Declares or assigns lhs from a StatusOr expression, returning its Status on failure.

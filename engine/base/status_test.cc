@@ -35,7 +35,8 @@ TEST(StatusTest, AssignOrReturnPassesErrorsUp) {
 }
 
 TEST(StatusTest, ErrnoErrorNamesTheCall) {
-  EXPECT_EQ(ErrnoError("open /x", ENOENT).ToString(), "IoError: open /x: No such file or directory");
+  EXPECT_EQ(ErrnoError("open /x", ENOENT).ToString(),
+            "IoError: open /x: No such file or directory");
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ StatusOr<std::unique_ptr<ClientRuntime>> ClientRuntime::Connect(const std::strin
                                                                 ClientRole role,
                                                                 const WorkerID& worker_id) {
   wire::Role wire_role = role == ClientRole::kDriver ? wire::Role::Driver : wire::Role::Worker;
-  RAYX_ASSIGN_OR_RETURN(auto connection, NodeConnection::Connect(socket_path, wire_role, worker_id));
+  RAYX_ASSIGN_OR_RETURN(auto connection,
+                        NodeConnection::Connect(socket_path, wire_role, worker_id));
   std::unique_ptr<ClientRuntime> r(new ClientRuntime());
   r->welcome_ = connection->welcome();
   r->channel_ = std::make_unique<NodeChannel>(std::move(connection));

@@ -81,8 +81,8 @@ bool DirectSubmitter::SendDirect(const Target& target, const TaskSubmission& tas
   auto spec = BuildTaskSpec(b, task, task_id, depth);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> function_blob;
   if (!target.blob.empty()) {
-    function_blob = b.CreateVector(reinterpret_cast<const uint8_t*>(target.blob.data()),
-                                   target.blob.size());
+    function_blob =
+        b.CreateVector(reinterpret_cast<const uint8_t*>(target.blob.data()), target.blob.size());
   }
   auto execute = wire::CreateExecuteTask(b, spec, function_blob, 0, task.max_retries);
   if (channel_->connection().SendOnLink(target.link, FinishEnvelope(b, execute)).ok()) {

@@ -116,7 +116,8 @@ class DirectSubmitter {
                    const Target& target);
   // Frames from links and lease messages from the node (NodeConnection::FrameHandler).
   void OnFrame(uint64_t link, std::string frame);
-  void OnLeaseGranted(uint64_t lease_key, const WorkerID* worker_id, const std::string& socket_path);
+  void OnLeaseGranted(uint64_t lease_key, const WorkerID* worker_id,
+                      const std::string& socket_path);
   void OnRevokeLease(const WorkerID& worker_id);
   void OnResult(uint64_t link, const std::string& frame);
   void OnLinkClosed(uint64_t link);
@@ -136,17 +137,17 @@ class DirectSubmitter {
   std::atomic<uint64_t> direct_task_count_{0};
 
   mutable std::mutex mu_;
-  uint64_t next_lease_key_ = 1;                                         // GUARDED_BY(mu_)
-  std::unordered_map<std::string, std::unique_ptr<Lease>> leases_;     // By shape. GUARDED_BY(mu_)
+  uint64_t next_lease_key_ = 1;                                     // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::unique_ptr<Lease>> leases_;  // By shape. GUARDED_BY(mu_)
   // Shapes the node refused to lease, or whose leased workers could not be reached.
-  std::unordered_set<std::string> disabled_;                            // GUARDED_BY(mu_)
-  std::unordered_map<std::string, int> link_failures_;  // In a row, by shape. GUARDED_BY(mu_)
-  std::unordered_map<TaskID, Lease*> pending_;          // Tasks in flight.  GUARDED_BY(mu_)
-  std::unordered_map<ObjectID, IncomingValue> local_values_;            // GUARDED_BY(mu_)
-  std::unordered_map<std::string, std::string> function_blobs_;         // GUARDED_BY(mu_)
+  std::unordered_set<std::string> disabled_;                  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, int> link_failures_;        // In a row, by shape. GUARDED_BY(mu_)
+  std::unordered_map<TaskID, Lease*> pending_;                // Tasks in flight.  GUARDED_BY(mu_)
+  std::unordered_map<ObjectID, IncomingValue> local_values_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::string> function_blobs_;  // GUARDED_BY(mu_)
   // Results promoted already, and tasks whose result is to be promoted when it arrives.
-  std::unordered_set<ObjectID> promoted_;                               // GUARDED_BY(mu_)
-  std::unordered_set<TaskID> promote_on_arrival_;                       // GUARDED_BY(mu_)
+  std::unordered_set<ObjectID> promoted_;          // GUARDED_BY(mu_)
+  std::unordered_set<TaskID> promote_on_arrival_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace rayx

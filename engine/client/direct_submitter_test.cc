@@ -83,8 +83,8 @@ class DirectSubmitterTest : public ::testing::Test {
     context_ = std::make_unique<TaskContext>(TaskID::ForDriver(job), job);
     context_->SetCurrentTask(TaskID());
     direct_ = std::make_unique<DirectSubmitter>(channel_.get(), refs_.get());
-    submitter_ = std::make_unique<TaskSubmitter>(channel_.get(), refs_.get(), context_.get(),
-                                                 direct_.get());
+    submitter_ =
+        std::make_unique<TaskSubmitter>(channel_.get(), refs_.get(), context_.get(), direct_.get());
     node_client_ = node_.WaitForClient(0);
     ASSERT_NE(node_client_, nullptr);
     ASSERT_TRUE(worker_.Listen(DirectSocketPath(node_.socket_path(), worker_id_)).ok());
@@ -133,8 +133,8 @@ class DirectSubmitterTest : public ::testing::Test {
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> worker;
     if (!refuse) worker = b.CreateVector(worker_id_.data(), WorkerID::kSize);
     auto path = b.CreateString(DirectSocketPath(node_.socket_path(), worker_id_));
-    ASSERT_TRUE(FakeNode::SendFrame(node_client_,
-                                    FinishEnvelope(b, wire::CreateLeaseGranted(b, key, worker, path)))
+    ASSERT_TRUE(FakeNode::SendFrame(
+                    node_client_, FinishEnvelope(b, wire::CreateLeaseGranted(b, key, worker, path)))
                     .ok());
   }
 
@@ -272,7 +272,8 @@ TEST_F(DirectSubmitterTest, RevokedLeaseGoesBackAfterTheResultAndTheAnnouncement
 // revoked, before its announcement waits in the channel. The lease must not go back before the
 // announcement, or the node would hear of a task on a worker it has given to someone else. The
 // window is held open by a full link: the worker reads none of the tasks (it knows their ids, which
-// are deterministic), so that the owner's send of a task blocks after the task counted as in flight.
+// are deterministic), so that the owner's send of a task blocks after the task counted as in
+// flight.
 TEST_F(DirectSubmitterTest, LeaseRevokedBeforeTheAnnouncementWaitsGoesBackAfterIt) {
   uint64_t submitted = 1;  // Tasks the driver submitted: the next one's id derives from the count.
   FakeNode::Client* link = Grant(SubmitFirst());
@@ -313,8 +314,8 @@ TEST_F(DirectSubmitterTest, LeaseRevokedBeforeTheAnnouncementWaitsGoesBackAfterI
   ObjectID blocked_id = ObjectID::ForReturn(blocked_task, 0);
   SendRevoke();
   ASSERT_TRUE(FakeNode::SendFrame(link, TaskDoneEnvelope(blocked_task, "r")).ok());
-  auto reader = std::async(std::launch::async,
-                           [&] { return Finished(direct_->WaitForResults({blocked_id}, kWaitMs)); });
+  auto reader = std::async(
+      std::launch::async, [&] { return Finished(direct_->WaitForResults({blocked_id}, kWaitMs)); });
   ASSERT_TRUE(reader.get());
   // Announcements of the earlier tasks still wait, and nothing may go to the node yet.
   EXPECT_TRUE(NodeQuiet()) << "something went to the node before the announcement waited";
@@ -323,8 +324,9 @@ TEST_F(DirectSubmitterTest, LeaseRevokedBeforeTheAnnouncementWaitsGoesBackAfterI
   while (!seen_blocked) {
     std::optional<std::string> frame = FakeNode::ReadFrame(link, kWaitMs);
     ASSERT_EQ(MessageType(frame), wire::Message::ExecuteTask);
-    seen_blocked = UnpackId<TaskID>(EnvelopeOf(*frame)->message_as_ExecuteTask()->spec()->task_id())
-                       .value() == blocked_task;
+    seen_blocked =
+        UnpackId<TaskID>(EnvelopeOf(*frame)->message_as_ExecuteTask()->spec()->task_id()).value() ==
+        blocked_task;
   }
   // Every announcement, the blocked task's last, then the lease (read before the submission is
   // joined: they may be more than the node's socket holds).

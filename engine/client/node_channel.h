@@ -99,10 +99,10 @@ class NodeChannel {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::string deferred_;    // GUARDED_BY(mu_)
-  bool wake_ = false;       // Something new since the flusher last looked. GUARDED_BY(mu_)
-  bool asleep_ = false;     // GUARDED_BY(mu_)
-  bool stopping_ = false;   // GUARDED_BY(mu_)
+  std::string deferred_;   // GUARDED_BY(mu_)
+  bool wake_ = false;      // Something new since the flusher last looked. GUARDED_BY(mu_)
+  bool asleep_ = false;    // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_)
   std::thread flusher_;
 };
 

@@ -1,7 +1,7 @@
 #include "engine/client/node_connection.h"
 
-#include <poll.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,14 +22,20 @@ namespace {
 
 uint64_t RequestIdOf(const wire::Envelope* envelope) {
   switch (envelope->message_type()) {
-    case wire::Message::GetReply: return envelope->message_as_GetReply()->request_id();
-    case wire::Message::WaitReply: return envelope->message_as_WaitReply()->request_id();
-    case wire::Message::InfoReply: return envelope->message_as_InfoReply()->request_id();
-    case wire::Message::ActorReply: return envelope->message_as_ActorReply()->request_id();
-    case wire::Message::PutReply: return envelope->message_as_PutReply()->request_id();
+    case wire::Message::GetReply:
+      return envelope->message_as_GetReply()->request_id();
+    case wire::Message::WaitReply:
+      return envelope->message_as_WaitReply()->request_id();
+    case wire::Message::InfoReply:
+      return envelope->message_as_InfoReply()->request_id();
+    case wire::Message::ActorReply:
+      return envelope->message_as_ActorReply()->request_id();
+    case wire::Message::PutReply:
+      return envelope->message_as_PutReply()->request_id();
     case wire::Message::ObjectStoreStatsReply:
       return envelope->message_as_ObjectStoreStatsReply()->request_id();
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -117,7 +123,8 @@ StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::str
   if (role == wire::Role::Worker) {
     // A worker that cannot listen still runs the node's tasks; owners then use the node's path.
     Status listening = conn->Listen(DirectSocketPath(socket_path, worker_id));
-    if (!listening.ok()) RAYX_LOG(Warning) << "no direct task submission to this worker: " << listening;
+    if (!listening.ok())
+      RAYX_LOG(Warning) << "no direct task submission to this worker: " << listening;
   }
   RAYX_ASSIGN_OR_RETURN(int fd, ConnectUnix(socket_path, "the node"));
   conn->fd_ = fd;
@@ -141,7 +148,9 @@ NodeConnection::~NodeConnection() {
   }
 }
 
-Status NodeConnection::Send(std::string_view envelope) { return Send(envelope, std::string_view()); }
+Status NodeConnection::Send(std::string_view envelope) {
+  return Send(envelope, std::string_view());
+}
 
 Status NodeConnection::Send(std::string_view first, std::string_view second) {
   return WriteFrames(fd_, write_mu_, first, second, "write to the node");
@@ -177,7 +186,8 @@ Status NodeConnection::Listen(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return ErrnoError("socket", errno);
   size_t slash = path.rfind('/');
-  if (slash != std::string::npos && mkdir(path.substr(0, slash).c_str(), 0700) != 0 && errno != EEXIST) {
+  if (slash != std::string::npos && mkdir(path.substr(0, slash).c_str(), 0700) != 0 &&
+      errno != EEXIST) {
     int e = errno;
     close(fd);
     return ErrnoError("mkdir for " + path, e);
@@ -264,8 +274,9 @@ void NodeConnection::CallHandler(uint64_t link, std::string frame) {
 
 bool NodeConnection::WaitUntil(const std::function<bool()>& done, int64_t timeout_ms,
                                bool* interrupted) {
-  auto deadline = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
-                                 : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline = timeout_ms < 0
+                      ? std::chrono::steady_clock::time_point::max()
+                      : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mu_);
   bool gave_up = WaitFor(
       lock, [&] { return done() || std::chrono::steady_clock::now() >= deadline; }, deadline);
@@ -433,11 +444,13 @@ void NodeConnection::ReadLink(uint64_t id, const std::shared_ptr<Link>& link) {
     return;
   }
   bool bad = false;
-  Status s = link->decoder.Feed(read_buffer_.data(), static_cast<size_t>(n), [&](std::string_view frame) {
-    if (!bad) bad = !RouteLinkFrame(id, link.get(), std::string(frame));
-  });
+  Status s =
+      link->decoder.Feed(read_buffer_.data(), static_cast<size_t>(n), [&](std::string_view frame) {
+        if (!bad) bad = !RouteLinkFrame(id, link.get(), std::string(frame));
+      });
   if (!s.ok() || bad) {
-    RAYX_LOG(Warning) << "closing a direct link: " << (s.ok() ? "unexpected message" : s.ToString());
+    RAYX_LOG(Warning) << "closing a direct link: "
+                      << (s.ok() ? "unexpected message" : s.ToString());
     DropLink(id, /*report=*/true);
   }
 }

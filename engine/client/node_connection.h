@@ -121,7 +121,7 @@ class NodeConnection {
     int fd = -1;
     bool accepted = false;  // The other end opened it: its first frame must be Hello.
     bool greeted = false;
-    FrameDecoder decoder;   // Used only by the reader.
+    FrameDecoder decoder;  // Used only by the reader.
     std::mutex write_mu;
   };
   struct QueuedTask {
@@ -168,16 +168,16 @@ class NodeConnection {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool closed_ = false;                                          // GUARDED_BY(mu_)
-  std::string close_reason_;  // Why it was closed, when it was us. GUARDED_BY(mu_)
-  bool welcomed_ = false;                                        // GUARDED_BY(mu_)
-  bool reading_ = false;  // A thread reads the socket now.      // GUARDED_BY(mu_)
-  uint64_t next_request_id_ = 1;                                 // GUARDED_BY(mu_)
+  bool closed_ = false;           // GUARDED_BY(mu_)
+  std::string close_reason_;      // Why it was closed, when it was us. GUARDED_BY(mu_)
+  bool welcomed_ = false;         // GUARDED_BY(mu_)
+  bool reading_ = false;          // A thread reads the socket now.      // GUARDED_BY(mu_)
+  uint64_t next_request_id_ = 1;  // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::optional<std::string>> replies_;  // GUARDED_BY(mu_)
-  std::deque<QueuedTask> tasks_;                                 // GUARDED_BY(mu_)
-  uint64_t next_link_ = 1;                                       // GUARDED_BY(mu_)
+  std::deque<QueuedTask> tasks_;                                      // GUARDED_BY(mu_)
+  uint64_t next_link_ = 1;                                            // GUARDED_BY(mu_)
   bool listening_ = false;  // listen_fd_ takes links.           // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, std::shared_ptr<Link>> links_;    // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<Link>> links_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace rayx

@@ -13,7 +13,8 @@ StatusOr<ObjectID> ObjectClient::Put(const OutgoingValue& value) {
   ObjectID id = context_->NextPutId();
   refs_->Announce(id);  // The PutObject itself tells the node that this process holds it.
   direct_->PromoteNamed(value.contained);
-  flatbuffers::FlatBufferBuilder b(256 + (value.data.size < kInlineThreshold ? value.data.size : 0));
+  flatbuffers::FlatBufferBuilder b(256 +
+                                   (value.data.size < kInlineThreshold ? value.data.size : 0));
   bool in_shm = false;
   RAYX_ASSIGN_OR_RETURN(auto wire_value, io_->Build(b, id, value, &in_shm));
   if (!in_shm) {
@@ -26,7 +27,8 @@ StatusOr<ObjectID> ObjectClient::Put(const OutgoingValue& value) {
   uint64_t request_id = channel_->NextRequestId();
   RAYX_ASSIGN_OR_RETURN(
       std::string frame,
-      channel_->Call(request_id, FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
+      channel_->Call(request_id,
+                     FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::PutReply* reply = envelope->message_as_PutReply();
   if (reply == nullptr) return ProtocolError("expected PutReply");

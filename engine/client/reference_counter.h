@@ -60,7 +60,7 @@ class ReferenceCounter {
   std::function<void(const ObjectID&)> on_release_;
 
   mutable std::mutex mu_;
-  std::unordered_map<ObjectID, int64_t> refs_;       // GUARDED_BY(mu_)
+  std::unordered_map<ObjectID, int64_t> refs_;  // GUARDED_BY(mu_)
   // Ids this process made whose first AddRef needs no message to the node.
   std::unordered_set<ObjectID> announced_;           // GUARDED_BY(mu_)
   RemovalBatch removals_;                            // GUARDED_BY(mu_)

@@ -30,8 +30,8 @@ class RemovalBatch {
   bool empty() const { return waiting_.empty(); }
 
  private:
-  std::vector<ObjectID> order_;             // May list cancelled ids, and an id more than once.
-  std::unordered_set<ObjectID> waiting_;    // The ids whose removal is still to be sent.
+  std::vector<ObjectID> order_;           // May list cancelled ids, and an id more than once.
+  std::unordered_set<ObjectID> waiting_;  // The ids whose removal is still to be sent.
 };
 
 }  // namespace rayx

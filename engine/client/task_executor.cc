@@ -23,7 +23,8 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
   RAYX_ASSIGN_OR_RETURN(task->task_id, UnpackId<TaskID>(spec->task_id()));
   // An actor's worker takes calls from the node only (their order is the node's to keep).
   if (spec->actor_creation()) channel_->connection().StopListening();
-  std::string_view name = spec->name() == nullptr ? std::string_view() : spec->name()->string_view();
+  std::string_view name =
+      spec->name() == nullptr ? std::string_view() : spec->name()->string_view();
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (link == 0) {

@@ -50,7 +50,7 @@ class TaskExecutor {
   // The link each direct task came from, to send its TaskDone back on.
   std::unordered_map<TaskID, uint64_t> task_links_;  // GUARDED_BY(mu_)
   // The task name the node has for this worker (it prefixes the worker's output with it).
-  std::string name_at_node_;                         // GUARDED_BY(mu_)
+  std::string name_at_node_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace rayx

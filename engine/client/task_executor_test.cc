@@ -105,8 +105,8 @@ class TaskExecutorTest : public ::testing::Test {
     refs_ = std::make_unique<ReferenceCounter>(channel_.get());
     context_ = std::make_unique<TaskContext>(TaskID(), channel_->welcome().job_id);
     direct_ = std::make_unique<DirectSubmitter>(channel_.get(), refs_.get());
-    executor_ = std::make_unique<TaskExecutor>(channel_.get(), context_.get(), io_.get(),
-                                               direct_.get());
+    executor_ =
+        std::make_unique<TaskExecutor>(channel_.get(), context_.get(), io_.get(), direct_.get());
     node_client_ = node_.WaitForClient(0);
     ASSERT_NE(node_client_, nullptr);
 
@@ -195,7 +195,8 @@ TEST_F(TaskExecutorTest, TaskFromTheNodeIsReadWholeAndItsResultGoesToTheNodeAtOn
   ASSERT_EQ(run.dependency_values.size(), 2u);
   EXPECT_EQ(run.dependency_values[0].inline_data, "first");
   EXPECT_EQ(run.dependency_values[1].inline_data, "second");
-  EXPECT_EQ(run.returns, (std::vector<ObjectID>{ObjectID::ForReturn(id, 0), ObjectID::ForReturn(id, 1)}));
+  EXPECT_EQ(run.returns,
+            (std::vector<ObjectID>{ObjectID::ForReturn(id, 0), ObjectID::ForReturn(id, 1)}));
   EXPECT_EQ(run.retries_left, 2);
   EXPECT_EQ(run.gpu_ids, (std::vector<int>{1, 3}));
   EXPECT_FALSE(run.actor_creation);
@@ -285,8 +286,8 @@ TEST_F(TaskExecutorTest, ActorCreationStopsDirectLinks) {
   auto owner = NodeConnection::Connect(node_.socket_path(), wire::Role::Driver, WorkerID());
   ASSERT_TRUE(owner.ok());
   EXPECT_FALSE((*owner)
-                   ->OpenLink(DirectSocketPath(node_.socket_path(), worker_id_),
-                              wire::Role::Driver, WorkerID())
+                   ->OpenLink(DirectSocketPath(node_.socket_path(), worker_id_), wire::Role::Driver,
+                              WorkerID())
                    .ok());
 }
 

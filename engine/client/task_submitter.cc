@@ -14,7 +14,8 @@ Status TaskSubmitter::ExportFunction(const std::string& function_id, ByteSpan bl
   }
   direct_->RememberFunction(function_id, blob);
   flatbuffers::FlatBufferBuilder b(64 + blob.size);
-  auto id = b.CreateVector(reinterpret_cast<const uint8_t*>(function_id.data()), function_id.size());
+  auto id =
+      b.CreateVector(reinterpret_cast<const uint8_t*>(function_id.data()), function_id.size());
   auto data = b.CreateVector(blob.data, blob.size);
   return channel_->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, data)));
 }

@@ -31,7 +31,8 @@ void MappingReporter::Detach() {
 }
 
 ValueIo::ValueIo(std::string session_dir, NodeConnection* connection)
-    : session_dir_(std::move(session_dir)), reporter_(std::make_shared<MappingReporter>(connection)) {}
+    : session_dir_(std::move(session_dir)),
+      reporter_(std::make_shared<MappingReporter>(connection)) {}
 
 ValueIo::~ValueIo() { reporter_->Detach(); }
 

@@ -100,8 +100,9 @@ TEST_F(ValueIoTest, SmallValueTravelsInlineAndReadsBackTheSame) {
   ASSERT_TRUE(view.ok()) << view.status();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(view->data.data), view->data.size), data);
   ASSERT_EQ(view->buffers.size(), 1u);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(view->buffers[0].data), view->buffers[0].size),
-            buffer);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(view->buffers[0].data), view->buffers[0].size),
+      buffer);
   // An inline value pins nothing: the node hears nothing.
   EXPECT_FALSE(FakeNode::ReadFrame(client_, 100).has_value());
 }

@@ -34,7 +34,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using CloseHandler = std::function<void(const Status& why)>;
 
   // Connects to a Unix socket path. The returned connection is open but not yet reading.
-  static StatusOr<std::shared_ptr<Connection>> ConnectUnix(EventLoop* loop, const std::string& path);
+  static StatusOr<std::shared_ptr<Connection>> ConnectUnix(EventLoop* loop,
+                                                           const std::string& path);
 
   ~Connection();
 

@@ -9,11 +9,11 @@
 // what was posted before it, closes every handle still open on the loop, and joins the thread),
 // destroy. The destructor stops a loop that is still running.
 //
-// Handles: every uv handle made by this library (Timer, Connection, UnixListener) is heap-allocated,
-// registered with its loop while open, and freed only after its close callback. Stop() closes the
-// ones still open through their owners (a Connection calls its close handler with Cancelled), then
-// closes any other handle on the loop with no close callback, and runs the loop until all are
-// closed. Code that makes handles of its own must therefore close them before Stop().
+// Handles: every uv handle made by this library (Timer, Connection, UnixListener) is
+// heap-allocated, registered with its loop while open, and freed only after its close callback.
+// Stop() closes the ones still open through their owners (a Connection calls its close handler with
+// Cancelled), then closes any other handle on the loop with no close callback, and runs the loop
+// until all are closed. Code that makes handles of its own must therefore close them before Stop().
 //
 // Exceptions: none crosses a libuv frame (engine/loop/callback_guard.h). A posted function or timer
 // callback that throws is logged at Error level and skipped; the loop carries on.
@@ -24,10 +24,10 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <atomic>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -102,20 +102,20 @@ class EventLoop {
 
   uv_loop_t loop_;
   uv_async_t wake_;
-  Status init_status_;  // Why the constructor could not set up the loop, if it could not.
+  Status init_status_;      // Why the constructor could not set up the loop, if it could not.
   bool loop_open_ = false;  // The loop is initialized and not yet closed.
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_id_{};
   bool started_ = false;  // Written under stop_mu_ and mu_; read under either.
-  bool quit_ = false;  // Loop thread only: Stop() was seen.
+  bool quit_ = false;     // Loop thread only: Stop() was seen.
   std::unordered_set<internal::HandleHolder*> holders_;  // Loop thread only.
 
-  std::mutex stop_mu_;  // Serializes Stop() calls.
+  std::mutex stop_mu_;    // Serializes Stop() calls.
   bool stopped_ = false;  // GUARDED_BY(stop_mu_)
 
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                       // GUARDED_BY(mu_)
+  bool stopping_ = false;                      // GUARDED_BY(mu_)
 };
 
 // A one-shot or repeating timer on an EventLoop. Loop thread only, including construction.

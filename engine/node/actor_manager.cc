@@ -27,8 +27,8 @@ struct ActorManager::Actor {
   // spec's dependencies, contained objects and actors are pinned (until the actor is dead).
   bool pinned = false;
   ResourceSet lifetime;
-  int restarts_left = 0;      // -1: for ever.
-  int max_task_retries = 0;   // -1: for ever.
+  int restarts_left = 0;     // -1: for ever.
+  int max_task_retries = 0;  // -1: for ever.
   std::string name;
   std::string ns;
   bool detached = false;
@@ -72,7 +72,7 @@ size_t ActorManager::num_alive() const {
 }
 
 StatusOr<ActorManager::ActorInfo> ActorManager::Lookup(const std::string& ns,
-                                                      const std::string& name) const {
+                                                       const std::string& name) const {
   std::optional<ActorID> id = names_.Lookup(ns, name);
   if (!id.has_value()) {
     return NotFound("Failed to look up actor with name '" + name + "'" +
@@ -86,7 +86,7 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Lookup(const std::string& ns,
 }
 
 StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
-                                                      const wire::CreateActor* create) {
+                                                       const wire::CreateActor* create) {
   if (create->spec() == nullptr) return ProtocolError("CreateActor without a spec");
   RAYX_ASSIGN_OR_RETURN(TaskSpec spec, ParseTaskSpec(create->spec()));
   auto actor = std::make_unique<Actor>();
@@ -107,11 +107,12 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
       }
       return AlreadyExists("The name " + actor->name + " (namespace=" + actor->ns +
                            ") is already taken. Please use a different name or get the existing "
-                           "actor using ray.get_actor('" + actor->name + "', namespace='" +
-                           actor->ns + "')");
+                           "actor using ray.get_actor('" +
+                           actor->name + "', namespace='" + actor->ns + "')");
     }
   }
-  if (actors_.count(actor->id) != 0) return ProtocolError("actor " + actor->id.Hex() + " created twice");
+  if (actors_.count(actor->id) != 0)
+    return ProtocolError("actor " + actor->id.Hex() + " created twice");
   if (functions_->count(actor->spec.function_id) == 0) {
     return ProtocolError("actor class " + actor->spec.name + " was never exported");
   }
@@ -128,7 +129,8 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
   }
   actor->handle_meta = std::string(BytesOf(create->handle_meta()));
   actor->creator_session = session;
-  if (!actor->name.empty()) RAYX_RETURN_IF_ERROR(names_.Register(actor->ns, actor->name, actor->id));
+  if (!actor->name.empty())
+    RAYX_RETURN_IF_ERROR(names_.Register(actor->ns, actor->name, actor->id));
 
   Actor* raw = actor.get();
   ActorID id = raw->id;
@@ -149,7 +151,8 @@ StatusOr<ActorManager::ActorInfo> ActorManager::Create(uint64_t session,
       continue;
     }
     // Waits for the value, and restores it first if it was spilled.
-    raw->arg_waiters.emplace_back(dep, objects_->OnAvailable(dep, [this, id] { OnCreationArgReady(id); }));
+    raw->arg_waiters.emplace_back(
+        dep, objects_->OnAvailable(dep, [this, id] { OnCreationArgReady(id); }));
   }
   OnCreationArgReady(id);
   return info;
@@ -321,7 +324,8 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
   auto by = by_worker_.find(worker->id);
   if (by == by_worker_.end()) return ProtocolError("TaskDone from a worker that runs no actor");
   Actor* actor = Find(by->second);
-  if (actor == nullptr || actor->worker_id != worker->id) return Status::OK();  // Killed: late news.
+  if (actor == nullptr || actor->worker_id != worker->id)
+    return Status::OK();  // Killed: late news.
   RAYX_ASSIGN_OR_RETURN(TaskID id, UnpackId<TaskID>(done->task_id()));
   to_check_.insert(actor->id);  // An actor out of scope ends once its last call is done.
   std::vector<StoredValue> results;
@@ -465,7 +469,8 @@ void ActorManager::Die(Actor* actor, const std::string& why) {
   }
   for (auto& [dep, handle] : actor->arg_waiters) objects_->CancelWaiter(dep, handle);
   actor->arg_waiters.clear();
-  if (actor->head_waiting) objects_->CancelWaiter(actor->head_waiter.first, actor->head_waiter.second);
+  if (actor->head_waiting)
+    objects_->CancelWaiter(actor->head_waiter.first, actor->head_waiter.second);
   actor->head_waiting = false;
   if (!actor->name.empty()) names_.Release(actor->ns, actor->name, actor->id);
   std::deque<std::unique_ptr<Call>> calls = std::move(actor->running);

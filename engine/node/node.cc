@@ -68,21 +68,22 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
-  RAYX_ASSIGN_OR_RETURN(c->dirs, SessionDirs::Create(c->node_id, options.object_store_memory, Warn));
+  RAYX_ASSIGN_OR_RETURN(c->dirs,
+                        SessionDirs::Create(c->node_id, options.object_store_memory, Warn));
   c->session_dir = c->dirs->store_dir();
   c->socket_path = c->dirs->socket_path();
   RAYX_RETURN_IF_ERROR(c->loop.Start());
 
   std::promise<Status> started;
   c->loop.Post([c, &options, &total, &started] {
-    c->io = std::make_unique<IoPool>(2, [c](std::function<void()> fn) { c->loop.Post(std::move(fn)); });
+    c->io =
+        std::make_unique<IoPool>(2, [c](std::function<void()> fn) { c->loop.Post(std::move(fn)); });
     c->objects = std::make_unique<ObjectTable>(ObjectTableOptions{
         c->session_dir, c->dirs->spill_dir(), c->dirs->store_capacity(), c->io.get()});
     c->pool = std::make_unique<WorkerPool>(
         &c->loop, WorkerPoolOptions{options.executable, c->socket_path, /*max_workers=*/512});
-    c->tasks = std::make_unique<TaskManager>(
-        c->objects.get(), c->pool.get(), &c->functions, total,
-        Warn);
+    c->tasks =
+        std::make_unique<TaskManager>(c->objects.get(), c->pool.get(), &c->functions, total, Warn);
     c->actors = std::make_unique<ActorManager>(c->objects.get(), c->pool.get(), c->tasks.get(),
                                                &c->functions);
     c->pool->SetHandlers([c](Worker* w) { c->tasks->OnWorkerReady(w); },
@@ -102,8 +103,9 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                                c->objects.get(), c->pool.get(), c->tasks.get(),
                                                c->actors.get(), &c->functions);
     c->listener = std::make_unique<UnixListener>(&c->loop);
-    Status status = c->listener->Listen(
-        c->socket_path, [c](std::shared_ptr<Connection> conn) { c->service->Accept(std::move(conn)); });
+    Status status = c->listener->Listen(c->socket_path, [c](std::shared_ptr<Connection> conn) {
+      c->service->Accept(std::move(conn));
+    });
     if (status.ok()) c->tasks->Prestart(options.prestart_workers);
     started.set_value(status);
   });

@@ -93,7 +93,8 @@ void NodeService::OnFrame(Session* session, std::string_view frame) {
   }
 }
 
-Status NodeService::Handle(Session* session, const wire::Envelope* envelope, std::string_view frame) {
+Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
+                           std::string_view frame) {
   if (!session->greeted && envelope->message_type() != wire::Message::Hello) {
     return ProtocolError("the first message must be Hello");
   }
@@ -143,7 +144,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope, std
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
-      if (actors_->OwnsWorker(worker)) return actors_->OnTaskDone(worker, envelope->message_as_TaskDone());
+      if (actors_->OwnsWorker(worker))
+        return actors_->OnTaskDone(worker, envelope->message_as_TaskDone());
       return tasks_->OnTaskDone(worker, envelope->message_as_TaskDone(), frame);
     }
     case wire::Message::TaskStarted: {
@@ -155,7 +157,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope, std
     case wire::Message::RequestLease:
       return HandleRequestLease(session, envelope->message_as_RequestLease());
     case wire::Message::ReturnLease: {
-      RAYX_ASSIGN_OR_RETURN(WorkerID id, UnpackId<WorkerID>(envelope->message_as_ReturnLease()->worker_id()));
+      RAYX_ASSIGN_OR_RETURN(WorkerID id,
+                            UnpackId<WorkerID>(envelope->message_as_ReturnLease()->worker_id()));
       if (session->leases.erase(id) == 0) return Status::OK();  // It died meanwhile.
       Worker* worker = pool_->Find(id);
       // The owner gives a lease back only when it has every result from it.
@@ -191,7 +194,8 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
   auto job_id = b.CreateVector(session->job_id.data(), JobID::kSize);
   auto worker_id = b.CreateVector(client_id.data(), WorkerID::kSize);
   auto dir = b.CreateString(session_dir_);
-  session->connection->Send(FinishEnvelope(b, wire::CreateWelcome(b, node_id, job_id, worker_id, dir)));
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateWelcome(b, node_id, job_id, worker_id, dir)));
   if (hello->role() == wire::Role::Worker) {
     // Registered after the welcome, since a registered worker may be sent a task at once.
     if (pool_->Register(client_id, session->connection) == nullptr) {
@@ -325,7 +329,8 @@ Status NodeService::HandleGet(Session* session, const wire::GetObjects* get) {
   SetBlocked(session, +1);
   if (get->timeout_ms() >= 0) {
     raw->timer = std::make_unique<Timer>(loop_);
-    raw->timer->Start(static_cast<uint64_t>(get->timeout_ms()), 0, [this, key] { FinishGet(key, true); });
+    raw->timer->Start(static_cast<uint64_t>(get->timeout_ms()), 0,
+                      [this, key] { FinishGet(key, true); });
   }
   return Status::OK();
 }
@@ -387,7 +392,9 @@ Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) 
   PendingWait* raw = pending.get();
   waits_.emplace(key, std::move(pending));
   // An unknown id (freed) counts as ready: a get of it reports it lost.
-  auto settled = [this](const ObjectID& id) { return !objects_->Exists(id) || objects_->IsReady(id); };
+  auto settled = [this](const ObjectID& id) {
+    return !objects_->Exists(id) || objects_->IsReady(id);
+  };
   for (const ObjectID& id : raw->ids) {
     if (settled(id)) raw->ready++;
   }
@@ -407,7 +414,8 @@ Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) 
   SetBlocked(session, +1);
   if (wait->timeout_ms() > 0) {
     raw->timer = std::make_unique<Timer>(loop_);
-    raw->timer->Start(static_cast<uint64_t>(wait->timeout_ms()), 0, [this, key] { FinishWait(key); });
+    raw->timer->Start(static_cast<uint64_t>(wait->timeout_ms()), 0,
+                      [this, key] { FinishWait(key); });
   }
   return Status::OK();
 }
@@ -512,7 +520,8 @@ void NodeService::SendActorReply(Session* session, uint64_t request_id,
     // The message may repeat a name from the request: cut so that the reply stays small.
     error = b.CreateString(result.status().message().substr(0, kMaxErrorMessageSize));
   }
-  session->connection->Send(FinishEnvelope(b, wire::CreateActorReply(b, request_id, actor_id, meta, error)));
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateActorReply(b, request_id, actor_id, meta, error)));
 }
 
 Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* request) {
@@ -603,7 +612,8 @@ void NodeService::OnClose(Session* session) {
   for (const auto& [id, count] : owned->mapped) {
     for (int64_t i = 0; i < count; ++i) objects_->RemoveMapping(id);
   }
-  for (const auto& [lease_key, manager_key] : owned->lease_requests) tasks_->CancelLease(manager_key);
+  for (const auto& [lease_key, manager_key] : owned->lease_requests)
+    tasks_->CancelLease(manager_key);
   for (const WorkerID& id : owned->leases) {
     Worker* worker = pool_->Find(id);
     if (worker != nullptr) tasks_->ReturnLease(worker, /*worker_idle=*/false);

@@ -109,7 +109,8 @@ uint64_t FreeBytes(const char* path) {
 std::string SessionName(const NodeID& node_id) {
   // rayx-n<pid>-<node id>: the "n" keeps older rayx builds, which judged staleness by a pid at
   // this place (wrong across pid namespaces), away from this directory.
-  return kSessionPrefix + std::string("n") + std::to_string(getpid()) + "-" + node_id.Hex().substr(0, 8);
+  return kSessionPrefix + std::string("n") + std::to_string(getpid()) + "-" +
+         node_id.Hex().substr(0, 8);
 }
 
 std::vector<std::string> LiveNodeSockets() {
@@ -141,7 +142,8 @@ StatusOr<std::unique_ptr<SessionDirs>> SessionDirs::Create(
   RemoveStaleSessions(kShmRoot);
   RemoveStaleSessions(data_sessions);
 
-  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t ram =
+      static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   uint64_t shm_free = FreeBytes(kShmRoot);
   uint64_t capacity = object_store_memory;
   bool in_shm = true;
@@ -161,9 +163,11 @@ StatusOr<std::unique_ptr<SessionDirs>> SessionDirs::Create(
   dirs->data_dir_ = data_sessions + "/" + name;
   dirs->store_dir_ = in_shm ? std::string(kShmRoot) + "/" + name : dirs->data_dir_ + "/store";
   if (!in_shm) {
-    warn("/dev/shm has " + std::to_string(shm_free >> 20) + " MiB free, less than the object store's " +
-         std::to_string(capacity >> 20) + " MiB; the store uses files in " + dirs->store_dir_ +
-         " instead, which may be slower. Make /dev/shm larger or pass a smaller object_store_memory.");
+    warn("/dev/shm has " + std::to_string(shm_free >> 20) +
+         " MiB free, less than the object store's " + std::to_string(capacity >> 20) +
+         " MiB; the store uses files in " + dirs->store_dir_ +
+         " instead, which may be slower. Make /dev/shm larger or pass a smaller "
+         "object_store_memory.");
   }
   // From here on the destructor removes whatever was made.
   RAYX_RETURN_IF_ERROR(MakeDirs(dirs->spill_dir()));

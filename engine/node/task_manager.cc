@@ -223,7 +223,8 @@ TaskManager::EarlyDone TaskManager::KeepEarly(const wire::TaskDone* done, std::s
           if (objects_->Exists(id)) early.contained.push_back(id);
         }
       }
-      if (actors.ok()) early.contained_actors.insert(early.contained_actors.end(), actors->begin(), actors->end());
+      if (actors.ok())
+        early.contained_actors.insert(early.contained_actors.end(), actors->begin(), actors->end());
     }
   }
   for (const ObjectID& id : early.contained) objects_->Pin(id);
@@ -297,7 +298,8 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::
       return FinishRan(tasks_.at(by_id->second).get(), done);
     }
     if (!lease->second.returned) {
-      if (lease->second.early_done.count(id) != 0) return ProtocolError("task " + id.Hex() + " reported twice");
+      if (lease->second.early_done.count(id) != 0)
+        return ProtocolError("task " + id.Hex() + " reported twice");
       lease->second.early_done.emplace(id, KeepEarly(done, frame));
       return Status::OK();
     }
@@ -402,18 +404,22 @@ void TaskManager::OnWorkerReady(Worker*) { TryDispatch(); }
 
 void TaskManager::OnWorkerExit(Worker* worker) {
   auto it = tasks_.find(worker->task_key);
-  if (it != tasks_.end()) OnRunningTaskLost(it->second.get(), "worker pid=" + std::to_string(worker->pid));
+  if (it != tasks_.end())
+    OnRunningTaskLost(it->second.get(), "worker pid=" + std::to_string(worker->pid));
   auto lease = leases_.find(worker);
   if (lease != leases_.end()) {
-    std::vector<uint64_t> direct(lease->second.direct_tasks.begin(), lease->second.direct_tasks.end());
+    std::vector<uint64_t> direct(lease->second.direct_tasks.begin(),
+                                 lease->second.direct_tasks.end());
     for (uint64_t key : direct) {
       auto task = tasks_.find(key);
-      if (task != tasks_.end()) OnRunningTaskLost(task->second.get(), "worker pid=" + std::to_string(worker->pid));
+      if (task != tasks_.end())
+        OnRunningTaskLost(task->second.get(), "worker pid=" + std::to_string(worker->pid));
     }
     lease = leases_.find(worker);
     if (lease != leases_.end()) {
       if (!lease->second.returned) {
-        if (lease->second.blocked) resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+        if (lease->second.blocked)
+          resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
         resources_.Release(lease->second.allocation);
       }
       EraseLease(lease);
@@ -479,7 +485,8 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
     case State::kWaitingForArgs:
     case State::kQueued:
       ready_.Remove(task->key);
-      infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), task->key), infeasible_.end());
+      infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), task->key),
+                        infeasible_.end());
       FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
                                              "task " + task->spec.name + " was cancelled"));
       break;
@@ -490,7 +497,7 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
 }
 
 StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet& demand,
-                                       LeaseCallback on_granted) {
+                                      LeaseCallback on_granted) {
   RAYX_RETURN_IF_ERROR(NodeResources::Validate(demand));
   auto task = std::make_unique<Task>();
   task->key = next_key_++;
@@ -547,7 +554,8 @@ void TaskManager::MaybeStartWorkers() {
   }
   // Enough workers for the CPUs that are free now, and at least one, counting those starting.
   double free_cpus = std::max(0.0, resources_.available().Get(kCpu));
-  size_t wanted = std::min<size_t>(ready_.size(), std::max<size_t>(1, static_cast<size_t>(std::ceil(free_cpus))));
+  size_t wanted = std::min<size_t>(ready_.size(),
+                                   std::max<size_t>(1, static_cast<size_t>(std::ceil(free_cpus))));
   while (pool_->num_starting() < wanted) {
     Status s = pool_->StartWorker();
     if (!s.ok()) {

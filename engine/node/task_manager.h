@@ -67,7 +67,8 @@ class TaskManager {
   // caller's: it gives the resources back with ReleaseAllocation, and the worker never returns to
   // the idle list. Returns a key for CancelLease.
   using LeaseCallback = std::function<void(Worker*, const Allocation&)>;
-  StatusOr<uint64_t> Lease(const std::string& name, const ResourceSet& demand, LeaseCallback on_granted);
+  StatusOr<uint64_t> Lease(const std::string& name, const ResourceSet& demand,
+                           LeaseCallback on_granted);
   // Drops a lease that was not granted yet (granted or unknown keys are ignored).
   void CancelLease(uint64_t key);
   // Gives back resources that a granted lease held.

@@ -30,10 +30,17 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* wire_value) {
   if (wire_value == nullptr) return ProtocolError("missing object value");
   StoredValue value;
   switch (wire_value->kind()) {
-    case wire::ValueKind::Value: value.kind = ValueKind::kValue; break;
-    case wire::ValueKind::TaskError: value.kind = ValueKind::kTaskError; break;
-    case wire::ValueKind::SystemError: value.kind = ValueKind::kSystemError; break;
-    default: return ProtocolError("unknown value kind");
+    case wire::ValueKind::Value:
+      value.kind = ValueKind::kValue;
+      break;
+    case wire::ValueKind::TaskError:
+      value.kind = ValueKind::kTaskError;
+      break;
+    case wire::ValueKind::SystemError:
+      value.kind = ValueKind::kSystemError;
+      break;
+    default:
+      return ProtocolError("unknown value kind");
   }
   value.in_shm = wire_value->in_shm();
   value.shm_size = wire_value->shm_size();

@@ -66,7 +66,8 @@ void WriteObject(const ObjectLayout& layout, ByteSpan data, const std::vector<By
 }
 
 StatusOr<ObjectView> ParseObject(const uint8_t* object, size_t size) {
-  if (size < kHeaderSize) return ProtocolError("object of " + std::to_string(size) + " bytes has no header");
+  if (size < kHeaderSize)
+    return ProtocolError("object of " + std::to_string(size) + " bytes has no header");
   if (Load<uint32_t>(object) != kObjectMagic) return ProtocolError("object has a bad magic number");
   uint32_t count = Load<uint32_t>(object + 4);
   uint64_t data_size = Load<uint64_t>(object + 8);

@@ -8,9 +8,13 @@
 namespace rayx {
 namespace {
 
-ByteSpan Span(const std::string& s) { return ByteSpan{reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+ByteSpan Span(const std::string& s) {
+  return ByteSpan{reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
-std::string AsString(ByteSpan span) { return std::string(reinterpret_cast<const char*>(span.data), span.size); }
+std::string AsString(ByteSpan span) {
+  return std::string(reinterpret_cast<const char*>(span.data), span.size);
+}
 
 TEST(ObjectFormatTest, RoundTripsDataAndAlignedBuffers) {
   std::string data = "pickle stream";

@@ -49,8 +49,8 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
   if (entry.ready) {
     // A second value (a retried task finished twice). A second shared-memory file replaced the
     // first under the same name; it is removed unless the first one is still in memory.
-    bool first_in_memory = entry.value.in_shm &&
-                           (entry.where == Where::kMemory || entry.where == Where::kSpilling);
+    bool first_in_memory =
+        entry.value.in_shm && (entry.where == Where::kMemory || entry.where == Where::kSpilling);
     if (value.in_shm && !first_in_memory && entry.where != Where::kRestoring) {
       (void)RemoveObjectFile(PathOf(id));
     }
@@ -212,7 +212,8 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
       spilled_ -= size;
     }
   }
-  std::vector<ObjectID> contained = entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
+  std::vector<ObjectID> contained =
+      entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
   std::vector<ActorID> actors =
       entry.ready ? std::move(entry.value.contained_actors) : std::vector<ActorID>();
   objects_.erase(it);
@@ -364,11 +365,13 @@ void ObjectTable::OnRestored(const ObjectID& id, uint64_t generation, const std:
     (void)RemoveObjectFile(SpillPathOf(id, generation));
     spilled_ -= size;
     entry.has_spill_file = false;
-    std::string code = status.code() == StatusCode::kOutOfMemory ? "OBJECT_STORE_FULL" : "OBJECT_LOST";
+    std::string code =
+        status.code() == StatusCode::kOutOfMemory ? "OBJECT_STORE_FULL" : "OBJECT_LOST";
     entry.value.kind = ValueKind::kSystemError;
     entry.value.in_shm = false;
     entry.value.shm_size = 0;
-    entry.value.inline_data = code + ": object " + id.Hex() + " could not be restored: " + status.ToString();
+    entry.value.inline_data =
+        code + ": object " + id.Hex() + " could not be restored: " + status.ToString();
   }
   auto waiters = std::move(entry.waiters);
   entry.waiters.clear();

@@ -45,16 +45,16 @@ struct StoredValue {
   std::string inline_data;  // The serialized object, when not in shared memory.
   bool in_shm = false;
   uint64_t shm_size = 0;
-  std::vector<ObjectID> contained;  // References held inside this value.
+  std::vector<ObjectID> contained;        // References held inside this value.
   std::vector<ActorID> contained_actors;  // Actor handles held inside this value.
 };
 
 struct ObjectStoreStats {
-  size_t num_objects = 0;      // Ready objects, wherever their value is.
-  size_t num_in_memory = 0;    // Objects with a shared-memory file.
-  size_t num_spilled = 0;      // Objects whose only copy is a spill file.
-  uint64_t capacity = 0;       // 0: unlimited.
-  uint64_t shm_bytes = 0;      // Bytes counted against the capacity now.
+  size_t num_objects = 0;    // Ready objects, wherever their value is.
+  size_t num_in_memory = 0;  // Objects with a shared-memory file.
+  size_t num_spilled = 0;    // Objects whose only copy is a spill file.
+  uint64_t capacity = 0;     // 0: unlimited.
+  uint64_t shm_bytes = 0;    // Bytes counted against the capacity now.
   uint64_t inline_bytes = 0;
   uint64_t spilled_bytes = 0;  // Bytes of spill files now.
   uint64_t spill_count = 0;    // Totals since the table was made.
@@ -64,9 +64,9 @@ struct ObjectStoreStats {
 };
 
 struct ObjectTableOptions {
-  std::string store_dir;   // Shared-memory object files, named by object id in hex.
-  std::string spill_dir;   // Spill files; must exist when capacity > 0.
-  uint64_t capacity = 0;   // Bytes; 0 means no limit and no spilling.
+  std::string store_dir;  // Shared-memory object files, named by object id in hex.
+  std::string spill_dir;  // Spill files; must exist when capacity > 0.
+  uint64_t capacity = 0;  // Bytes; 0 means no limit and no spilling.
   // Where file copies run. Null: they run inline, on the calling thread (tests).
   IoPool* io = nullptr;
 };

@@ -12,8 +12,12 @@
 namespace rayx {
 namespace {
 
-ByteSpan Span(const std::string& s) { return ByteSpan{reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-std::string AsString(ByteSpan span) { return std::string(reinterpret_cast<const char*>(span.data), span.size); }
+ByteSpan Span(const std::string& s) {
+  return ByteSpan{reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+std::string AsString(ByteSpan span) {
+  return std::string(reinterpret_cast<const char*>(span.data), span.size);
+}
 
 class ShmFileTest : public ::testing::Test {
  protected:
@@ -31,7 +35,8 @@ TEST_F(ShmFileTest, WrittenObjectMapsBackIntact) {
   // its pieces and resume inside them.
   std::string data = "pickle";
   std::vector<std::string> buffers;
-  for (int i = 0; i < 1500; ++i) buffers.push_back(std::string(i % 97, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 1500; ++i)
+    buffers.push_back(std::string(i % 97, static_cast<char>('a' + i % 26)));
   buffers.push_back(std::string(3 << 20, 'z'));
   std::vector<ByteSpan> spans;
   std::vector<size_t> sizes;
@@ -50,7 +55,8 @@ TEST_F(ShmFileTest, WrittenObjectMapsBackIntact) {
   ASSERT_TRUE(view.ok()) << view.status();
   EXPECT_EQ(AsString(view->data), data);
   ASSERT_EQ(view->buffers.size(), buffers.size());
-  for (size_t i = 0; i < buffers.size(); ++i) EXPECT_EQ(AsString(view->buffers[i]), buffers[i]) << i;
+  for (size_t i = 0; i < buffers.size(); ++i)
+    EXPECT_EQ(AsString(view->buffers[i]), buffers[i]) << i;
 }
 
 TEST_F(ShmFileTest, AnExistingFileIsNotOverwritten) {

@@ -51,7 +51,8 @@ Status RestoreObjectFile(const std::string& src, const std::string& dst) {
   if (fstat(fd, &st) != 0 || st.st_size == 0) {
     int e = errno;
     close(fd);
-    return e != 0 ? ErrnoError("stat spill file " + src, e) : IoError("spill file " + src + " is empty");
+    return e != 0 ? ErrnoError("stat spill file " + src, e)
+                  : IoError("spill file " + src + " is empty");
   }
   size_t size = static_cast<size_t>(st.st_size);
   auto region = CreateObjectFile(dst, size);

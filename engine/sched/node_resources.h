@@ -25,8 +25,8 @@ inline constexpr char kGpu[] = "GPU";
 // What one grant holds: the amounts, and for a GPU demand which instances and how much of each.
 struct Allocation {
   ResourceSet amounts;
-  std::vector<int> gpu_ids;           // Ascending.
-  std::vector<int64_t> gpu_units;     // Units taken from each of gpu_ids, same order.
+  std::vector<int> gpu_ids;        // Ascending.
+  std::vector<int64_t> gpu_units;  // Units taken from each of gpu_ids, same order.
 };
 
 class NodeResources {

@@ -91,9 +91,10 @@ TEST(FrameTest, WholeFramesAreNotCopied) {
   AppendFrame(&stream, "second");
   FrameDecoder decoder;
   std::vector<const char*> starts;
-  ASSERT_TRUE(
-      decoder.Feed(stream.data(), stream.size(), [&](std::string_view f) { starts.push_back(f.data()); })
-          .ok());
+  ASSERT_TRUE(decoder
+                  .Feed(stream.data(), stream.size(),
+                        [&](std::string_view f) { starts.push_back(f.data()); })
+                  .ok());
   ASSERT_EQ(starts.size(), 2u);
   EXPECT_EQ(starts[0], stream.data() + 4);
   EXPECT_EQ(starts[1], stream.data() + 4 + 5 + 4);

@@ -26,7 +26,8 @@ StatusOr<const wire::Envelope*> ParseEnvelope(std::string_view frame);
 template <typename T>
 std::string_view FinishEnvelope(flatbuffers::FlatBufferBuilder& builder,
                                 flatbuffers::Offset<T> message) {
-  auto envelope = wire::CreateEnvelope(builder, wire::MessageTraits<T>::enum_value, message.Union());
+  auto envelope =
+      wire::CreateEnvelope(builder, wire::MessageTraits<T>::enum_value, message.Union());
   builder.Finish(envelope);
   return std::string_view(reinterpret_cast<const char*>(builder.GetBufferPointer()),
                           builder.GetSize());
@@ -38,7 +39,8 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> PackIds(flatbuffers::FlatBuffe
                                                           const std::vector<Id>& ids) {
   uint8_t* out = nullptr;
   auto offset = builder.CreateUninitializedVector(ids.size() * Id::kSize, &out);
-  for (size_t i = 0; i < ids.size(); ++i) std::memcpy(out + i * Id::kSize, ids[i].data(), Id::kSize);
+  for (size_t i = 0; i < ids.size(); ++i)
+    std::memcpy(out + i * Id::kSize, ids[i].data(), Id::kSize);
   return offset;
 }
 
@@ -48,12 +50,13 @@ StatusOr<std::vector<Id>> UnpackIds(const flatbuffers::Vector<uint8_t>* packed) 
   std::vector<Id> ids;
   if (packed == nullptr) return ids;
   if (packed->size() % Id::kSize != 0) {
-    return ProtocolError("id list of " + std::to_string(packed->size()) + " bytes is not whole ids");
+    return ProtocolError("id list of " + std::to_string(packed->size()) +
+                         " bytes is not whole ids");
   }
   ids.reserve(packed->size() / Id::kSize);
   for (size_t i = 0; i < packed->size(); i += Id::kSize) {
-    ids.push_back(Id::FromBinary(std::string_view(
-        reinterpret_cast<const char*>(packed->data() + i), Id::kSize)));
+    ids.push_back(Id::FromBinary(
+        std::string_view(reinterpret_cast<const char*>(packed->data() + i), Id::kSize)));
   }
   return ids;
 }
@@ -62,8 +65,7 @@ StatusOr<std::vector<Id>> UnpackIds(const flatbuffers::Vector<uint8_t>* packed) 
 template <typename Id>
 StatusOr<Id> UnpackId(const flatbuffers::Vector<uint8_t>* packed) {
   if (packed == nullptr || packed->size() != Id::kSize) return ProtocolError("malformed id");
-  return Id::FromBinary(
-      std::string_view(reinterpret_cast<const char*>(packed->data()), Id::kSize));
+  return Id::FromBinary(std::string_view(reinterpret_cast<const char*>(packed->data()), Id::kSize));
 }
 
 inline std::string_view BytesOf(const flatbuffers::Vector<uint8_t>* v) {

@@ -11,8 +11,8 @@ namespace rayx {
 struct OutputForwarder::Handle {
   uv_pipe_t pipe;
   OutputForwarder* owner;  // Null once the owner is gone.
-  bool closing = false;  // uv_close was called.
-  bool closed = false;   // The close callback ran.
+  bool closing = false;    // uv_close was called.
+  bool closed = false;     // The close callback ran.
 };
 
 namespace {
@@ -28,7 +28,8 @@ void WriteAll(int fd, const std::string& text) {
 
 }  // namespace
 
-OutputForwarder::OutputForwarder(EventLoop* loop, int target_fd, std::function<std::string()> prefix)
+OutputForwarder::OutputForwarder(EventLoop* loop, int target_fd,
+                                 std::function<std::string()> prefix)
     : target_fd_(target_fd), prefix_(std::move(prefix)), handle_(new Handle) {
   uv_pipe_init(loop->uv(), &handle_->pipe, 0);
   handle_->owner = this;

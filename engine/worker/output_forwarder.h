@@ -23,7 +23,8 @@ class OutputForwarder {
   OutputForwarder(EventLoop* loop, int target_fd, std::function<std::string()> prefix);
   ~OutputForwarder();  // Closes the pipe if it is still open.
 
-  // The pipe to hand to uv_spawn as the child's stdout or stderr (UV_CREATE_PIPE | UV_WRITABLE_PIPE).
+  // The pipe to hand to uv_spawn as the child's stdout or stderr (UV_CREATE_PIPE |
+  // UV_WRITABLE_PIPE).
   uv_pipe_t* pipe();
   // Starts reading after the child was spawned.
   void Start();

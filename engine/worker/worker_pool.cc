@@ -58,7 +58,7 @@ Status WorkerPool::StartWorker() {
   worker->stdout_forwarder = std::make_unique<OutputForwarder>(loop_, STDOUT_FILENO, prefix);
   worker->stderr_forwarder = std::make_unique<OutputForwarder>(loop_, STDERR_FILENO, prefix);
 
-  std::vector<std::string> args = {options_.executable, "worker", "--node-socket",
+  std::vector<std::string> args = {options_.executable,  "worker",      "--node-socket",
                                    options_.node_socket, "--worker-id", id_hex};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

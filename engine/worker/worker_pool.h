@@ -41,9 +41,9 @@ struct Worker {
   bool idle = false;
   bool dead = false;
 
-  uint64_t task_key = 0;            // The task it runs, 0 when none.
-  std::string task_name;            // For the output prefix.
-  bool blocked = false;             // Waiting in get or wait; its CPU is given back.
+  uint64_t task_key = 0;  // The task it runs, 0 when none.
+  std::string task_name;  // For the output prefix.
+  bool blocked = false;   // Waiting in get or wait; its CPU is given back.
   std::unordered_set<std::string> known_functions;
 
   // Pool-private.
