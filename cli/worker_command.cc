@@ -28,6 +28,9 @@ int RunWorker(const WorkerArgs& args) {
     std::fprintf(stderr, "rayx worker: %s\n", worker_id.status().ToString().c_str());
     return 2;
   }
+  // SIGINT cancels a task: until the task loop installs its handler (which asks the node which
+  // task a signal was for), one must not end the worker in the middle of its start-up.
+  signal(SIGINT, SIG_IGN);
   embed::InterpreterOptions options;
   options.main = embed::InterpreterOptions::Main::kNothing;
   auto interpreter = embed::Interpreter::Start(options);

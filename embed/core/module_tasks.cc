@@ -145,6 +145,16 @@ PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   Py_RETURN_NONE;
 }
 
+// task_cancelled(task_id): whether the node cancelled this task (a worker asks when a SIGINT came
+// before the task's code started).
+PyObject* TaskCancelled(PyObject*, PyObject* arg) {
+  TaskID id;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr || !IdFromBytes(arg, &id)) return nullptr;
+  bool cancelled = WithoutGil([&] { return runtime->TaskCancelled(id); });
+  return PyBool_FromLong(cancelled);
+}
+
 PyObject* SetCurrentTask(PyObject*, PyObject* arg) {
   TaskID id;
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
@@ -177,6 +187,8 @@ void AddTaskMethods(std::vector<PyMethodDef>* methods) {
            "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves "
            "the "
            "calling thread's current task as it is."},
+          {"task_cancelled", Entry<TaskCancelled>, METH_O,
+           "Worker: whether the node cancelled this task (reads what has arrived first)."},
           {"set_current_task", Entry<SetCurrentTask>, METH_O,
            "Worker: the calling thread now runs this task (ids of what it submits derive from "
            "it)."},

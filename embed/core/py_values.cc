@@ -256,6 +256,7 @@ PyObject* TaskToTuple(TaskToRun& task) {
       PyBool_FromLong(task.actor_creation),
       text(task.method),
       PyLong_FromLong(task.max_concurrency),
+      PyBool_FromLong(task.cancelled),
   };
   constexpr Py_ssize_t kItems = sizeof(items) / sizeof(items[0]);
   PyObject* tuple = PyTuple_New(kItems);

@@ -97,6 +97,8 @@ Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<Outgoing
   return executor_->TaskDone(task_id, results, retry);
 }
 
+bool ClientRuntime::TaskCancelled(const TaskID& task_id) { return executor_->Cancelled(task_id); }
+
 void ClientRuntime::Disconnect() {
   disconnected_ = true;
   channel_->Close();

@@ -119,6 +119,7 @@ struct TaskToRun {
   std::vector<int> gpu_ids;
   bool actor_creation = false;
   int max_concurrency = 0;
+  bool cancelled = false;  // Cancelled before it came: report it cancelled, do not run it.
 };
 
 }  // namespace rayx

@@ -27,8 +27,8 @@ std::string DirectShape(const TaskSubmission& task) {
 
 DirectSubmitter::DirectSubmitter(NodeChannel* channel, ReferenceCounter* refs)
     : channel_(channel), refs_(refs) {
-  channel_->connection().SetFrameHandler(
-      [this](uint64_t link, std::string frame) { OnFrame(link, std::move(frame)); });
+  channel_->AddFrameTaker(
+      [this](uint64_t link, std::string& frame) { return OnFrame(link, frame); });
   channel_->AddUpkeep([this] { return Upkeep(); });
   refs_->SetReleaseListener([this](const ObjectID& id) { OnRelease(id); });
 }
@@ -126,10 +126,10 @@ void DirectSubmitter::RequestLease(const TaskSubmission& task, const std::string
   (void)channel_->Send(FinishEnvelope(b, request));  // A lost connection fails everything anyway.
 }
 
-void DirectSubmitter::OnFrame(uint64_t link, std::string frame) {
+bool DirectSubmitter::OnFrame(uint64_t link, const std::string& frame) {
   if (link != 0 && frame.empty()) {
     OnLinkClosed(link);
-    return;
+    return true;
   }
   // Verified when it arrived.
   const wire::Envelope* envelope = wire::GetEnvelope(frame.data());
@@ -139,7 +139,7 @@ void DirectSubmitter::OnFrame(uint64_t link, std::string frame) {
     std::optional<WorkerID> worker_id;
     if (granted->worker_id() != nullptr && granted->worker_id()->size() != 0) {
       auto id = UnpackId<WorkerID>(granted->worker_id());
-      if (!id.ok()) return;
+      if (!id.ok()) return true;
       worker_id = *id;
     }
     OnLeaseGranted(granted->lease_key(), worker_id ? &*worker_id : nullptr,
@@ -147,7 +147,10 @@ void DirectSubmitter::OnFrame(uint64_t link, std::string frame) {
   } else if (const wire::RevokeLease* revoke = envelope->message_as_RevokeLease()) {
     auto worker_id = UnpackId<WorkerID>(revoke->worker_id());
     if (worker_id.ok()) OnRevokeLease(*worker_id);
+  } else {
+    return false;
   }
+  return true;
 }
 
 void DirectSubmitter::OnLeaseGranted(uint64_t lease_key, const WorkerID* worker_id,

@@ -115,7 +115,8 @@ class DirectSubmitter {
   void AnnouncedOn(std::unique_lock<std::mutex>& lock, const std::string& shape,
                    const Target& target);
   // Frames from links and lease messages from the node (NodeConnection::FrameHandler).
-  void OnFrame(uint64_t link, std::string frame);
+  // False for frames that are not about direct submission.
+  bool OnFrame(uint64_t link, const std::string& frame);
   void OnLeaseGranted(uint64_t lease_key, const WorkerID* worker_id,
                       const std::string& socket_path);
   void OnRevokeLease(const WorkerID& worker_id);

@@ -5,7 +5,15 @@
 namespace rayx {
 
 NodeChannel::NodeChannel(std::unique_ptr<NodeConnection> connection)
-    : connection_(std::move(connection)) {}
+    : connection_(std::move(connection)) {
+  connection_->SetFrameHandler([this](uint64_t link, std::string frame) {
+    for (const FrameTaker& take : frame_takers_) {
+      if (take(link, frame)) return;
+    }
+  });
+}
+
+void NodeChannel::AddFrameTaker(FrameTaker taker) { frame_takers_.push_back(std::move(taker)); }
 
 NodeChannel::~NodeChannel() { Stop(); }
 

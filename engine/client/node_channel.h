@@ -54,6 +54,11 @@ class NodeChannel {
   // Set before any other thread uses the channel; source_empty tells without taking the order
   // lock whether the source has nothing waiting (it may be briefly stale: the source then Wakes).
   void SetPendingSource(PendingSource source, std::function<bool()> source_empty);
+  // Takes a frame that is neither a reply nor a task (see NodeConnection::FrameHandler): true
+  // when it was this handler's. Handlers are asked in the order they were added. Add them before
+  // any other thread uses the channel.
+  using FrameTaker = std::function<bool(uint64_t link, std::string& frame)>;
+  void AddFrameTaker(FrameTaker taker);
   void AddUpkeep(Upkeep upkeep);
   // Starts the flusher. Call once the pending source and upkeeps are set.
   void Start();
@@ -94,6 +99,7 @@ class NodeChannel {
   PendingSource pending_source_;
   std::function<bool()> source_empty_;
   std::vector<Upkeep> upkeeps_;
+  std::vector<FrameTaker> frame_takers_;
 
   std::mutex order_mu_;  // Taken before mu_, never while holding it.
 

@@ -482,7 +482,8 @@ void NodeConnection::Route(std::string frame) {
     auto it = replies_.find(id);
     if (it != replies_.end()) it->second = std::move(frame);
   } else if (e->message_type() == wire::Message::LeaseGranted ||
-             e->message_type() == wire::Message::RevokeLease) {
+             e->message_type() == wire::Message::RevokeLease ||
+             e->message_type() == wire::Message::CancelTask) {
     lock.unlock();
     CallHandler(0, std::move(frame));
     return;

@@ -8,6 +8,13 @@
 
 namespace rayx {
 
+TaskExecutor::TaskExecutor(NodeChannel* channel, TaskContext* context, ValueIo* io,
+                           DirectSubmitter* direct)
+    : channel_(channel), context_(context), io_(io), direct_(direct) {
+  channel_->AddFrameTaker(
+      [this](uint64_t link, std::string& frame) { return HandleFrame(link, frame); });
+}
+
 StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
   // Not flushed here (one system call per task fewer): the flusher sends what waits within
   // kFlushDelay when the worker waits long for its next task.
@@ -40,6 +47,10 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
       }
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    task->cancelled = cancelled_.count(task->task_id) != 0;
+  }
   context_->SetCurrentTask(task->task_id, spec->depth(),
                            static_cast<uint32_t>(std::max(0, execute->retries_left())));
   task->function_id = BytesOf(spec->function_id());
@@ -68,6 +79,29 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     }
   }
   return true;
+}
+
+bool TaskExecutor::HandleFrame(uint64_t link, const std::string& frame) {
+  if (link != 0 || frame.empty()) return false;
+  // Verified when it arrived.
+  const wire::CancelTask* cancel = wire::GetEnvelope(frame.data())->message_as_CancelTask();
+  if (cancel == nullptr) return false;
+  auto object_id = UnpackId<ObjectID>(cancel->object_id());
+  if (!object_id.ok()) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!cancelled_.insert(object_id->Task()).second) return true;
+  cancelled_order_.push_back(object_id->Task());
+  if (cancelled_order_.size() > kMaxCancelled) {
+    cancelled_.erase(cancelled_order_.front());
+    cancelled_order_.pop_front();
+  }
+  return true;
+}
+
+bool TaskExecutor::Cancelled(const TaskID& task_id) {
+  channel_->connection().Poll();  // A CancelTask sent before the signal has arrived by now.
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_.count(task_id) != 0;
 }
 
 Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,

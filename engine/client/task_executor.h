@@ -7,13 +7,20 @@
 // references, which the owner keeps and promotes to the node when someone there may wait for it.
 // Otherwise the report goes at once.
 //
+// Cancellation: the node names a cancelled task (CancelTask) before it sends the SIGINT that
+// interrupts it, so the worker can tell which task a signal is for: a task named before it comes
+// is handed out marked cancelled, and Cancelled() answers for a signal that came before the task's
+// code started.
+//
 // Thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/base/ids.h"
@@ -29,8 +36,8 @@ namespace rayx {
 class TaskExecutor {
  public:
   // Every pointer must outlive the executor.
-  TaskExecutor(NodeChannel* channel, TaskContext* context, ValueIo* io, DirectSubmitter* direct)
-      : channel_(channel), context_(context), io_(io), direct_(direct) {}
+  // Takes the node's CancelTask frames from the channel.
+  TaskExecutor(NodeChannel* channel, TaskContext* context, ValueIo* io, DirectSubmitter* direct);
 
   // Blocks until a task comes and fills *task with it (true), or returns false once the
   // connection is closed or the interrupt check said to give up (*interrupted is then set).
@@ -39,6 +46,10 @@ class TaskExecutor {
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   // The task is done with these results (retry: it failed in a way that is to be retried).
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
+  // Whether the node said that task_id is cancelled, after reading what has arrived.
+  bool Cancelled(const TaskID& task_id);
+  // Takes a CancelTask from the node (NodeConnection::FrameHandler); false for other frames.
+  bool HandleFrame(uint64_t link, const std::string& frame);
 
  private:
   NodeChannel* const channel_;
@@ -51,6 +62,11 @@ class TaskExecutor {
   std::unordered_map<TaskID, uint64_t> task_links_;  // GUARDED_BY(mu_)
   // The task name the node has for this worker (it prefixes the worker's output with it).
   std::string name_at_node_;  // GUARDED_BY(mu_)
+  // Tasks the node cancelled, the newest kMaxCancelled of them (a cancel may come for a task
+  // that ended meanwhile, or that never comes: they are forgotten oldest first).
+  static constexpr size_t kMaxCancelled = 1024;
+  std::unordered_set<TaskID> cancelled_;  // GUARDED_BY(mu_)
+  std::deque<TaskID> cancelled_order_;    // GUARDED_BY(mu_)
 };
 
 }  // namespace rayx

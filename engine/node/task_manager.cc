@@ -491,6 +491,13 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
                                              "task " + task->spec.name + " was cancelled"));
       break;
     case State::kRunning:
+      if (!force && task->worker->connection != nullptr) {
+        // Named first, so that the worker knows which task the signal is for (see CancelTask).
+        flatbuffers::FlatBufferBuilder b(64);
+        ObjectID first_return = ObjectID::ForReturn(task->spec.task_id, 0);
+        auto id = b.CreateVector(first_return.data(), ObjectID::kSize);
+        task->worker->connection->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, false)));
+      }
       pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
       break;
   }

@@ -28,11 +28,14 @@ class WorkerMainTest(unittest.TestCase):
 
         self.module = _rayx
         self.done = []
+        self.cancelled = set()  # Task ids the fake engine says were cancelled.
         _rayx.task_done = lambda *report: self.done.append(report)
+        _rayx.task_cancelled = lambda task_id: task_id in self.cancelled
 
     def tearDown(self):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         del self.module.task_done
+        del self.module.task_cancelled
         if hasattr(self.module, "next_task"):
             del self.module.next_task
 
@@ -119,6 +122,38 @@ class WorkerMainTest(unittest.TestCase):
         self.assertEqual(kind, SYSTEM_ERROR)
         self.assertTrue(text.startswith("TASK_CANCELLED: "), text)
         self.assertEqual(serialization.deserialize(*self.done[1][1][0][:3]), "quick")
+
+    def test_sigint_before_the_code_starts_cancels_only_the_task_it_was_for(self):
+        def quick():
+            return "quick"
+
+        def cancel(task_id):
+            def step():
+                self.cancelled.add(task_id)
+                os.kill(os.getpid(), signal.SIGINT)  # While "in next_task": no user code runs.
+            return step
+
+        stray_sigint = lambda: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
+        self.run_loop([
+            cancel(b"t1"), _task(quick, task_id=b"t1"),  # The cancel raced the task's start.
+            stray_sigint, _task(quick, task_id=b"t2"),   # A late signal for a task that ended.
+        ])
+        kind, text, _, _ = self.done[0][1][0]
+        self.assertEqual(kind, SYSTEM_ERROR)
+        self.assertTrue(text.startswith("TASK_CANCELLED: "), text)
+        self.assertEqual(serialization.deserialize(*self.done[1][1][0][:3]), "quick")
+
+    def test_task_cancelled_before_it_came_does_not_run(self):
+        ran = []
+
+        def record():
+            ran.append(True)
+            return "ran"
+
+        task = _task(record, task_id=b"t1") + (False, "", 0, True)  # ..., cancelled
+        self.run_loop([task])
+        self.assertEqual(ran, [])
+        self.assertTrue(self.done[0][1][0][1].startswith("TASK_CANCELLED: "))
 
     def test_gpu_ids(self):
         def ids():

@@ -5,9 +5,14 @@ The engine starts a worker, connects it, and calls `main`, which takes tasks fro
 ``_rayx.task_done``. `execute_task` is the part that runs one task; it never raises. A worker sent
 an actor's creation task becomes that actor's for good (`actor_loop.run`).
 
-Cancellation: the engine sends SIGINT to a worker whose task is cancelled. The handler installed
-here raises KeyboardInterrupt only while user code runs; the task then reports TASK_CANCELLED.
-A SIGINT that arrives while the worker is idle (late or stray) is ignored.
+Cancellation: the engine names a cancelled task to its worker, then sends it SIGINT. The handler
+installed here raises KeyboardInterrupt only while user code runs; the task then reports
+TASK_CANCELLED. A task named before it comes is not run at all (next_task marks it). A SIGINT that
+arrives while no user code runs is remembered: when the next task's code is about to start, the
+worker asks the engine whether that task was cancelled, so a cancel that raced the task's start
+is never lost, and a stray or late signal (meant for a task that ended) never stops another.
+The worker ignores SIGINT until this handler is installed (see the worker subcommand), so the
+first task asks too.
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, 
 ACTOR_ID_SIZE = 16
 
 _functions: dict[bytes, Callable] = {}
+# Definitions that came with a task that was not run (it was cancelled before it came).
+_unloaded_definitions: dict[bytes, bytes] = {}
 _in_user_code = False
+# A SIGINT came while no user code ran (or may have, before the handler was installed).
+_sigint_pending = True
 
 
 def main() -> None:
@@ -68,8 +77,21 @@ def _install_sigint_handler() -> None:
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
+    global _sigint_pending
     if _in_user_code:
         raise KeyboardInterrupt
+    _sigint_pending = True
+
+
+def _enter_user_code(task_id: bytes) -> None:
+    """Marks user code as running; raises KeyboardInterrupt when a SIGINT that came before was for
+    this task."""
+    global _in_user_code, _sigint_pending
+    _in_user_code = True  # First: a SIGINT from now on raises in the handler.
+    if _sigint_pending:
+        _sigint_pending = False
+        if _rayx.task_cancelled(task_id):
+            raise KeyboardInterrupt
 
 
 def execute_task(task: tuple) -> tuple[list, bool]:
@@ -80,6 +102,10 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     global _in_user_code
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
+    if len(task) > 12 and task[12]:  # Cancelled before it came.
+        if function_blob is not None:  # The tasks after it come without the definition.
+            _unloaded_definitions.setdefault(function_id, function_blob)
+        return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
     if gpu_ids or worker.state.gpu_ids or _environ_data is None or (
         _environ_data.get(b"CUDA_VISIBLE_DEVICES") != b""
     ):
@@ -91,8 +117,8 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             if function is None:
                 function = _load_function(function_id, function_blob)
             args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
-            _in_user_code = True
             try:
+                _enter_user_code(task_id)
                 output = function(*args, **kwargs) if kwargs else function(*args)
             finally:
                 _in_user_code = False
@@ -144,6 +170,8 @@ if not isinstance(_environ_data, dict):
 def _load_function(function_id: bytes, blob: Optional[bytes]) -> Callable:
     function = _functions.get(function_id)
     if function is None:
+        if blob is None:
+            blob = _unloaded_definitions.pop(function_id, None)
         if blob is None:
             raise RuntimeError(
                 f"the engine sent no definition for function {function_id.hex()} "
