@@ -36,6 +36,11 @@ void NodeChannel::Stop() {
   cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   Flush();  // An orderly end says what waits; a lost connection frees it anyway.
+  // The parts that registered may go now: nothing calls into them any more.
+  std::lock_guard<std::mutex> order(order_mu_);
+  pending_source_ = nullptr;
+  source_empty_ = nullptr;
+  upkeeps_.clear();
 }
 
 std::string NodeChannel::TakeWaiting() {

@@ -62,8 +62,8 @@ class NodeChannel {
   void AddUpkeep(Upkeep upkeep);
   // Starts the flusher. Call once the pending source and upkeeps are set.
   void Start();
-  // Stops the flusher and sends what waits. Call before the pending source or an upkeep goes;
-  // the channel may still send afterwards. Idempotent.
+  // Stops the flusher, sends what waits and forgets the pending source and the upkeeps, which may
+  // go afterwards; the channel may still send. Idempotent.
   void Stop();
 
   NodeConnection& connection() { return *connection_; }
