@@ -103,6 +103,7 @@ TEST_F(NodeChannelTest, PendingSourceGoesAfterDeferredFramesAndBeforeTheEnvelope
   ASSERT_TRUE(channel_->Send(Named("sent 2")).ok());
   EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "batch");
   EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "sent 2");
+  channel_->Stop();  // Before the pending source's captures go.
 }
 
 TEST_F(NodeChannelTest, PendingSourceIsFlushedByTheFlusherAfterAWake) {
@@ -118,6 +119,7 @@ TEST_F(NodeChannelTest, PendingSourceIsFlushedByTheFlusherAfterAWake) {
   batches = 1;
   channel_->Wake();
   EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "batch");
+  channel_->Stop();  // Before the pending source's captures go.
 }
 
 TEST_F(NodeChannelTest, CallSendsWhatWaitsFirst) {
