@@ -100,6 +100,16 @@ PyObject* ObjectStoreStats(PyObject*, PyObject*) {
       s.restore_bytes_total, "store_dir", s.store_dir.c_str(), "spill_dir", s.spill_dir.c_str());
 }
 
+// Tests only (rayx._private.internal_api.drop_object_copies).
+PyObject* DropObjectCopies(PyObject*, PyObject* ids_obj) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  std::vector<ObjectID> ids;
+  if (runtime == nullptr || !IdsFromList(ids_obj, &ids)) return nullptr;
+  StatusOr<uint32_t> dropped = WithoutGil([&] { return runtime->DropObjectCopies(ids); });
+  if (!dropped.ok()) return RaiseStatus(dropped.status());
+  return PyLong_FromUnsignedLong(*dropped);
+}
+
 }  // namespace
 
 void AddObjectMethods(std::vector<PyMethodDef>* methods) {
@@ -115,6 +125,8 @@ void AddObjectMethods(std::vector<PyMethodDef>* methods) {
            "This process holds one reference fewer to the id."},
           {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
            "The node's object store figures (a dict)."},
+          {"drop_object_copies", Entry<DropObjectCopies>, METH_O,
+           "drop_object_copies(ids) -> how many had a copy (tests: as if their node died)."},
       });
 }
 

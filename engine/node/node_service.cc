@@ -141,6 +141,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
     }
     case wire::Message::ObjectStoreStatsRequest:
       return HandleStats(session, envelope->message_as_ObjectStoreStatsRequest());
+    case wire::Message::DropObjectCopies:
+      return HandleDropCopies(session, envelope->message_as_DropObjectCopies());
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
@@ -408,6 +410,8 @@ Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) 
       auto it = waits_.find(key);
       if (it != waits_.end() && ++it->second->ready >= it->second->wanted) FinishWait(key);
     });
+    // Waiting on a lost object rebuilds it, which may settle it (as an error) at once.
+    if (waits_.count(key) == 0) return Status::OK();
     raw->waiters.emplace_back(id, handle);
   }
   raw->blocking = true;
@@ -468,6 +472,27 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
     if (--it->second == 0) session->mapped.erase(it);
     objects_->RemoveMapping(id);
   }
+  return Status::OK();
+}
+
+Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCopies* drop) {
+  RAYX_ASSIGN_OR_RETURN(auto ids, UnpackIds<ObjectID>(drop->ids()));
+  uint32_t dropped = 0;
+  std::string error;
+  for (const ObjectID& id : ids) {
+    StatusOr<bool> done = objects_->DropCopies(id);
+    if (!done.ok()) {
+      error = done.status().ToString();
+      break;
+    }
+    if (!*done) continue;
+    dropped++;
+    tasks_->OnCopiesDropped(id);
+  }
+  flatbuffers::FlatBufferBuilder b(128);
+  auto text = b.CreateString(error);
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateDropObjectCopiesReply(b, drop->request_id(), dropped, text)));
   return Status::OK();
 }
 
