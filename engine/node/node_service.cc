@@ -480,14 +480,12 @@ Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCop
   uint32_t dropped = 0;
   std::string error;
   for (const ObjectID& id : ids) {
-    StatusOr<bool> done = objects_->DropCopies(id);
+    StatusOr<bool> done = tasks_->LoseCopies(id);
     if (!done.ok()) {
       error = done.status().ToString();
       break;
     }
-    if (!*done) continue;
-    dropped++;
-    tasks_->OnCopiesDropped(id);
+    if (*done) dropped++;
   }
   flatbuffers::FlatBufferBuilder b(128);
   auto text = b.CreateString(error);

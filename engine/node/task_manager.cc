@@ -659,7 +659,9 @@ void TaskManager::RebuildLost(const ObjectID& id) {
   if (!s.ok()) lost("and running its task again failed: " + s.ToString());
 }
 
-void TaskManager::OnCopiesDropped(const ObjectID& id) {
+StatusOr<bool> TaskManager::LoseCopies(const ObjectID& id) {
+  RAYX_ASSIGN_OR_RETURN(bool dropped, objects_->DropCopies(id));
+  if (!dropped) return false;
   std::vector<uint64_t> affected;
   for (auto& [key, task] : tasks_) {
     if (task->on_lease || task->state == State::kRunning) continue;
@@ -686,6 +688,7 @@ void TaskManager::OnCopiesDropped(const ObjectID& id) {
     if (!objects_->IsAvailable(id)) it->second->arg_waiters.emplace_back(id, handle);
     if (queued) OnArgReady(key);
   }
+  return true;
 }
 
 }  // namespace rayx

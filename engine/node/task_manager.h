@@ -92,9 +92,10 @@ class TaskManager {
   // never leased) counts as one that died running the task.
   Status SubmitDirect(TaskSpec spec, bool leased);
 
-  // Copies of id were dropped: tasks waiting to run that take it as an argument wait for it again
-  // (which rebuilds it).
-  void OnCopiesDropped(const ObjectID& id);
+  // Every copy of id is gone (DropObjectCopies; a dead node's, later): the object becomes lost
+  // (ObjectTable::DropCopies), and the tasks waiting to run that take it as an argument wait for
+  // it again, which rebuilds it. False when id had no copy (unknown, pending or lost already).
+  StatusOr<bool> LoseCopies(const ObjectID& id);
   // How many tasks' lineage is kept, and how many tasks ran again to rebuild lost objects.
   size_t num_lineage() const { return lineage_.size(); }
   uint64_t num_rebuilt() const { return num_rebuilt_; }
