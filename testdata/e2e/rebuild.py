@@ -154,4 +154,37 @@ assert rayx.get(ref) == bytes([len("direct") % 251]) * 10
 assert runs("direct") == 2, runs("direct")
 print("rebuild: a directly submitted task's lost result is rebuilt")
 
+# 9. A task with two returns: a lost one runs the task again, the other keeps its value; both
+# lost run it once.
+@rayx.remote(num_returns=2)
+def pair(name):
+    note(name)
+    return name + "-0", name + "-1"
+
+
+r0, r1 = pair.remote("pair")
+assert rayx.get([r0, r1]) == ["pair-0", "pair-1"]
+drop_object_copies([r0])
+assert rayx.get(r0) == "pair-0" and rayx.get(r1) == "pair-1"
+assert runs("pair") == 2
+drop_object_copies([r0, r1])
+assert rayx.get([r0, r1]) == ["pair-0", "pair-1"]
+assert runs("pair") == 3, runs("pair")
+print("rebuild: a task with two returns is run once per loss")
+
+
+# 10. A task that gets a lost object (a reference inside its arguments) while it holds the only
+# CPU: it lends the CPU, and the rebuild runs.
+@rayx.remote
+def fetch(refs):
+    return rayx.get(refs[0])
+
+
+ref = make.remote("nested", LARGE)
+rayx.get(ref)
+drop_object_copies([ref])
+assert rayx.get(fetch.remote([ref])) == bytes([len("nested") % 251]) * LARGE
+assert runs("nested") == 2
+print("rebuild: a get inside a task rebuilds a lost object")
+
 print("rebuild: all checks held")
