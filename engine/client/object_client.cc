@@ -140,6 +140,8 @@ StatusOr<StoreStats> ObjectClient::Stats() {
   s.restore_bytes_total = r->restore_bytes_total();
   s.store_dir = StringOf(r->store_dir());
   s.spill_dir = StringOf(r->spill_dir());
+  s.lineage_tasks = r->lineage_tasks();
+  s.rebuilt_tasks = r->rebuilt_tasks();
   return s;
 }
 

@@ -513,6 +513,8 @@ Status NodeService::HandleStats(Session* session, const wire::ObjectStoreStatsRe
   r.add_restore_bytes_total(stats.restore_bytes_total);
   r.add_store_dir(store_dir);
   r.add_spill_dir(spill_dir);
+  r.add_lineage_tasks(tasks_->num_lineage());
+  r.add_rebuilt_tasks(tasks_->num_rebuilt());
   session->connection->Send(FinishEnvelope(b, r.Finish()));
   return Status::OK();
 }

@@ -187,4 +187,22 @@ assert rayx.get(fetch.remote([ref])) == bytes([len("nested") % 251]) * LARGE
 assert runs("nested") == 2
 print("rebuild: a get inside a task rebuilds a lost object")
 
+# 11. Every rebuild above was counted by the node, and the lineage goes with the last reference.
+import gc  # noqa: E402
+
+from rayx._private.worker import object_store_stats  # noqa: E402
+
+expected_rebuilds = sum(runs(name) - 1 for name in os.listdir(LOG_DIR) if name != "warm")
+stats = object_store_stats()
+assert stats["rebuilt_tasks"] == expected_rebuilds, (stats["rebuilt_tasks"], expected_rebuilds)
+assert stats["lineage_tasks"] > 0
+del a, b, c, ref, r0, r1, put_ref, large_put, arg, queued, blocker, ready
+gc.collect()
+deadline = time.monotonic() + 10
+# Released references reach the node with the next message (a stats request here) or soon after.
+while object_store_stats()["lineage_tasks"] != 0 and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert object_store_stats()["lineage_tasks"] == 0, object_store_stats()
+print(f"rebuild: {expected_rebuilds} rebuilds counted; no lineage left once the references went")
+
 print("rebuild: all checks held")
