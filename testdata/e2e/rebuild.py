@@ -12,7 +12,7 @@ import time
 
 import rayx
 from rayx._private.internal_api import drop_object_copies
-from rayx._private.worker import direct_task_count
+from rayx._private.worker import direct_task_count, object_store_stats
 from rayx.exceptions import ObjectLostError
 
 rayx.init(num_cpus=1)
@@ -142,13 +142,20 @@ print("rebuild: a lost argument of a queued task is rebuilt before it runs")
 
 # 8. A directly submitted task (sent to a leased worker; its result kept by the driver): dropped
 # here and on the node, rebuilt through the node.
+del ref  # Its lineage goes (with the next message to the node), before the count is taken.
+object_store_stats()
 for i in range(30):
     rayx.get(make.remote("warm", 1))
+lineage_before = object_store_stats()["lineage_tasks"]  # The lease is still held (20 ms idle).
 before = direct_task_count()
 ref = make.remote("direct", 10)
 assert rayx.get(ref) == bytes([len("direct") % 251]) * 10
 assert direct_task_count() == before + 1, "the task did not go direct"
-time.sleep(0.2)  # The worker's own report of the task reaches the node.
+# The node keeps the task's lineage once the worker's own (batched) report of it has come.
+deadline = time.monotonic() + 10
+while object_store_stats()["lineage_tasks"] == lineage_before and time.monotonic() < deadline:
+    time.sleep(0.01)
+assert object_store_stats()["lineage_tasks"] == lineage_before + 1, (lineage_before, object_store_stats())
 assert drop_object_copies([ref]) == 1
 assert rayx.get(ref) == bytes([len("direct") % 251]) * 10
 assert runs("direct") == 2, runs("direct")
@@ -189,8 +196,6 @@ print("rebuild: a get inside a task rebuilds a lost object")
 
 # 11. Every rebuild above was counted by the node, and the lineage goes with the last reference.
 import gc  # noqa: E402
-
-from rayx._private.worker import object_store_stats  # noqa: E402
 
 expected_rebuilds = sum(runs(name) - 1 for name in os.listdir(LOG_DIR) if name != "warm")
 stats = object_store_stats()
