@@ -93,11 +93,22 @@ PyObject* ObjectStoreStats(PyObject*, PyObject*) {
   if (!stats.ok()) return RaiseStatus(stats.status());
   const StoreStats& s = *stats;
   return Py_BuildValue(
-      "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:s}", "capacity", s.capacity, "used", s.used,
-      "num_objects", s.num_objects, "num_in_memory", s.num_in_memory, "num_spilled", s.num_spilled,
-      "spilled_bytes", s.spilled_bytes, "spill_count", s.spill_count, "spill_bytes_total",
-      s.spill_bytes_total, "restore_count", s.restore_count, "restore_bytes_total",
-      s.restore_bytes_total, "store_dir", s.store_dir.c_str(), "spill_dir", s.spill_dir.c_str());
+      "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:s,s:K,s:K}", "capacity", s.capacity, "used",
+      s.used, "num_objects", s.num_objects, "num_in_memory", s.num_in_memory, "num_spilled",
+      s.num_spilled, "spilled_bytes", s.spilled_bytes, "spill_count", s.spill_count,
+      "spill_bytes_total", s.spill_bytes_total, "restore_count", s.restore_count,
+      "restore_bytes_total", s.restore_bytes_total, "store_dir", s.store_dir.c_str(), "spill_dir",
+      s.spill_dir.c_str(), "lineage_tasks", s.lineage_tasks, "rebuilt_tasks", s.rebuilt_tasks);
+}
+
+// Tests only (rayx._private.internal_api.drop_object_copies).
+PyObject* DropObjectCopies(PyObject*, PyObject* ids_obj) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  std::vector<ObjectID> ids;
+  if (runtime == nullptr || !IdsFromList(ids_obj, &ids)) return nullptr;
+  StatusOr<uint32_t> dropped = WithoutGil([&] { return runtime->DropObjectCopies(ids); });
+  if (!dropped.ok()) return RaiseStatus(dropped.status());
+  return PyLong_FromUnsignedLong(*dropped);
 }
 
 }  // namespace
@@ -115,6 +126,8 @@ void AddObjectMethods(std::vector<PyMethodDef>* methods) {
            "This process holds one reference fewer to the id."},
           {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
            "The node's object store figures (a dict)."},
+          {"drop_object_copies", Entry<DropObjectCopies>, METH_O,
+           "drop_object_copies(ids) -> how many had a copy (tests: as if their node died)."},
       });
 }
 

@@ -65,6 +65,9 @@ void ClientRuntime::RemoveRef(const ObjectID& id) { refs_->RemoveRef(id); }
 void ClientRuntime::AddActorRef(const ActorID& id) { refs_->AddActorRef(id); }
 void ClientRuntime::RemoveActorRef(const ActorID& id) { refs_->RemoveActorRef(id); }
 StatusOr<StoreStats> ClientRuntime::ObjectStoreStats() { return objects_->Stats(); }
+StatusOr<uint32_t> ClientRuntime::DropObjectCopies(const std::vector<ObjectID>& ids) {
+  return objects_->DropCopies(ids);
+}
 
 Status ClientRuntime::ExportFunction(const std::string& function_id, ByteSpan blob) {
   return submitter_->ExportFunction(function_id, blob);

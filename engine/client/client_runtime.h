@@ -69,6 +69,8 @@ class ClientRuntime {
   void AddActorRef(const ActorID& id);
   void RemoveActorRef(const ActorID& id);
   StatusOr<StoreStats> ObjectStoreStats();
+  // Tests only: drops every copy of ids, as if their node had died (ObjectClient::DropCopies).
+  StatusOr<uint32_t> DropObjectCopies(const std::vector<ObjectID>& ids);
 
   // See TaskSubmitter.
   Status ExportFunction(const std::string& function_id, ByteSpan blob);

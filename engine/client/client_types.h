@@ -87,6 +87,7 @@ struct StoreStats {
   uint64_t spilled_bytes = 0, spill_count = 0, spill_bytes_total = 0;
   uint64_t restore_count = 0, restore_bytes_total = 0;
   std::string store_dir, spill_dir;
+  uint64_t lineage_tasks = 0, rebuilt_tasks = 0;
 };
 
 // One node of the cluster as the node describes it.

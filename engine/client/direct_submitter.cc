@@ -309,6 +309,11 @@ void DirectSubmitter::OnRelease(const ObjectID& id) {
   promoted_.erase(id);
 }
 
+void DirectSubmitter::ForgetLocal(const std::vector<ObjectID>& ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const ObjectID& id : ids) local_values_.erase(id);
+}
+
 void DirectSubmitter::PromoteNamed(const std::vector<ObjectID>& ids) {
   std::lock_guard<std::mutex> lock(mu_);
   if (local_values_.empty() && pending_.empty()) return;

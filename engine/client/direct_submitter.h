@@ -70,6 +70,9 @@ class DirectSubmitter {
   void PromoteNamed(const std::vector<ObjectID>& ids);
   // The values of ids kept here, or nullopt when one of them is not here.
   std::optional<std::vector<IncomingValue>> LocalValues(const std::vector<ObjectID>& ids);
+  // Tests only: forgets the values of ids kept here (DropObjectCopies), so that a get asks the
+  // node.
+  void ForgetLocal(const std::vector<ObjectID>& ids);
   // Marks in ready the ids whose values are kept here; returns how many.
   uint32_t MarkLocal(const std::vector<ObjectID>& ids, std::vector<bool>* ready);
   // Waits until none of ids is still running on a leased worker: true, or false when timeout_ms

@@ -34,6 +34,8 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
       return envelope->message_as_PutReply()->request_id();
     case wire::Message::ObjectStoreStatsReply:
       return envelope->message_as_ObjectStoreStatsReply()->request_id();
+    case wire::Message::DropObjectCopiesReply:
+      return envelope->message_as_DropObjectCopiesReply()->request_id();
     default:
       return 0;
   }

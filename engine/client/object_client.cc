@@ -140,7 +140,28 @@ StatusOr<StoreStats> ObjectClient::Stats() {
   s.restore_bytes_total = r->restore_bytes_total();
   s.store_dir = StringOf(r->store_dir());
   s.spill_dir = StringOf(r->spill_dir());
+  s.lineage_tasks = r->lineage_tasks();
+  s.rebuilt_tasks = r->rebuilt_tasks();
   return s;
+}
+
+StatusOr<uint32_t> ObjectClient::DropCopies(const std::vector<ObjectID>& ids) {
+  RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
+  if (!finished) return TimedOut("direct tasks did not finish");
+  // A result kept here goes to the node first (a promotion, sent before the drop), so that the
+  // node's copy, which the drop removes, is there.
+  direct_->PromoteNamed(ids);
+  direct_->ForgetLocal(ids);
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto drop = wire::CreateDropObjectCopies(b, request_id, PackIds(b, ids));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, drop)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::DropObjectCopiesReply* reply = envelope->message_as_DropObjectCopiesReply();
+  if (reply == nullptr) return ProtocolError("expected DropObjectCopiesReply");
+  std::string error = StringOf(reply->error());
+  if (!error.empty()) return InvalidArgument(error);
+  return reply->dropped();
 }
 
 }  // namespace rayx

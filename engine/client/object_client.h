@@ -43,6 +43,10 @@ class ObjectClient {
   StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, uint32_t num_returns,
                                    int64_t timeout_ms);
   StatusOr<StoreStats> Stats();
+  // Tests only: drops every copy of ids, here (results of direct tasks) and on the node, once
+  // the direct tasks among them have finished and the node has their results. Returns how many
+  // of ids had a copy on the node.
+  StatusOr<uint32_t> DropCopies(const std::vector<ObjectID>& ids);
 
  private:
   // Asks the node for ids, in order; *received holds the values that came (a prefix of ids).

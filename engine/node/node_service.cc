@@ -141,6 +141,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
     }
     case wire::Message::ObjectStoreStatsRequest:
       return HandleStats(session, envelope->message_as_ObjectStoreStatsRequest());
+    case wire::Message::DropObjectCopies:
+      return HandleDropCopies(session, envelope->message_as_DropObjectCopies());
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
@@ -408,6 +410,8 @@ Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) 
       auto it = waits_.find(key);
       if (it != waits_.end() && ++it->second->ready >= it->second->wanted) FinishWait(key);
     });
+    // Waiting on a lost object rebuilds it, which may settle it (as an error) at once.
+    if (waits_.count(key) == 0) return Status::OK();
     raw->waiters.emplace_back(id, handle);
   }
   raw->blocking = true;
@@ -471,6 +475,25 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   return Status::OK();
 }
 
+Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCopies* drop) {
+  RAYX_ASSIGN_OR_RETURN(auto ids, UnpackIds<ObjectID>(drop->ids()));
+  uint32_t dropped = 0;
+  std::string error;
+  for (const ObjectID& id : ids) {
+    StatusOr<bool> done = tasks_->LoseCopies(id);
+    if (!done.ok()) {
+      error = done.status().ToString();
+      break;
+    }
+    if (*done) dropped++;
+  }
+  flatbuffers::FlatBufferBuilder b(128);
+  auto text = b.CreateString(error);
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateDropObjectCopiesReply(b, drop->request_id(), dropped, text)));
+  return Status::OK();
+}
+
 Status NodeService::HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request) {
   ObjectStoreStats stats = objects_->Stats();
   flatbuffers::FlatBufferBuilder b(256);
@@ -490,6 +513,8 @@ Status NodeService::HandleStats(Session* session, const wire::ObjectStoreStatsRe
   r.add_restore_bytes_total(stats.restore_bytes_total);
   r.add_store_dir(store_dir);
   r.add_spill_dir(spill_dir);
+  r.add_lineage_tasks(tasks_->num_lineage());
+  r.add_rebuilt_tasks(tasks_->num_rebuilt());
   session->connection->Send(FinishEnvelope(b, r.Finish()));
   return Status::OK();
 }

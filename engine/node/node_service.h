@@ -56,6 +56,7 @@ class NodeService {
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,
                       const StatusOr<ActorManager::ActorInfo>& result);
+  Status HandleDropCopies(Session* session, const wire::DropObjectCopies* drop);
   Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
   void ReplyPut(uint64_t session_key, uint64_t request_id, const ObjectID& id, const Status& room);
   void OnClose(Session* session);

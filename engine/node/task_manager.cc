@@ -24,9 +24,17 @@ TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
       pool_(pool),
       functions_(functions),
       resources_(total),
-      report_(std::move(report)) {}
+      report_(std::move(report)) {
+  objects_->SetLostHandler([this](const ObjectID& id) { RebuildLost(id); });
+  objects_->SetFreeListener([this](const ObjectID& id) {
+    if (!id.IsPut() && lineage_.count(id.Task()) != 0) MaybeDropLineage(id.Task());
+  });
+}
 
-TaskManager::~TaskManager() = default;
+TaskManager::~TaskManager() {
+  objects_->SetLostHandler(nullptr);
+  objects_->SetFreeListener(nullptr);
+}
 
 Status TaskManager::Adopt(TaskSpec spec, Task* task) {
   task->key = next_key_++;
@@ -41,10 +49,20 @@ Status TaskManager::Adopt(TaskSpec spec, Task* task) {
 }
 
 Status TaskManager::Submit(TaskSpec spec) {
+  int budget = std::max(0, spec.max_retries);
+  return SubmitWithBudget(std::move(spec), budget);
+}
+
+Status TaskManager::SubmitWithBudget(TaskSpec spec, int retries_left) {
   auto task = std::make_unique<Task>();
   RAYX_RETURN_IF_ERROR(Adopt(std::move(spec), task.get()));
+  task->retries_left = retries_left;
 
   for (const ObjectID& id : task->spec.dependencies) {
+    // A freed argument whose lineage is kept (a rebuild's) is rebuilt when it is waited for.
+    if (!objects_->Exists(id) && !id.IsPut() && lineage_.count(id.Task()) != 0) {
+      objects_->CreateLost(id);
+    }
     if (!objects_->Exists(id)) {
       // The submitter passed a reference to an object that was freed: the task cannot run.
       for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
@@ -347,7 +365,7 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
     for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
       objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), std::move(results[i]));
     }
-    Forget(task);
+    Forget(task, /*keep_lineage=*/true);
   }
   TryDispatch();
   return Status::OK();
@@ -387,12 +405,14 @@ void TaskManager::FinishWithValue(Task* task, const StoredValue& value) {
   Forget(task);
 }
 
-void TaskManager::Forget(Task* task) {
+void TaskManager::Forget(Task* task, bool keep_lineage) {
   for (auto& [id, handle] : task->arg_waiters) objects_->CancelWaiter(id, handle);
   std::vector<ObjectID> pinned = task->spec.dependencies;
   pinned.insert(pinned.end(), task->spec.contained.begin(), task->spec.contained.end());
-  std::vector<ActorID> actors = std::move(task->spec.contained_actors);
+  std::vector<ActorID> actors = task->spec.contained_actors;
   by_id_.erase(task->spec.task_id);
+  // Before the arguments are unpinned, so that the lineage of the tasks that made them stays.
+  if (keep_lineage) KeepLineage(task);
   tasks_.erase(task->key);  // task is gone from here on.
   for (const ObjectID& id : pinned) objects_->Unpin(id);
   if (pin_actor_) {
@@ -570,6 +590,112 @@ void TaskManager::MaybeStartWorkers() {
       return;
     }
   }
+}
+
+void TaskManager::KeepLineage(Task* task) {
+  const TaskSpec& spec = task->spec;
+  if (spec.actor_creation || spec.is_actor_call() || task->on_lease) return;
+  auto kept = lineage_.find(spec.task_id);
+  if (kept != lineage_.end()) {  // A rebuild finished: what is left of the budget is kept.
+    kept->second.retries_left = task->retries_left;
+    return;
+  }
+  bool referenced = false;
+  for (uint32_t i = 0; i < spec.num_returns && !referenced; ++i) {
+    referenced = objects_->Exists(ObjectID::ForReturn(spec.task_id, i));
+  }
+  if (!referenced) return;
+  for (const ObjectID& id : spec.dependencies) {
+    auto dep = id.IsPut() ? lineage_.end() : lineage_.find(id.Task());
+    if (dep != lineage_.end()) dep->second.dependents++;
+  }
+  Lineage& lineage = lineage_[spec.task_id];
+  lineage.spec = std::move(task->spec);
+  lineage.spec.direct_worker = WorkerID();    // A rebuild takes the node's path.
+  lineage.retries_left = task->retries_left;  // task->spec is moved from from here on.
+}
+
+void TaskManager::MaybeDropLineage(const TaskID& task_id) {
+  auto it = lineage_.find(task_id);
+  if (it == lineage_.end() || it->second.dependents > 0) return;
+  const TaskSpec& spec = it->second.spec;
+  for (uint32_t i = 0; i < spec.num_returns; ++i) {
+    if (objects_->Exists(ObjectID::ForReturn(task_id, i))) return;
+  }
+  std::vector<ObjectID> dependencies = std::move(it->second.spec.dependencies);
+  lineage_.erase(it);
+  for (const ObjectID& id : dependencies) {
+    if (id.IsPut()) continue;
+    auto dep = lineage_.find(id.Task());
+    if (dep == lineage_.end()) continue;
+    dep->second.dependents--;
+    MaybeDropLineage(id.Task());
+  }
+}
+
+void TaskManager::RebuildLost(const ObjectID& id) {
+  auto lost = [this, &id](const std::string& why) {
+    objects_->Seal(id, SystemErrorValue(SystemErrorCode::kObjectLost,
+                                        "the copies of object " + id.Hex() + " were lost, " + why));
+  };
+  if (id.IsPut()) return lost("and an object made by put cannot be rebuilt");
+  TaskID task_id = id.Task();
+  if (by_id_.count(task_id) != 0) return;  // Running already (rebuilt for another return).
+  auto it = lineage_.find(task_id);
+  if (it == lineage_.end()) {
+    return lost("and no lineage is kept for it (an actor's result, or its task is gone)");
+  }
+  Lineage& lineage = it->second;
+  if (lineage.retries_left <= 0) {
+    return lost("and task " + lineage.spec.name +
+                " that made it has no retries left to rebuild it (max_retries=" +
+                std::to_string(lineage.spec.max_retries) + ")");
+  }
+  lineage.retries_left--;
+  num_rebuilt_++;
+  RAYX_LOG(Info) << "object " << id.Hex() << " was lost; running task " << lineage.spec.name
+                 << " again to rebuild it (" << lineage.retries_left << " retries left)";
+  // References nested in its arguments that were freed since: lost, so that a get of one in the
+  // task rebuilds it or fails, rather than waiting for a value that never comes.
+  for (const ObjectID& nested : lineage.spec.contained) {
+    if (!objects_->Exists(nested)) objects_->CreateLost(nested);
+  }
+  // Its other returns are sealed too: a lost one is rebuilt, a second value of one that is not is
+  // dropped.
+  Status s = SubmitWithBudget(lineage.spec, lineage.retries_left);
+  if (!s.ok()) lost("and running its task again failed: " + s.ToString());
+}
+
+StatusOr<bool> TaskManager::LoseCopies(const ObjectID& id) {
+  RAYX_ASSIGN_OR_RETURN(bool dropped, objects_->DropCopies(id));
+  if (!dropped) return false;
+  std::vector<uint64_t> affected;
+  for (auto& [key, task] : tasks_) {
+    if (task->on_lease || task->state == State::kRunning) continue;
+    const auto& deps = task->spec.dependencies;
+    if (std::find(deps.begin(), deps.end(), id) != deps.end()) affected.push_back(key);
+  }
+  for (uint64_t key : affected) {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end() || it->second->state == State::kRunning) continue;
+    Task* task = it->second.get();
+    bool queued = task->state == State::kQueued;
+    if (queued) {
+      if (!ready_.Remove(key)) {
+        infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key),
+                          infeasible_.end());
+      }
+      task->state = State::kWaitingForArgs;
+      task->args_pending = 1;  // So that no callback finishes the count early.
+    }
+    task->args_pending++;
+    uint64_t handle = objects_->OnAvailable(id, [this, key] { OnArgReady(key); });
+    it = tasks_.find(key);
+    if (it == tasks_.end()) continue;
+    if (!objects_->IsAvailable(id)) it->second->arg_waiters.emplace_back(id, handle);
+    if (queued) OnArgReady(key);
+  }
+  return true;
 }
 
 }  // namespace rayx

@@ -13,6 +13,13 @@
 // any other running task (retried when its worker dies, cancelled by signal). When other work
 // waits for resources, owners are asked to give their leases back (revoke).
 //
+// Lineage: the spec of each task that ran to success (not an actor's, not a lease) is kept while
+// one of its returns exists, or while the lineage of a task that took one of them as an argument
+// is kept. When a lost object (ObjectTable::DropCopies) is needed, the task that made it runs
+// again from that spec, within what is left of its retry budget (max_retries, shared with the
+// retries after worker deaths); its lost arguments are rebuilt the same way when it needs them.
+// A put object, or a result with no lineage or no budget left, becomes an OBJECT_LOST error.
+//
 // Thread: the node's loop thread only.
 #pragma once
 
@@ -85,6 +92,14 @@ class TaskManager {
   // never leased) counts as one that died running the task.
   Status SubmitDirect(TaskSpec spec, bool leased);
 
+  // Every copy of id is gone (DropObjectCopies; a dead node's, later): the object becomes lost
+  // (ObjectTable::DropCopies), and the tasks waiting to run that take it as an argument wait for
+  // it again, which rebuilds it. False when id had no copy (unknown, pending or lost already).
+  StatusOr<bool> LoseCopies(const ObjectID& id);
+  // How many tasks' lineage is kept, and how many tasks ran again to rebuild lost objects.
+  size_t num_lineage() const { return lineage_.size(); }
+  uint64_t num_rebuilt() const { return num_rebuilt_; }
+
   // Starts n workers ahead of demand, so that the first tasks do not wait for a process to start.
   void Prestart(size_t n);
 
@@ -131,6 +146,21 @@ class TaskManager {
     std::unordered_map<TaskID, EarlyDone> early_done;
   };
 
+  // What it takes to run a finished task again.
+  struct Lineage {
+    TaskSpec spec;
+    int retries_left = 0;
+    int dependents = 0;  // Kept lineages of tasks that take one of its returns as an argument.
+  };
+
+  // Takes a task with retries_left as its budget.
+  Status SubmitWithBudget(TaskSpec spec, int retries_left);
+  // Keeps the lineage of a task that finished with success, if one of its returns is referenced.
+  void KeepLineage(Task* task);
+  // Forgets the lineage of task_id when nothing needs it any more (see above).
+  void MaybeDropLineage(const TaskID& task_id);
+  // ObjectTable's lost handler: rebuilds id, or seals it with an OBJECT_LOST error.
+  void RebuildLost(const ObjectID& id);
   // Gives task its key and spec; the checks every submission passes.
   Status Adopt(TaskSpec spec, Task* task);
   // Ends a task that its worker reported done (or asks for a retry).
@@ -152,7 +182,8 @@ class TaskManager {
   void DetachFromWorker(Task* task, bool worker_alive);
   // Stores the same value as every return of the task and forgets the task.
   void FinishWithValue(Task* task, const StoredValue& value);
-  void Forget(Task* task);
+  // keep_lineage: the task succeeded; its lineage is kept if needed (KeepLineage).
+  void Forget(Task* task, bool keep_lineage = false);
   void MaybeStartWorkers();
 
   ObjectTable* objects_;
@@ -170,6 +201,8 @@ class TaskManager {
   bool dispatching_ = false;
   std::unordered_map<Worker*, OwnerLease> leases_;
   ObjectTable::ActorPinFn pin_actor_;
+  std::unordered_map<TaskID, Lineage> lineage_;
+  uint64_t num_rebuilt_ = 0;
 };
 
 }  // namespace rayx

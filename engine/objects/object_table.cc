@@ -65,6 +65,7 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
     for (const ActorID& actor : value.contained_actors) pin_actor_(actor, +1);
   }
   entry.ready = true;
+  entry.lost = false;
   entry.value = std::move(value);
   if (entry.value.in_shm) {
     entry.generation = next_generation_++;
@@ -106,13 +107,63 @@ uint64_t ObjectTable::OnReady(const ObjectID& id, ReadyCallback cb) {
     return handle;
   }
   entry.waiters.emplace_back(handle, std::move(cb));
+  NeedLost(id);
   return handle;
+}
+
+void ObjectTable::NeedLost(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.lost) return;
+  it->second.lost = false;
+  if (lost_handler_) {
+    lost_handler_(id);
+  } else {
+    Seal(id, StoredValue{ValueKind::kSystemError,
+                         SystemErrorText(SystemErrorCode::kObjectLost,
+                                         "the copies of object " + id.Hex() + " were lost")});
+  }
+}
+
+StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready) return false;
+  Entry& entry = it->second;
+  if (entry.value.in_shm && entry.where == Where::kRestoring) {
+    return FailedPrecondition("object " + id.Hex() + " is being restored from its spill file");
+  }
+  RAYX_LOG(Debug) << "dropping the copies of object " << id.Hex();
+  ReleaseFiles(id, entry);
+  std::vector<ObjectID> contained = std::move(entry.value.contained);
+  std::vector<ActorID> actors = std::move(entry.value.contained_actors);
+  entry.value = StoredValue();
+  entry.ready = false;
+  entry.lost = true;
+  entry.where = Where::kMemory;
+  entry.has_spill_file = false;
+  entry.lru_tick = 0;
+  // The objects its value held references to lose that hold (a rebuilt value holds them again).
+  ReleaseContained(contained);
+  if (pin_actor_) {
+    for (const ActorID& actor : actors) pin_actor_(actor, -1);
+  }
+  RunRoomWaiters();
+  return true;
+}
+
+void ObjectTable::CreateLost(const ObjectID& id) {
+  auto [it, created] = objects_.try_emplace(id);
+  if (created) it->second.lost = true;
+}
+
+bool ObjectTable::IsLost(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  return it != objects_.end() && it->second.lost;
 }
 
 uint64_t ObjectTable::OnAvailable(const ObjectID& id, ReadyCallback cb) {
   Entry& entry = objects_[id];
   // A value not yet sealed is in memory when it is (Seal runs waiters before it spills).
-  if (!entry.ready || IsAvailable(id)) return OnReady(id, std::move(cb));
+  if (!entry.ready || IsAvailable(id)) return OnReady(id, std::move(cb));  // Lost: not ready.
   uint64_t handle = next_waiter_++;
   entry.waiters.emplace_back(handle, std::move(cb));
   if (entry.where == Where::kSpilled) StartRestore(id, entry);
@@ -190,6 +241,21 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   }
   RAYX_LOG(Debug) << "freeing object " << id.Hex() << (entry.ready ? "" : " (pending)");
   // A pending object that nobody holds is forgotten; its value is dropped when it arrives.
+  ReleaseFiles(id, entry);
+  std::vector<ObjectID> contained =
+      entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
+  std::vector<ActorID> actors =
+      entry.ready ? std::move(entry.value.contained_actors) : std::vector<ActorID>();
+  objects_.erase(it);
+  ReleaseContained(contained);
+  if (pin_actor_) {
+    for (const ActorID& actor : actors) pin_actor_(actor, -1);
+  }
+  RunRoomWaiters();
+  if (free_listener_) free_listener_(id);
+}
+
+void ObjectTable::ReleaseFiles(const ObjectID& id, Entry& entry) {
   if (entry.ready && entry.value.in_shm) {
     uint64_t size = entry.value.shm_size;
     switch (entry.where) {
@@ -212,16 +278,6 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
       spilled_ -= size;
     }
   }
-  std::vector<ObjectID> contained =
-      entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
-  std::vector<ActorID> actors =
-      entry.ready ? std::move(entry.value.contained_actors) : std::vector<ActorID>();
-  objects_.erase(it);
-  ReleaseContained(contained);
-  if (pin_actor_) {
-    for (const ActorID& actor : actors) pin_actor_(actor, -1);
-  }
-  RunRoomWaiters();
 }
 
 void ObjectTable::ReleaseContained(const std::vector<ObjectID>& contained) {

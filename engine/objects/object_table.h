@@ -22,6 +22,12 @@
 // the objects being written at once (one per client), and OnRoom lets a put wait until spilling
 // has brought the store back under its capacity.
 //
+// Lost copies: DropCopies removes a ready object's value and files (its copies are gone, as when
+// their node dies) and leaves the object lost: known, held as before, and not ready. The first
+// need of a lost object (OnReady or OnAvailable: a get, a wait, a task's argument) calls the lost
+// handler once, after the waiter is registered; the handler rebuilds the value (a later Seal) or
+// seals an error. CreateLost makes a lost entry for an object that was freed but can be rebuilt.
+//
 // Thread: the node's loop thread only (file copies run on the IoPool and finish on the loop).
 #pragma once
 
@@ -84,6 +90,13 @@ class ObjectTable {
   using ActorPinFn = std::function<void(const ActorID&, int delta)>;
   void SetActorPinner(ActorPinFn pin) { pin_actor_ = std::move(pin); }
 
+  // Called when a lost object is first needed (see above); it may seal the object at once.
+  using LostHandler = std::function<void(const ObjectID&)>;
+  void SetLostHandler(LostHandler handler) { lost_handler_ = std::move(handler); }
+  // Called with each id whose entry is freed (after it is gone).
+  using FreeListener = std::function<void(const ObjectID&)>;
+  void SetFreeListener(FreeListener listener) { free_listener_ = std::move(listener); }
+
   std::string PathOf(const ObjectID& id) const;
 
   // Registers an object that a task will produce. A no-op if it exists.
@@ -92,6 +105,14 @@ class ObjectTable {
   // value for the same id is dropped (a retried task may finish twice). If nobody holds id, the
   // value is freed at once.
   void Seal(const ObjectID& id, StoredValue value);
+
+  // Drops the value and files of a ready object, which becomes lost (see above): true. False when
+  // there is nothing to drop (id unknown, pending or lost). FailedPrecondition while its spill
+  // file is being restored.
+  StatusOr<bool> DropCopies(const ObjectID& id);
+  // Creates id lost, when it is unknown (freed); a no-op otherwise.
+  void CreateLost(const ObjectID& id);
+  bool IsLost(const ObjectID& id) const;
 
   bool Exists(const ObjectID& id) const { return objects_.count(id) != 0; }
   bool IsReady(const ObjectID& id) const;
@@ -130,6 +151,7 @@ class ObjectTable {
   enum class Where : uint8_t { kMemory, kSpilling, kSpilled, kRestoring };
   struct Entry {
     bool ready = false;
+    bool lost = false;  // Its copies were dropped and nothing has asked for it since.
     StoredValue value;
     int64_t holders = 0;
     int64_t pins = 0;
@@ -144,6 +166,10 @@ class ObjectTable {
   };
 
   void MaybeFree(const ObjectID& id);
+  // Removes the files of a ready shared-memory value and their accounting.
+  void ReleaseFiles(const ObjectID& id, Entry& entry);
+  // Calls the lost handler if id is lost (it is not any more from then on).
+  void NeedLost(const ObjectID& id);
   void ReleaseContained(const std::vector<ObjectID>& contained);
   std::string SpillPathOf(const ObjectID& id, uint64_t generation) const;
 
@@ -173,6 +199,8 @@ class ObjectTable {
   // Set to false when the table goes, so that file copies that finish later do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   ActorPinFn pin_actor_;
+  LostHandler lost_handler_;
+  FreeListener free_listener_;
 };
 
 }  // namespace rayx
