@@ -13,6 +13,7 @@ namespace rayx {
 namespace {
 
 constexpr int kConnectTimeoutMs = 3000;
+constexpr uint64_t kJoinTimeoutMs = 20000;
 
 NodeID IdOf(const flatbuffers::Vector<uint8_t>* bytes, bool* ok) {
   *ok = bytes != nullptr && bytes->size() == NodeID::kSize;
@@ -142,11 +143,17 @@ void ClusterService::Join(std::function<void(Status)> done) {
     FinishJoin(Status::OK());
     return;
   }
+  join_timer_ = std::make_unique<Timer>(loop_);
+  join_timer_->Start(kJoinTimeoutMs, 0, [this] {
+    FinishJoin(TimedOut("joining through " + options_.join + " did not finish in " +
+                        std::to_string(kJoinTimeoutMs / 1000) + " s"));
+  });
   Dial(options_.join, /*seed=*/true);
 }
 
 void ClusterService::FinishJoin(Status status) {
   dialing_.clear();
+  if (join_timer_) join_timer_->Stop();
   if (join_done_) {
     auto done = std::move(join_done_);
     join_done_ = nullptr;
@@ -284,9 +291,14 @@ void ClusterService::SpreadDeath(const NodeID& id) {
 
 void ClusterService::OnLinkClosed(PeerLink* link, const Status& why, bool seed) {
   (void)seed;
-  if (link->introduced) {
-    RAYX_LOG(Info) << "cluster: link to " << link->peer_id.Hex() << " closed: " << why;
-  } else if (link->purpose() == peer::LinkPurpose::Peer && !why.ok()) {
+  if (link->introduced && !closed_) {
+    // Links are never re-dialed, so a member whose link closed is as good as silent: it is
+    // declared dead now rather than at the timeout (a kill -9 closes its links at once).
+    links_.erase(link);
+    DeclareDead(link->peer_id, "its link closed: " + why.ToString());
+    return;
+  }
+  if (link->purpose() == peer::LinkPurpose::Peer && !why.ok()) {
     RAYX_LOG(Info) << "cluster: link from " << link->remote << " closed: " << why;
   }
   links_.erase(link);  // May destroy the link after this handler returns (the caller holds it).
@@ -316,6 +328,7 @@ void ClusterService::Close() {
   join_done_ = nullptr;
   if (ticker_) ticker_->Stop();
   ticker_.reset();
+  join_timer_.reset();
   if (listener_) listener_->Close();
   listener_.reset();
   auto links = std::move(links_);

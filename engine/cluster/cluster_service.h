@@ -1,6 +1,7 @@
 // ClusterService: a node's membership in a cluster. It listens for peers on TCP, joins through
 // any member, keeps an authenticated link to every member, sends heartbeats with this node's
-// resources, declares silent members dead and spreads their deaths, and answers remote observers
+// resources, declares dead the members that are silent past the timeout or whose link closes
+// (links are not re-dialed), spreads their deaths, and answers remote observers
 // (`rayx status --address`).
 //
 // Joining: dial the member given, authenticate, Introduce; it answers with the members it knows;
@@ -86,6 +87,7 @@ class ClusterService {
   MemberTable table_;
   std::unique_ptr<TcpListener> listener_;
   std::unique_ptr<Timer> ticker_;
+  std::unique_ptr<Timer> join_timer_;
   std::map<PeerLink*, std::shared_ptr<PeerLink>> links_;
   std::set<std::string> dialing_;  // Addresses dialed for the join and not yet answered.
   std::function<void(Status)> join_done_;
