@@ -12,7 +12,11 @@
 #include <future>
 #include <thread>
 
+#include "engine/cluster/auth.h"
+#include "engine/cluster/member_wire.h"
 #include "engine/cluster/observer_client.h"
+#include "engine/cluster/peer_wire.h"
+#include "engine/wire/frame.h"
 
 namespace rayx {
 namespace {
@@ -173,6 +177,64 @@ TEST(ClusterServiceTest, GarbageOrOversizedFramesCloseThatPeerOnly) {
   EXPECT_TRUE(QueryMembers(a.address(), "t").ok());
   EXPECT_EQ(a.Alive(), 2);
   EXPECT_EQ(b.Alive(), 2);
+}
+
+// Authenticates over a raw socket (as a peer), then hands the socket to the test.
+int AuthenticatedSocket(uint16_t port, const std::string& token) {
+  int fd = RawConnect(port);
+  Authenticator auth(Authenticator::Role::kDialer, token, peer::LinkPurpose::Peer);
+  auto send_frame = [fd](std::string_view payload) {
+    std::string out;
+    AppendFrame(&out, payload);
+    EXPECT_EQ(send(fd, out.data(), out.size(), 0), static_cast<ssize_t>(out.size()));
+  };
+  send_frame(auth.Begin());
+  FrameDecoder decoder;
+  std::vector<std::string> frames;
+  for (int i = 0; i < 100 && !auth.done(); ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    EXPECT_TRUE(
+        decoder
+            .Feed(buf, static_cast<size_t>(n), [&](std::string_view f) { frames.emplace_back(f); })
+            .ok());
+    for (const std::string& f : frames) {
+      std::vector<std::string> out;
+      EXPECT_TRUE(auth.OnMessage(**ParsePeer(f), &out).ok());
+      for (const std::string& o : out) send_frame(o);
+    }
+    frames.clear();
+  }
+  EXPECT_TRUE(auth.done());
+  return fd;
+}
+
+TEST(ClusterServiceTest, MessagesOutOfProtocolCloseThatPeerOnly) {
+  TestNode a("t", "");
+  // A heartbeat before the peer introduced itself.
+  int early = AuthenticatedSocket(a.port(), "t");
+  flatbuffers::FlatBufferBuilder b(256);
+  MemberState m;
+  m.id = NodeID::FromRandom();
+  std::string heartbeat(FinishPeer(b, peer::CreateHeartbeat(b, PackMember(b, m))));
+  std::string framed;
+  AppendFrame(&framed, heartbeat);
+  ASSERT_GT(send(early, framed.data(), framed.size(), 0), 0);
+  EXPECT_TRUE(ClosedWithin(early, 2000));
+  close(early);
+  // A second authentication on a link that is already authenticated.
+  int again = AuthenticatedSocket(a.port(), "t");
+  Authenticator fresh(Authenticator::Role::kDialer, "t");
+  framed.clear();
+  AppendFrame(&framed, fresh.Begin());
+  ASSERT_GT(send(again, framed.data(), framed.size(), 0), 0);
+  EXPECT_TRUE(ClosedWithin(again, 2000));
+  close(again);
+  EXPECT_EQ(a.Alive(), 1);
+  EXPECT_TRUE(QueryMembers(a.address(), "t").ok());
 }
 
 TEST(ClusterServiceTest, SilentMemberIsDeclaredDeadByAll) {
