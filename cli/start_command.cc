@@ -16,6 +16,7 @@
 #include "cli/daemon_info.h"
 #include "engine/cluster/token.h"
 #include "engine/node/node.h"
+#include "engine/node/session_dirs.h"
 
 namespace rayx::cli {
 namespace {
@@ -111,7 +112,8 @@ void Start(StartFlags flags) {
   if (!resources.ok()) Fail("--resources: " + resources.status().message());
   if (flags.data_dir.empty()) flags.data_dir = DefaultDaemonDir();
   char resolved[PATH_MAX];
-  mkdir(flags.data_dir.c_str(), 0755);
+  Status made = MakeDirs(flags.data_dir);
+  if (!made.ok()) Fail("cannot make the data directory: " + made.message());
   if (realpath(flags.data_dir.c_str(), resolved) == nullptr) {
     Fail("cannot use the data directory " + flags.data_dir);
   }
