@@ -21,6 +21,9 @@
 namespace rayx::cli {
 namespace {
 
+// On SIGTERM the tasks the node holds get this long to finish before its workers are killed.
+constexpr uint64_t kStopGraceMs = 3000;
+
 struct StartFlags {
   std::string address;
   int port = 6379;
@@ -93,7 +96,7 @@ int ServeNode(const StartFlags& flags, const NodeOptions& options, int ready_fd)
   while (sigwait(&stop_signals, &sig) != 0) {
   }
   std::fprintf(stderr, "rayx node %s: stopping (signal %d)\n", info.node_id.c_str(), sig);
-  (*node)->Stop();
+  (*node)->Stop(kStopGraceMs);
   RemoveDaemonInfo(info);
   return 0;
 }

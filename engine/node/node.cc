@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <future>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/base/logging.h"
@@ -150,9 +152,16 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   return node;
 }
 
-void Node::Stop() {
+void Node::Stop(uint64_t grace_ms) {
   Components* c = components_.get();
   if (!c->running) return;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    std::promise<size_t> tasks;
+    c->loop.Post([c, &tasks] { tasks.set_value(c->tasks ? c->tasks->num_tasks() : 0); });
+    if (tasks.get_future().get() == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   c->running = false;
   std::promise<void> stopped;
   c->loop.Post([c, &stopped] {

@@ -41,7 +41,8 @@ class Node {
   const std::string& cluster_address() const;
 
   // Kills the workers, closes every connection and handle, removes the session directory.
-  void Stop();
+  // With grace_ms > 0 it first waits, up to that long, for the tasks the node holds to finish.
+  void Stop(uint64_t grace_ms = 0);
 
  private:
   struct Components;
