@@ -13,7 +13,9 @@
 
 #include "cli/microbenchmark_command.h"
 #include "cli/run_command.h"
+#include "cli/start_command.h"
 #include "cli/status_command.h"
+#include "cli/stop_command.h"
 #include "cli/worker_command.h"
 
 namespace rayx::cli {
@@ -73,6 +75,8 @@ int RunCli(int argc, char** argv) {
     AddMicrobenchmarkCommand(&app);
     AddWorkerCommand(&app);
     AddStatusCommand(&app);
+    AddStartCommand(&app);
+    AddStopCommand(&app);
     // Python's own command lines mean `rayx run ...`: sys.executable is this binary, so
     // multiprocessing's "spawn" and subprocess.run([sys.executable, ...]) start rayx as if it were
     // python3 (`rayx -c CODE ...`, `rayx -m MODULE ...`, `rayx SCRIPT ...`).

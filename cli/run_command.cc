@@ -1,11 +1,16 @@
 #include "cli/run_command.h"
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "embed/interpreter.h"
+#include "engine/cluster/observer_client.h"
+#include "engine/cluster/token.h"
 
 namespace rayx::cli {
 namespace {
@@ -13,7 +18,40 @@ namespace {
 struct RunFlags {
   std::string command;
   std::string module;
+  std::string address;
 };
+
+// HOST:PORT (a cluster member) rather than a node's socket path.
+bool IsHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return !address.empty() && address.find('/') == std::string::npos && colon != std::string::npos &&
+         colon + 1 < address.size() &&
+         address.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+}
+
+// Turns a member's HOST:PORT into its Unix socket on this machine, asking the member over TCP
+// (authenticated with the cluster token), and hands it to the driver as RAYX_ADDRESS.
+void AttachTo(const std::string& address) {
+  StatusOr<std::string> token = LoadClusterToken("");
+  auto members = token.ok() ? QueryMembers(address, *token)
+                            : StatusOr<std::vector<MemberState>>(token.status());
+  if (!members.ok()) {
+    std::fprintf(stderr, "rayx run: cannot attach to %s: %s\n", address.c_str(),
+                 members.status().message().c_str());
+    throw CLI::RuntimeError(1);
+  }
+  const std::string& socket = members->front().socket_path;
+  struct stat st;
+  if (stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    std::fprintf(stderr,
+                 "rayx run: the member at %s does not run on this machine (no socket %s); "
+                 "attaching a driver over TCP is not supported yet: start a node here with "
+                 "`rayx start --address %s` and attach to it\n",
+                 address.c_str(), socket.c_str(), address.c_str());
+    throw CLI::RuntimeError(1);
+  }
+  setenv("RAYX_ADDRESS", socket.c_str(), 1);
+}
 
 void Run(const RunFlags& flags, std::vector<std::string> rest) {
   using Main = embed::InterpreterOptions::Main;
@@ -37,6 +75,12 @@ void Run(const RunFlags& flags, std::vector<std::string> rest) {
   }
   options.args = std::move(rest);
 
+  std::string address = flags.address;
+  if (address.empty()) {
+    const char* env = std::getenv("RAYX_ADDRESS");
+    if (env != nullptr && IsHostPort(env)) address = env;
+  }
+  if (!address.empty()) AttachTo(address);
   RunPythonMain(options);
 }
 
@@ -59,6 +103,9 @@ void AddRunCommand(CLI::App* app) {
       "run", "Run a Python program (SCRIPT, -c CODE or -m MODULE) like python3 would.");
   run->add_option("-c", flags->command, "Program passed in as a string, as python3 -c.");
   run->add_option("-m", flags->module, "Run a library module as a script, as python3 -m.");
+  run->add_option("--address", flags->address,
+                  "HOST:PORT of a cluster member on this machine to attach the driver to "
+                  "(default: $RAYX_ADDRESS; none: an embedded node)");
   // The first positional ends rayx's options: the script's own arguments stay untouched.
   run->prefix_command();
   run->footer("ARGS after SCRIPT, CODE or MODULE become sys.argv[1:] unparsed.");

@@ -1,12 +1,15 @@
 #include "cli/status_command.h"
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/client/node_connection.h"
+#include "engine/cluster/observer_client.h"
+#include "engine/cluster/token.h"
 #include "engine/node/session_dirs.h"
 #include "engine/wire/messages.h"
 
@@ -137,14 +140,78 @@ int RunStatus(bool json) {
   return 0;
 }
 
+std::vector<std::pair<std::string, double>> Pairs(const std::map<std::string, double>& m) {
+  return std::vector<std::pair<std::string, double>>(m.begin(), m.end());
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// The cluster as the member at address knows it, over TCP with the cluster token.
+int RunRemoteStatus(const std::string& address, const std::string& token_file, bool json) {
+  StatusOr<std::string> token = LoadClusterToken(token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "rayx status: %s\n", token.status().message().c_str());
+    return 1;
+  }
+  auto members = QueryMembers(address, *token);
+  if (!members.ok()) {
+    std::fprintf(stderr, "rayx status: %s: %s\n", address.c_str(),
+                 members.status().message().c_str());
+    return 1;
+  }
+  if (json) {
+    std::printf("{\"nodes\": [");
+    for (size_t i = 0; i < members->size(); ++i) {
+      const MemberState& m = (*members)[i];
+      std::printf(
+          "%s{\"node_id\": \"%s\", \"address\": %s, \"pid\": %d, \"alive\": %s, "
+          "\"resources\": %s, \"available\": %s, \"object_store\": {\"used\": %llu, "
+          "\"capacity\": %llu}, \"tasks\": %u}",
+          i ? ", " : "", m.id.Hex().c_str(), JsonString(m.address).c_str(), m.pid,
+          m.alive ? "true" : "false", JsonAmounts(Pairs(m.total)).c_str(),
+          JsonAmounts(Pairs(m.available)).c_str(), (unsigned long long)m.store_used,
+          (unsigned long long)m.store_capacity, m.running_tasks);
+    }
+    std::printf("]}\n");
+    return 0;
+  }
+  int alive = 0;
+  for (const MemberState& m : *members) alive += m.alive ? 1 : 0;
+  std::printf("cluster of %d alive node(s), as %s sees it\n", alive, address.c_str());
+  for (const MemberState& m : *members) {
+    std::printf("node %s at %s, pid %d: %s\n", m.id.Hex().c_str(), m.address.c_str(), m.pid,
+                m.alive ? "alive" : "dead");
+    if (!m.alive) continue;
+    std::printf("  resources:    %s\n", TextAmounts(Pairs(m.total)).c_str());
+    std::printf("  available:    %s\n", TextAmounts(Pairs(m.available)).c_str());
+    std::printf("  object store: %.1f of %.1f MiB; %u task(s) queued or running\n",
+                m.store_used / 1048576.0, m.store_capacity / 1048576.0, m.running_tasks);
+  }
+  return 0;
+}
+
 }  // namespace
 
 void AddStatusCommand(CLI::App* app) {
   auto json = std::make_shared<bool>(false);
-  CLI::App* status = app->add_subcommand("status", "Shows the rayx nodes running on this machine.");
+  auto address = std::make_shared<std::string>();
+  auto token_file = std::make_shared<std::string>();
+  CLI::App* status = app->add_subcommand(
+      "status", "Shows the rayx nodes running on this machine, or the cluster of --address.");
   status->add_flag("--json", *json, "Print JSON");
-  status->callback([json] {
-    int code = RunStatus(*json);
+  status->add_option("--address", *address,
+                     "HOST:PORT of a cluster member: show the cluster as it sees it");
+  status->add_option("--token-file", *token_file,
+                     "File holding the cluster token (default: $RAYX_CLUSTER_TOKEN)");
+  status->callback([json, address, token_file] {
+    int code = address->empty() ? RunStatus(*json) : RunRemoteStatus(*address, *token_file, *json);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

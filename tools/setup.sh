@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential g++ bazel-bootstrap
   libuv1-dev libflatbuffers-dev flatbuffers-compiler libmimalloc-dev librocksdb-dev
-  libcli11-dev libgtest-dev libpython3.11-dev
+  libcli11-dev libgtest-dev libpython3.11-dev libssl-dev
   clang-format-14
   python3-numpy python3-cloudpickle python3-dask python3-distributed
 )

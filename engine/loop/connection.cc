@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -178,6 +179,22 @@ StatusOr<std::shared_ptr<Connection>> Connection::ConnectUnix(EventLoop* loop,
     return status;
   }
   return conn;
+}
+
+StatusOr<std::shared_ptr<Connection>> Connection::Adopt(EventLoop* loop, int fd) {
+  std::shared_ptr<Connection> conn = Create(loop);
+  int rc = uv_pipe_open(&conn->impl_->pipe, fd);
+  if (rc != 0) {
+    close(fd);  // Not adopted by the handle.
+    Status status = UvStatus("uv_pipe_open", rc);
+    conn->Close(status);
+    return status;
+  }
+  return conn;
+}
+
+void Connection::set_max_frame_size(uint32_t max_frame) {
+  impl_->decoder.set_max_frame(std::min(max_frame, kMaxFrameSize));
 }
 
 void Connection::Start(FrameHandler on_frame, CloseHandler on_close) {

@@ -37,7 +37,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static StatusOr<std::shared_ptr<Connection>> ConnectUnix(EventLoop* loop,
                                                            const std::string& path);
 
+  // Connects to host:port over TCP (host: a numeric IPv4 address or a name). The connect blocks
+  // the calling thread for at most timeout_ms; on loopback and on a refused port it returns at
+  // once.
+  static StatusOr<std::shared_ptr<Connection>> ConnectTcp(EventLoop* loop, const std::string& host,
+                                                          uint16_t port, int timeout_ms);
+
+  // Wraps a connected stream socket (Unix or TCP) and owns it from now on (closed on failure too).
+  static StatusOr<std::shared_ptr<Connection>> Adopt(EventLoop* loop, int fd);
+
   ~Connection();
+
+  // Frames with a payload over max_frame bytes close the connection (default kMaxFrameSize).
+  // Call before Start().
+  void set_max_frame_size(uint32_t max_frame);
 
   // Starts reading. REQUIRES: not started, not closed.
   void Start(FrameHandler on_frame, CloseHandler on_close);
@@ -54,6 +67,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   friend class UnixListener;
+  friend class TcpListener;
   explicit Connection(EventLoop* loop);
   struct Impl;
 
@@ -87,6 +101,26 @@ class UnixListener {
   EventLoop* loop_;
   Handle* handle_ = nullptr;  // Owned; deleted in the uv close callback.
   std::string path_;
+};
+
+// Listens on host:port over TCP and hands each accepted connection, not yet started, to a handler,
+// with the peer's address as "ip:port". Loop thread only. Port 0 picks a free port (see port()).
+class TcpListener {
+ public:
+  using AcceptHandler = std::function<void(std::shared_ptr<Connection>, const std::string& peer)>;
+
+  explicit TcpListener(EventLoop* loop);
+  ~TcpListener();  // Closes the listening handle.
+
+  Status Listen(const std::string& host, uint16_t port, AcceptHandler on_accept);
+  void Close();
+  uint16_t port() const { return port_; }
+
+ private:
+  struct Handle;
+  EventLoop* loop_;
+  Handle* handle_ = nullptr;  // Owned; deleted in the uv close callback.
+  uint16_t port_ = 0;
 };
 
 }  // namespace rayx

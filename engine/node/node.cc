@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <future>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/base/logging.h"
@@ -45,6 +47,8 @@ struct Node::Components {
   std::unique_ptr<ActorManager> actors;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
+  std::unique_ptr<ClusterService> cluster;  // Only with peers.
+  std::string cluster_address;
   bool running = false;
 };
 
@@ -54,6 +58,7 @@ Node::~Node() { Stop(); }
 
 const std::string& Node::socket_path() const { return components_->socket_path; }
 const NodeID& Node::node_id() const { return components_->node_id; }
+const std::string& Node::cluster_address() const { return components_->cluster_address; }
 
 StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   if (!(options.num_cpus >= 0) || !(options.num_gpus >= 0) ||
@@ -107,10 +112,39 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
       c->service->Accept(std::move(conn));
     });
     if (status.ok()) c->tasks->Prestart(options.prestart_workers);
+    if (status.ok() && options.cluster) {
+      // Sampled once per heartbeat, never per task.
+      LocalStateFn local = [c](MemberState* self) {
+        self->total = c->tasks->resources().total().ToDoubles();
+        self->available = c->tasks->resources().available().ToDoubles();
+        ObjectStoreStats stats = c->objects->Stats();
+        self->store_used = stats.shm_bytes;
+        self->store_capacity = stats.capacity;
+        self->running_tasks = static_cast<uint32_t>(c->tasks->num_tasks());
+      };
+      c->cluster = std::make_unique<ClusterService>(&c->loop, c->node_id, c->socket_path,
+                                                    *options.cluster, std::move(local));
+      status = c->cluster->Start();
+      if (status.ok()) c->cluster_address = c->cluster->address();
+      c->service->SetPeerNodes([c] {
+        std::vector<PeerNodeInfo> peers;
+        std::vector<MemberState> members = c->cluster->Members();
+        for (size_t i = 1; i < members.size(); ++i) {  // members[0] is this node.
+          const MemberState& m = members[i];
+          peers.push_back(PeerNodeInfo{m.id, m.alive, m.address, m.total, m.available});
+        }
+        return peers;
+      });
+    }
     started.set_value(status);
   });
   Status status = started.get_future().get();
   c->running = true;
+  if (status.ok() && c->cluster) {
+    std::promise<Status> joined;
+    c->loop.Post([c, &joined] { c->cluster->Join([&joined](Status s) { joined.set_value(s); }); });
+    status = joined.get_future().get();
+  }
   if (!status.ok()) {
     node->Stop();
     return status;
@@ -118,12 +152,21 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   return node;
 }
 
-void Node::Stop() {
+void Node::Stop(uint64_t grace_ms) {
   Components* c = components_.get();
   if (!c->running) return;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    std::promise<size_t> tasks;
+    c->loop.Post([c, &tasks] { tasks.set_value(c->tasks ? c->tasks->num_tasks() : 0); });
+    if (tasks.get_future().get() == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   c->running = false;
   std::promise<void> stopped;
   c->loop.Post([c, &stopped] {
+    if (c->service) c->service->SetPeerNodes(nullptr);
+    c->cluster.reset();  // Closes the peer listener and links first.
     if (c->listener) c->listener->Close();
     c->listener.reset();
     if (c->pool) c->pool->Stop();

@@ -8,10 +8,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
+#include "engine/cluster/cluster_service.h"
 
 namespace rayx {
 
@@ -22,6 +24,9 @@ struct NodeOptions {
   uint64_t object_store_memory = 0;         // 0: the default.
   std::string executable;                   // The rayx binary that workers run.
   size_t prestart_workers = 0;
+  // Peers (a daemon of `rayx start`): listen for them and join options.cluster->join. The embedded
+  // node of a driver has none and pays nothing for the cluster.
+  std::optional<ClusterOptions> cluster;
 };
 
 class Node {
@@ -32,9 +37,12 @@ class Node {
   // Where clients connect.
   const std::string& socket_path() const;
   const NodeID& node_id() const;
+  // HOST:PORT peers join by; "" without options.cluster.
+  const std::string& cluster_address() const;
 
   // Kills the workers, closes every connection and handle, removes the session directory.
-  void Stop();
+  // With grace_ms > 0 it first waits, up to that long, for the tasks the node holds to finish.
+  void Stop(uint64_t grace_ms = 0);
 
  private:
   struct Components;

@@ -564,6 +564,23 @@ Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* reques
   auto address = b.CreateString(session_dir_);
   std::vector<flatbuffers::Offset<wire::NodeInfo>> nodes = {
       wire::CreateNodeInfo(b, node_id, /*alive=*/true, address, total, available)};
+  if (peers_) {
+    auto peer_amounts = [&b](const std::map<std::string, double>& m) {
+      std::vector<flatbuffers::Offset<wire::ResourceAmount>> out;
+      for (const auto& [name, amount] : m) {
+        out.push_back(wire::CreateResourceAmount(b, b.CreateString(name), amount));
+      }
+      return b.CreateVector(out);
+    };
+    for (const PeerNodeInfo& peer : peers_()) {
+      auto id = b.CreateVector(peer.id.data(), NodeID::kSize);
+      auto peer_address = b.CreateString(peer.address);
+      auto peer_total = peer_amounts(peer.total);
+      auto peer_available = peer_amounts(peer.available);
+      nodes.push_back(
+          wire::CreateNodeInfo(b, id, peer.alive, peer_address, peer_total, peer_available));
+    }
+  }
   auto reply = wire::CreateInfoReply(b, request->request_id(), b.CreateVector(nodes));
   session->connection->Send(FinishEnvelope(b, reply));
   return Status::OK();

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,6 +27,15 @@
 
 namespace rayx {
 
+// A member of this node's cluster, as InfoRequest reports it (engine/cluster owns the list).
+struct PeerNodeInfo {
+  NodeID id;
+  bool alive = false;
+  std::string address;
+  std::map<std::string, double> total;
+  std::map<std::string, double> available;
+};
+
 class NodeService {
  public:
   NodeService(EventLoop* loop, const NodeID& node_id, std::string session_dir, ObjectTable* objects,
@@ -36,6 +47,8 @@ class NodeService {
   void Accept(std::shared_ptr<Connection> connection);
   // Closes every client connection (the node is stopping).
   void CloseAll();
+  // With peers: the other members, listed after this node in every InfoReply.
+  void SetPeerNodes(std::function<std::vector<PeerNodeInfo>()> peers) { peers_ = std::move(peers); }
 
  private:
   struct Session;
@@ -81,6 +94,7 @@ class NodeService {
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::unordered_map<uint64_t, std::unique_ptr<PendingGet>> gets_;
   std::unordered_map<uint64_t, std::unique_ptr<PendingWait>> waits_;
+  std::function<std::vector<PeerNodeInfo>()> peers_;
 };
 
 }  // namespace rayx

@@ -17,9 +17,9 @@ uint32_t DecodeLength(const char* p) {
          (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24);
 }
 
-Status OversizedFrame(uint32_t length) {
+Status OversizedFrame(uint32_t length, uint32_t limit) {
   return ProtocolError("frame of " + std::to_string(length) + " bytes exceeds the limit of " +
-                       std::to_string(kMaxFrameSize));
+                       std::to_string(limit));
 }
 
 }  // namespace
@@ -52,7 +52,7 @@ Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
       if (buffer_.size() < kFrameHeaderSize) return Status::OK();
     }
     const uint32_t length = DecodeLength(buffer_.data());
-    if (length > kMaxFrameSize) return OversizedFrame(length);
+    if (length > max_frame_) return OversizedFrame(length, max_frame_);
     const size_t frame_size = kFrameHeaderSize + static_cast<size_t>(length);
     const size_t take = std::min(frame_size - buffer_.size(), n);
     buffer_.append(data, take);
@@ -70,7 +70,7 @@ Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
   // Whole frames inside the chunk are handed out in place, without a copy.
   while (n >= kFrameHeaderSize) {
     const uint32_t length = DecodeLength(data);
-    if (length > kMaxFrameSize) return OversizedFrame(length);
+    if (length > max_frame_) return OversizedFrame(length, max_frame_);
     if (n - kFrameHeaderSize < length) break;
     on_frame(std::string_view(data + kFrameHeaderSize, length));
     data += kFrameHeaderSize + length;

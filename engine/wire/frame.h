@@ -29,6 +29,10 @@ class FrameDecoder {
  public:
   using FrameFn = std::function<void(std::string_view payload)>;
 
+  // max_frame: the largest payload accepted (at most kMaxFrameSize); peer links use less.
+  explicit FrameDecoder(uint32_t max_frame = kMaxFrameSize) : max_frame_(max_frame) {}
+  void set_max_frame(uint32_t max_frame) { max_frame_ = max_frame; }
+
   // Consumes n bytes, calling on_frame for each frame they complete, in order. A partial frame is
   // kept until the rest arrives. Returns ProtocolError on an oversized length; the decoder must not
   // be fed again after an error.
@@ -39,6 +43,7 @@ class FrameDecoder {
 
  private:
   std::string buffer_;
+  uint32_t max_frame_;
 };
 
 }  // namespace rayx

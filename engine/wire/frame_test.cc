@@ -153,3 +153,22 @@ TEST(FrameTest, OversizedPayloadSendsOnlyAHeaderTheReceiverRefuses) {
 
 }  // namespace
 }  // namespace rayx
+
+namespace rayx {
+namespace {
+
+TEST(FrameDecoderLimitTest, ASmallerLimitRefusesLargerFrames) {
+  FrameDecoder decoder(/*max_frame=*/8);
+  std::string ok, big;
+  AppendFrame(&ok, "12345678");
+  AppendFrame(&big, "123456789");
+  int frames = 0;
+  EXPECT_TRUE(decoder.Feed(ok.data(), ok.size(), [&](std::string_view) { ++frames; }).ok());
+  EXPECT_EQ(frames, 1);
+  Status status = decoder.Feed(big.data(), big.size(), [&](std::string_view) { ++frames; });
+  EXPECT_EQ(status.code(), StatusCode::kProtocolError);
+  EXPECT_EQ(frames, 1);
+}
+
+}  // namespace
+}  // namespace rayx

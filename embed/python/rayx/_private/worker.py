@@ -97,7 +97,7 @@ def init(
                     "When connecting to an existing cluster, num_cpus, num_gpus and resources "
                     "must not be provided."
                 )
-            info = _rayx.connect(address)
+            info = _rayx.connect(_local_socket(address))
         else:
             node = _check_node_resources(num_cpus, num_gpus, resources, object_store_memory)
             address = _rayx.start_node(*node)
@@ -112,6 +112,42 @@ def init(
         state.mode = DRIVER
         state.exported_functions = set()
         return _context_info()
+
+
+def _local_socket(address: str) -> str:
+    """Returns the Unix socket behind ``address``.
+
+    ``address`` is a node's socket path, or the HOST:PORT of a cluster member that runs on this
+    machine (``rayx start``), found through the daemons registered under ``$RAYX_HOME/daemons``
+    (each names its data directory, whose ``node.info`` holds its address and socket).
+    """
+    host, sep, port = address.rpartition(":")
+    if "/" in address or not sep or not host or not port.isdigit():
+        return address
+    home = os.environ.get("RAYX_HOME") or os.path.join(os.path.expanduser("~"), ".rayx")
+    registry = os.path.join(home, "daemons")
+    wanted = {address}
+    if host in ("localhost", "127.0.0.1"):
+        wanted = {f"localhost:{port}", f"127.0.0.1:{port}"}
+    try:
+        entries = os.listdir(registry)
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            with open(os.path.join(registry, entry)) as f:
+                data_dir = f.readline().strip()
+            with open(os.path.join(data_dir, "node.info")) as f:
+                fields = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+        except OSError:
+            continue
+        if fields.get("address") in wanted and fields.get("socket"):
+            return fields["socket"]
+    raise ConnectionError(
+        f"no rayx node started on this machine (rayx start) serves {address}; attaching a driver "
+        "over TCP is not supported yet: start a node here with `rayx start --address "
+        f"{address}` and attach to it"
+    )
 
 
 def _check_node_resources(
