@@ -32,7 +32,7 @@ _TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD = 0, 3, 4, 5, 6, 10
 def run(task: tuple) -> None:
     """Creates the actor from its creation task, then serves its calls until the engine goes."""
     (task_id, function_id, function_blob, name, args_blob, dependency_values, _returns,
-     _retries, gpu_ids, _creation, _method, max_concurrency) = task
+     _retries, gpu_ids, _creation, _method, max_concurrency) = task[:12]
     wm.set_gpu_ids(gpu_ids)
     try:
         cls = wm._load_function(function_id, function_blob)
