@@ -17,9 +17,11 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 
 class RocksDbKeyValueStore : public KeyValueStore {
  public:
-  explicit RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+  RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB> db, bool read_only)
+      : db_(std::move(db)), read_only_(read_only) {}
 
   Status Write(const std::vector<std::pair<std::string, std::string>>& batch, bool sync) override {
+    if (read_only_) return FailedPrecondition("the lineage log was opened to read only");
     rocksdb::WriteBatch writes;
     for (const auto& [key, value] : batch) writes.Put(key, value);
     rocksdb::WriteOptions options;
@@ -53,6 +55,7 @@ class RocksDbKeyValueStore : public KeyValueStore {
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
+  bool read_only_;
 };
 
 }  // namespace
@@ -63,7 +66,19 @@ StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::str
   rocksdb::DB* db = nullptr;
   RAYX_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));
-  return std::unique_ptr<KeyValueStore>(new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db)));
+  return std::unique_ptr<KeyValueStore>(
+      new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db), /*read_only=*/false));
+}
+
+StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStoreReadOnly(const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = false;
+  options.info_log_level = rocksdb::InfoLogLevel::HEADER_LEVEL;
+  rocksdb::DB* db = nullptr;
+  RAYX_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::OpenForReadOnly(options, path, &db), "open the lineage log " + path));
+  return std::unique_ptr<KeyValueStore>(
+      new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db), /*read_only=*/true));
 }
 
 }  // namespace rayx
