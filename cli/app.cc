@@ -11,9 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "cli/jobs_command.h"
 #include "cli/microbenchmark_command.h"
+#include "cli/replay_command.h"
 #include "cli/run_command.h"
 #include "cli/status_command.h"
+#include "cli/timeline_command.h"
 #include "cli/worker_command.h"
 
 namespace rayx::cli {
@@ -73,6 +76,9 @@ int RunCli(int argc, char** argv) {
     AddMicrobenchmarkCommand(&app);
     AddWorkerCommand(&app);
     AddStatusCommand(&app);
+    AddJobsCommand(&app);
+    AddReplayCommand(&app);
+    AddTimelineCommand(&app);
     // Python's own command lines mean `rayx run ...`: sys.executable is this binary, so
     // multiprocessing's "spawn" and subprocess.run([sys.executable, ...]) start rayx as if it were
     // python3 (`rayx -c CODE ...`, `rayx -m MODULE ...`, `rayx SCRIPT ...`).

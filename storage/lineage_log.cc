@@ -75,6 +75,11 @@ void LineageLog::Record(TaskEvent event) {
   queue_.push_back(std::move(event));
 }
 
+void LineageLog::RecordFunction(std::string function_id, std::string blob) {
+  std::lock_guard<std::mutex> lock(mu_);
+  functions_.emplace_back(std::move(function_id), std::move(blob));
+}
+
 void LineageLog::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
   uint64_t ticket = ++requested_;
@@ -99,14 +104,17 @@ void LineageLog::Run() {
                    [&] { return stopping_ || requested_ > done_; });
     std::vector<TaskEvent> events;
     events.swap(queue_);
+    std::vector<std::pair<std::string, std::string>> functions;
+    functions.swap(functions_);
     uint64_t ticket = requested_;
     bool stopping = stopping_;
     bool finish = finish_ && !finished_;
     int exit_code = exit_code_;
     lock.unlock();
 
-    if (!events.empty() || finish) {
+    if (!events.empty() || !functions.empty() || finish) {
       LineageBatch batch;
+      batch.functions = std::move(functions);
       Apply(events, &batch);
       if (finish) {
         job_.end_ms = LineageNowUs() / 1000;
@@ -122,7 +130,7 @@ void LineageLog::Run() {
     if (finish) finished_ = true;
     done_ = ticket;
     written_.notify_all();
-    if (stopping && queue_.empty()) return;
+    if (stopping && queue_.empty() && functions_.empty()) return;
   }
 }
 

@@ -63,6 +63,8 @@ class LineageLog {
   ~LineageLog();  // Writes what is queued, then closes the database.
 
   void Record(TaskEvent event);
+  // A function's serialized definition, by its id (a content hash).
+  void RecordFunction(std::string function_id, std::string blob);
   // Returns once everything recorded before the call is on disk.
   void Flush();
   // Records the job's end (SUCCEEDED for exit code 0, else FAILED) and flushes. Later calls are
@@ -87,13 +89,14 @@ class LineageLog {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable written_;
-  std::vector<TaskEvent> queue_;  // GUARDED_BY(mu_)
-  uint64_t requested_ = 0;        // GUARDED_BY(mu_): flushes asked for.
-  uint64_t done_ = 0;             // GUARDED_BY(mu_): flushes done.
-  bool stopping_ = false;         // GUARDED_BY(mu_)
-  bool finish_ = false;           // GUARDED_BY(mu_)
-  bool finished_ = false;         // GUARDED_BY(mu_)
-  int exit_code_ = 0;             // GUARDED_BY(mu_)
+  std::vector<TaskEvent> queue_;                                // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, std::string>> functions_;  // GUARDED_BY(mu_)
+  uint64_t requested_ = 0;  // GUARDED_BY(mu_): flushes asked for.
+  uint64_t done_ = 0;       // GUARDED_BY(mu_): flushes done.
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  bool finish_ = false;     // GUARDED_BY(mu_)
+  bool finished_ = false;   // GUARDED_BY(mu_)
+  int exit_code_ = 0;       // GUARDED_BY(mu_)
 
   // Writer thread only.
   JobInfo job_;

@@ -99,6 +99,8 @@ Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<Outgoing
 
 void ClientRuntime::Disconnect() {
   disconnected_ = true;
+  // What waits to go (direct tasks' announcements, say) goes first: the node logs them.
+  channel_->Flush();
   channel_->Close();
 }
 void ClientRuntime::AbandonInForkedChild() { channel_->connection().AbandonInForkedChild(); }

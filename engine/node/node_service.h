@@ -36,11 +36,15 @@ class NodeService {
   void Accept(std::shared_ptr<Connection> connection);
   // Closes every client connection (the node is stopping).
   void CloseAll();
+  // Logs submissions and exported functions; when replaying, answers logged tasks from the log and
+  // refuses leases (lineage_recorder.h). It outlives the service.
+  void SetLineageRecorder(LineageRecorder* lineage) { lineage_ = lineage; }
 
  private:
   struct Session;
   struct PendingGet;
   struct PendingWait;
+  LineageRecorder* lineage_ = nullptr;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);

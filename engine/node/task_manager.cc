@@ -200,6 +200,7 @@ Status TaskManager::SubmitDirect(TaskSpec spec, bool leased) {
   task->state = State::kRunning;
   task->direct = true;
   task->worker = worker;
+  if (lineage_) lineage_->Started(task->spec.task_id, worker->pid);
   lease->second.direct_tasks.insert(task->key);
   auto early = lease->second.early_done.find(task->spec.task_id);
   if (early == lease->second.early_done.end()) return Status::OK();
@@ -262,6 +263,7 @@ bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
   worker->task_name = task->spec.name;
   worker->blocked = false;
   SendExecute(task, worker);
+  if (lineage_) lineage_->Started(task->spec.task_id, worker->pid);
   return true;
 }
 
@@ -317,6 +319,7 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
 
   if (done->retry() && task->retries_left > 0 && !task->cancelled) {
     task->retries_left--;
+    if (lineage_) lineage_->Retried(task->spec.task_id, "the task raised; retry_exceptions");
     ready_.Push(task->key, task->spec.resources, task->spec.depth);
     task->state = State::kQueued;
     TryDispatch();
@@ -344,6 +347,7 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
                          "task " + task->spec.name + " returned " + std::to_string(results.size()) +
                              " values, expected " + std::to_string(task->spec.num_returns)));
   } else {
+    if (lineage_) lineage_->Finished(task->spec.task_id, results);
     for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
       objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), std::move(results[i]));
     }
@@ -381,6 +385,7 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
 }
 
 void TaskManager::FinishWithValue(Task* task, const StoredValue& value) {
+  if (lineage_) lineage_->Failed(task->spec.task_id, value);  // Only errors end a task here.
   for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
     objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), value);
   }
@@ -435,6 +440,7 @@ void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
                                            "task " + task->spec.name + " was cancelled"));
   } else if (task->retries_left > 0) {
     task->retries_left--;
+    if (lineage_) lineage_->Retried(task->spec.task_id, worker + " died");
     RAYX_LOG(Warning) << worker << " died running " << task->spec.name << "; retrying it ("
                       << task->retries_left << " retries left)";
     task->state = State::kQueued;
