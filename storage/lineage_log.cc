@@ -1,6 +1,11 @@
 #include "storage/lineage_log.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "engine/base/logging.h"
@@ -24,6 +29,16 @@ bool Ends(TaskEventInfo::Kind kind) {
          kind == TaskEventInfo::Kind::kReused;
 }
 
+// A process forked from one with an open RocksDB database must not run RocksDB's static destructors
+// at exit: its periodic-task timer's condition variable had a waiter in the parent (a thread the
+// child does not have), and destroying it blocks for ever. The child's exit ends it at once, after
+// its own handlers (on_exit handlers registered later run first) and with its status.
+void ExitAtOnce(int status, void*) {
+  std::fflush(nullptr);
+  _exit(status);
+}
+void InForkedChild() { on_exit(ExitAtOnce, nullptr); }
+
 }  // namespace
 
 std::string LineageHash(std::string_view bytes) {
@@ -42,6 +57,8 @@ StatusOr<std::unique_ptr<LineageLog>> LineageLog::Open(const std::string& db_pat
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   if (ec) return IoError("cannot create the directory of the lineage log " + db_path);
+  static const int registered = pthread_atfork(nullptr, nullptr, InForkedChild);
+  (void)registered;
   RAYX_ASSIGN_OR_RETURN(std::unique_ptr<KeyValueStore> kv, OpenRocksDbKeyValueStore(db_path));
   auto store = std::make_unique<LineageStore>(std::move(kv));
   LineageBatch batch;
@@ -56,6 +73,7 @@ LineageLog::LineageLog(std::string db_path, std::unique_ptr<LineageStore> store,
     : db_path_(std::move(db_path)),
       job_at_open_(job),
       options_(options),
+      owner_pid_(getpid()),
       store_(std::move(store)),
       job_(std::move(job)) {
   writer_ = std::thread([this] { Run(); });
@@ -71,6 +89,7 @@ LineageLog::~LineageLog() {
 }
 
 void LineageLog::Record(TaskEvent event) {
+  if (getpid() != owner_pid_) return;
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(event));
 }
@@ -81,6 +100,7 @@ void LineageLog::RecordFunction(std::string function_id, std::string blob) {
 }
 
 void LineageLog::Flush() {
+  if (getpid() != owner_pid_) return;  // A forked child: no writer thread to wait for.
   std::unique_lock<std::mutex> lock(mu_);
   uint64_t ticket = ++requested_;
   wake_.notify_all();
@@ -88,6 +108,7 @@ void LineageLog::Flush() {
 }
 
 void LineageLog::FinishJob(int exit_code) {
+  if (getpid() != owner_pid_) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finish_) return;

@@ -11,7 +11,8 @@
 // FinishJob. A driver killed before FinishJob leaves its job RUNNING in a database whose LOCK no
 // process holds any more; readers (lineage_catalog.h) show such a job as FAILED.
 //
-// Thread-safe: Record, Flush and FinishJob may be called from any thread.
+// Thread-safe: Record, Flush and FinishJob may be called from any thread. In a process forked
+// from the writer's (which has no writer thread) they do nothing.
 #pragma once
 
 #include <condition_variable>
@@ -84,6 +85,7 @@ class LineageLog {
   const std::string db_path_;
   const JobInfo job_at_open_;
   const Options options_;
+  const int owner_pid_;  // The process whose writer thread this is.
   std::unique_ptr<LineageStore> store_;
 
   std::mutex mu_;

@@ -95,6 +95,7 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     c->tasks->SetLineageRecorder(c->lineage.get());
     c->actors = std::make_unique<ActorManager>(c->objects.get(), c->pool.get(), c->tasks.get(),
                                                &c->functions);
+    c->actors->SetLineageRecorder(c->lineage.get());
     c->pool->SetHandlers([c](Worker* w) { c->tasks->OnWorkerReady(w); },
                          [c](Worker* w) {
                            c->actors->OnWorkerExit(w);
