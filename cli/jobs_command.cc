@@ -62,7 +62,7 @@ void PrintTable(const std::vector<CatalogJob>& jobs) {
               "FINISHED", "FAILED", "REUSED", "SCRIPT");
   for (const CatalogJob& entry : jobs) {
     const JobInfo& j = entry.job;
-    std::string script = j.script;
+    std::string script = j.script.substr(0, j.script.find('\n'));  // `-c CODE`: its first line.
     if (!j.replay_of.empty()) script += "  (replay of " + j.replay_of + ")";
     std::printf("%-12s  %-9s  %-19s  %-19s  %8lld  %6lld  %6lld  %s\n", j.uid.c_str(),
                 StateName(j.state), LocalTime(j.start_ms).c_str(), LocalTime(j.end_ms).c_str(),

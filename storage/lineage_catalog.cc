@@ -55,26 +55,38 @@ bool LineageDatabaseInUse(const std::string& db_path) {
   return held;
 }
 
+namespace {
+
+// The jobs of the database in dir, their states corrected for a writer that is gone.
+StatusOr<std::vector<CatalogJob>> EntriesIn(const std::string& dir) {
+  bool locked = LineageDatabaseInUse(dir);
+  RAYX_ASSIGN_OR_RETURN(std::vector<JobInfo> jobs, JobsIn(dir));
+  std::vector<CatalogJob> entries;
+  for (JobInfo& job : jobs) {
+    CatalogJob entry;
+    // POSIX locks do not conflict within their own process: a job of this process is alive
+    // while it is RUNNING.
+    entry.writer_alive = locked || (job.pid == getpid() && job.state == JobInfo::State::kRunning);
+    if (!entry.writer_alive && job.state == JobInfo::State::kRunning)
+      job.state = JobInfo::State::kFailed;
+    entry.job = std::move(job);
+    entry.db_path = dir;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+}  // namespace
+
 std::vector<CatalogJob> ListLineageJobs(const std::string& root, std::vector<std::string>* errors) {
   std::vector<CatalogJob> all;
   for (const std::string& dir : DatabaseDirs(root)) {
-    bool alive = LineageDatabaseInUse(dir);
-    auto jobs = JobsIn(dir);
-    if (!jobs.ok()) {
-      errors->push_back("cannot read the lineage log " + dir + ": " + jobs.status().ToString());
+    auto entries = EntriesIn(dir);
+    if (!entries.ok()) {
+      errors->push_back("cannot read the lineage log " + dir + ": " + entries.status().ToString());
       continue;
     }
-    for (JobInfo& job : *jobs) {
-      // POSIX locks do not conflict within their own process: a job of this process is alive
-      // while its database stays locked here.
-      if (job.pid == getpid() && job.state == JobInfo::State::kRunning) alive = true;
-      CatalogJob entry;
-      if (!alive && job.state == JobInfo::State::kRunning) job.state = JobInfo::State::kFailed;
-      entry.job = std::move(job);
-      entry.db_path = dir;
-      entry.writer_alive = alive;
-      all.push_back(std::move(entry));
-    }
+    for (CatalogJob& entry : *entries) all.push_back(std::move(entry));
   }
   std::stable_sort(all.begin(), all.end(), [](const CatalogJob& a, const CatalogJob& b) {
     return a.job.start_ms < b.job.start_ms;
@@ -83,6 +95,17 @@ std::vector<CatalogJob> ListLineageJobs(const std::string& root, std::vector<std
 }
 
 StatusOr<CatalogJob> FindLineageJob(const std::string& root, const std::string& uid) {
+  // A node's database is named by its job's uid: look there first.
+  std::string dir = root + "/" + uid;
+  bool plain = !uid.empty() && uid.find('/') == std::string::npos && uid[0] != '.';
+  if (plain && std::filesystem::is_directory(dir)) {
+    auto entries = EntriesIn(dir);
+    if (entries.ok()) {
+      for (CatalogJob& entry : *entries) {
+        if (entry.job.uid == uid) return std::move(entry);
+      }
+    }
+  }
   std::vector<std::string> errors;
   for (CatalogJob& job : ListLineageJobs(root, &errors)) {
     if (job.job.uid == uid) return std::move(job);
@@ -126,6 +149,19 @@ size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
     }
   }
   return removed;
+}
+
+bool LineageMayNeedPruning(const std::string& root, const RetentionPolicy& policy) {
+  std::vector<std::string> dirs = DatabaseDirs(root);
+  if (dirs.size() > policy.keep_jobs) return true;
+  auto cutoff = std::filesystem::file_time_type::clock::now() -
+                std::chrono::hours(24 * std::max<int64_t>(0, policy.keep_days));
+  for (const std::string& dir : dirs) {
+    std::error_code ec;
+    auto written = std::filesystem::last_write_time(dir, ec);
+    if (!ec && written < cutoff) return true;
+  }
+  return false;
 }
 
 RetentionPolicy RetentionFromEnvironment() {

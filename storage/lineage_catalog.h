@@ -51,6 +51,10 @@ struct RetentionPolicy {
 size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
                     std::vector<std::string>* errors);
 
+// Whether PruneLineage could remove anything, from the directories' count and times alone (no
+// database is opened): cheap enough for every node start.
+bool LineageMayNeedPruning(const std::string& root, const RetentionPolicy& policy);
+
 // The policy from $RAYX_LINEAGE_KEEP_JOBS and $RAYX_LINEAGE_KEEP_DAYS, else the defaults.
 RetentionPolicy RetentionFromEnvironment();
 

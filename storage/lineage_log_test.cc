@@ -172,8 +172,12 @@ TEST_F(LineageLogTest, PruningKeepsTheNewestAndRecentJobs) {
   }
   std::vector<std::string> errors;
   RetentionPolicy policy;
+  policy.keep_jobs = 5;
+  EXPECT_FALSE(LineageMayNeedPruning(root_, policy));
   policy.keep_jobs = 2;
+  EXPECT_TRUE(LineageMayNeedPruning(root_, policy));
   EXPECT_EQ(PruneLineage(root_, policy, &errors), 3u);
+  EXPECT_FALSE(LineageMayNeedPruning(root_, policy));
   auto jobs = ListLineageJobs(root_, &errors);
   ASSERT_EQ(jobs.size(), 2u);
   EXPECT_EQ(jobs[0].job.uid, "j3");

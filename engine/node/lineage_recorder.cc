@@ -99,8 +99,11 @@ void Open(const std::function<void(const std::string&)>& report) {
     }
     unsetenv("RAYX_REPLAY_OF");  // Not for the processes this one starts.
   }
-  std::vector<std::string> errors;
-  PruneLineage(root, RetentionFromEnvironment(), &errors);
+  RetentionPolicy retention = RetentionFromEnvironment();
+  if (LineageMayNeedPruning(root, retention)) {
+    std::vector<std::string> errors;
+    PruneLineage(root, retention, &errors);
+  }
 
   JobInfo job;
   job.job_id = JobID::FromInt(1);  // The first driver of an embedded node.
