@@ -2,8 +2,11 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +17,8 @@
 namespace rayx {
 
 namespace {
+
+constexpr int kWriterNice = 10;
 
 uint64_t Fnv1a(std::string_view bytes, uint64_t seed) {
   uint64_t h = seed;
@@ -37,7 +42,13 @@ void ExitAtOnce(int status, void*) {
   std::fflush(nullptr);
   _exit(status);
 }
-void InForkedChild() { on_exit(ExitAtOnce, nullptr); }
+// Counts the forks that made this process (from one with an open log): a log opened before the
+// last of them has no writer thread here.
+std::atomic<uint64_t> g_forks{0};
+void InForkedChild() {
+  g_forks.fetch_add(1, std::memory_order_relaxed);
+  on_exit(ExitAtOnce, nullptr);
+}
 
 }  // namespace
 
@@ -73,7 +84,7 @@ LineageLog::LineageLog(std::string db_path, std::unique_ptr<LineageStore> store,
     : db_path_(std::move(db_path)),
       job_at_open_(job),
       options_(options),
-      owner_pid_(getpid()),
+      forks_at_open_(g_forks.load()),
       store_(std::move(store)),
       job_(std::move(job)) {
   writer_ = std::thread([this] { Run(); });
@@ -89,7 +100,7 @@ LineageLog::~LineageLog() {
 }
 
 void LineageLog::Record(TaskEvent event) {
-  if (getpid() != owner_pid_) return;
+  if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(event));
 }
@@ -100,7 +111,7 @@ void LineageLog::RecordFunction(std::string function_id, std::string blob) {
 }
 
 void LineageLog::Flush() {
-  if (getpid() != owner_pid_) return;  // A forked child: no writer thread to wait for.
+  if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;  // No writer here.
   std::unique_lock<std::mutex> lock(mu_);
   uint64_t ticket = ++requested_;
   wake_.notify_all();
@@ -108,7 +119,7 @@ void LineageLog::Flush() {
 }
 
 void LineageLog::FinishJob(int exit_code) {
-  if (getpid() != owner_pid_) return;
+  if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finish_) return;
@@ -119,6 +130,9 @@ void LineageLog::FinishJob(int exit_code) {
 }
 
 void LineageLog::Run() {
+  // Background work: the threads that run tasks go first when the cores are busy (a burst of
+  // tasks is logged a little later, not run slower).
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kWriterNice);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     wake_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms),

@@ -85,7 +85,7 @@ class LineageLog {
   const std::string db_path_;
   const JobInfo job_at_open_;
   const Options options_;
-  const int owner_pid_;  // The process whose writer thread this is.
+  const uint64_t forks_at_open_;  // See InForkedChild.
   std::unique_ptr<LineageStore> store_;
 
   std::mutex mu_;

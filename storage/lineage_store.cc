@@ -47,7 +47,9 @@ std::string EncodeJob(const JobInfo& job) {
 }
 
 std::string EncodeTask(const TaskInfo& task) {
-  flatbuffers::FlatBufferBuilder b(256 + task.spec.size() + task.result.size());
+  // One builder per thread, cleared for each record: no allocation per task once it has grown.
+  thread_local flatbuffers::FlatBufferBuilder b(1024);
+  b.Clear();
   auto id = Bytes(b, task.task_id.Binary());
   auto name = b.CreateString(task.name);
   auto function_id = Bytes(b, task.function_id);

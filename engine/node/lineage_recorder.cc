@@ -180,7 +180,13 @@ void LineageRecorder::Submitted(const TaskSpec& spec, bool from_driver) {
   info.name = spec.is_actor_call() ? spec.name + "." + spec.method : spec.name;
   info.function_id = spec.function_id;
   if (from_driver) info.parent = TaskID::ForDriver(spec.task_id.Job());
-  if (!spec.is_actor_call()) info.resources = spec.resources.ToString();
+  if (!spec.is_actor_call()) {
+    if (last_resources_text_.empty() || !(spec.resources == last_resources_)) {
+      last_resources_ = spec.resources;
+      last_resources_text_ = spec.resources.ToString();
+    }
+    info.resources = last_resources_text_;
+  }
   info.options = "max_retries=" + std::to_string(spec.max_retries);
   if (spec.actor_creation) info.options += " actor_creation";
   if (spec.is_actor_call()) info.options += " actor_call";

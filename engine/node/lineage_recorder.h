@@ -51,6 +51,9 @@ class LineageRecorder {
 
   LineageLog* log_;
   const ObjectTable* objects_;
+  // The text of the last demand seen: most tasks share their demand.
+  ResourceSet last_resources_;
+  std::string last_resources_text_;
 };
 
 // Opens this process's log for a node that starts now (once per process; later calls do nothing)

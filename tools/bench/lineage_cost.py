@@ -19,7 +19,8 @@ def measure(rayx: str, lineage: str, seconds: str, home: str) -> dict:
          "--runs", "3"], env=env, capture_output=True, text=True, check=True).stdout
     rows = json.loads(out)
     rows = rows["results"] if isinstance(rows, dict) else rows
-    return {r["name"]: r["value"] for r in rows if "value" in r}
+    return {r["name"]: r["value"] for r in rows
+            if "value" in r and r["name"] in ("single_client_tasks_async", "single_client_tasks_sync")}
 
 
 def main() -> None:
