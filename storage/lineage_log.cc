@@ -134,6 +134,7 @@ void LineageLog::Run() {
   // tasks is logged a little later, not run slower).
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kWriterNice);
   std::unique_lock<std::mutex> lock(mu_);
+  auto last_sync = std::chrono::steady_clock::now();
   for (;;) {
     wake_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms),
                    [&] { return stopping_ || requested_ > done_; });
@@ -147,7 +148,8 @@ void LineageLog::Run() {
     int exit_code = exit_code_;
     lock.unlock();
 
-    if (!events.empty() || !functions.empty() || finish) {
+    bool flush = ticket != done_ || stopping;  // Only this thread writes done_.
+    if (!events.empty() || !functions.empty() || finish || flush) {
       LineageBatch batch;
       batch.functions = std::move(functions);
       Apply(events, &batch);
@@ -157,7 +159,13 @@ void LineageLog::Run() {
         job_.state = exit_code == 0 ? JobInfo::State::kSucceeded : JobInfo::State::kFailed;
       }
       batch.jobs.push_back(job_);
-      Status s = store_->Write(batch, /*sync=*/true);
+      // Every batch reaches the WAL at once (a killed process loses nothing written); it is
+      // synced to the disk (surviving a machine's crash) at most sync_interval_ms after.
+      auto now = std::chrono::steady_clock::now();
+      bool sync = finish || flush ||
+                  now - last_sync >= std::chrono::milliseconds(options_.sync_interval_ms);
+      if (sync) last_sync = now;
+      Status s = store_->Write(batch, sync);
       if (!s.ok()) RAYX_LOG(Warning) << "the lineage log " << db_path_ << " lost a batch: " << s;
     }
 

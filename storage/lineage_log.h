@@ -2,8 +2,10 @@
 //
 // The node reports each task's state changes with Record, which only appends to a queue: no disk
 // I/O, no hashing, one uncontended lock. A writer thread takes what queued every batch interval
-// (20 ms by default) and commits it in one RocksDB write with sync (a group commit): a record is
-// on disk within about one interval of its Record, with one fsync per batch, never one per task.
+// (20 ms by default) and commits it in one RocksDB write (a group commit): a record is in the WAL,
+// safe from the process's death, within about one batch interval of its Record, and synced to the
+// disk, safe from the machine's crash, within the sync interval (100 ms), never one fsync per
+// task. Flush and FinishJob sync.
 // The writer keeps the tasks that have not ended in memory so that each write holds a task's whole
 // record; an ended task's record is written and forgotten.
 //
@@ -54,6 +56,7 @@ class LineageLog {
  public:
   struct Options {
     int batch_interval_ms = 20;
+    int sync_interval_ms = 100;  // fsync at most this long after a batch's write.
   };
   // Opens (creating) the database at db_path and writes job's record, synced.
   static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job,
