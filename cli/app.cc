@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "cli/jobs_command.h"
 #include "cli/microbenchmark_command.h"
+#include "cli/replay_command.h"
 #include "cli/run_command.h"
 #include "cli/start_command.h"
 #include "cli/status_command.h"
 #include "cli/stop_command.h"
+#include "cli/timeline_command.h"
 #include "cli/worker_command.h"
 
 namespace rayx::cli {
@@ -77,6 +80,9 @@ int RunCli(int argc, char** argv) {
     AddStatusCommand(&app);
     AddStartCommand(&app);
     AddStopCommand(&app);
+    AddJobsCommand(&app);
+    AddReplayCommand(&app);
+    AddTimelineCommand(&app);
     // Python's own command lines mean `rayx run ...`: sys.executable is this binary, so
     // multiprocessing's "spawn" and subprocess.run([sys.executable, ...]) start rayx as if it were
     // python3 (`rayx -c CODE ...`, `rayx -m MODULE ...`, `rayx SCRIPT ...`).

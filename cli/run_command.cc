@@ -11,6 +11,7 @@
 #include "embed/interpreter.h"
 #include "engine/cluster/observer_client.h"
 #include "engine/cluster/token.h"
+#include "engine/node/lineage_recorder.h"
 
 namespace rayx::cli {
 namespace {
@@ -94,6 +95,8 @@ void RunPythonMain(const embed::InterpreterOptions& options) {
     throw CLI::RuntimeError(1);
   }
   int status = (*interpreter)->RunMain();
+  // The job's end in the lineage log (when this process started a node), with the script's status.
+  FinishProcessLineage(status);
   if (status != 0) throw CLI::RuntimeError(status);
 }
 

@@ -36,21 +36,42 @@ std::string EncodeJob(const JobInfo& job) {
   auto script = b.CreateString(job.script);
   auto argv = b.CreateVectorOfStrings(job.argv);
   auto dir = b.CreateString(job.working_dir);
+  auto uid = b.CreateString(job.uid);
+  auto env = b.CreateVectorOfStrings(job.env);
+  auto replay_of = b.CreateString(job.replay_of);
   b.Finish(storage::CreateJobRecord(b, id, script, argv, dir, job.start_ms,
-                                    static_cast<storage::JobState>(job.state), job.exit_code));
+                                    static_cast<storage::JobState>(job.state), job.exit_code, uid,
+                                    job.end_ms, job.pid, env, replay_of, job.tasks_finished,
+                                    job.tasks_failed, job.tasks_reused));
   return Finished(b);
 }
 
 std::string EncodeTask(const TaskInfo& task) {
-  flatbuffers::FlatBufferBuilder b(256 + task.spec.size() + task.result.size());
+  // One builder per thread, cleared for each record: no allocation per task once it has grown.
+  thread_local flatbuffers::FlatBufferBuilder b(1024);
+  b.Clear();
   auto id = Bytes(b, task.task_id.Binary());
   auto name = b.CreateString(task.name);
   auto function_id = Bytes(b, task.function_id);
   auto args_hash = Bytes(b, task.args_hash);
   auto spec = Bytes(b, task.spec);
   auto result = Bytes(b, task.result);
-  b.Finish(storage::CreateTaskRecord(b, id, name, function_id, args_hash, spec,
-                                     static_cast<storage::TaskState>(task.state), result));
+  auto parent = Bytes(b, task.parent.Binary());
+  auto resources = b.CreateString(task.resources);
+  auto options = b.CreateString(task.options);
+  std::vector<flatbuffers::Offset<storage::TaskEvent>> events;
+  for (const TaskEventInfo& e : task.events) {
+    events.push_back(storage::CreateTaskEvent(b, static_cast<storage::EventKind>(e.kind), e.time_us,
+                                              b.CreateString(e.detail)));
+  }
+  auto event_vector = b.CreateVector(events);
+  std::vector<flatbuffers::Offset<storage::ResultValue>> results;
+  for (const ResultInfo& r : task.results)
+    results.push_back(storage::CreateResultValue(b, r.kind, Bytes(b, r.data)));
+  auto result_vector = b.CreateVector(results);
+  b.Finish(storage::CreateTaskRecord(
+      b, id, name, function_id, args_hash, spec, static_cast<storage::TaskState>(task.state),
+      result, parent, resources, options, event_vector, result_vector, task.results_kept));
   return Finished(b);
 }
 
@@ -73,6 +94,16 @@ StatusOr<JobInfo> DecodeJob(std::string_view bytes) {
   job.start_ms = r->start_ms();
   job.state = static_cast<JobInfo::State>(r->state());
   job.exit_code = r->exit_code();
+  job.uid = StringOf(r->uid());
+  job.end_ms = r->end_ms();
+  job.pid = r->pid();
+  if (r->env() != nullptr) {
+    for (const auto* var : *r->env()) job.env.push_back(StringOf(var));
+  }
+  job.replay_of = StringOf(r->replay_of());
+  job.tasks_finished = r->tasks_finished();
+  job.tasks_failed = r->tasks_failed();
+  job.tasks_reused = r->tasks_reused();
   return job;
 }
 
@@ -93,6 +124,22 @@ StatusOr<TaskInfo> DecodeTask(std::string_view bytes) {
   task.spec = BytesOf(r->spec());
   task.state = static_cast<TaskInfo::State>(r->state());
   task.result = BytesOf(r->result());
+  if (r->parent() != nullptr && r->parent()->size() == TaskID::kSize)
+    task.parent = TaskID::FromBinary(BytesOf(r->parent()));
+  task.resources = StringOf(r->resources());
+  task.options = StringOf(r->options());
+  if (r->events() != nullptr) {
+    for (const auto* e : *r->events()) {
+      if (e->kind() > storage::EventKind::MAX) return ProtocolError("corrupt task record");
+      task.events.push_back(TaskEventInfo{static_cast<TaskEventInfo::Kind>(e->kind()), e->time_us(),
+                                          StringOf(e->detail())});
+    }
+  }
+  if (r->results() != nullptr) {
+    for (const auto* v : *r->results())
+      task.results.push_back(ResultInfo{v->kind(), BytesOf(v->data())});
+  }
+  task.results_kept = r->results_kept();
   return task;
 }
 

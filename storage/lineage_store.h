@@ -34,6 +34,31 @@ struct JobInfo {
   int64_t start_ms = 0;
   State state = State::kRunning;
   int exit_code = 0;
+  std::string uid;  // The id users see: unique per run (job_id restarts at 1 in every node).
+  int64_t end_ms = 0;
+  int pid = 0;
+  std::vector<std::string> env;  // "NAME=value" for PYTHONPATH and VIRTUAL_ENV when set.
+  std::string replay_of;         // The uid of the job this one replays, if any.
+  int64_t tasks_finished = 0, tasks_failed = 0, tasks_reused = 0;
+};
+
+struct TaskEventInfo {
+  enum class Kind : uint8_t {
+    kSubmitted = 0,
+    kRunning = 1,
+    kFinished = 2,
+    kFailed = 3,
+    kRetried = 4,
+    kReused = 5
+  };
+  Kind kind = Kind::kSubmitted;
+  int64_t time_us = 0;
+  std::string detail;  // The worker, the error, the reason for a retry.
+};
+
+struct ResultInfo {
+  uint8_t kind = 0;  // engine/wire/values.h ValueKind.
+  std::string data;
 };
 
 struct TaskInfo {
@@ -45,6 +70,12 @@ struct TaskInfo {
   std::string spec;  // The TaskSpec as submitted.
   State state = State::kSubmitted;
   std::string result;  // A finished task's small result; empty when not kept.
+  TaskID parent;
+  std::string resources;
+  std::string options;
+  std::vector<TaskEventInfo> events;
+  bool results_kept = false;        // results holds every return's value.
+  std::vector<ResultInfo> results;  // Kept only when every value was small and held no refs.
 };
 
 // One group commit: everything in it is written at once.

@@ -1,6 +1,7 @@
 #include "storage/rocksdb_key_value_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -17,9 +18,11 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 
 class RocksDbKeyValueStore : public KeyValueStore {
  public:
-  explicit RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+  RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB> db, bool read_only)
+      : db_(std::move(db)), read_only_(read_only) {}
 
   Status Write(const std::vector<std::pair<std::string, std::string>>& batch, bool sync) override {
+    if (read_only_) return FailedPrecondition("the lineage log was opened to read only");
     rocksdb::WriteBatch writes;
     for (const auto& [key, value] : batch) writes.Put(key, value);
     rocksdb::WriteOptions options;
@@ -53,6 +56,7 @@ class RocksDbKeyValueStore : public KeyValueStore {
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
+  bool read_only_;
 };
 
 }  // namespace
@@ -60,10 +64,27 @@ class RocksDbKeyValueStore : public KeyValueStore {
 StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::string& path) {
   rocksdb::Options options;
   options.create_if_missing = true;
+  // The log's keys arrive in random order (task ids are hashes) and its writer seldom reads: a
+  // vector memtable appends each write and sorts once at flush, where the default skiplist paid
+  // most of the writer's time finding each key's place. Readers open with their own options.
+  options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+  options.allow_concurrent_memtable_write = false;
   rocksdb::DB* db = nullptr;
   RAYX_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));
-  return std::unique_ptr<KeyValueStore>(new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db)));
+  return std::unique_ptr<KeyValueStore>(
+      new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db), /*read_only=*/false));
+}
+
+StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStoreReadOnly(const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = false;
+  options.info_log_level = rocksdb::InfoLogLevel::HEADER_LEVEL;
+  rocksdb::DB* db = nullptr;
+  RAYX_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::OpenForReadOnly(options, path, &db), "open the lineage log " + path));
+  return std::unique_ptr<KeyValueStore>(
+      new RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB>(db), /*read_only=*/true));
 }
 
 }  // namespace rayx

@@ -9,6 +9,7 @@
 #include "embed/core/module_areas.h"
 #include "embed/core/py_args.h"
 #include "embed/core/py_values.h"
+#include "engine/node/lineage_recorder.h"
 #include "engine/node/node.h"
 
 namespace rayx {
@@ -146,6 +147,15 @@ PyObject* TestRaise(PyObject*, PyObject* arg) {
   Py_RETURN_NONE;
 }
 
+// The lineage log's id of this process's job once what was logged so far is on disk; None when
+// nothing is logged (no node started here, or RAYX_LINEAGE=0).
+PyObject* LineageJob(PyObject*, PyObject*) {
+  LineageLog* log = ProcessLineage();
+  if (log == nullptr) Py_RETURN_NONE;
+  WithoutGil([&] { log->Flush(); });
+  return PyUnicode_FromString(log->job_at_open().uid.c_str());
+}
+
 }  // namespace
 
 void AddRuntimeMethods(std::vector<PyMethodDef>* methods) {
@@ -166,6 +176,8 @@ void AddRuntimeMethods(std::vector<PyMethodDef>* methods) {
            "Total resources of the cluster."},
           {"available_resources", Entry<AvailableResources>, METH_NOARGS, "Resources free now."},
           {"nodes", Entry<Nodes>, METH_NOARGS, "The cluster's nodes."},
+          {"lineage_job", Entry<LineageJob>, METH_NOARGS,
+           "The lineage log's id of this process's job, flushed; None when not logged."},
           {"_test_raise", Entry<TestRaise>, METH_O,
            "Tests only: throws a C++ exception (runtime_error, bad_alloc, other) inside the "
            "engine."},

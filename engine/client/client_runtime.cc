@@ -104,6 +104,8 @@ bool ClientRuntime::TaskCancelled(const TaskID& task_id) { return executor_->Can
 
 void ClientRuntime::Disconnect() {
   disconnected_ = true;
+  // What waits to go (direct tasks' announcements, say) goes first: the node logs them.
+  channel_->Flush();
   channel_->Close();
 }
 void ClientRuntime::AbandonInForkedChild() { channel_->connection().AbandonInForkedChild(); }

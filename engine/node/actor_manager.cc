@@ -237,6 +237,7 @@ void ActorManager::OnPlaced(const ActorID& id, Worker* worker, const Allocation&
   // OnCreationArgReady checked that the creation task fits; failing here is a bug in rayx.
   RAYX_CHECK(execute.ok()) << execute.status();
   worker->connection->Send(*execute);
+  if (lineage_) lineage_->Started(actor->spec.task_id, worker->pid);
 }
 
 Status ActorManager::Submit(TaskSpec spec) {
@@ -318,6 +319,7 @@ void ActorManager::SendCall(Actor* actor, Call* call) {
   RAYX_CHECK(execute.ok()) << execute.status();
   Worker* worker = pool_->Find(actor->worker_id);
   if (worker != nullptr) worker->connection->Send(*execute);
+  if (lineage_ && worker != nullptr) lineage_->Started(call->spec.task_id, worker->pid);
 }
 
 Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
@@ -342,6 +344,13 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
   }
   if (actor->state == State::kCreating && id == actor->spec.task_id) {
     if (!parsed.ok()) return parsed;
+    if (lineage_) {
+      if (!results.empty() && results[0].kind != ValueKind::kValue) {
+        lineage_->Failed(id, results[0]);
+      } else {
+        lineage_->Finished(id, {});
+      }
+    }
     if (!results.empty() && results[0].kind != ValueKind::kValue) {
       // The constructor raised: the actor is dead (a restart would raise again).
       Die(actor, "the actor " + actor->spec.name + " died: its constructor raised an exception" +
@@ -383,6 +392,11 @@ Status ActorManager::OnTaskDone(Worker* worker, const wire::TaskDone* done) {
 }
 
 void ActorManager::FinishCall(Call* call, std::vector<StoredValue> results) {
+  if (lineage_ && !results.empty() && results[0].kind != ValueKind::kValue) {
+    lineage_->Failed(call->spec.task_id, results[0]);
+  } else if (lineage_) {
+    lineage_->Finished(call->spec.task_id, results);
+  }
   for (uint32_t i = 0; i < call->spec.num_returns && i < results.size(); ++i) {
     objects_->Seal(ObjectID::ForReturn(call->spec.task_id, i), std::move(results[i]));
   }

@@ -37,6 +37,7 @@
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/node/actor_names.h"
+#include "engine/node/lineage_recorder.h"
 #include "engine/node/task_manager.h"
 #include "engine/node/task_spec.h"
 #include "engine/objects/object_table.h"
@@ -88,6 +89,8 @@ class ActorManager {
   void RemoveHolder(uint64_t session, const ActorID& id);
   // The session closed: its handles are gone, and actors it created may die with it.
   void OnSessionClosed(uint64_t session);
+  // Where creations' and calls' state changes are logged; it outlives the manager.
+  void SetLineageRecorder(LineageRecorder* lineage) { lineage_ = lineage; }
 
   size_t num_alive() const;
 
@@ -117,6 +120,7 @@ class ActorManager {
   void MaybeCollect(Actor* actor);
 
   ObjectTable* objects_;
+  LineageRecorder* lineage_ = nullptr;
   WorkerPool* pool_;
   TaskManager* tasks_;
   const std::unordered_map<std::string, std::string>* functions_;

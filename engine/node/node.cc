@@ -12,6 +12,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/lineage_recorder.h"
 #include "engine/node/node_service.h"
 #include "engine/node/session_dirs.h"
 #include "engine/node/task_manager.h"
@@ -23,6 +24,9 @@
 namespace rayx {
 
 namespace {
+
+// How long a stopping node with a lineage log keeps serving before it stops its workers.
+constexpr int kStopGraceMs = 15;
 
 void Warn(const std::string& message) {
   std::string line = "rayx: warning: " + message + "\n";
@@ -43,6 +47,8 @@ struct Node::Components {
   std::unique_ptr<IoPool> io;
   std::unique_ptr<ObjectTable> objects;
   std::unique_ptr<WorkerPool> pool;
+  LineageLog* lineage_log = nullptr;  // The process's; outlives the node.
+  std::unique_ptr<LineageRecorder> lineage;
   std::unique_ptr<TaskManager> tasks;
   std::unique_ptr<ActorManager> actors;
   std::unique_ptr<NodeService> service;
@@ -77,6 +83,7 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                         SessionDirs::Create(c->node_id, options.object_store_memory, Warn));
   c->session_dir = c->dirs->store_dir();
   c->socket_path = c->dirs->socket_path();
+  c->lineage_log = StartProcessLineage(Warn);  // Disk I/O: before the loop runs.
   RAYX_RETURN_IF_ERROR(c->loop.Start());
 
   std::promise<Status> started;
@@ -89,8 +96,11 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
         &c->loop, WorkerPoolOptions{options.executable, c->socket_path, /*max_workers=*/512});
     c->tasks =
         std::make_unique<TaskManager>(c->objects.get(), c->pool.get(), &c->functions, total, Warn);
+    c->lineage = std::make_unique<LineageRecorder>(c->lineage_log, c->objects.get());
+    c->tasks->SetLineageRecorder(c->lineage.get());
     c->actors = std::make_unique<ActorManager>(c->objects.get(), c->pool.get(), c->tasks.get(),
                                                &c->functions);
+    c->actors->SetLineageRecorder(c->lineage.get());
     c->pool->SetHandlers([c](Worker* w) { c->tasks->OnWorkerReady(w); },
                          [c](Worker* w) {
                            c->actors->OnWorkerExit(w);
@@ -107,6 +117,7 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     c->service = std::make_unique<NodeService>(&c->loop, c->node_id, c->session_dir,
                                                c->objects.get(), c->pool.get(), c->tasks.get(),
                                                c->actors.get(), &c->functions);
+    c->service->SetLineageRecorder(c->lineage.get());
     c->listener = std::make_unique<UnixListener>(&c->loop);
     Status status = c->listener->Listen(c->socket_path, [c](std::shared_ptr<Connection> conn) {
       c->service->Accept(std::move(conn));
@@ -163,6 +174,9 @@ void Node::Stop(uint64_t grace_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   c->running = false;
+  // Workers report direct tasks within kFlushDelay (5 ms) of running them: with the lineage log on,
+  // those reports are heard (and logged) before the workers go.
+  if (c->lineage_log != nullptr) usleep(kStopGraceMs * 1000);
   std::promise<void> stopped;
   c->loop.Post([c, &stopped] {
     if (c->service) c->service->SetPeerNodes(nullptr);
@@ -174,6 +188,7 @@ void Node::Stop(uint64_t grace_ms) {
     c->service.reset();
     c->actors.reset();
     c->tasks.reset();
+    c->lineage.reset();
     c->objects.reset();
     c->io.reset();  // Joins its threads; their late completions are dropped with the loop.
     c->pool.reset();

@@ -110,7 +110,10 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleSubmit(session, envelope->message_as_SubmitTask());
     case wire::Message::ExportFunction: {
       const auto* e = envelope->message_as_ExportFunction();
-      functions_->emplace(std::string(BytesOf(e->function_id())), std::string(BytesOf(e->blob())));
+      auto added = functions_->emplace(std::string(BytesOf(e->function_id())),
+                                       std::string(BytesOf(e->blob())));
+      if (lineage_ && added.second)
+        lineage_->FunctionExported(added.first->first, added.first->second);
       return Status::OK();
     }
     case wire::Message::PutObject:
@@ -224,6 +227,14 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
   }
   StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
   Status status = parsed.status();
+  if (parsed.ok() && lineage_) {
+    if (auto reused = lineage_->Reuse(*parsed)) {  // A replay: the logged results, without running.
+      for (uint32_t i = 0; i < reused->size(); ++i)
+        objects_->Seal(ObjectID::ForReturn(task_id, i), std::move((*reused)[i]));
+      return Status::OK();
+    }
+    lineage_->Submitted(*parsed, session->role == wire::Role::Driver);
+  }
   if (parsed.ok() && parsed->is_direct()) {
     if (parsed->is_actor_call()) return ProtocolError("an actor call cannot be a direct task");
     // A worker this client no longer leases (its link closed and the lease went back before the
@@ -589,7 +600,9 @@ Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* reques
 Status NodeService::HandleRequestLease(Session* session, const wire::RequestLease* request) {
   StatusOr<ResourceSet> demand = ResourcesFromWire(request->resources());
   uint64_t lease_key = request->lease_key();
-  if (!demand.ok() || !tasks_->resources().IsFeasible(*demand)) {
+  // Refused while replaying, too: every task must pass the node, which reuses logged results.
+  if (!demand.ok() || !tasks_->resources().IsFeasible(*demand) ||
+      (lineage_ && lineage_->replaying())) {
     // Refused (no worker): the owner's tasks of this shape keep taking the node's path, where the
     // user hears that no node has it.
     flatbuffers::FlatBufferBuilder b(64);

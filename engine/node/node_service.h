@@ -49,11 +49,15 @@ class NodeService {
   void CloseAll();
   // With peers: the other members, listed after this node in every InfoReply.
   void SetPeerNodes(std::function<std::vector<PeerNodeInfo>()> peers) { peers_ = std::move(peers); }
+  // Logs submissions and exported functions; when replaying, answers logged tasks from the log and
+  // refuses leases (lineage_recorder.h). It outlives the service.
+  void SetLineageRecorder(LineageRecorder* lineage) { lineage_ = lineage; }
 
  private:
   struct Session;
   struct PendingGet;
   struct PendingWait;
+  LineageRecorder* lineage_ = nullptr;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);

@@ -218,6 +218,7 @@ Status TaskManager::SubmitDirect(TaskSpec spec, bool leased) {
   task->state = State::kRunning;
   task->direct = true;
   task->worker = worker;
+  if (recorder_) recorder_->Started(task->spec.task_id, worker->pid);
   lease->second.direct_tasks.insert(task->key);
   auto early = lease->second.early_done.find(task->spec.task_id);
   if (early == lease->second.early_done.end()) return Status::OK();
@@ -280,6 +281,7 @@ bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
   worker->task_name = task->spec.name;
   worker->blocked = false;
   SendExecute(task, worker);
+  if (recorder_) recorder_->Started(task->spec.task_id, worker->pid);
   return true;
 }
 
@@ -335,6 +337,7 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
 
   if (done->retry() && task->retries_left > 0 && !task->cancelled) {
     task->retries_left--;
+    if (recorder_) recorder_->Retried(task->spec.task_id, "the task raised; retry_exceptions");
     ready_.Push(task->key, task->spec.resources, task->spec.depth);
     task->state = State::kQueued;
     TryDispatch();
@@ -362,6 +365,7 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
                          "task " + task->spec.name + " returned " + std::to_string(results.size()) +
                              " values, expected " + std::to_string(task->spec.num_returns)));
   } else {
+    if (recorder_) recorder_->Finished(task->spec.task_id, results);
     for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
       objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), std::move(results[i]));
     }
@@ -399,6 +403,7 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
 }
 
 void TaskManager::FinishWithValue(Task* task, const StoredValue& value) {
+  if (recorder_) recorder_->Failed(task->spec.task_id, value);  // Only errors end a task here.
   for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
     objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), value);
   }
@@ -455,6 +460,7 @@ void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
                                            "task " + task->spec.name + " was cancelled"));
   } else if (task->retries_left > 0) {
     task->retries_left--;
+    if (recorder_) recorder_->Retried(task->spec.task_id, worker + " died");
     RAYX_LOG(Warning) << worker << " died running " << task->spec.name << "; retrying it ("
                       << task->retries_left << " retries left)";
     task->state = State::kQueued;

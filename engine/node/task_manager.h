@@ -35,6 +35,7 @@
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
+#include "engine/node/lineage_recorder.h"
 #include "engine/node/task_spec.h"
 #include "engine/objects/object_table.h"
 #include "engine/sched/node_resources.h"
@@ -106,6 +107,9 @@ class TaskManager {
   // Called with +1 for each actor whose handle a task's arguments carry when the task arrives, and
   // with -1 when it is done, so that the actor outlives the handles in flight.
   void SetActorPinner(ObjectTable::ActorPinFn pin) { pin_actor_ = std::move(pin); }
+
+  // Where the tasks' state changes are logged (lineage_recorder.h); it outlives the manager.
+  void SetLineageRecorder(LineageRecorder* recorder) { recorder_ = recorder; }
 
   const NodeResources& resources() const { return resources_; }
   size_t num_tasks() const { return tasks_.size(); }
@@ -203,6 +207,7 @@ class TaskManager {
   ObjectTable::ActorPinFn pin_actor_;
   std::unordered_map<TaskID, Lineage> lineage_;
   uint64_t num_rebuilt_ = 0;
+  LineageRecorder* recorder_ = nullptr;
 };
 
 }  // namespace rayx

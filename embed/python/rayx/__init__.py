@@ -48,6 +48,7 @@ __all__ = [
     "put",
     "remote",
     "shutdown",
+    "timeline",
     "wait",
 ]
 
@@ -219,6 +220,33 @@ def available_resources() -> dict:
     """Returns the resources not in use now (the view may lag slightly behind)."""
     _worker.require_initialized("available_resources")
     return _rayx.available_resources()
+
+
+def timeline(filename: Optional[str] = None) -> Optional[list]:
+    """The current job's tasks as Chrome trace events, from the lineage log.
+
+    With ``filename``, writes them there as a JSON array (loadable in Perfetto and
+    chrome://tracing) and returns None; without, returns them as a list of dicts, as Ray does.
+    Raises RuntimeError when this job is not logged (``RAYX_LINEAGE=0``, or no node started here).
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    job = _rayx.lineage_job()
+    if job is None:
+        raise RuntimeError("rayx.timeline: this job is not in the lineage log (RAYX_LINEAGE=0?)")
+    with tempfile.TemporaryDirectory() as tmp:
+        target = filename if filename is not None else tmp + "/timeline.json"
+        done = subprocess.run([sys.executable, "timeline", job, "-o", target],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError("rayx.timeline: " + done.stderr.strip())
+        if filename is not None:
+            return None
+        with open(target) as f:
+            return json.load(f)
 
 
 def nodes() -> list:

@@ -1,0 +1,228 @@
+#include "storage/lineage_log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/base/logging.h"
+#include "storage/rocksdb_key_value_store.h"
+
+namespace rayx {
+
+namespace {
+
+constexpr int kWriterNice = 10;
+
+uint64_t Fnv1a(std::string_view bytes, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+bool Ends(TaskEventInfo::Kind kind) {
+  return kind == TaskEventInfo::Kind::kFinished || kind == TaskEventInfo::Kind::kFailed ||
+         kind == TaskEventInfo::Kind::kReused;
+}
+
+// A process forked from one with an open RocksDB database must not run RocksDB's static destructors
+// at exit: its periodic-task timer's condition variable had a waiter in the parent (a thread the
+// child does not have), and destroying it blocks for ever. The child's exit ends it at once, after
+// its own handlers (on_exit handlers registered later run first) and with its status.
+void ExitAtOnce(int status, void*) {
+  std::fflush(nullptr);
+  _exit(status);
+}
+// Counts the forks that made this process (from one with an open log): a log opened before the
+// last of them has no writer thread here.
+std::atomic<uint64_t> g_forks{0};
+void InForkedChild() {
+  g_forks.fetch_add(1, std::memory_order_relaxed);
+  on_exit(ExitAtOnce, nullptr);
+}
+
+}  // namespace
+
+std::string LineageHash(std::string_view bytes) {
+  uint64_t halves[2] = {Fnv1a(bytes, 0xcbf29ce484222325ull), Fnv1a(bytes, 0x84222325cbf29ce4ull)};
+  return std::string(reinterpret_cast<const char*>(halves), sizeof(halves));
+}
+
+int64_t LineageNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+StatusOr<std::unique_ptr<LineageLog>> LineageLog::Open(const std::string& db_path, JobInfo job,
+                                                       Options options) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
+  if (ec) return IoError("cannot create the directory of the lineage log " + db_path);
+  static const int registered = pthread_atfork(nullptr, nullptr, InForkedChild);
+  (void)registered;
+  RAYX_ASSIGN_OR_RETURN(std::unique_ptr<KeyValueStore> kv, OpenRocksDbKeyValueStore(db_path));
+  auto store = std::make_unique<LineageStore>(std::move(kv));
+  LineageBatch batch;
+  batch.jobs.push_back(job);
+  RAYX_RETURN_IF_ERROR(store->Write(batch, /*sync=*/true));
+  return std::unique_ptr<LineageLog>(
+      new LineageLog(db_path, std::move(store), std::move(job), options));
+}
+
+LineageLog::LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
+                       Options options)
+    : db_path_(std::move(db_path)),
+      job_at_open_(job),
+      options_(options),
+      forks_at_open_(g_forks.load()),
+      store_(std::move(store)),
+      job_(std::move(job)) {
+  writer_ = std::thread([this] { Run(); });
+}
+
+LineageLog::~LineageLog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+}
+
+void LineageLog::Record(TaskEvent event) {
+  if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.push_back(std::move(event));
+}
+
+void LineageLog::RecordFunction(std::string function_id, std::string blob) {
+  std::lock_guard<std::mutex> lock(mu_);
+  functions_.emplace_back(std::move(function_id), std::move(blob));
+}
+
+void LineageLog::Flush() {
+  if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;  // No writer here.
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t ticket = ++requested_;
+  wake_.notify_all();
+  written_.wait(lock, [&] { return done_ >= ticket || stopping_; });
+}
+
+void LineageLog::FinishJob(int exit_code) {
+  if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finish_) return;
+    finish_ = true;
+    exit_code_ = exit_code;
+  }
+  Flush();
+}
+
+void LineageLog::Run() {
+  // Background work: the threads that run tasks go first when the cores are busy (a burst of
+  // tasks is logged a little later, not run slower).
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kWriterNice);
+  std::unique_lock<std::mutex> lock(mu_);
+  auto last_sync = std::chrono::steady_clock::now();
+  for (;;) {
+    wake_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms),
+                   [&] { return stopping_ || requested_ > done_; });
+    std::vector<TaskEvent> events;
+    events.swap(queue_);
+    std::vector<std::pair<std::string, std::string>> functions;
+    functions.swap(functions_);
+    uint64_t ticket = requested_;
+    bool stopping = stopping_;
+    bool finish = finish_ && !finished_;
+    int exit_code = exit_code_;
+    lock.unlock();
+
+    bool flush = ticket != done_ || stopping;  // Only this thread writes done_.
+    if (!events.empty() || !functions.empty() || finish || flush) {
+      LineageBatch batch;
+      batch.functions = std::move(functions);
+      Apply(events, &batch);
+      if (finish) {
+        job_.end_ms = LineageNowUs() / 1000;
+        job_.exit_code = exit_code;
+        job_.state = exit_code == 0 ? JobInfo::State::kSucceeded : JobInfo::State::kFailed;
+      }
+      batch.jobs.push_back(job_);
+      // Every batch reaches the WAL at once (a killed process loses nothing written); it is
+      // synced to the disk (surviving a machine's crash) at most sync_interval_ms after.
+      auto now = std::chrono::steady_clock::now();
+      bool sync = finish || flush ||
+                  now - last_sync >= std::chrono::milliseconds(options_.sync_interval_ms);
+      if (sync) last_sync = now;
+      Status s = store_->Write(batch, sync);
+      if (!s.ok()) RAYX_LOG(Warning) << "the lineage log " << db_path_ << " lost a batch: " << s;
+    }
+
+    lock.lock();
+    if (finish) finished_ = true;
+    done_ = ticket;
+    written_.notify_all();
+    if (stopping && queue_.empty() && functions_.empty()) return;
+  }
+}
+
+void LineageLog::Apply(std::vector<TaskEvent>& events, LineageBatch* batch) {
+  std::unordered_map<TaskID, bool> touched;  // task id -> ended in this batch
+  for (TaskEvent& e : events) {
+    auto it = live_.find(e.task_id);
+    if (it == live_.end()) {
+      // An event of a task that ended already, or of one never submitted, would overwrite its
+      // record with less: dropped.
+      if (e.submitted == nullptr) continue;
+      it = live_.emplace(e.task_id, TaskInfo()).first;
+    }
+    TaskInfo& task = it->second;
+    if (e.submitted != nullptr) {
+      std::vector<TaskEventInfo> earlier = std::move(task.events);
+      task = std::move(*e.submitted);
+      task.task_id = e.task_id;
+      task.args_hash = LineageHash(e.args_material);
+      task.events = std::move(earlier);
+    }
+    task.events.push_back(TaskEventInfo{e.kind, e.time_us, std::move(e.detail)});
+    switch (e.kind) {
+      case TaskEventInfo::Kind::kFinished:
+      case TaskEventInfo::Kind::kReused:
+        task.state = TaskInfo::State::kFinished;
+        task.results_kept = e.results_kept;
+        task.results = std::move(e.results);
+        ++(e.kind == TaskEventInfo::Kind::kReused ? job_.tasks_reused : job_.tasks_finished);
+        break;
+      case TaskEventInfo::Kind::kFailed:
+        task.state = TaskInfo::State::kFailed;
+        ++job_.tasks_failed;
+        break;
+      default:
+        break;
+    }
+    touched[e.task_id] = Ends(e.kind);
+  }
+  for (const auto& [id, ended] : touched) {
+    auto it = live_.find(id);
+    if (it == live_.end()) continue;
+    if (ended) {
+      batch->tasks.push_back(std::move(it->second));
+      live_.erase(it);
+    } else {
+      batch->tasks.push_back(it->second);
+    }
+  }
+}
+
+}  // namespace rayx

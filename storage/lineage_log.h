@@ -1,0 +1,112 @@
+// LineageLog: the writing end of one node's lineage database (DESIGN.md, "Lineage log").
+//
+// The node reports each task's state changes with Record, which only appends to a queue: no disk
+// I/O, no hashing, one uncontended lock. A writer thread takes what queued every batch interval
+// (20 ms by default) and commits it in one RocksDB write (a group commit): a record is in the WAL,
+// safe from the process's death, within about one batch interval of its Record, and synced to the
+// disk, safe from the machine's crash, within the sync interval (100 ms), never one fsync per
+// task. Flush and FinishJob sync.
+// The writer keeps the tasks that have not ended in memory so that each write holds a task's whole
+// record; an ended task's record is written and forgotten.
+//
+// The job's record is written (synced) by Open, its counters with every batch, and its end by
+// FinishJob. A driver killed before FinishJob leaves its job RUNNING in a database whose LOCK no
+// process holds any more; readers (lineage_catalog.h) show such a job as FAILED.
+//
+// Thread-safe: Record, Flush and FinishJob may be called from any thread. In a process forked
+// from the writer's (which has no writer thread) they do nothing.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "storage/lineage_store.h"
+
+namespace rayx {
+
+// One state change of a task, as the node reports it.
+struct TaskEvent {
+  TaskEventInfo::Kind kind = TaskEventInfo::Kind::kSubmitted;
+  TaskID task_id;
+  int64_t time_us = 0;
+  std::string detail;
+  // kSubmitted: the task's description (its args_hash is left empty), and what its argument hash
+  // is made from (hashed by the writer thread).
+  std::unique_ptr<TaskInfo> submitted;
+  std::string args_material;
+  // kFinished and kReused: the results, when they are kept.
+  bool results_kept = false;
+  std::vector<ResultInfo> results;
+};
+
+// The hash that names a task's arguments in the log: 16 bytes, stable across processes and builds.
+std::string LineageHash(std::string_view bytes);
+
+int64_t LineageNowUs();
+
+class LineageLog {
+ public:
+  struct Options {
+    int batch_interval_ms = 20;
+    int sync_interval_ms = 100;  // fsync at most this long after a batch's write.
+  };
+  // Opens (creating) the database at db_path and writes job's record, synced.
+  static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job,
+                                                    Options options);
+  static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job) {
+    return Open(db_path, std::move(job), Options());
+  }
+  ~LineageLog();  // Writes what is queued, then closes the database.
+
+  void Record(TaskEvent event);
+  // A function's serialized definition, by its id (a content hash).
+  void RecordFunction(std::string function_id, std::string blob);
+  // Returns once everything recorded before the call is on disk.
+  void Flush();
+  // Records the job's end (SUCCEEDED for exit code 0, else FAILED) and flushes. Later calls are
+  // ignored.
+  void FinishJob(int exit_code);
+
+  const JobInfo& job_at_open() const { return job_at_open_; }
+  const std::string& db_path() const { return db_path_; }
+
+ private:
+  LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
+             Options options);
+  void Run();
+  // Applies events to the live tasks and builds the batch to write. Writer thread only.
+  void Apply(std::vector<TaskEvent>& events, LineageBatch* batch);
+
+  const std::string db_path_;
+  const JobInfo job_at_open_;
+  const Options options_;
+  const uint64_t forks_at_open_;  // See InForkedChild.
+  std::unique_ptr<LineageStore> store_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::vector<TaskEvent> queue_;                                // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, std::string>> functions_;  // GUARDED_BY(mu_)
+  uint64_t requested_ = 0;  // GUARDED_BY(mu_): flushes asked for.
+  uint64_t done_ = 0;       // GUARDED_BY(mu_): flushes done.
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  bool finish_ = false;     // GUARDED_BY(mu_)
+  bool finished_ = false;   // GUARDED_BY(mu_)
+  int exit_code_ = 0;       // GUARDED_BY(mu_)
+
+  // Writer thread only.
+  JobInfo job_;
+  std::unordered_map<TaskID, TaskInfo> live_;
+  std::thread writer_;
+};
+
+}  // namespace rayx
