@@ -268,8 +268,23 @@ void NodeConnection::DropLink(uint64_t id, bool report) {
   if (report) CallHandler(id, std::string());
 }
 
+void NodeConnection::SetFrameHandler(FrameHandler handler) {
+  frame_handler_ = std::move(handler);
+  std::vector<std::pair<uint64_t, std::string>> early;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    early.swap(early_frames_);
+  }
+  for (auto& [link, frame] : early) frame_handler_(link, std::move(frame));
+}
+
 void NodeConnection::CallHandler(uint64_t link, std::string frame) {
-  if (frame_handler_) frame_handler_(link, std::move(frame));
+  if (frame_handler_) {
+    frame_handler_(link, std::move(frame));
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    early_frames_.emplace_back(link, std::move(frame));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   cv_.notify_all();
 }

@@ -32,6 +32,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
@@ -61,7 +63,9 @@ class NodeConnection {
   // (link, "") when a link closed. Called by whichever thread reads, without locks held; it may
   // send. Set it before any other thread uses the connection.
   using FrameHandler = std::function<void(uint64_t link, std::string frame)>;
-  void SetFrameHandler(FrameHandler handler) { frame_handler_ = std::move(handler); }
+  // Frames read before a handler is set (Connect reads what came with Welcome, a cancel for a task
+  // sent right after it, say) are kept and handed to it when it is set.
+  void SetFrameHandler(FrameHandler handler);
 
   // Worker: listens at path for direct links (before saying Hello, so that a leased worker can
   // always be reached). Links it accepts must start with Hello.
@@ -160,6 +164,8 @@ class NodeConnection {
   WelcomeInfo welcome_;
   InterruptCheck interrupt_check_;
   FrameHandler frame_handler_;
+  // Frames for the handler that came before it was set. GUARDED_BY(mu_)
+  std::vector<std::pair<uint64_t, std::string>> early_frames_;
   // Used only by the thread that is the reader.
   FrameDecoder decoder_;
   std::string read_buffer_ = std::string(64 * 1024, '\0');
