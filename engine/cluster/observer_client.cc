@@ -17,6 +17,7 @@
 #include "engine/cluster/cluster_service.h"
 #include "engine/cluster/member_wire.h"
 #include "engine/cluster/peer_wire.h"
+#include "engine/loop/inet_address.h"
 #include "engine/wire/frame.h"
 
 namespace rayx {
@@ -79,17 +80,7 @@ StatusOr<int> ConnectTo(const std::string& address, int timeout_ms) {
   std::string host;
   uint16_t port = 0;
   RAYX_RETURN_IF_ERROR(ParseHostPort(address, &host, &port));
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (rc != 0 || found == nullptr) {
-    return InvalidArgument("cannot resolve '" + host + "': " + gai_strerror(rc));
-  }
-  sockaddr_in addr = *reinterpret_cast<sockaddr_in*>(found->ai_addr);
-  freeaddrinfo(found);
-  addr.sin_port = htons(port);
+  RAYX_ASSIGN_OR_RETURN(sockaddr_in addr, ResolveIPv4(host, port));
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError("socket", errno);
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};

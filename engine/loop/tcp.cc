@@ -15,27 +15,10 @@
 #include "engine/base/logging.h"
 #include "engine/loop/callback_guard.h"
 #include "engine/loop/connection.h"
+#include "engine/loop/inet_address.h"
 
 namespace rayx {
 namespace {
-
-StatusOr<sockaddr_in> Resolve(const std::string& host, uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) return addr;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (rc != 0 || found == nullptr) {
-    return InvalidArgument("cannot resolve '" + host + "': " + gai_strerror(rc));
-  }
-  addr.sin_addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
-  freeaddrinfo(found);
-  return addr;
-}
 
 void SetNoDelay(int fd) {
   int one = 1;
@@ -47,7 +30,7 @@ void SetNoDelay(int fd) {
 StatusOr<std::shared_ptr<Connection>> Connection::ConnectTcp(EventLoop* loop,
                                                              const std::string& host, uint16_t port,
                                                              int timeout_ms) {
-  RAYX_ASSIGN_OR_RETURN(sockaddr_in addr, Resolve(host, port));
+  RAYX_ASSIGN_OR_RETURN(sockaddr_in addr, ResolveIPv4(host, port));
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError("socket", errno);
   // On Linux SO_SNDTIMEO bounds a blocking connect.
@@ -138,7 +121,7 @@ TcpListener::~TcpListener() { Close(); }
 
 Status TcpListener::Listen(const std::string& host, uint16_t port, AcceptHandler on_accept) {
   if (handle_ != nullptr) return FailedPrecondition("already listening");
-  RAYX_ASSIGN_OR_RETURN(sockaddr_in addr, Resolve(host, port));
+  RAYX_ASSIGN_OR_RETURN(sockaddr_in addr, ResolveIPv4(host, port));
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError("socket", errno);
   int one = 1;
