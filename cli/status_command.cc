@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/client/node_connection.h"
+#include "engine/client/node_info.h"
 #include "engine/cluster/observer_client.h"
 #include "engine/cluster/token.h"
 #include "engine/node/session_dirs.h"
@@ -57,17 +58,15 @@ StatusOr<NodeStatus> Query(const std::string& socket) {
   flatbuffers::FlatBufferBuilder sb(64);
   auto request = wire::CreateObjectStoreStatsRequest(sb, stats_id);
   RAYX_ASSIGN_OR_RETURN(std::string stats_frame, conn->Call(stats_id, FinishEnvelope(sb, request)));
-  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* stats_envelope, ParseEnvelope(stats_frame));
-  const wire::ObjectStoreStatsReply* stats = stats_envelope->message_as_ObjectStoreStatsReply();
-  if (stats == nullptr) return ProtocolError("malformed ObjectStoreStatsReply");
-  status.capacity = stats->capacity();
-  status.used = stats->used();
-  status.objects = stats->num_objects();
-  status.in_memory = stats->num_in_memory();
-  status.spilled = stats->num_spilled();
-  status.spilled_bytes = stats->spilled_bytes();
-  status.spill_count = stats->spill_count();
-  status.restore_count = stats->restore_count();
+  RAYX_ASSIGN_OR_RETURN(StoreStats stats, ParseStoreStats(stats_frame));
+  status.capacity = stats.capacity;
+  status.used = stats.used;
+  status.objects = stats.num_objects;
+  status.in_memory = stats.num_in_memory;
+  status.spilled = stats.num_spilled;
+  status.spilled_bytes = stats.spilled_bytes;
+  status.spill_count = stats.spill_count;
+  status.restore_count = stats.restore_count;
   return status;
 }
 

@@ -34,6 +34,28 @@ StatusOr<std::vector<NodeDescription>> ParseInfoReply(std::string_view frame) {
   return nodes;
 }
 
+StatusOr<StoreStats> ParseStoreStats(std::string_view frame) {
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::ObjectStoreStatsReply* r = envelope->message_as_ObjectStoreStatsReply();
+  if (r == nullptr) return ProtocolError("expected ObjectStoreStatsReply");
+  StoreStats s;
+  s.capacity = r->capacity();
+  s.used = r->used();
+  s.num_objects = r->num_objects();
+  s.num_in_memory = r->num_in_memory();
+  s.num_spilled = r->num_spilled();
+  s.spilled_bytes = r->spilled_bytes();
+  s.spill_count = r->spill_count();
+  s.spill_bytes_total = r->spill_bytes_total();
+  s.restore_count = r->restore_count();
+  s.restore_bytes_total = r->restore_bytes_total();
+  s.store_dir = StringOf(r->store_dir());
+  s.spill_dir = StringOf(r->spill_dir());
+  s.lineage_tasks = r->lineage_tasks();
+  s.rebuilt_tasks = r->rebuilt_tasks();
+  return s;
+}
+
 StatusOr<std::vector<NodeDescription>> QueryNodes(NodeChannel* channel) {
   uint64_t request_id = channel->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64);
