@@ -49,6 +49,11 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   out.actor_creation = spec->actor_creation();
   out.max_concurrency = spec->max_concurrency();
   out.depth = spec->depth();
+  if (spec->affinity_node() != nullptr && spec->affinity_node()->size() != 0) {
+    RAYX_ASSIGN_OR_RETURN(out.affinity_node, UnpackId<NodeID>(spec->affinity_node()));
+  }
+  out.affinity_soft = spec->affinity_soft();
+  out.spread = spec->spread();
   if (spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.direct_worker, UnpackId<WorkerID>(spec->direct_worker()));
   }

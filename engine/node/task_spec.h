@@ -43,6 +43,10 @@ struct TaskSpec {
   int max_concurrency = 0;
   uint32_t depth = 0;
   WorkerID direct_worker;  // The leased worker the owner sent the task to; nil if none.
+  // Placement (scheduling_strategy; see protocol.fbs): nil affinity_node means none.
+  NodeID affinity_node;
+  bool affinity_soft = false;
+  bool spread = false;
 
   bool is_actor_call() const { return !actor_id.IsNil() && !actor_creation; }
   bool is_direct() const { return !direct_worker.IsNil(); }

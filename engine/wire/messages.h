@@ -17,7 +17,10 @@
 namespace rayx {
 
 // Bumped whenever a message changes incompatibly.
-constexpr uint32_t kProtocolVersion = 4;
+constexpr uint32_t kProtocolVersion = 5;
+
+// The most bytes one ObjectChunk answers (ReadObject): pulls of large objects go in chunks of this.
+constexpr uint32_t kMaxReadChunk = 4u << 20;
 
 // Verifies frame and returns its envelope; the pointer is valid while frame's bytes are.
 StatusOr<const wire::Envelope*> ParseEnvelope(std::string_view frame);
