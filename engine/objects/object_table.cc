@@ -22,6 +22,7 @@ ObjectTable::~ObjectTable() {
     if (entry.where == Where::kMemory || entry.where == Where::kSpilling) {
       (void)RemoveObjectFile(PathOf(id));
     }
+    if (entry.where == Where::kPulling) (void)RemoveObjectFile(PullPathOf(id, entry.generation));
     if (entry.has_spill_file) (void)RemoveObjectFile(SpillPathOf(id, entry.generation));
   }
 }
@@ -35,17 +36,60 @@ std::string ObjectTable::SpillPathOf(const ObjectID& id, uint64_t generation) co
   return options_.spill_dir + "/" + id.Hex() + "." + std::to_string(generation);
 }
 
+std::string ObjectTable::PullPathOf(const ObjectID& id, uint64_t generation) const {
+  // Not PathOf(id): a fetch that ends after its entry went must not touch a later value's file.
+  return PathOf(id) + ".remote" + std::to_string(generation);
+}
+
+std::string ObjectTable::ReadablePath(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready || !it->second.value.in_shm) return "";
+  const Entry& entry = it->second;
+  switch (entry.where) {
+    case Where::kMemory:
+    case Where::kSpilling:
+      return PathOf(id);
+    case Where::kSpilled:
+    case Where::kRestoring:
+      return entry.has_spill_file ? SpillPathOf(id, entry.generation) : "";
+    case Where::kRemote:
+    case Where::kPulling:
+      return "";
+  }
+  return "";
+}
+
 void ObjectTable::CreatePending(const ObjectID& id) { objects_.try_emplace(id); }
 
 void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
+  SealEntry(id, std::move(value), NodeID());
+}
+
+void ObjectTable::SealRemote(const ObjectID& id, StoredValue value, const NodeID& location) {
+  value.in_shm = true;
+  SealEntry(id, std::move(value), location);
+}
+
+void ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote) {
+  bool is_remote = !remote.IsNil();
   auto it = objects_.find(id);
   if (it == objects_.end()) {
     // Nobody asked for or holds this object any more: drop the value at once. Its contained
     // references were never counted, so there is nothing to release.
-    if (value.in_shm) (void)RemoveObjectFile(PathOf(id));
+    if (is_remote) {
+      if (remote_free_listener_) remote_free_listener_(id, remote);
+    } else if (value.in_shm) {
+      (void)RemoveObjectFile(PathOf(id));
+    }
     return;
   }
   Entry& entry = it->second;
+  if (entry.ready && is_remote) {
+    // A second value on another node: that copy is not needed. (On the first value's node it
+    // replaced the first under the same name, which is still needed.)
+    if (remote != entry.remote && remote_free_listener_) remote_free_listener_(id, remote);
+    return;
+  }
   if (entry.ready) {
     // A second value (a retried task finished twice). A second shared-memory file replaced the
     // first under the same name; it is removed unless the first one is still in memory.
@@ -67,16 +111,31 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
   entry.ready = true;
   entry.lost = false;
   entry.value = std::move(value);
+  entry.remote = remote;
   if (entry.value.in_shm) {
     entry.generation = next_generation_++;
-    entry.where = Where::kMemory;
-    used_ += entry.value.shm_size;
-    TouchEntry(id, entry);
+    if (is_remote) {
+      entry.where = Where::kRemote;  // No local bytes: neither counted nor spillable.
+    } else {
+      entry.where = Where::kMemory;
+      used_ += entry.value.shm_size;
+      TouchEntry(id, entry);
+    }
   }
-  auto waiters = std::move(entry.waiters);
+  std::vector<Waiter> waiters = std::move(entry.waiters);
   entry.waiters.clear();
+  std::vector<Waiter> run;
+  for (Waiter& w : waiters) {
+    // Those waiting for a remote value to be here wait on, for the fetch they start below.
+    (is_remote && w.available ? entry.waiters : run).push_back(std::move(w));
+  }
+  bool fetch = !entry.waiters.empty();
   // A waiter may free the entry (dropping a hold), so the entry is not touched after this.
-  for (auto& [handle, cb] : waiters) cb();
+  for (Waiter& w : run) w.cb();
+  it = objects_.find(id);
+  if (fetch && it != objects_.end() && it->second.ready && it->second.where == Where::kRemote) {
+    StartPull(id, it->second);
+  }
   MaybeFree(id);
   Evict();
 }
@@ -106,7 +165,7 @@ uint64_t ObjectTable::OnReady(const ObjectID& id, ReadyCallback cb) {
     cb();
     return handle;
   }
-  entry.waiters.emplace_back(handle, std::move(cb));
+  entry.waiters.push_back(Waiter{handle, false, std::move(cb)});
   NeedLost(id);
   return handle;
 }
@@ -132,6 +191,14 @@ StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
     return FailedPrecondition("object " + id.Hex() + " is being restored from its spill file");
   }
   RAYX_LOG(Debug) << "dropping the copies of object " << id.Hex();
+  MakeLost(id, entry);
+  // Waiters for a fetch that is now ignored (its generation is gone) need the object now.
+  it = objects_.find(id);
+  if (it != objects_.end() && !it->second.waiters.empty()) NeedLost(id);
+  return true;
+}
+
+void ObjectTable::MakeLost(const ObjectID& id, Entry& entry) {
   ReleaseFiles(id, entry);
   std::vector<ObjectID> contained = std::move(entry.value.contained);
   std::vector<ActorID> actors = std::move(entry.value.contained_actors);
@@ -141,13 +208,29 @@ StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
   entry.where = Where::kMemory;
   entry.has_spill_file = false;
   entry.lru_tick = 0;
+  entry.remote = NodeID();
   // The objects its value held references to lose that hold (a rebuilt value holds them again).
   ReleaseContained(contained);
   if (pin_actor_) {
     for (const ActorID& actor : actors) pin_actor_(actor, -1);
   }
   RunRoomWaiters();
-  return true;
+}
+
+std::vector<ObjectID> ObjectTable::RemoteAt(const NodeID& node) const {
+  std::vector<ObjectID> ids;
+  for (const auto& [id, entry] : objects_) {
+    if (!Location(id).IsNil() && entry.remote == node) ids.push_back(id);
+  }
+  return ids;
+}
+
+NodeID ObjectTable::Location(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready || !it->second.value.in_shm) return NodeID();
+  const Entry& entry = it->second;
+  if (entry.where != Where::kRemote && entry.where != Where::kPulling) return NodeID();
+  return entry.remote;
 }
 
 void ObjectTable::CreateLost(const ObjectID& id) {
@@ -161,12 +244,21 @@ bool ObjectTable::IsLost(const ObjectID& id) const {
 }
 
 uint64_t ObjectTable::OnAvailable(const ObjectID& id, ReadyCallback cb) {
-  Entry& entry = objects_[id];
-  // A value not yet sealed is in memory when it is (Seal runs waiters before it spills).
-  if (!entry.ready || IsAvailable(id)) return OnReady(id, std::move(cb));  // Lost: not ready.
   uint64_t handle = next_waiter_++;
-  entry.waiters.emplace_back(handle, std::move(cb));
+  Entry& entry = objects_[id];
+  if (IsAvailable(id)) {
+    cb();
+    return handle;
+  }
+  // A local value not yet sealed is in memory when it is (Seal runs waiters before it spills);
+  // a remote one is fetched then.
+  entry.waiters.push_back(Waiter{handle, true, std::move(cb)});
+  if (!entry.ready) {
+    NeedLost(id);
+    return handle;
+  }
   if (entry.where == Where::kSpilled) StartRestore(id, entry);
+  if (entry.where == Where::kRemote) StartPull(id, entry);  // May finish before it returns.
   return handle;
 }
 
@@ -175,7 +267,7 @@ void ObjectTable::CancelWaiter(const ObjectID& id, uint64_t handle) {
   if (it == objects_.end()) return;
   auto& waiters = it->second.waiters;
   for (auto w = waiters.begin(); w != waiters.end(); ++w) {
-    if (w->first == handle) {
+    if (w->handle == handle) {
       waiters.erase(w);
       break;
     }
@@ -242,6 +334,7 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   RAYX_LOG(Debug) << "freeing object " << id.Hex() << (entry.ready ? "" : " (pending)");
   // A pending object that nobody holds is forgotten; its value is dropped when it arrives.
   ReleaseFiles(id, entry);
+  NodeID remote = entry.ready ? entry.remote : NodeID();
   std::vector<ObjectID> contained =
       entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
   std::vector<ActorID> actors =
@@ -253,6 +346,7 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   }
   RunRoomWaiters();
   if (free_listener_) free_listener_(id);
+  if (!remote.IsNil() && remote_free_listener_) remote_free_listener_(id, remote);
 }
 
 void ObjectTable::ReleaseFiles(const ObjectID& id, Entry& entry) {
@@ -267,9 +361,11 @@ void ObjectTable::ReleaseFiles(const ObjectID& id, Entry& entry) {
         used_ -= size;
         break;
       case Where::kRestoring:  // The restore finds its entry gone and removes its file.
+      case Where::kPulling:    // So does the fetch.
         used_ -= size;
         break;
       case Where::kSpilled:
+      case Where::kRemote:
         break;
     }
     if (entry.has_spill_file) {
@@ -429,9 +525,66 @@ void ObjectTable::OnRestored(const ObjectID& id, uint64_t generation, const std:
     entry.value.inline_data =
         code + ": object " + id.Hex() + " could not be restored: " + status.ToString();
   }
-  auto waiters = std::move(entry.waiters);
+  std::vector<Waiter> waiters = std::move(entry.waiters);
   entry.waiters.clear();
-  for (auto& [handle, cb] : waiters) cb();
+  for (Waiter& w : waiters) w.cb();
+  MaybeFree(id);
+  Evict();
+}
+
+void ObjectTable::StartPull(const ObjectID& id, Entry& entry) {
+  // Counted from the start, as a restore is, so that the store's room includes what comes in.
+  entry.where = Where::kPulling;
+  uint64_t size = entry.value.shm_size;
+  used_ += size;
+  uint64_t generation = entry.generation;
+  if (!fetcher_) {
+    OnPulled(id, generation, Unavailable("this node cannot fetch objects from other nodes"));
+    return;
+  }
+  std::string path = PullPathOf(id, generation);
+  std::shared_ptr<bool> alive = alive_;
+  RAYX_LOG(Debug) << "fetching object " << id.Hex() << " (" << size << " bytes) from node "
+                  << entry.remote.Hex();
+  fetcher_(id, entry.remote, size, path, [this, alive, id, generation, path](Status s) {
+    if (*alive) {
+      OnPulled(id, generation, s);
+    } else {
+      (void)RemoveObjectFile(path);
+    }
+  });
+}
+
+void ObjectTable::OnPulled(const ObjectID& id, uint64_t generation, const Status& fetched) {
+  std::string path = PullPathOf(id, generation);
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready || it->second.generation != generation ||
+      it->second.where != Where::kPulling) {
+    (void)RemoveObjectFile(path);  // Freed or dropped meanwhile.
+    return;
+  }
+  Entry& entry = it->second;
+  uint64_t size = entry.value.shm_size;
+  Status status = fetched;
+  if (status.ok() && std::rename(path.c_str(), PathOf(id).c_str()) != 0) {
+    status = ErrnoError("rename " + path, errno);
+  }
+  if (!status.ok()) {
+    // The copy on the other node is gone (it died or freed it): the object is lost, and needed.
+    RAYX_LOG(Warning) << "cannot fetch object " << id.Hex() << " from node " << entry.remote.Hex()
+                      << ": " << status;
+    (void)RemoveObjectFile(path);
+    MakeLost(id, entry);
+    if (!entry.waiters.empty()) NeedLost(id);
+    return;
+  }
+  entry.where = Where::kMemory;
+  totals_.pull_count++;
+  totals_.pull_bytes_total += size;
+  TouchEntry(id, entry);
+  std::vector<Waiter> waiters = std::move(entry.waiters);
+  entry.waiters.clear();
+  for (Waiter& w : waiters) w.cb();
   MaybeFree(id);
   Evict();
 }
@@ -466,6 +619,8 @@ ObjectStoreStats ObjectTable::Stats() const {
     stats.num_objects++;
     if (!entry.value.in_shm) {
       stats.inline_bytes += entry.value.inline_data.size();
+    } else if (entry.where == Where::kRemote || entry.where == Where::kPulling) {
+      stats.num_remote++;
     } else if (entry.where == Where::kSpilled) {
       stats.num_spilled++;
     } else {

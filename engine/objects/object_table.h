@@ -28,6 +28,16 @@
 // handler once, after the waiter is registered; the handler rebuilds the value (a later Seal) or
 // seals an error. CreateLost makes a lost entry for an object that was freed but can be rebuilt.
 //
+// Remote values: SealRemote records a value that is ready but lives in shared memory on another
+// node. It is ready (OnReady waiters run, Get returns it) but not available: its first
+// OnAvailable starts one fetch through the fetcher hook (SetFetcher), whatever the number of
+// waiters, and they all run when the fetch ends. A fetched value is an ordinary object in memory
+// (counted against the capacity, spillable). A fetch that fails means the remote copy is gone: the
+// object becomes lost (as by DropCopies) and, since waiters need it, the lost handler runs at once.
+// A remote value holds no local bytes: it is never spilled and nothing is removed when it is
+// freed. When an object whose value came from another node is freed, the remote free listener
+// hears of it, so that the owner can let that node free its copy.
+//
 // Thread: the node's loop thread only (file copies run on the IoPool and finish on the loop).
 #pragma once
 
@@ -67,6 +77,9 @@ struct ObjectStoreStats {
   uint64_t spill_bytes_total = 0;
   uint64_t restore_count = 0;
   uint64_t restore_bytes_total = 0;
+  size_t num_remote = 0;    // Ready objects whose only copy is on another node.
+  uint64_t pull_count = 0;  // Fetches that succeeded, since the table was made.
+  uint64_t pull_bytes_total = 0;
 };
 
 struct ObjectTableOptions {
@@ -97,7 +110,25 @@ class ObjectTable {
   using FreeListener = std::function<void(const ObjectID&)>;
   void SetFreeListener(FreeListener listener) { free_listener_ = std::move(listener); }
 
+  // Copies the value of id from location's shared memory into a new file at path (which must not
+  // exist), then calls done on the loop thread: OK when the whole file is there, else an error
+  // (and nothing is left at path). done may be called before the fetcher returns.
+  using Fetcher = std::function<void(const ObjectID& id, const NodeID& location, uint64_t size,
+                                     const std::string& path, std::function<void(Status)> done)>;
+  void SetFetcher(Fetcher fetcher) { fetcher_ = std::move(fetcher); }
+  // Called after an object is freed whose value came from location (a remote value, fetched or
+  // not), and for a remote value that arrives when nobody holds its object: location may free
+  // its copy. Not called for DropCopies (the copies are gone already).
+  using RemoteFreeListener = std::function<void(const ObjectID&, const NodeID& location)>;
+  void SetRemoteFreeListener(RemoteFreeListener listener) {
+    remote_free_listener_ = std::move(listener);
+  }
+
   std::string PathOf(const ObjectID& id) const;
+  // A file that holds id's shared-memory value on this node now: PathOf(id) while it is in
+  // memory, else its spill file. Empty when id is unknown, not ready, inline, remote or being
+  // fetched. Valid until the next call that may free, spill or restore.
+  std::string ReadablePath(const ObjectID& id) const;
 
   // Registers an object that a task will produce. A no-op if it exists.
   void CreatePending(const ObjectID& id);
@@ -105,11 +136,21 @@ class ObjectTable {
   // value for the same id is dropped (a retried task may finish twice). If nobody holds id, the
   // value is freed at once.
   void Seal(const ObjectID& id, StoredValue value);
+  // Like Seal, for a value (in_shm, shm_size its size) that lives on the node location (see
+  // Remote values above). A second value for a ready id is dropped; if it came from another
+  // location than the first, the remote free listener hears of it.
+  void SealRemote(const ObjectID& id, StoredValue value, const NodeID& location);
 
   // Drops the value and files of a ready object, which becomes lost (see above): true. False when
   // there is nothing to drop (id unknown, pending or lost). FailedPrecondition while its spill
-  // file is being restored.
+  // file is being restored. A remote value has no files; one being fetched keeps its waiters, so
+  // the lost handler runs before DropCopies returns, and the fetch's end is ignored.
   StatusOr<bool> DropCopies(const ObjectID& id);
+  // The ready objects whose only copy is on node (remote, or being fetched from it).
+  std::vector<ObjectID> RemoteAt(const NodeID& node) const;
+  // The node that holds id's value, when it is a remote value not fetched yet; nil otherwise
+  // (local, inline, unknown or not ready).
+  NodeID Location(const ObjectID& id) const;
   // Creates id lost, when it is unknown (freed); a no-op otherwise.
   void CreateLost(const ObjectID& id);
   bool IsLost(const ObjectID& id) const;
@@ -148,7 +189,13 @@ class ObjectTable {
   const std::string& spill_dir() const { return options_.spill_dir; }
 
  private:
-  enum class Where : uint8_t { kMemory, kSpilling, kSpilled, kRestoring };
+  // kRemote: on another node only (Entry::remote); kPulling: being fetched from there.
+  enum class Where : uint8_t { kMemory, kSpilling, kSpilled, kRestoring, kRemote, kPulling };
+  struct Waiter {
+    uint64_t handle = 0;
+    bool available = false;  // OnAvailable: a remote value's seal does not end the wait.
+    ReadyCallback cb;
+  };
   struct Entry {
     bool ready = false;
     bool lost = false;  // Its copies were dropped and nothing has asked for it since.
@@ -157,15 +204,21 @@ class ObjectTable {
     int64_t pins = 0;
     int64_t mappings = 0;
     int64_t contained_in = 0;
-    std::vector<std::pair<uint64_t, ReadyCallback>> waiters;
+    std::vector<Waiter> waiters;
     // For values in shared memory:
     uint64_t generation = 0;  // Tells a finished file copy whether its entry is still the same.
     Where where = Where::kMemory;
     bool has_spill_file = false;
     uint64_t lru_tick = 0;  // Key in lru_ while where == kMemory.
+    // The node the value came from (nil: made here). It keeps a copy until told to free it.
+    NodeID remote;
   };
 
+  // Stores a ready value in entry and runs its waiters (Seal and SealRemote).
+  void SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote);
   void MaybeFree(const ObjectID& id);
+  // Makes a ready entry lost: drops its value and files and releases what the value held.
+  void MakeLost(const ObjectID& id, Entry& entry);
   // Removes the files of a ready shared-memory value and their accounting.
   void ReleaseFiles(const ObjectID& id, Entry& entry);
   // Calls the lost handler if id is lost (it is not any more from then on).
@@ -183,6 +236,9 @@ class ObjectTable {
   void OnRestored(const ObjectID& id, uint64_t generation, const std::string& temp,
                   const Status& status);
   void RunRoomWaiters();
+  std::string PullPathOf(const ObjectID& id, uint64_t generation) const;
+  void StartPull(const ObjectID& id, Entry& entry);
+  void OnPulled(const ObjectID& id, uint64_t generation, const Status& status);
 
   ObjectTableOptions options_;
   std::unordered_map<ObjectID, Entry> objects_;
@@ -201,6 +257,8 @@ class ObjectTable {
   ActorPinFn pin_actor_;
   LostHandler lost_handler_;
   FreeListener free_listener_;
+  Fetcher fetcher_;
+  RemoteFreeListener remote_free_listener_;
 };
 
 }  // namespace rayx

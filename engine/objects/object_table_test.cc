@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -196,6 +197,293 @@ TEST_F(ObjectTableTest, DroppingASpilledObjectRemovesItsSpillFile) {
   EXPECT_EQ(stats.shm_bytes, 4096u);
   table_.reset();
   EXPECT_EQ(rmdir(spill.c_str()), 0) << "the spill file is gone";
+}
+
+// Remote values: a fake fetcher that records each fetch, which the test then ends.
+class RemoteObjectTest : public ObjectTableTest {
+ protected:
+  struct Fetch {
+    ObjectID id;
+    NodeID location;
+    uint64_t size = 0;
+    std::string path;
+    std::function<void(Status)> done;
+  };
+
+  void SetUp() override {
+    ObjectTableTest::SetUp();
+    Wire();
+  }
+
+  void Wire() {
+    table_->SetFetcher([this](const ObjectID& id, const NodeID& location, uint64_t size,
+                              const std::string& path, std::function<void(Status)> done) {
+      fetches_.push_back(Fetch{id, location, size, path, std::move(done)});
+    });
+    table_->SetLostHandler([this](const ObjectID& id) { lost_.push_back(id); });
+    table_->SetRemoteFreeListener([this](const ObjectID& id, const NodeID& location) {
+      remote_freed_.emplace_back(id, location);
+    });
+  }
+
+  StoredValue Remote(uint64_t size = 4096) {
+    StoredValue v;
+    v.in_shm = true;
+    v.shm_size = size;
+    return v;
+  }
+
+  // Ends a fetch as the fetcher would: on success the whole file is at its path.
+  void Finish(Fetch& fetch, Status status) {
+    if (status.ok()) {
+      auto region = CreateObjectFile(fetch.path, fetch.size);
+      ASSERT_TRUE(region.ok()) << region.status();
+    }
+    fetch.done(status);
+  }
+
+  bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+  NodeID node_a_ = NodeID::FromRandom();
+  NodeID node_b_ = NodeID::FromRandom();
+  std::vector<Fetch> fetches_;
+  std::vector<ObjectID> lost_;
+  std::vector<std::pair<ObjectID, NodeID>> remote_freed_;
+};
+
+TEST_F(RemoteObjectTest, ARemoteValueIsReadyButNotAvailable) {
+  ObjectID id = Id(20);
+  table_->CreatePending(id);
+  table_->AddHolder(id);
+  int ready = 0;
+  table_->OnReady(id, [&] { ready++; });
+  table_->SealRemote(id, Remote(), node_a_);
+  EXPECT_EQ(ready, 1);
+  EXPECT_TRUE(table_->IsReady(id));
+  EXPECT_FALSE(table_->IsAvailable(id));
+  ASSERT_NE(table_->Get(id), nullptr);
+  EXPECT_TRUE(table_->Get(id)->in_shm);
+  EXPECT_EQ(table_->Get(id)->shm_size, 4096u);
+  EXPECT_EQ(table_->Location(id), node_a_);
+  EXPECT_EQ(table_->ReadablePath(id), "");
+  EXPECT_TRUE(fetches_.empty()) << "nothing needs its bytes yet";
+  ObjectStoreStats stats = table_->Stats();
+  EXPECT_EQ(stats.num_objects, 1u);
+  EXPECT_EQ(stats.num_remote, 1u);
+  EXPECT_EQ(stats.num_in_memory, 0u);
+  EXPECT_EQ(stats.shm_bytes, 0u);
+}
+
+TEST_F(RemoteObjectTest, TwoWaitersShareOneFetchThatMakesItAvailable) {
+  ObjectID id = Id(21);
+  table_->AddHolder(id);
+  table_->SealRemote(id, Remote(), node_a_);
+  int calls = 0;
+  table_->OnAvailable(id, [&] { calls++; });
+  table_->OnAvailable(id, [&] { calls++; });
+  ASSERT_EQ(fetches_.size(), 1u);
+  EXPECT_EQ(fetches_[0].id, id);
+  EXPECT_EQ(fetches_[0].location, node_a_);
+  EXPECT_EQ(fetches_[0].size, 4096u);
+  EXPECT_NE(fetches_[0].path, table_->PathOf(id));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(table_->Location(id), node_a_) << "only copy still there while it is fetched";
+  Finish(fetches_[0], Status::OK());
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE(table_->IsAvailable(id));
+  EXPECT_TRUE(FileExists(id));
+  EXPECT_FALSE(Exists(fetches_[0].path));
+  EXPECT_TRUE(table_->Location(id).IsNil());
+  EXPECT_EQ(table_->ReadablePath(id), table_->PathOf(id));
+  ObjectStoreStats stats = table_->Stats();
+  EXPECT_EQ(stats.num_remote, 0u);
+  EXPECT_EQ(stats.num_in_memory, 1u);
+  EXPECT_EQ(stats.shm_bytes, 4096u);
+  EXPECT_EQ(stats.pull_count, 1u);
+  EXPECT_EQ(stats.pull_bytes_total, 4096u);
+  table_->OnAvailable(id, [&] { calls++; });
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(fetches_.size(), 1u);
+}
+
+TEST_F(RemoteObjectTest, AWaitForAvailabilityOutlastsARemoteSeal) {
+  ObjectID id = Id(22);
+  table_->CreatePending(id);
+  table_->AddHolder(id);
+  int available = 0, ready = 0;
+  table_->OnAvailable(id, [&] { available++; });
+  table_->OnReady(id, [&] { ready++; });
+  table_->SealRemote(id, Remote(), node_a_);
+  EXPECT_EQ(ready, 1);
+  EXPECT_EQ(available, 0) << "the bytes are not here yet";
+  ASSERT_EQ(fetches_.size(), 1u) << "the waiter starts the fetch";
+  Finish(fetches_[0], Status::OK());
+  EXPECT_EQ(available, 1);
+}
+
+TEST_F(RemoteObjectTest, AFailedFetchLosesTheObject) {
+  ObjectID id = Id(23);
+  table_->AddHolder(id);
+  table_->SealRemote(id, Remote(), node_a_);
+  int calls = 0;
+  table_->OnAvailable(id, [&] { calls++; });
+  ASSERT_EQ(fetches_.size(), 1u);
+  Finish(fetches_[0], Unavailable("node a is gone"));
+  EXPECT_EQ(lost_, std::vector<ObjectID>{id}) << "rebuilt at once: it is needed";
+  EXPECT_FALSE(table_->IsReady(id));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(table_->Stats().shm_bytes, 0u);
+  EXPECT_TRUE(table_->RemoteAt(node_a_).empty());
+  table_->Seal(id, Inline("rebuilt"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(remote_freed_.empty()) << "a failed fetch's copy is not there to free";
+}
+
+TEST_F(RemoteObjectTest, AFailedFetchWithoutAHandlerIsAnError) {
+  table_->SetLostHandler(nullptr);
+  ObjectID id = Id(24);
+  table_->AddHolder(id);
+  table_->SealRemote(id, Remote(), node_a_);
+  int calls = 0;
+  table_->OnAvailable(id, [&] { calls++; });
+  Finish(fetches_[0], IoError("short chunk"));
+  EXPECT_EQ(calls, 1);
+  ASSERT_NE(table_->Get(id), nullptr);
+  EXPECT_EQ(table_->Get(id)->inline_data.rfind("OBJECT_LOST: ", 0), 0u);
+}
+
+TEST_F(RemoteObjectTest, ARemoteValueCanBeDropped) {
+  ObjectID id = Id(25);
+  table_->AddHolder(id);
+  table_->SealRemote(id, Remote(), node_a_);
+  ASSERT_TRUE(table_->DropCopies(id).value());
+  EXPECT_TRUE(table_->IsLost(id));
+  EXPECT_TRUE(lost_.empty()) << "nothing needs it yet";
+  EXPECT_TRUE(table_->RemoteAt(node_a_).empty());
+  EXPECT_EQ(table_->Stats().num_remote, 0u);
+  table_->RemoveHolder(id);
+  EXPECT_FALSE(table_->Exists(id));
+  EXPECT_TRUE(remote_freed_.empty()) << "its copy is gone already";
+}
+
+TEST_F(RemoteObjectTest, AFetchThatEndsAfterItsObjectWasDroppedDoesNothing) {
+  ObjectID id = Id(26);
+  table_->AddHolder(id);
+  table_->SealRemote(id, Remote(), node_a_);
+  int calls = 0;
+  table_->OnAvailable(id, [&] { calls++; });
+  ASSERT_EQ(fetches_.size(), 1u);
+  ASSERT_TRUE(table_->DropCopies(id).value());
+  EXPECT_EQ(lost_, std::vector<ObjectID>{id}) << "its waiter needs it";
+  EXPECT_EQ(table_->Stats().shm_bytes, 0u);
+  // Rebuilt on node b: the waiter fetches the new value.
+  table_->SealRemote(id, Remote(), node_b_);
+  ASSERT_EQ(fetches_.size(), 2u);
+  EXPECT_EQ(fetches_[1].location, node_b_);
+  Finish(fetches_[0], Status::OK());  // The first fetch ends late.
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(table_->IsAvailable(id));
+  EXPECT_FALSE(FileExists(id));
+  EXPECT_FALSE(Exists(fetches_[0].path)) << "the late file is removed";
+  EXPECT_EQ(table_->Stats().shm_bytes, 4096u) << "the second fetch's room only";
+  EXPECT_EQ(table_->Stats().pull_count, 0u);
+  Finish(fetches_[1], Status::OK());
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(table_->IsAvailable(id));
+}
+
+TEST_F(RemoteObjectTest, RemoteAtListsTheObjectsWhoseOnlyCopyIsThere) {
+  ObjectID remote_a = Id(27), pulling_a = Id(28), remote_b = Id(29), local = Id(30),
+           pulled_a = Id(31);
+  for (const ObjectID& id : {remote_a, pulling_a, remote_b, local, pulled_a}) {
+    table_->AddHolder(id);
+  }
+  table_->SealRemote(remote_a, Remote(), node_a_);
+  table_->SealRemote(pulling_a, Remote(), node_a_);
+  table_->SealRemote(remote_b, Remote(), node_b_);
+  table_->Seal(local, InShm(local));
+  table_->SealRemote(pulled_a, Remote(), node_a_);
+  table_->OnAvailable(pulled_a, [] {});
+  Finish(fetches_.back(), Status::OK());
+  table_->OnAvailable(pulling_a, [] {});
+  std::vector<ObjectID> at_a = table_->RemoteAt(node_a_);
+  std::sort(at_a.begin(), at_a.end());
+  std::vector<ObjectID> want = {remote_a, pulling_a};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(at_a, want);
+  EXPECT_EQ(table_->RemoteAt(node_b_), std::vector<ObjectID>{remote_b});
+  EXPECT_TRUE(table_->RemoteAt(NodeID::FromRandom()).empty());
+}
+
+TEST_F(RemoteObjectTest, FreeingAValueFromAnotherNodeTellsTheListener) {
+  ObjectID remote = Id(32), pulled = Id(33), local = Id(34), pulling = Id(35);
+  for (const ObjectID& id : {remote, pulled, local, pulling}) table_->AddHolder(id);
+  table_->SealRemote(remote, Remote(), node_a_);
+  table_->SealRemote(pulled, Remote(), node_b_);
+  table_->OnAvailable(pulled, [] {});
+  Finish(fetches_.back(), Status::OK());
+  table_->Seal(local, InShm(local));
+  table_->SealRemote(pulling, Remote(), node_a_);
+  uint64_t handle = table_->OnAvailable(pulling, [] {});
+  table_->RemoveHolder(remote);
+  EXPECT_FALSE(table_->Exists(remote));
+  table_->RemoveHolder(pulled);
+  EXPECT_FALSE(table_->Exists(pulled));
+  EXPECT_FALSE(FileExists(pulled)) << "the fetched copy goes like any other";
+  table_->RemoveHolder(local);
+  table_->RemoveHolder(pulling);
+  table_->CancelWaiter(pulling, handle);  // A get that timed out.
+  EXPECT_FALSE(table_->Exists(pulling));
+  EXPECT_EQ(table_->Stats().shm_bytes, 0u);
+  std::vector<std::pair<ObjectID, NodeID>> want = {
+      {remote, node_a_}, {pulled, node_b_}, {pulling, node_a_}};
+  EXPECT_EQ(remote_freed_, want);
+  Finish(fetches_.back(), Status::OK());  // The fetch of the freed one ends.
+  EXPECT_FALSE(table_->Exists(pulling));
+  EXPECT_FALSE(Exists(fetches_.back().path));
+  EXPECT_FALSE(FileExists(pulling));
+  // A remote value nobody holds is let go of at once; so is a second value from elsewhere.
+  table_->SealRemote(Id(36), Remote(), node_b_);
+  ObjectID twice = Id(37);
+  table_->AddHolder(twice);
+  table_->SealRemote(twice, Remote(), node_a_);
+  table_->SealRemote(twice, Remote(), node_a_);  // Same node: it replaced the first there.
+  table_->SealRemote(twice, Remote(), node_b_);
+  want.emplace_back(Id(36), node_b_);
+  want.emplace_back(twice, node_b_);
+  EXPECT_EQ(remote_freed_, want);
+  EXPECT_EQ(table_->Location(twice), node_a_);
+}
+
+TEST_F(RemoteObjectTest, ARemoteValueIsNeverSpilledButAFetchedOneMayBe) {
+  table_.reset();
+  std::string spill = dir_ + "/spill";
+  ASSERT_EQ(mkdir(spill.c_str(), 0700), 0);
+  table_ = std::make_unique<ObjectTable>(ObjectTableOptions{dir_, spill, 4096, nullptr});
+  Wire();
+  ObjectID remote = Id(38), fetched = Id(39), local = Id(40);
+  table_->AddHolder(remote);
+  table_->SealRemote(remote, Remote(1 << 20), node_a_);  // Larger than the whole store.
+  table_->AddHolder(fetched);
+  table_->SealRemote(fetched, Remote(), node_a_);
+  table_->OnAvailable(fetched, [] {});
+  Finish(fetches_.back(), Status::OK());
+  Status room = Internal("not called");
+  table_->OnRoom([&](Status s) { room = s; });
+  EXPECT_TRUE(room.ok()) << room;
+  ObjectStoreStats stats = table_->Stats();
+  EXPECT_EQ(stats.num_spilled, 0u);
+  EXPECT_EQ(stats.shm_bytes, 4096u);
+  table_->AddHolder(local);
+  table_->Seal(local, InShm(local));  // Over capacity: the fetched one (least recent) goes.
+  stats = table_->Stats();
+  EXPECT_EQ(stats.num_spilled, 1u);
+  EXPECT_EQ(stats.num_remote, 1u);
+  EXPECT_FALSE(FileExists(fetched));
+  EXPECT_NE(table_->ReadablePath(fetched), "");
+  EXPECT_EQ(table_->Location(remote), node_a_);
+  table_.reset();
+  EXPECT_EQ(rmdir(spill.c_str()), 0);
 }
 
 }  // namespace
