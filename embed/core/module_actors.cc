@@ -16,14 +16,14 @@ PyObject* ActorLookupToTuple(const ActorLookup& lookup) {
 }
 
 PyObject* CreateActor(PyObject*, PyObject* args) {
-  PyObject *function_id_obj, *args_obj, *meta_obj;
+  PyObject *function_id_obj, *args_obj, *meta_obj, *strategy = Py_None;
   const char *name, *actor_name, *ns;
   PyObject *dependencies, *contained, *placement, *lifetime;
   int max_restarts, max_task_retries, max_concurrency, detached, get_if_exists;
-  if (!PyArg_ParseTuple(args, "OsOOOO!O!iiissppO", &function_id_obj, &name, &args_obj,
+  if (!PyArg_ParseTuple(args, "OsOOOO!O!iiissppO|O", &function_id_obj, &name, &args_obj,
                         &dependencies, &contained, &PyDict_Type, &placement, &PyDict_Type,
                         &lifetime, &max_restarts, &max_task_retries, &max_concurrency, &actor_name,
-                        &ns, &detached, &get_if_exists, &meta_obj)) {
+                        &ns, &detached, &get_if_exists, &meta_obj, &strategy)) {
     return nullptr;
   }
   BytesArg function_id, args_blob, meta;
@@ -40,7 +40,8 @@ PyObject* CreateActor(PyObject*, PyObject* args) {
   if (!IdsFromList(dependencies, &creation.task.dependencies) ||
       !RefsFromList(contained, &creation.task.contained, &creation.task.contained_actors) ||
       !ResourcesFromDict(placement, &creation.task.resources) ||
-      !ResourcesFromDict(lifetime, &creation.lifetime_resources)) {
+      !ResourcesFromDict(lifetime, &creation.lifetime_resources) ||
+      !PlacementFromObject(strategy, &creation.task)) {
     return nullptr;
   }
   creation.max_restarts = max_restarts;
@@ -130,8 +131,7 @@ void AddActorMethods(std::vector<PyMethodDef>* methods) {
           {"create_actor", Entry<CreateActor>, METH_VARARGS,
            "create_actor(class_id, name, args, deps, contained, placement, lifetime, max_restarts, "
            "max_task_retries, max_concurrency, actor_name, namespace, detached, get_if_exists, "
-           "meta) "
-           "-> (actor_id, meta)"},
+           "meta, strategy=None) -> (actor_id, meta); strategy as for submit_task"},
           {"submit_actor_task", Entry<SubmitActorTask>, METH_VARARGS,
            "submit_actor_task(actor_id, method, name, args, deps, contained, num_returns) -> "
            "[return ids]"},

@@ -26,11 +26,11 @@ PyObject* ExportFunction(PyObject*, PyObject* args) {
 }
 
 // submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, num_returns,
-// resources, max_retries, retry_exceptions). Called once per task: its arguments are converted
-// by hand (METH_FASTCALL), without an argument tuple or a format string to interpret.
+// resources, max_retries, retry_exceptions, placement). Called once per task: its arguments are
+// converted by hand (METH_FASTCALL), without an argument tuple or a format string to interpret.
 PyObject* SubmitTask(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 10) {
-    PyErr_Format(PyExc_TypeError, "submit_task takes 10 arguments (%zd given)", nargs);
+  if (nargs != 11) {
+    PyErr_Format(PyExc_TypeError, "submit_task takes 11 arguments (%zd given)", nargs);
     return nullptr;
   }
   BytesArg function_id, args_blob;
@@ -61,7 +61,7 @@ PyObject* SubmitTask(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   task.args = ByteSpan{reinterpret_cast<const uint8_t*>(args_blob.data()), args_blob.size()};
   if (!IdsFromList(dependencies, &task.dependencies) ||
       !RefsFromList(contained, &task.contained, &task.contained_actors) ||
-      !ResourcesFromDict(args[7], &task.resources)) {
+      !ResourcesFromDict(args[7], &task.resources) || !PlacementFromObject(args[10], &task)) {
     return nullptr;
   }
   task.num_returns = static_cast<uint32_t>(num_returns);
@@ -179,7 +179,7 @@ void AddTaskMethods(std::vector<PyMethodDef>* methods) {
            "export_function(function_id, blob)"},
           {"submit_task", FastEntry<SubmitTask>(), METH_FASTCALL,
            "submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, "
-           "num_returns, resources, max_retries, retry_exceptions) -> [return ids]"},
+           "num_returns, resources, max_retries, retry_exceptions, placement) -> [return ids]"},
           {"cancel", Entry<Cancel>, METH_VARARGS, "cancel(object_id, force)"},
           {"next_task", Entry<NextTask>, METH_NOARGS,
            "Worker: the next task tuple, or None at shutdown."},

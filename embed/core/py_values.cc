@@ -327,4 +327,20 @@ int RegisterMappingType(PyObject* module) {
   return PyModule_AddObject(module, "Mapping", reinterpret_cast<PyObject*>(&MappingType));
 }
 
+bool PlacementFromObject(PyObject* obj, TaskSubmission* task) {
+  if (obj == Py_None) return true;
+  if (!PyTuple_Check(obj) || PyTuple_GET_SIZE(obj) != 3) {
+    PyErr_SetString(PyExc_TypeError, "a placement is None or (node_id, soft, spread)");
+    return false;
+  }
+  PyObject* node = PyTuple_GET_ITEM(obj, 0);
+  if (node != Py_None && !IdFromBytes(node, &task->affinity_node)) return false;
+  int soft = PyObject_IsTrue(PyTuple_GET_ITEM(obj, 1));
+  int spread = PyObject_IsTrue(PyTuple_GET_ITEM(obj, 2));
+  if (soft < 0 || spread < 0) return false;
+  task->affinity_soft = soft;
+  task->spread = spread;
+  return true;
+}
+
 }  // namespace rayx

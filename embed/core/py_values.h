@@ -31,6 +31,10 @@ bool IdFromBytes(PyObject* obj, Id* out) {
   return true;
 }
 
+// A task's or actor's placement from scheduling_strategies.placement(): None, or a tuple
+// (node id bytes or None, soft, spread).
+bool PlacementFromObject(PyObject* obj, TaskSubmission* task);
+
 bool IdsFromList(PyObject* list, std::vector<ObjectID>* out);
 // A serialization's contained list holds object ids (ObjectRefs) and actor ids (actor handles),
 // told apart by their sizes.

@@ -59,6 +59,13 @@ struct TaskSubmission {
   // A method call: the actor and the method's name (function_id is then empty).
   ActorID actor_id;
   std::string method;
+  // Placement (scheduling_strategy): NodeAffinitySchedulingStrategy's node (nil: none) and soft,
+  // or "SPREAD". A task with one is never sent to a leased worker: its node places it.
+  NodeID affinity_node;
+  bool affinity_soft = false;
+  bool spread = false;
+
+  bool has_placement() const { return spread || !affinity_node.IsNil(); }
 };
 
 // An actor to create: its creation task (function_id names the exported class, resources are

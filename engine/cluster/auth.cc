@@ -88,7 +88,7 @@ Status Authenticator::OnMessage(const peer::PeerEnvelope& envelope, std::vector<
       return Fail(ProtocolError("AuthHello without a nonce of the right size"));
     }
     purpose_ = hello->purpose();
-    if (purpose_ != peer::LinkPurpose::Peer && purpose_ != peer::LinkPurpose::Observer) {
+    if (purpose_ > peer::LinkPurpose::MAX) {
       return Fail(ProtocolError("unknown link purpose"));
     }
     their_nonce_ = std::string(Bytes(hello->nonce()));

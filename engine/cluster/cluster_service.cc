@@ -8,6 +8,7 @@
 #include "engine/cluster/member_wire.h"
 #include "engine/cluster/peer_wire.h"
 #include "engine/cluster/token.h"
+#include "engine/wire/frame.h"
 
 namespace rayx {
 namespace {
@@ -97,6 +98,21 @@ PeerLink::Handlers ClusterService::HandlersFor(bool dialed, bool seed, const std
   PeerLink::Handlers h;
   if (dialed) {
     h.on_ready = [this](PeerLink* link) { SendIntroduce(link); };
+  } else {
+    h.on_ready = [this](PeerLink* link) {
+      if (link->purpose() != peer::LinkPurpose::Client) return;
+      // The client protocol from here on: the node's service takes the connection.
+      std::shared_ptr<Connection> conn = link->Detach();
+      auto it = links_.find(link);
+      std::shared_ptr<PeerLink> keep = it == links_.end() ? nullptr : it->second;
+      if (it != links_.end()) links_.erase(it);
+      conn->set_max_frame_size(kMaxFrameSize);
+      if (client_handler_) {
+        client_handler_(std::move(conn));
+      } else {
+        conn->Close(Unavailable("this node takes no clients over TCP"));
+      }
+    };
   }
   h.on_message = [this](PeerLink* link, const peer::PeerEnvelope& e) { return OnMessage(link, e); };
   h.on_close = [this, seed, dialed, address](PeerLink* link, const Status& why) {
@@ -199,7 +215,7 @@ Status ClusterService::OnMessage(PeerLink* link, const peer::PeerEnvelope& e) {
       if (observer || link->introduced) return ProtocolError("unexpected Introduce");
       RAYX_ASSIGN_OR_RETURN(MemberState m, UnpackMember(e.message_as_Introduce()->self()));
       if (m.id == self_id_) return ProtocolError("a peer introduced itself with our node id");
-      if (!table_.Heard(m, now, /*direct=*/true)) {
+      if (!NoteHeard(m, now, /*direct=*/true)) {
         return FailedPrecondition("node " + m.id.Hex() +
                                   " was declared dead; a node that comes back must restart");
       }
@@ -225,7 +241,7 @@ Status ClusterService::OnMessage(PeerLink* link, const peer::PeerEnvelope& e) {
       if (first.id == self_id_) return ProtocolError("a peer answered with our node id");
       link->peer_id = first.id;
       link->introduced = true;
-      if (!table_.Heard(first, now, /*direct=*/true)) {
+      if (!NoteHeard(first, now, /*direct=*/true)) {
         return FailedPrecondition("that member was declared dead");
       }
       const bool from_seed = !seed_answered_;
@@ -234,7 +250,7 @@ Status ClusterService::OnMessage(PeerLink* link, const peer::PeerEnvelope& e) {
         StatusOr<MemberState> m = UnpackMember(list->Get(i));
         if (!m.ok()) return m.status();
         if (m->id == self_id_ || table_.IsAlive(m->id) || table_.IsDead(m->id)) continue;
-        table_.Heard(*m, now, /*direct=*/false);
+        NoteHeard(*m, now, /*direct=*/false);
         if (from_seed && join_done_) Dial(m->address, /*seed=*/false);
       }
       PendingDone(link->remote);
@@ -244,7 +260,7 @@ Status ClusterService::OnMessage(PeerLink* link, const peer::PeerEnvelope& e) {
       if (observer || !link->introduced) return ProtocolError("unexpected Heartbeat");
       RAYX_ASSIGN_OR_RETURN(MemberState m, UnpackMember(e.message_as_Heartbeat()->self()));
       if (m.id != link->peer_id) return ProtocolError("a heartbeat for another node's id");
-      if (!table_.Heard(m, now, /*direct=*/true)) {
+      if (!NoteHeard(m, now, /*direct=*/true)) {
         return FailedPrecondition("node " + m.id.Hex() + " was declared dead");
       }
       return Status::OK();
@@ -267,10 +283,18 @@ Status ClusterService::OnMessage(PeerLink* link, const peer::PeerEnvelope& e) {
   }
 }
 
+bool ClusterService::NoteHeard(const MemberState& m, uint64_t now, bool direct) {
+  const bool known = table_.IsAlive(m.id);
+  if (!table_.Heard(m, now, direct)) return false;
+  if (!known && membership_listener_) membership_listener_(m.id, true);
+  return true;
+}
+
 void ClusterService::DeclareDead(const NodeID& id, const std::string& why) {
   if (!table_.MarkDead(id)) return;
   RAYX_LOG(Warning) << "cluster: member " << id.Hex() << " is dead (" << why << ")";
   SpreadDeath(id);
+  if (membership_listener_) membership_listener_(id, false);
 }
 
 void ClusterService::SpreadDeath(const NodeID& id) {
@@ -311,6 +335,7 @@ void ClusterService::Tick() {
     RAYX_LOG(Warning) << "cluster: member " << id.Hex() << " is dead (silent for more than "
                       << options_.heartbeat_timeout_ms << " ms)";
     SpreadDeath(id);
+    if (membership_listener_) membership_listener_(id, false);
   }
   if (now < last_heartbeat_ms_ + options_.heartbeat_interval_ms) return;
   last_heartbeat_ms_ = now;

@@ -62,6 +62,19 @@ class ClusterService {
 
   // Every member known, this node first (alive, with fresh figures).
   std::vector<MemberState> Members();
+  // The other members, alive and dead, as last heard; no copy, valid until the next event.
+  const std::map<NodeID, MemberState>& peers() const { return table_.members(); }
+  const ClusterOptions& options() const { return options_; }
+
+  // Takes each connection that authenticated for the client protocol (LinkPurpose::Client), with
+  // its handlers still to be rebound (Connection::Rebind) and the client frame limit restored.
+  void SetClientHandler(std::function<void(std::shared_ptr<Connection>)> handler) {
+    client_handler_ = std::move(handler);
+  }
+  // Called when a member is first heard of (alive) and when it is declared dead.
+  void SetMembershipListener(std::function<void(const NodeID&, bool alive)> listener) {
+    membership_listener_ = std::move(listener);
+  }
   // HOST:PORT others join by.
   std::string address() const;
 
@@ -72,6 +85,8 @@ class ClusterService {
   void OnLinkClosed(PeerLink* link, const Status& why, bool seed);
   void SendIntroduce(PeerLink* link);
   void Tick();
+  // table_.Heard, and the membership listener told of a member heard of for the first time.
+  bool NoteHeard(const MemberState& m, uint64_t now, bool direct);
   void DeclareDead(const NodeID& id, const std::string& why);
   void SpreadDeath(const NodeID& id);  // Tells every other member; closes the dead one's links.
   void PendingDone(const std::string& address);
@@ -91,6 +106,8 @@ class ClusterService {
   std::map<PeerLink*, std::shared_ptr<PeerLink>> links_;
   std::set<std::string> dialing_;  // Addresses dialed for the join and not yet answered.
   std::function<void(Status)> join_done_;
+  std::function<void(std::shared_ptr<Connection>)> client_handler_;
+  std::function<void(const NodeID&, bool alive)> membership_listener_;
   bool seed_answered_ = false;
   bool closed_ = false;
   uint64_t last_heartbeat_ms_ = 0;

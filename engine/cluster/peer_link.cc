@@ -57,6 +57,13 @@ void PeerLink::Send(std::string_view frame) {
 
 void PeerLink::Close(const Status& why) { conn_->Close(why); }
 
+std::shared_ptr<Connection> PeerLink::Detach() {
+  // handlers_ stay (Detach may run inside one of them); closed_ keeps them from running again.
+  closed_ = true;
+  deadline_->Stop();
+  return conn_;
+}
+
 void PeerLink::OnFrame(std::string_view frame) {
   if (closed_ || !failure_.ok()) return;
   StatusOr<const peer::PeerEnvelope*> envelope = ParsePeer(frame);

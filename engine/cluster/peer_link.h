@@ -43,6 +43,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
 
   void Send(std::string_view frame);
   void Close(const Status& why);
+  // After authentication: the link lets go of its connection, which carries another protocol from
+  // the next frame on (LinkPurpose::Client), and returns it. The caller Rebinds its handlers and
+  // lifts the peer frame cap; no handler of this link runs again.
+  std::shared_ptr<Connection> Detach();
 
   bool authenticated() const { return auth_.done(); }
   bool closed() const { return closed_; }

@@ -122,7 +122,20 @@ struct Connection::Impl : internal::HandleHolder {
   FrameDecoder decoder;
   FrameHandler on_frame;
   CloseHandler on_close;
+  // Set by Rebind; they replace on_frame and on_close before the next frame or the close.
+  bool rebound = false;
+  FrameHandler next_on_frame;
+  CloseHandler next_on_close;
   Status close_reason;
+
+  void ApplyRebind() {
+    if (!rebound) return;
+    rebound = false;
+    on_frame = std::move(next_on_frame);
+    on_close = std::move(next_on_close);
+    next_on_frame = nullptr;
+    next_on_close = nullptr;
+  }
 };
 
 Connection::Connection(EventLoop* loop) : loop_(loop), impl_(new Impl(loop, this)) {}
@@ -212,9 +225,16 @@ void Connection::Start(FrameHandler on_frame, CloseHandler on_close) {
   if (rc != 0) Close(UvStatus("uv_read_start", rc));
 }
 
+void Connection::Rebind(FrameHandler on_frame, CloseHandler on_close) {
+  impl_->rebound = true;
+  impl_->next_on_frame = std::move(on_frame);
+  impl_->next_on_close = std::move(on_close);
+}
+
 void Connection::OnReadData(const char* data, size_t n) {
   if (closed_) return;
   Status status = impl_->decoder.Feed(data, n, [this](std::string_view frame) {
+    impl_->ApplyRebind();
     // The handler may close the connection; the frames after that are dropped.
     if (!closed_ && impl_->on_frame) impl_->on_frame(frame);
   });
@@ -299,6 +319,7 @@ void Connection::Close(const Status& why) {
   std::string().swap(impl_->out);
   impl_->close_reason = why;
   RAYX_LOG(Debug) << "connection closed: " << why;
+  impl_->ApplyRebind();
   CloseHandler handler = std::move(impl_->on_close);
   impl_->on_close = nullptr;
   if (handler) handler(why);

@@ -55,6 +55,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts reading. REQUIRES: not started, not closed.
   void Start(FrameHandler on_frame, CloseHandler on_close);
 
+  // Hands a started connection over to new handlers (a peer link that authenticated a client, for
+  // one): the frames after the current one, and the close, go to them. Safe to call from inside
+  // the frame handler being replaced; that handler is destroyed before the next frame.
+  void Rebind(FrameHandler on_frame, CloseHandler on_close);
+
   // Queues one frame holding payload. Ignored after Close(). Returns false if closed.
   bool Send(std::string_view payload);
 

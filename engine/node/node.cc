@@ -12,13 +12,16 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/cluster_work.h"
 #include "engine/node/lineage_recorder.h"
 #include "engine/node/node_service.h"
 #include "engine/node/session_dirs.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/io_pool.h"
+#include "engine/objects/object_puller.h"
 #include "engine/objects/object_table.h"
 #include "engine/sched/resource_set.h"
+#include "engine/wire/messages.h"
 #include "engine/worker/worker_pool.h"
 
 namespace rayx {
@@ -53,7 +56,9 @@ struct Node::Components {
   std::unique_ptr<ActorManager> actors;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
-  std::unique_ptr<ClusterService> cluster;  // Only with peers.
+  std::unique_ptr<ClusterService> cluster;  // Only with peers, as are the two below.
+  std::unique_ptr<ClusterWork> cluster_work;
+  std::unique_ptr<ObjectPuller> puller;
   std::string cluster_address;
   bool running = false;
 };
@@ -137,6 +142,29 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                                     *options.cluster, std::move(local));
       status = c->cluster->Start();
       if (status.ok()) c->cluster_address = c->cluster->address();
+      c->cluster_work = std::make_unique<ClusterWork>(
+          &c->loop, c->node_id, c->cluster.get(), c->objects.get(), c->tasks.get(), &c->functions);
+      c->tasks->SetRemoteRunner(c->cluster_work.get());
+      c->service->SetClusterWork(c->cluster_work.get());
+      c->cluster->SetClientHandler([c](std::shared_ptr<Connection> conn) {
+        c->service->Accept(std::move(conn), /*started=*/true);
+      });
+      c->cluster->SetMembershipListener([c](const NodeID& id, bool alive) {
+        if (c->cluster_work) c->cluster_work->OnMember(id, alive);
+      });
+      c->puller = std::make_unique<ObjectPuller>(
+          [c](const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
+              std::function<void(StatusOr<std::string>)> done) {
+            c->cluster_work->ReadChunk(from, id, offset, length, std::move(done));
+          },
+          kMaxReadChunk);
+      c->objects->SetFetcher([c](const ObjectID& id, const NodeID& location, uint64_t size,
+                                 const std::string& path, std::function<void(Status)> done) {
+        c->puller->Fetch(id, location, size, path, std::move(done));
+      });
+      c->objects->SetRemoteFreeListener([c](const ObjectID& id, const NodeID& location) {
+        if (c->cluster_work) c->cluster_work->OnRemoteFreed(id, location);
+      });
       c->service->SetPeerNodes([c] {
         std::vector<PeerNodeInfo> peers;
         std::vector<MemberState> members = c->cluster->Members();
@@ -180,12 +208,21 @@ void Node::Stop(uint64_t grace_ms) {
   std::promise<void> stopped;
   c->loop.Post([c, &stopped] {
     if (c->service) c->service->SetPeerNodes(nullptr);
+    if (c->cluster_work) c->cluster_work->Close();  // Nothing is called back from here on.
+    if (c->tasks) c->tasks->SetRemoteRunner(nullptr);
+    if (c->service) c->service->SetClusterWork(nullptr);
+    if (c->objects) {
+      c->objects->SetFetcher(nullptr);
+      c->objects->SetRemoteFreeListener(nullptr);
+    }
+    c->puller.reset();
     c->cluster.reset();  // Closes the peer listener and links first.
     if (c->listener) c->listener->Close();
     c->listener.reset();
     if (c->pool) c->pool->Stop();
     if (c->service) c->service->CloseAll();
     c->service.reset();
+    c->cluster_work.reset();
     c->actors.reset();
     c->tasks.reset();
     c->lineage.reset();

@@ -64,17 +64,22 @@ NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string ses
 
 NodeService::~NodeService() { CloseAll(); }
 
-void NodeService::Accept(std::shared_ptr<Connection> connection) {
+void NodeService::Accept(std::shared_ptr<Connection> connection, bool started) {
   auto session = std::make_unique<Session>();
   session->key = next_session_++;
   session->connection = connection;
   Session* raw = session.get();
   sessions_.emplace(raw->key, std::move(session));
-  connection->Start([this, raw](std::string_view frame) { OnFrame(raw, frame); },
-                    [this, raw](const Status& why) {
-                      RAYX_LOG(Debug) << "client connection closed: " << why;
-                      OnClose(raw);
-                    });
+  Connection::FrameHandler on_frame = [this, raw](std::string_view frame) { OnFrame(raw, frame); };
+  Connection::CloseHandler on_close = [this, raw](const Status& why) {
+    RAYX_LOG(Debug) << "client connection closed: " << why;
+    OnClose(raw);
+  };
+  if (started) {
+    connection->Rebind(std::move(on_frame), std::move(on_close));
+  } else {
+    connection->Start(std::move(on_frame), std::move(on_close));
+  }
 }
 
 void NodeService::CloseAll() {
@@ -133,13 +138,17 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
     case wire::Message::InfoRequest:
       return HandleInfo(session, envelope->message_as_InfoRequest());
     case wire::Message::CreateActor:
-      return HandleCreateActor(session, envelope->message_as_CreateActor());
+      return HandleCreateActor(session, envelope->message_as_CreateActor(), frame);
     case wire::Message::GetActor:
       return HandleGetActor(session, envelope->message_as_GetActor());
     case wire::Message::KillActor: {
       const auto* k = envelope->message_as_KillActor();
       RAYX_ASSIGN_OR_RETURN(ActorID id, UnpackId<ActorID>(k->actor_id()));
-      actors_->Kill(id, k->no_restart());
+      if (cluster_work_ != nullptr && cluster_work_->IsRemoteActor(id)) {
+        cluster_work_->KillActor(id, k->no_restart());
+      } else {
+        actors_->Kill(id, k->no_restart());
+      }
       return Status::OK();
     }
     case wire::Message::ObjectStoreStatsRequest:
@@ -227,6 +236,8 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
   }
   StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
   Status status = parsed.status();
+  // A member's forwarded task runs here (its owner placed it); it is never sent on.
+  if (parsed.ok() && session->role == wire::Role::Node) parsed->from_peer = true;
   if (parsed.ok() && lineage_) {
     if (auto reused = lineage_->Reuse(*parsed)) {  // A replay: the logged results, without running.
       for (uint32_t i = 0; i < reused->size(); ++i)
@@ -242,8 +253,13 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     bool leased = session->leases.count(parsed->direct_worker) != 0;
     status = tasks_->SubmitDirect(std::move(parsed).value(), leased);
   } else if (parsed.ok()) {
-    status = parsed->is_actor_call() ? actors_->Submit(std::move(parsed).value())
-                                     : tasks_->Submit(std::move(parsed).value());
+    if (parsed->is_actor_call() && cluster_work_ != nullptr &&
+        cluster_work_->IsRemoteActor(parsed->actor_id)) {
+      cluster_work_->SubmitActorCall(std::move(parsed).value());
+    } else {
+      status = parsed->is_actor_call() ? actors_->Submit(std::move(parsed).value())
+                                       : tasks_->Submit(std::move(parsed).value());
+    }
   }
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.
@@ -268,6 +284,18 @@ Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
     return Status::OK();
   }
   Hold(session, id);
+  if (wire_value->location() != nullptr && wire_value->location()->size() != 0) {
+    // A member names an argument stored on another node: pulled from there when needed. One that
+    // is here already (a result stored here) stays as it is.
+    if (session->role != wire::Role::Node) return ProtocolError("only a member names locations");
+    RAYX_ASSIGN_OR_RETURN(NodeID location, UnpackId<NodeID>(wire_value->location()));
+    if (!value.in_shm) return ProtocolError("a located value must be in shared memory");
+    if (!objects_->IsReady(id)) {
+      if (location == node_id_) return ProtocolError("a value located here that is not here");
+      objects_->SealRemote(id, std::move(value), location);
+    }
+    return Status::OK();
+  }
   objects_->Seal(id, std::move(value));
   uint64_t request_id = put->request_id();
   if (request_id != 0) {
@@ -379,7 +407,8 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
     }
     for (size_t i = 0; i < n; ++i) {
       const ObjectID& id = get->ids[i];
-      if (values[i]->in_shm) {
+      // A member does not map the file: it pulls the bytes (ReadObject), pinning as it reads.
+      if (values[i]->in_shm && session->role != wire::Role::Node) {
         // The client maps the file as it reads this reply: counted from now, so the object
         // cannot be spilled between the reply and the mapping. The client reports the unmap.
         session->mapped[id]++;
@@ -469,8 +498,20 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   }
   RAYX_ASSIGN_OR_RETURN(auto actors_added, UnpackIds<ActorID>(update->actors_added()));
   RAYX_ASSIGN_OR_RETURN(auto actors_removed, UnpackIds<ActorID>(update->actors_removed()));
-  for (const ActorID& id : actors_added) actors_->AddHolder(session->key, id);
-  for (const ActorID& id : actors_removed) actors_->RemoveHolder(session->key, id);
+  for (const ActorID& id : actors_added) {
+    if (cluster_work_ != nullptr && cluster_work_->IsRemoteActor(id)) {
+      cluster_work_->AddActorHolder(session->key, id);
+    } else {
+      actors_->AddHolder(session->key, id);
+    }
+  }
+  for (const ActorID& id : actors_removed) {
+    if (cluster_work_ != nullptr && cluster_work_->IsRemoteActor(id)) {
+      cluster_work_->RemoveActorHolder(session->key, id);
+    } else {
+      actors_->RemoveHolder(session->key, id);
+    }
+  }
   RAYX_ASSIGN_OR_RETURN(auto mapped, UnpackIds<ObjectID>(update->mapped()));
   RAYX_ASSIGN_OR_RETURN(auto unmapped, UnpackIds<ObjectID>(update->unmapped()));
   for (const ObjectID& id : mapped) {
@@ -530,7 +571,19 @@ Status NodeService::HandleStats(Session* session, const wire::ObjectStoreStatsRe
   return Status::OK();
 }
 
-Status NodeService::HandleCreateActor(Session* session, const wire::CreateActor* create) {
+Status NodeService::HandleCreateActor(Session* session, const wire::CreateActor* create,
+                                      std::string_view frame) {
+  if (cluster_work_ != nullptr && session->role != wire::Role::Node) {
+    uint64_t session_key = session->key;
+    uint64_t request_id = create->request_id();
+    bool elsewhere = cluster_work_->MaybeCreateElsewhere(
+        session_key, create, frame,
+        [this, session_key, request_id](const StatusOr<ActorManager::ActorInfo>& result) {
+          auto it = sessions_.find(session_key);
+          if (it != sessions_.end()) SendActorReply(it->second.get(), request_id, result);
+        });
+    if (elsewhere) return Status::OK();
+  }
   StatusOr<ActorManager::ActorInfo> result = actors_->Create(session->key, create);
   if (!result.ok() && result.status().code() == StatusCode::kProtocolError) return result.status();
   SendActorReply(session, create->request_id(), result);
@@ -538,8 +591,21 @@ Status NodeService::HandleCreateActor(Session* session, const wire::CreateActor*
 }
 
 Status NodeService::HandleGetActor(Session* session, const wire::GetActor* get) {
-  SendActorReply(session, get->request_id(),
-                 actors_->Lookup(StringOf(get->namespace_()), StringOf(get->name())));
+  std::string ns = StringOf(get->namespace_()), name = StringOf(get->name());
+  StatusOr<ActorManager::ActorInfo> found = actors_->Lookup(ns, name);
+  if (!found.ok() && found.status().code() == StatusCode::kNotFound && cluster_work_ != nullptr &&
+      session->role != wire::Role::Node) {
+    // Names are cluster-wide: the other members are asked in turn.
+    uint64_t session_key = session->key;
+    uint64_t request_id = get->request_id();
+    cluster_work_->LookupElsewhere(
+        ns, name, [this, session_key, request_id](const StatusOr<ActorManager::ActorInfo>& result) {
+          auto it = sessions_.find(session_key);
+          if (it != sessions_.end()) SendActorReply(it->second.get(), request_id, result);
+        });
+    return Status::OK();
+  }
+  SendActorReply(session, get->request_id(), found);
   return Status::OK();
 }
 
@@ -664,6 +730,7 @@ void NodeService::OnClose(Session* session) {
   for (uint64_t k : waits) FinishWait(k);
   for (const ObjectID& id : owned->held) objects_->RemoveHolder(id);
   actors_->OnSessionClosed(key);
+  if (cluster_work_ != nullptr) cluster_work_->OnSessionClosed(key);
   for (const auto& [id, count] : owned->mapped) {
     for (int64_t i = 0; i < count; ++i) objects_->RemoveMapping(id);
   }

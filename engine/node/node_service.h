@@ -20,6 +20,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/cluster_work.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/object_table.h"
 #include "engine/wire/protocol_generated.h"
@@ -43,8 +44,9 @@ class NodeService {
               std::unordered_map<std::string, std::string>* functions);
   ~NodeService();
 
-  // Takes a newly accepted connection and serves it until it closes.
-  void Accept(std::shared_ptr<Connection> connection);
+  // Takes a newly accepted connection and serves it until it closes. started: its handlers are
+  // another's, to be rebound (a TCP client that authenticated through the cluster's listener).
+  void Accept(std::shared_ptr<Connection> connection, bool started = false);
   // Closes every client connection (the node is stopping).
   void CloseAll();
   // With peers: the other members, listed after this node in every InfoReply.
@@ -52,12 +54,16 @@ class NodeService {
   // Logs submissions and exported functions; when replaying, answers logged tasks from the log and
   // refuses leases (lineage_recorder.h). It outlives the service.
   void SetLineageRecorder(LineageRecorder* lineage) { lineage_ = lineage; }
+  // With peers: actors placed on other members, and names looked up there (cluster_work.h). It
+  // outlives the service.
+  void SetClusterWork(ClusterWork* work) { cluster_work_ = work; }
 
  private:
   struct Session;
   struct PendingGet;
   struct PendingWait;
   LineageRecorder* lineage_ = nullptr;
+  ClusterWork* cluster_work_ = nullptr;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);
@@ -68,7 +74,8 @@ class NodeService {
   Status HandleWait(Session* session, const wire::WaitObjects* wait);
   Status HandleRefCounts(Session* session, const wire::RefCountUpdate* update);
   Status HandleInfo(Session* session, const wire::InfoRequest* request);
-  Status HandleCreateActor(Session* session, const wire::CreateActor* create);
+  Status HandleCreateActor(Session* session, const wire::CreateActor* create,
+                           std::string_view frame);
   Status HandleRequestLease(Session* session, const wire::RequestLease* request);
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,

@@ -127,7 +127,25 @@ void TaskManager::OnArgReady(uint64_t key) {
 
 void TaskManager::Enqueue(Task* task) {
   task->state = State::kQueued;
-  if (!resources_.IsFeasible(task->spec.resources)) {
+  const bool feasible = resources_.IsFeasible(task->spec.resources);
+  if (remote_ != nullptr && !task->on_lease && !task->spec.from_peer) {
+    const bool fits_now =
+        feasible && ready_.empty() && task->spec.resources.IsSubsetOf(resources_.available());
+    StatusOr<NodeID> where = remote_->Place(task->spec, fits_now, feasible);
+    if (!where.ok()) {
+      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kUnschedulable,
+                                             "task " + task->spec.name +
+                                                 " cannot be placed: " + where.status().message()));
+      return;
+    }
+    if (!where->IsNil()) {
+      task->state = State::kRemote;
+      task->remote_node = *where;
+      remote_->Run(*where, task->key, task->spec);
+      return;
+    }
+  }
+  if (!feasible) {
     if (reported_infeasible_.insert(task->spec.resources).second) {
       report_("task " + task->spec.name + " needs " + task->spec.resources.ToString() +
               ", which no node of this cluster has (it has " + resources_.total().ToString() +
@@ -463,12 +481,63 @@ void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
     if (recorder_) recorder_->Retried(task->spec.task_id, worker + " died");
     RAYX_LOG(Warning) << worker << " died running " << task->spec.name << "; retrying it ("
                       << task->retries_left << " retries left)";
-    task->state = State::kQueued;
-    ready_.Push(task->key, task->spec.resources, task->spec.depth);
+    Enqueue(task);  // Placed again: with peers it may go elsewhere.
   } else {
     FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
                                            worker + " running task " + task->spec.name +
                                                " died, and no retries remain"));
+  }
+}
+
+void TaskManager::OnRemoteDone(uint64_t key, std::vector<RemoteResult> results) {
+  auto it = tasks_.find(key);
+  if (it == tasks_.end() || it->second->state != State::kRemote) return;
+  Task* task = it->second.get();
+  task->remote_node = NodeID();
+  if (results.size() == 1 && results[0].value.kind != ValueKind::kValue) {
+    FinishWithValue(task, results[0].value);
+  } else if (results.size() != task->spec.num_returns) {
+    FinishWithValue(
+        task,
+        SystemErrorValue(SystemErrorCode::kWorkerDied,
+                         "task " + task->spec.name + " returned " + std::to_string(results.size()) +
+                             " values, expected " + std::to_string(task->spec.num_returns)));
+  } else {
+    if (recorder_) {
+      std::vector<StoredValue> values;
+      for (const RemoteResult& r : results) values.push_back(r.value);
+      recorder_->Finished(task->spec.task_id, values);
+    }
+    for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
+      ObjectID id = ObjectID::ForReturn(task->spec.task_id, i);
+      if (results[i].location.IsNil()) {
+        objects_->Seal(id, std::move(results[i].value));
+      } else {
+        objects_->SealRemote(id, std::move(results[i].value), results[i].location);
+      }
+    }
+    Forget(task, /*keep_lineage=*/true);
+  }
+  TryDispatch();
+}
+
+void TaskManager::OnRemoteLost(uint64_t key, const std::string& why) {
+  auto it = tasks_.find(key);
+  if (it == tasks_.end() || it->second->state != State::kRemote) return;
+  Task* task = it->second.get();
+  std::string where = "node " + task->remote_node.Hex();
+  task->remote_node = NodeID();
+  task->state = State::kRunning;
+  OnRunningTaskLost(task, where + " (" + why + ")");
+  TryDispatch();
+}
+
+void TaskManager::RetryInfeasible() {
+  std::vector<uint64_t> keys;
+  keys.swap(infeasible_);
+  for (uint64_t key : keys) {
+    auto it = tasks_.find(key);
+    if (it != tasks_.end() && it->second->state == State::kQueued) Enqueue(it->second.get());
   }
 }
 
@@ -525,6 +594,10 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
         task->worker->connection->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, false)));
       }
       pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
+      break;
+    case State::kRemote:
+      // The member cancels its copy; the error comes back as the task's result.
+      remote_->Cancel(task->remote_node, task->spec.task_id, force);
       break;
   }
 }
@@ -600,7 +673,8 @@ void TaskManager::MaybeStartWorkers() {
 
 void TaskManager::KeepLineage(Task* task) {
   const TaskSpec& spec = task->spec;
-  if (spec.actor_creation || spec.is_actor_call() || task->on_lease) return;
+  // A forwarded task's lineage is kept by the member that forwarded it.
+  if (spec.actor_creation || spec.is_actor_call() || task->on_lease || spec.from_peer) return;
   auto kept = lineage_.find(spec.task_id);
   if (kept != lineage_.end()) {  // A rebuild finished: what is left of the budget is kept.
     kept->second.retries_left = task->retries_left;
@@ -677,13 +751,15 @@ StatusOr<bool> TaskManager::LoseCopies(const ObjectID& id) {
   if (!dropped) return false;
   std::vector<uint64_t> affected;
   for (auto& [key, task] : tasks_) {
-    if (task->on_lease || task->state == State::kRunning) continue;
+    if (task->on_lease || task->state == State::kRunning || task->state == State::kRemote) continue;
     const auto& deps = task->spec.dependencies;
     if (std::find(deps.begin(), deps.end(), id) != deps.end()) affected.push_back(key);
   }
   for (uint64_t key : affected) {
     auto it = tasks_.find(key);
-    if (it == tasks_.end() || it->second->state == State::kRunning) continue;
+    if (it == tasks_.end() || it->second->state == State::kRunning ||
+        it->second->state == State::kRemote)
+      continue;
     Task* task = it->second.get();
     bool queued = task->state == State::kQueued;
     if (queued) {

@@ -36,6 +36,7 @@
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/node/lineage_recorder.h"
+#include "engine/node/remote_runner.h"
 #include "engine/node/task_spec.h"
 #include "engine/objects/object_table.h"
 #include "engine/sched/node_resources.h"
@@ -108,6 +109,16 @@ class TaskManager {
   // with -1 when it is done, so that the actor outlives the handles in flight.
   void SetActorPinner(ObjectTable::ActorPinFn pin) { pin_actor_ = std::move(pin); }
 
+  // With peers: where tasks may run besides here (remote_runner.h); it outlives the manager.
+  void SetRemoteRunner(RemoteRunner* remote) { remote_ = remote; }
+  // A task sent to another member (key from RemoteRunner::Run) finished there with results, one
+  // per return (or one error value for all).
+  void OnRemoteDone(uint64_t key, std::vector<RemoteResult> results);
+  // The member running it died or its link closed: retried while retries remain, as a worker's.
+  void OnRemoteLost(uint64_t key, const std::string& why);
+  // A member joined: tasks that no node could run are placed again.
+  void RetryInfeasible();
+
   // Where the tasks' state changes are logged (lineage_recorder.h); it outlives the manager.
   void SetLineageRecorder(LineageRecorder* recorder) { recorder_ = recorder; }
 
@@ -115,7 +126,8 @@ class TaskManager {
   size_t num_tasks() const { return tasks_.size(); }
 
  private:
-  enum class State { kWaitingForArgs, kQueued, kRunning };
+  // kRemote: sent to another member (remote_node), which runs it.
+  enum class State { kWaitingForArgs, kQueued, kRunning, kRemote };
   struct Task {
     uint64_t key = 0;
     // spec.resources is the demand; the actors of spec.contained_actors live while it waits.
@@ -129,6 +141,7 @@ class TaskManager {
     bool cancelled = false;
     bool direct = false;     // Sent to a leased worker by its owner.
     LeaseCallback on_lease;  // Set for a lease: no function runs, the worker is handed over.
+    NodeID remote_node;      // kRemote: the member running it.
   };
   // A TaskDone that came before the task's SubmitDirect, with pins on what its results hold (the
   // worker lets go of those as soon as it has reported them).
@@ -208,6 +221,7 @@ class TaskManager {
   std::unordered_map<TaskID, Lineage> lineage_;
   uint64_t num_rebuilt_ = 0;
   LineageRecorder* recorder_ = nullptr;
+  RemoteRunner* remote_ = nullptr;
 };
 
 }  // namespace rayx

@@ -63,6 +63,42 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   return out;
 }
 
+flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
+                                                  const TaskSpec& spec) {
+  auto task_id = b.CreateVector(spec.task_id.data(), TaskID::kSize);
+  auto function_id = Bytes(b, spec.function_id);
+  auto name = b.CreateString(spec.name);
+  auto args = Bytes(b, spec.args);
+  auto deps = PackIds(b, spec.dependencies);
+  auto contained = PackIds(b, spec.contained);
+  auto contained_actors = PackIds(b, spec.contained_actors);
+  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+  for (const auto& [resource, amount] : spec.resources.ToDoubles()) {
+    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+  }
+  auto resources = b.CreateVector(amounts);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
+  if (!spec.actor_id.IsNil()) actor_id = b.CreateVector(spec.actor_id.data(), ActorID::kSize);
+  auto method = b.CreateString(spec.method);
+  wire::TaskSpecBuilder sb(b);
+  sb.add_task_id(task_id);
+  sb.add_function_id(function_id);
+  sb.add_name(name);
+  sb.add_args(args);
+  sb.add_dependencies(deps);
+  sb.add_contained(contained);
+  sb.add_contained_actors(contained_actors);
+  sb.add_num_returns(spec.num_returns);
+  sb.add_resources(resources);
+  sb.add_max_retries(spec.max_retries);
+  if (!actor_id.IsNull()) sb.add_actor_id(actor_id);
+  sb.add_method(method);
+  sb.add_actor_creation(spec.actor_creation);
+  sb.add_max_concurrency(spec.max_concurrency);
+  sb.add_depth(spec.depth);
+  return sb.Finish();
+}
+
 bool ExecuteTaskFits(const TaskSpec& spec, const ExecuteExtras& extras) {
   return extras.gpu_ids.size() <= kMaxGpuIds && ExecuteTaskBound(spec, extras) <= kMaxFrameSize;
 }

@@ -65,8 +65,11 @@ size_t StoredValueWireBound(const StoredValue& value) {
 
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
                                                          const ObjectID& id,
-                                                         const StoredValue& value) {
+                                                         const StoredValue& value,
+                                                         const NodeID* location) {
   auto id_offset = builder.CreateVector(id.data(), ObjectID::kSize);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> where;
+  if (location != nullptr) where = builder.CreateVector(location->data(), NodeID::kSize);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
   if (!value.in_shm) {
     data = builder.CreateVector(reinterpret_cast<const uint8_t*>(value.inline_data.data()),
@@ -78,6 +81,7 @@ flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBuffer
   if (!value.in_shm) b.add_data(data);
   b.add_in_shm(value.in_shm);
   b.add_shm_size(value.shm_size);
+  if (location != nullptr) b.add_location(where);
   return b.Finish();
 }
 

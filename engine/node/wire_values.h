@@ -33,8 +33,10 @@ StatusOr<ResourceSet> ResourcesFromWire(
 // An upper bound of the bytes StoredValueToWire adds to a message for value.
 size_t StoredValueWireBound(const StoredValue& value);
 
+// location: for a value in shared memory on another node than the reader's (ObjectValue.location).
 flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBufferBuilder& builder,
                                                          const ObjectID& id,
-                                                         const StoredValue& value);
+                                                         const StoredValue& value,
+                                                         const NodeID* location = nullptr);
 
 }  // namespace rayx

@@ -185,10 +185,17 @@ class ActorClass:
             actor_options.get("lifetime") == "detached",
             bool(actor_options.get("get_if_exists")),
             self._meta_blob,
+            _placement(actor_options.get("scheduling_strategy")),
         )
         del encoded
         meta = self._meta if meta_blob == self._meta_blob else pickle.loads(meta_blob)
         return ActorHandle(actor_id, meta)
+
+
+def _placement(strategy: Any) -> Optional[tuple]:
+    from rayx.util import scheduling_strategies  # Here: rayx.util imports rayx.
+
+    return scheduling_strategies.placement(strategy)
 
 
 def _check_actor_options(actor_options: dict) -> None:

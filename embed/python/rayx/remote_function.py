@@ -122,6 +122,7 @@ class RemoteFunction:
             call.resources,
             call.max_retries,
             call.retry,
+            call.placement,
         )
         del encoded  # Large arguments put on the way are now held by the pending task.
         if num_returns == 1:
@@ -146,7 +147,7 @@ class _CallInfo:
 
     __slots__ = (
         "name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry",
-        "no_args_blob",
+        "no_args_blob", "placement",
     )
 
     def __init__(self, function: Callable, task_options: dict):
@@ -159,6 +160,9 @@ class _CallInfo:
             retry_exceptions = tuple(retry_exceptions)
         self.retry_exceptions = retry_exceptions
         self.retry = retry_exceptions is not False
+        from rayx.util import scheduling_strategies  # Here: rayx.util imports rayx.
+
+        self.placement = scheduling_strategies.placement(task_options.get("scheduling_strategy"))
         # The args blob of a call without arguments (None: encode_args makes it per call).
         self.no_args_blob = task_args.plain_args_blob((), {}, retry_exceptions)
 

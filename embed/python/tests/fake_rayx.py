@@ -108,7 +108,7 @@ class FakeEngine:
         self.functions[function_id] = blob
 
     def submit_task(self, function_id, name, args_blob, arg_buffers, dependencies, contained,
-                    num_returns, resources, max_retries, retry_exceptions):
+                    num_returns, resources, max_retries, retry_exceptions, placement=None):
         self._check()
         assert function_id in self.functions, "submit before export"
         task_id = self._new_id()

@@ -137,3 +137,23 @@ def check(name: str, value: Any) -> None:
         "PlacementGroupSchedulingStrategy, NodeAffinitySchedulingStrategy, "
         "NodeLabelSchedulingStrategy]."
     )
+
+
+def placement(value: Any) -> Optional[tuple]:
+    """What the engine takes for a checked ``scheduling_strategy`` value (see `check`).
+
+    Returns None (the default placement), or ``(node_id bytes or None, soft, spread)``.
+    Placement groups and label strategies are accepted and place nothing (yet).
+    """
+    if value == "SPREAD":
+        return (None, False, True)
+    if isinstance(value, NodeAffinitySchedulingStrategy):
+        try:
+            node = bytes.fromhex(value.node_id)
+        except ValueError:
+            raise ValueError(
+                f"NodeAffinitySchedulingStrategy: {value.node_id!r} is not a node id "
+                "(a hex string, as get_runtime_context().get_node_id() returns)"
+            ) from None
+        return (node, bool(value.soft), False)
+    return None

@@ -1,0 +1,711 @@
+#include "engine/node/cluster_work.h"
+
+#include <utility>
+
+#include "engine/base/logging.h"
+#include "engine/node/task_spec.h"
+#include "engine/node/wire_values.h"
+#include "engine/wire/messages.h"
+
+namespace rayx {
+
+struct ClusterWork::Peer {
+  NodeID id;
+  std::shared_ptr<PeerClient> client;
+  std::unordered_set<std::string> functions_sent;
+  // The member answers CreateActor and GetActor at once, in order: one callback each, in order.
+  std::deque<std::function<void(const wire::ActorReply*)>> actor_replies;
+  std::unordered_set<ObjectID> held;  // Returns stored there that this node holds there.
+};
+
+struct ClusterWork::ActorCall {
+  TaskSpec spec;
+  std::vector<ObjectID> pinned;
+};
+
+struct ClusterWork::RemoteActor {
+  ActorID id;
+  NodeID node;
+  bool detached = false;
+  bool dead = false;
+  std::string death;
+  std::unordered_set<uint64_t> holders;           // Sessions of this node with a handle.
+  bool held_there = false;                        // This node holds a handle on the member.
+  std::deque<std::unique_ptr<ActorCall>> queued;  // Not sent yet, in the order made.
+  bool waiting = false;                           // The first waits for an argument.
+};
+
+struct ClusterWork::PendingGet {
+  NodeID node;
+  std::vector<ObjectID> returns;
+  std::vector<RemoteResult> results;
+  std::vector<ObjectID> sent;       // Arguments put there for this task.
+  uint64_t task_key = 0;            // A task's key in the TaskManager, or
+  std::unique_ptr<ActorCall> call;  // an actor call.
+};
+
+struct Lookup {
+  std::string ns;
+  std::string name;
+  std::vector<NodeID> left;
+  ClusterWork::ActorReplyFn reply;
+  Status not_found;
+};
+
+namespace {
+
+std::string_view Frame(flatbuffers::FlatBufferBuilder& b) {
+  return std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+void SendRefCounts(PeerClient* client, const std::vector<ObjectID>& removed,
+                   const std::vector<ActorID>& actors_added,
+                   const std::vector<ActorID>& actors_removed) {
+  if (removed.empty() && actors_added.empty() && actors_removed.empty()) return;
+  flatbuffers::FlatBufferBuilder b(64 + removed.size() * ObjectID::kSize);
+  auto r = PackIds(b, removed);
+  auto aa = PackIds(b, actors_added);
+  auto ar = PackIds(b, actors_removed);
+  wire::RefCountUpdateBuilder u(b);
+  u.add_removed(r);
+  u.add_actors_added(aa);
+  u.add_actors_removed(ar);
+  client->Send(FinishEnvelope(b, u.Finish()));
+}
+
+}  // namespace
+
+ClusterWork::ClusterWork(EventLoop* loop, const NodeID& self, ClusterService* cluster,
+                         ObjectTable* objects, TaskManager* tasks,
+                         const std::unordered_map<std::string, std::string>* functions)
+    : loop_(loop),
+      self_(self),
+      cluster_(cluster),
+      objects_(objects),
+      tasks_(tasks),
+      functions_(functions) {}
+
+ClusterWork::~ClusterWork() { Close(); }
+
+void ClusterWork::Close() {
+  if (closed_) return;
+  closed_ = true;
+  *alive_ = false;
+  for (auto& [id, peer] : peers_) peer->client->Close(Cancelled("node stopping"));
+  peers_.clear();
+  gets_.clear();
+  reads_.clear();
+}
+
+// ---- Placement --------------------------------------------------------------------------------
+
+ClusterWork::View* ClusterWork::Usable(const NodeID& id, const ResourceSet& demand) {
+  if (dead_.count(id) != 0) return nullptr;
+  const auto& members = cluster_->peers();
+  auto m = members.find(id);
+  if (m == members.end() || !m->second.alive) return nullptr;
+  View& view = views_[id];
+  if (view.heard_ms != m->second.last_heard_ms || view.heard_ms == 0) {
+    view.heard_ms = m->second.last_heard_ms;
+    StatusOr<ResourceSet> total = ResourceSet::FromDoubles(m->second.total);
+    StatusOr<ResourceSet> available = ResourceSet::FromDoubles(m->second.available);
+    view.total = total.ok() ? *total : ResourceSet();
+    view.available = available.ok() ? *available : ResourceSet();
+  }
+  if (!demand.IsSubsetOf(view.total)) return nullptr;
+  return &view;
+}
+
+StatusOr<NodeID> ClusterWork::Place(const TaskSpec& spec, bool fits_now, bool feasible) {
+  const ResourceSet& demand = spec.resources;
+  if (!spec.affinity_node.IsNil()) {
+    if (spec.affinity_node == self_) {
+      if (feasible || !spec.affinity_soft) return NodeID();
+    } else if (Usable(spec.affinity_node, demand) != nullptr) {
+      return spec.affinity_node;
+    } else if (!spec.affinity_soft) {
+      return Unavailable("node " + spec.affinity_node.Hex() +
+                         " of its NodeAffinitySchedulingStrategy (soft=False) is dead, unknown, or "
+                         "lacks " +
+                         demand.ToString());
+    }
+  }
+  if (spec.spread) {
+    std::vector<NodeID> candidates;
+    if (feasible) candidates.push_back(self_);
+    for (const auto& [id, member] : cluster_->peers()) {
+      if (Usable(id, demand) != nullptr) candidates.push_back(id);
+    }
+    if (!candidates.empty()) {
+      NodeID pick = candidates[spread_next_++ % candidates.size()];
+      return pick == self_ ? NodeID() : pick;
+    }
+  }
+  if (fits_now) return NodeID();
+  for (const auto& [id, member] : cluster_->peers()) {
+    View* view = Usable(id, demand);
+    if (view != nullptr && demand.IsSubsetOf(view->available)) {
+      view->available.Subtract(demand);
+      return id;
+    }
+  }
+  if (feasible) return NodeID();
+  for (const auto& [id, member] : cluster_->peers()) {
+    if (Usable(id, demand) != nullptr) return id;
+  }
+  return NodeID();  // No node can run it: it waits here, reported, until one joins.
+}
+
+// ---- Links to the members ---------------------------------------------------------------------
+
+ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
+  if (closed_ || dead_.count(id) != 0) return nullptr;
+  auto it = peers_.find(id);
+  if (it != peers_.end()) return it->second.get();
+  const auto& members = cluster_->peers();
+  auto m = members.find(id);
+  if (m == members.end() || !m->second.alive) return nullptr;
+  auto peer = std::make_unique<Peer>();
+  peer->id = id;
+  NodeID node = id;
+  peer->client = PeerClient::Connect(
+      loop_, m->second.address, cluster_->options().token, cluster_->options().auth_timeout_ms,
+      [this, node](const wire::Envelope& envelope, std::string_view) {
+        return OnPeerFrame(node, envelope);
+      },
+      [this, node](const Status& why) {
+        FailPeer(node, "its link closed: " + why.ToString(), /*member_dead=*/false);
+      });
+  Peer* raw = peer.get();
+  peers_[id] = std::move(peer);
+  return raw;
+}
+
+Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status::OK();
+  Peer* peer = it->second.get();
+  switch (envelope.message_type()) {
+    case wire::Message::GetReply:
+      OnGetReply(peer, envelope.message_as_GetReply());
+      return Status::OK();
+    case wire::Message::ActorReply: {
+      if (peer->actor_replies.empty()) return ProtocolError("an ActorReply nobody asked for");
+      auto reply = std::move(peer->actor_replies.front());
+      peer->actor_replies.pop_front();
+      reply(envelope.message_as_ActorReply());
+      return Status::OK();
+    }
+    case wire::Message::ObjectChunk: {
+      const wire::ObjectChunk* chunk = envelope.message_as_ObjectChunk();
+      auto read = reads_.find(chunk->request_id());
+      if (read == reads_.end() || read->second.node != id) return Status::OK();
+      auto done = std::move(read->second.done);
+      reads_.erase(read);
+      if (chunk->error() != nullptr && chunk->error()->size() != 0) {
+        done(Unavailable(chunk->error()->str()));
+      } else {
+        done(std::string(BytesOf(chunk->data())));
+      }
+      return Status::OK();
+    }
+    default:
+      return Status::OK();  // Welcome, PutReply and the like: nothing to do.
+  }
+}
+
+void ClusterWork::OnMember(const NodeID& id, bool alive) {
+  if (closed_) return;
+  if (alive) {
+    tasks_->RetryInfeasible();
+  } else {
+    FailPeer(id, "the member died", /*member_dead=*/true);
+  }
+}
+
+void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member_dead) {
+  if (closed_) return;
+  const bool newly_dead = member_dead && dead_.insert(id).second;
+  if (!newly_dead && peers_.count(id) == 0) return;  // Handled already, or never linked.
+  std::string reason = "node " + id.Hex() + ": " + why;
+  RAYX_LOG(Warning) << "cluster: giving up on " << reason;
+  std::unique_ptr<Peer> peer;
+  if (auto it = peers_.find(id); it != peers_.end()) {
+    peer = std::move(it->second);
+    peers_.erase(it);
+  }
+  views_.erase(id);
+  std::vector<uint64_t> task_keys;
+  std::vector<std::unique_ptr<ActorCall>> calls;
+  for (auto it = gets_.begin(); it != gets_.end();) {
+    if (it->second->node != id) {
+      ++it;
+      continue;
+    }
+    if (it->second->call) {
+      calls.push_back(std::move(it->second->call));
+    } else {
+      task_keys.push_back(it->second->task_key);
+    }
+    it = gets_.erase(it);
+  }
+  std::vector<std::function<void(StatusOr<std::string>)>> reads;
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.node == id) {
+      reads.push_back(std::move(it->second.done));
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [actor_id, actor] : actors_) {
+    if (actor->node != id || actor->dead) continue;
+    actor->dead = true;
+    actor->death = "the actor's " + reason;
+    while (!actor->queued.empty()) {
+      calls.push_back(std::move(actor->queued.front()));
+      actor->queued.pop_front();
+    }
+  }
+  if (peer) {
+    for (auto& reply : peer->actor_replies) reply(nullptr);
+    peer->actor_replies.clear();
+    peer->client->Close(Unavailable(reason));
+  }
+  for (auto& call : calls) FailCall(call.get(), "the actor's " + reason);
+  for (auto& done : reads) done(Unavailable(reason));
+  for (uint64_t key : task_keys) tasks_->OnRemoteLost(key, why);
+  // The objects whose only copy was there: lost, and rebuilt when needed.
+  for (const ObjectID& object : objects_->RemoteAt(id)) {
+    StatusOr<bool> lost = tasks_->LoseCopies(object);
+    if (!lost.ok()) RAYX_LOG(Warning) << "cluster: " << lost.status();
+  }
+}
+
+// ---- Tasks ------------------------------------------------------------------------------------
+
+uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
+                              std::unique_ptr<PendingGet> pending) {
+  if (!spec.function_id.empty() && peer->functions_sent.insert(spec.function_id).second) {
+    auto fn = functions_->find(spec.function_id);
+    if (fn != functions_->end()) {
+      flatbuffers::FlatBufferBuilder b(256 + fn->second.size());
+      auto id =
+          b.CreateVector(reinterpret_cast<const uint8_t*>(fn->first.data()), fn->first.size());
+      auto blob =
+          b.CreateVector(reinterpret_cast<const uint8_t*>(fn->second.data()), fn->second.size());
+      peer->client->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, blob)));
+    }
+  }
+  // The arguments: inline values travel here; a shared-memory one is named with its location, and
+  // the member pulls it when its task needs it. One it holds already is not sent again.
+  std::vector<ObjectID> args = spec.dependencies;
+  args.insert(args.end(), spec.contained.begin(), spec.contained.end());
+  for (const ObjectID& id : args) {
+    const StoredValue* value = objects_->Get(id);
+    if (value == nullptr || peer->held.count(id) != 0) continue;
+    NodeID where = objects_->Location(id);
+    if (where.IsNil()) where = self_;
+    flatbuffers::FlatBufferBuilder b(256 + (value->in_shm ? 0 : value->inline_data.size()));
+    auto wire_value = StoredValueToWire(b, id, *value, value->in_shm ? &where : nullptr);
+    peer->client->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value)));
+    pending->sent.push_back(id);
+  }
+  {
+    flatbuffers::FlatBufferBuilder b(512 + spec.args.size());
+    auto wire_spec = BuildTaskSpec(b, spec);
+    peer->client->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, wire_spec)));
+  }
+  for (uint32_t i = 0; i < spec.num_returns; ++i) {
+    pending->returns.push_back(ObjectID::ForReturn(spec.task_id, i));
+  }
+  uint64_t request_id = next_request_++;
+  flatbuffers::FlatBufferBuilder b(128 + pending->returns.size() * ObjectID::kSize);
+  auto ids = PackIds(b, pending->returns);
+  peer->client->Send(FinishEnvelope(b, wire::CreateGetObjects(b, request_id, ids, -1)));
+  pending->node = peer->id;
+  gets_[request_id] = std::move(pending);
+  return request_id;
+}
+
+void ClusterWork::Run(const NodeID& node, uint64_t key, const TaskSpec& spec) {
+  Peer* peer = PeerFor(node);
+  if (peer == nullptr) {
+    std::weak_ptr<bool> alive = alive_;
+    loop_->Post([this, alive, key] {
+      if (auto a = alive.lock(); a && *a) tasks_->OnRemoteLost(key, "the member is unreachable");
+    });
+    return;
+  }
+  auto pending = std::make_unique<PendingGet>();
+  pending->task_key = key;
+  Forward(peer, spec, std::move(pending));
+}
+
+void ClusterWork::Cancel(const NodeID& node, const TaskID& task_id, bool force) {
+  Peer* peer = PeerFor(node);
+  if (peer == nullptr) return;
+  flatbuffers::FlatBufferBuilder b(64);
+  ObjectID first = ObjectID::ForReturn(task_id, 0);
+  auto id = b.CreateVector(first.data(), ObjectID::kSize);
+  peer->client->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, force)));
+}
+
+void ClusterWork::OnGetReply(Peer* peer, const wire::GetReply* reply) {
+  auto it = gets_.find(reply->request_id());
+  if (it == gets_.end() || it->second->node != peer->id) return;
+  PendingGet* pending = it->second.get();
+  if (reply->values() != nullptr) {
+    for (const wire::ObjectValue* wire_value : *reply->values()) {
+      if (pending->results.size() == pending->returns.size()) break;
+      StatusOr<StoredValue> value = StoredValueFromWire(wire_value);
+      RemoteResult result;
+      if (!value.ok()) {
+        result.value = SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                        "a result from node " + peer->id.Hex() +
+                                            " could not be read: " + value.status().ToString());
+      } else {
+        result.value = std::move(value).value();
+        if (result.value.in_shm) result.location = peer->id;
+      }
+      pending->results.push_back(std::move(result));
+    }
+  }
+  if (pending->results.size() < pending->returns.size()) {
+    // A partial reply (the frame limit): ask for the rest under the same request.
+    std::vector<ObjectID> rest(pending->returns.begin() + pending->results.size(),
+                               pending->returns.end());
+    flatbuffers::FlatBufferBuilder b(128 + rest.size() * ObjectID::kSize);
+    auto ids = PackIds(b, rest);
+    peer->client->Send(FinishEnvelope(b, wire::CreateGetObjects(b, reply->request_id(), ids, -1)));
+    return;
+  }
+  Complete(reply->request_id());
+}
+
+void ClusterWork::Complete(uint64_t request_id) {
+  auto it = gets_.find(request_id);
+  if (it == gets_.end()) return;
+  std::unique_ptr<PendingGet> pending = std::move(it->second);
+  gets_.erase(it);
+  Peer* peer = peers_.count(pending->node) ? peers_.at(pending->node).get() : nullptr;
+  // The member may let go of what it held for this task alone: the arguments put there and the
+  // returns that came inline. Those stored there stay held until this node frees them.
+  std::vector<ObjectID> release = pending->sent;
+  for (size_t i = 0; i < pending->results.size(); ++i) {
+    if (pending->results[i].location.IsNil()) {
+      release.push_back(pending->returns[i]);
+    } else if (peer != nullptr) {
+      peer->held.insert(pending->returns[i]);
+    }
+  }
+  if (peer != nullptr) SendRefCounts(peer->client.get(), release, {}, {});
+  if (pending->call) {
+    FinishCall(pending->call.get(), std::move(pending->results));
+  } else {
+    tasks_->OnRemoteDone(pending->task_key, std::move(pending->results));
+  }
+}
+
+// ---- Objects ----------------------------------------------------------------------------------
+
+void ClusterWork::ReadChunk(const NodeID& from, const ObjectID& id, uint64_t offset,
+                            uint32_t length, std::function<void(StatusOr<std::string>)> done) {
+  Peer* peer = PeerFor(from);
+  if (peer == nullptr) {
+    std::weak_ptr<bool> alive = alive_;
+    std::string who = from.Hex();
+    loop_->Post([alive, done = std::move(done), who] {
+      if (auto a = alive.lock(); a && *a) done(Unavailable("node " + who + " is not reachable"));
+    });
+    return;
+  }
+  uint64_t request_id = next_request_++;
+  flatbuffers::FlatBufferBuilder b(96);
+  auto object = b.CreateVector(id.data(), ObjectID::kSize);
+  peer->client->Send(
+      FinishEnvelope(b, wire::CreateReadObject(b, request_id, object, offset, length)));
+  reads_[request_id] = PendingRead{from, std::move(done)};
+}
+
+void ClusterWork::OnRemoteFreed(const ObjectID& id, const NodeID& location) {
+  auto it = peers_.find(location);
+  if (it == peers_.end() || it->second->held.erase(id) == 0) return;
+  SendRefCounts(it->second->client.get(), {id}, {}, {});
+}
+
+// ---- Actors -----------------------------------------------------------------------------------
+
+bool ClusterWork::MaybeCreateElsewhere(uint64_t session, const wire::CreateActor* create,
+                                       std::string_view frame, ActorReplyFn reply) {
+  const wire::TaskSpec* spec = create->spec();
+  if (spec == nullptr) return false;
+  StatusOr<ResourceSet> demand = ResourcesFromWire(spec->resources());
+  if (!demand.ok()) return false;
+  NodeID affinity;
+  if (spec->affinity_node() != nullptr && spec->affinity_node()->size() == NodeID::kSize) {
+    StatusOr<NodeID> parsed = UnpackId<NodeID>(spec->affinity_node());
+    if (parsed.ok()) affinity = *parsed;
+  }
+  NodeID target;
+  if (!affinity.IsNil() && affinity != self_) {
+    if (Usable(affinity, *demand) != nullptr) {
+      target = affinity;
+    } else if (!spec->affinity_soft()) {
+      reply(Unavailable("node " + affinity.Hex() +
+                        " of the actor's NodeAffinitySchedulingStrategy (soft=False) is dead, "
+                        "unknown, or lacks " +
+                        demand->ToString()));
+      return true;
+    }
+  }
+  if (target.IsNil()) {
+    if (affinity == self_ || tasks_->resources().IsFeasible(*demand)) return false;
+    for (const auto& [id, member] : cluster_->peers()) {
+      View* view = Usable(id, *demand);
+      if (view == nullptr) continue;
+      if (target.IsNil() || demand->IsSubsetOf(view->available)) target = id;
+      if (demand->IsSubsetOf(view->available)) break;
+    }
+    if (target.IsNil()) return false;  // No member has it either: here, where it is reported.
+  }
+  Peer* peer = PeerFor(target);
+  if (peer == nullptr) return false;
+  StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
+  if (!parsed.ok()) return false;
+  // The constructor's function and arguments go first (the arguments are ready: the client puts
+  // or owns them; one still pending is not sent, and the constructor sees it as lost).
+  auto pending = std::make_unique<PendingGet>();
+  TaskSpec function_only = *parsed;
+  function_only.num_returns = 0;
+  if (!function_only.function_id.empty() &&
+      peer->functions_sent.insert(function_only.function_id).second) {
+    auto fn = functions_->find(function_only.function_id);
+    if (fn != functions_->end()) {
+      flatbuffers::FlatBufferBuilder b(256 + fn->second.size());
+      auto id =
+          b.CreateVector(reinterpret_cast<const uint8_t*>(fn->first.data()), fn->first.size());
+      auto blob =
+          b.CreateVector(reinterpret_cast<const uint8_t*>(fn->second.data()), fn->second.size());
+      peer->client->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, blob)));
+    }
+  }
+  std::vector<ObjectID> args = parsed->dependencies;
+  args.insert(args.end(), parsed->contained.begin(), parsed->contained.end());
+  std::vector<ObjectID> sent;
+  for (const ObjectID& id : args) {
+    const StoredValue* value = objects_->Get(id);
+    if (value == nullptr || peer->held.count(id) != 0) continue;
+    NodeID where = objects_->Location(id);
+    if (where.IsNil()) where = self_;
+    flatbuffers::FlatBufferBuilder b(256 + (value->in_shm ? 0 : value->inline_data.size()));
+    auto wire_value = StoredValueToWire(b, id, *value, value->in_shm ? &where : nullptr);
+    peer->client->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value)));
+    sent.push_back(id);
+  }
+  peer->client->Send(frame);
+  bool detached = create->detached();
+  NodeID node = target;
+  peer->actor_replies.push_back([this, session, detached, node, sent,
+                                 reply = std::move(reply)](const wire::ActorReply* answer) {
+    if (answer == nullptr) {
+      reply(Unavailable("node " + node.Hex() + ", where the actor was to be created, died"));
+      return;
+    }
+    auto peer_it = peers_.find(node);
+    if (peer_it != peers_.end()) SendRefCounts(peer_it->second->client.get(), sent, {}, {});
+    if (answer->error() != nullptr && answer->error()->size() != 0) {
+      reply(FailedPrecondition(answer->error()->str()));
+      return;
+    }
+    StatusOr<ActorID> id = UnpackId<ActorID>(answer->actor_id());
+    if (!id.ok()) {
+      reply(id.status());
+      return;
+    }
+    auto& actor = actors_[*id];
+    if (!actor) actor = std::make_unique<RemoteActor>();
+    actor->id = *id;
+    actor->node = node;
+    actor->detached = detached;
+    actor->holders.insert(session);
+    actor->held_there = true;  // The member counts its creator (this node) as a holder.
+    ActorManager::ActorInfo info;
+    info.id = *id;
+    info.handle_meta = std::string(BytesOf(answer->handle_meta()));
+    RAYX_LOG(Info) << "cluster: actor " << id->Hex() << " placed on node " << node.Hex();
+    reply(info);
+  });
+  return true;
+}
+
+void ClusterWork::LookupElsewhere(const std::string& ns, const std::string& name,
+                                  ActorReplyFn reply) {
+  auto lookup = std::make_shared<Lookup>();
+  lookup->ns = ns;
+  lookup->name = name;
+  lookup->reply = std::move(reply);
+  lookup->not_found = NotFound("Failed to look up actor with name '" + name + "'" +
+                               (ns.empty() ? std::string() : " in namespace '" + ns + "'") +
+                               " on any node of the cluster");
+  for (const auto& [id, member] : cluster_->peers()) {
+    if (member.alive && dead_.count(id) == 0) lookup->left.push_back(id);
+  }
+  LookupNext(std::move(lookup));
+}
+
+void ClusterWork::LookupNext(std::shared_ptr<Lookup> lookup) {
+  while (!lookup->left.empty()) {
+    NodeID node = lookup->left.back();
+    lookup->left.pop_back();
+    Peer* peer = PeerFor(node);
+    if (peer == nullptr) continue;
+    flatbuffers::FlatBufferBuilder b(128);
+    auto name = b.CreateString(lookup->name);
+    auto ns = b.CreateString(lookup->ns);
+    peer->client->Send(FinishEnvelope(b, wire::CreateGetActor(b, 0, name, ns)));
+    peer->actor_replies.push_back([this, lookup, node](const wire::ActorReply* answer) {
+      if (answer == nullptr || (answer->error() != nullptr && answer->error()->size() != 0)) {
+        LookupNext(lookup);
+        return;
+      }
+      StatusOr<ActorID> id = UnpackId<ActorID>(answer->actor_id());
+      if (!id.ok()) {
+        LookupNext(lookup);
+        return;
+      }
+      auto& actor = actors_[*id];
+      if (!actor) {
+        actor = std::make_unique<RemoteActor>();
+        actor->id = *id;
+        actor->node = node;
+        actor->detached = true;  // Its creator decides its life, not this node's handles.
+      }
+      ActorManager::ActorInfo info;
+      info.id = *id;
+      info.handle_meta = std::string(BytesOf(answer->handle_meta()));
+      lookup->reply(info);
+    });
+    return;
+  }
+  lookup->reply(lookup->not_found);
+}
+
+void ClusterWork::SubmitActorCall(TaskSpec spec) {
+  auto it = actors_.find(spec.actor_id);
+  if (it == actors_.end()) return;
+  auto call = std::make_unique<ActorCall>();
+  for (const auto* ids : {&spec.dependencies, &spec.contained}) {
+    for (const ObjectID& id : *ids) {
+      if (!objects_->Exists(id)) continue;
+      objects_->Pin(id);
+      call->pinned.push_back(id);
+    }
+  }
+  call->spec = std::move(spec);
+  ActorID id = call->spec.actor_id;
+  it->second->queued.push_back(std::move(call));
+  PumpActor(id);
+}
+
+void ClusterWork::PumpActor(const ActorID& id) {
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return;
+  RemoteActor* actor = it->second.get();
+  while (!actor->queued.empty() && !actor->waiting) {
+    ActorCall* call = actor->queued.front().get();
+    if (actor->dead) {
+      std::unique_ptr<ActorCall> failed = std::move(actor->queued.front());
+      actor->queued.pop_front();
+      FailCall(failed.get(), actor->death);
+      continue;
+    }
+    // The calls go in the order made: one whose argument is not here yet holds back the rest.
+    for (const ObjectID& dep : call->spec.dependencies) {
+      if (!objects_->Exists(dep) || objects_->IsAvailable(dep)) continue;
+      actor->waiting = true;
+      objects_->OnAvailable(dep, [this, id] {
+        auto a = actors_.find(id);
+        if (a == actors_.end()) return;
+        a->second->waiting = false;
+        PumpActor(id);
+      });
+      return;
+    }
+    Peer* peer = PeerFor(actor->node);
+    if (peer == nullptr) {
+      actor->dead = true;
+      actor->death = "the actor's node " + actor->node.Hex() + " is gone";
+      continue;
+    }
+    auto pending = std::make_unique<PendingGet>();
+    pending->call = std::move(actor->queued.front());
+    actor->queued.pop_front();
+    TaskSpec spec = pending->call->spec;
+    Forward(peer, spec, std::move(pending));
+  }
+}
+
+void ClusterWork::FailCall(ActorCall* call, const std::string& why) {
+  std::vector<RemoteResult> results(1);
+  results[0].value = SystemErrorValue(SystemErrorCode::kActorDied, why);
+  FinishCall(call, std::move(results));
+}
+
+void ClusterWork::FinishCall(ActorCall* call, std::vector<RemoteResult> results) {
+  const TaskSpec& spec = call->spec;
+  for (uint32_t i = 0; i < spec.num_returns; ++i) {
+    ObjectID id = ObjectID::ForReturn(spec.task_id, i);
+    // One error value stands for every return.
+    RemoteResult& result = results.size() == spec.num_returns ? results[i] : results[0];
+    if (result.location.IsNil()) {
+      objects_->Seal(id, result.value);
+    } else {
+      objects_->SealRemote(id, result.value, result.location);
+    }
+  }
+  for (const ObjectID& id : call->pinned) objects_->Unpin(id);
+  call->pinned.clear();
+}
+
+void ClusterWork::KillActor(const ActorID& id, bool no_restart) {
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return;
+  Peer* peer = PeerFor(it->second->node);
+  if (peer == nullptr) return;
+  flatbuffers::FlatBufferBuilder b(64);
+  auto actor = b.CreateVector(id.data(), ActorID::kSize);
+  peer->client->Send(FinishEnvelope(b, wire::CreateKillActor(b, actor, no_restart)));
+}
+
+void ClusterWork::AddActorHolder(uint64_t session, const ActorID& id) {
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return;
+  RemoteActor* actor = it->second.get();
+  actor->holders.insert(session);
+  if (actor->held_there || actor->dead) return;
+  Peer* peer = PeerFor(actor->node);
+  if (peer == nullptr) return;
+  actor->held_there = true;
+  SendRefCounts(peer->client.get(), {}, {id}, {});
+}
+
+void ClusterWork::RemoveActorHolder(uint64_t session, const ActorID& id) {
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return;
+  RemoteActor* actor = it->second.get();
+  if (actor->holders.erase(session) == 0 || !actor->holders.empty() || !actor->held_there) return;
+  actor->held_there = false;
+  auto peer = peers_.find(actor->node);
+  if (peer != peers_.end()) SendRefCounts(peer->second->client.get(), {}, {}, {id});
+}
+
+void ClusterWork::OnSessionClosed(uint64_t session) {
+  std::vector<ActorID> held;
+  for (const auto& [id, actor] : actors_) {
+    if (actor->holders.count(session) != 0) held.push_back(id);
+  }
+  for (const ActorID& id : held) RemoveActorHolder(session, id);
+}
+
+}  // namespace rayx

@@ -1,0 +1,153 @@
+// ClusterWork: a node's share of the cluster's work (DESIGN.md, "Cluster"): where tasks run, tasks
+// and actors sent to other members, objects pulled from them, and what a member's death costs.
+//
+// Each member is reached through a PeerClient (engine/cluster/peer_client.h): this node is a
+// client of the other one (Role::Node), which serves it as it serves a driver. So a task sent to a
+// member is: its function (once per member), its arguments (PutObject: inline, or the location of
+// a shared-memory value to pull), the SubmitTask, and a GetObjects for its returns. The member
+// stores the results; small ones come back inline, large ones stay there and are pulled when this
+// node needs them (ObjectTable's fetcher, ReadObject in chunks). This node stays the owner: it
+// keeps the lineage, holds the member's copies while it references them, and rebuilds them when
+// the member dies.
+//
+// Placement (Place): a task's affinity (a hard one to a member that is dead or lacks the resources
+// fails the task; a soft one falls back), then SPREAD (round robin over the nodes that can run
+// it), then here when it can start here now, then a member whose advertised free resources fit
+// (less what was sent there since it last said), then here if it can ever run here, then any
+// member that can ever run it. The advertised figures come with the heartbeats and may be stale;
+// a member queues what it cannot start at once.
+//
+// Actors: an actor whose placement resources this node does not have goes to a member that has
+// them: the CreateActor is forwarded, this node records where the actor lives, sends its calls
+// there in the order made (a call waits for its argument objects, and holds back the calls behind
+// it), counts its clients' handles and lets the member's handle go when the last is gone. A name
+// not found here is looked up on the other members, in turn.
+//
+// A member that dies (or whose link closes): its tasks here are retried within max_retries, its
+// actors here are dead (ACTOR_DIED), its pulls fail, and the objects whose only copy was there
+// are lost and rebuilt from lineage when needed (TaskManager::LoseCopies).
+//
+// Thread: the node's loop thread only. Close() before the components it uses go.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/base/status.h"
+#include "engine/cluster/cluster_service.h"
+#include "engine/cluster/peer_client.h"
+#include "engine/loop/event_loop.h"
+#include "engine/node/actor_manager.h"
+#include "engine/node/remote_runner.h"
+#include "engine/node/task_manager.h"
+#include "engine/objects/object_table.h"
+#include "engine/sched/resource_set.h"
+#include "engine/wire/protocol_generated.h"
+
+namespace rayx {
+
+class ClusterWork : public RemoteRunner {
+ public:
+  ClusterWork(EventLoop* loop, const NodeID& self, ClusterService* cluster, ObjectTable* objects,
+              TaskManager* tasks, const std::unordered_map<std::string, std::string>* functions);
+  ~ClusterWork() override;
+  // Closes the links to the members; nothing is called back from then on.
+  void Close();
+
+  // RemoteRunner (the TaskManager).
+  StatusOr<NodeID> Place(const TaskSpec& spec, bool fits_now, bool feasible) override;
+  void Run(const NodeID& node, uint64_t key, const TaskSpec& spec) override;
+  void Cancel(const NodeID& node, const TaskID& task_id, bool force) override;
+
+  // Objects: reads a range of an object stored on node (ObjectPuller's ChunkReader); done runs on
+  // the loop, never inside the call.
+  void ReadChunk(const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
+                 std::function<void(StatusOr<std::string>)> done);
+  // An entry whose copy is on location was freed here: that member may free its copy.
+  void OnRemoteFreed(const ObjectID& id, const NodeID& location);
+
+  // Actors (NodeService, for the clients of this node).
+  using ActorReplyFn = std::function<void(const StatusOr<ActorManager::ActorInfo>&)>;
+  // Sends the actor of create (frame: its whole envelope) to a member when this node cannot place
+  // it: returns true, and reply runs once the member answers. False: create it here.
+  bool MaybeCreateElsewhere(uint64_t session, const wire::CreateActor* create,
+                            std::string_view frame, ActorReplyFn reply);
+  // Looks the name up on the other members in turn; reply gets NotFound when none has it.
+  void LookupElsewhere(const std::string& ns, const std::string& name, ActorReplyFn reply);
+  bool IsRemoteActor(const ActorID& id) const { return actors_.count(id) != 0; }
+  // A call to a remote actor (IsRemoteActor); its returns are registered already.
+  void SubmitActorCall(TaskSpec spec);
+  void KillActor(const ActorID& id, bool no_restart);
+  void AddActorHolder(uint64_t session, const ActorID& id);
+  void RemoveActorHolder(uint64_t session, const ActorID& id);
+  void OnSessionClosed(uint64_t session);
+
+  // ClusterService's membership listener.
+  void OnMember(const NodeID& id, bool alive);
+
+ private:
+  struct Peer;
+  struct RemoteActor;
+  struct ActorCall;
+  struct PendingGet;
+
+  // The link to a live member, dialed on first use; null when it is dead or unknown.
+  Peer* PeerFor(const NodeID& id);
+  Status OnPeerFrame(const NodeID& id, const wire::Envelope& envelope);
+  void OnGetReply(Peer* peer, const wire::GetReply* reply);
+  void Complete(uint64_t request_id);
+  // Everything that waited on the member fails, and its copies are lost (see above): the member
+  // died, or this node's link to it closed (the member then let go of all it held for this node;
+  // a later need dials it again).
+  void FailPeer(const NodeID& id, const std::string& why, bool member_dead);
+
+  // A member that can run demand (alive, its total covers it), refreshing its figures.
+  struct View {
+    ResourceSet total;
+    ResourceSet available;  // As advertised, less what was sent since.
+    uint64_t heard_ms = 0;
+  };
+  View* Usable(const NodeID& id, const ResourceSet& demand);
+
+  // Sends the task's function, arguments, SubmitTask and GetObjects to peer; returns the request
+  // id of the GetObjects, whose answer Complete handles.
+  uint64_t Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending);
+  void PumpActor(const ActorID& id);
+  void FailCall(ActorCall* call, const std::string& why);
+  void FinishCall(ActorCall* call, std::vector<RemoteResult> results);
+  void LookupNext(std::shared_ptr<struct Lookup> lookup);
+
+  // False once closed: callbacks posted to the loop check it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  EventLoop* loop_;
+  NodeID self_;
+  ClusterService* cluster_;
+  ObjectTable* objects_;
+  TaskManager* tasks_;
+  const std::unordered_map<std::string, std::string>* functions_;
+  bool closed_ = false;
+
+  std::unordered_map<NodeID, std::unique_ptr<Peer>> peers_;
+  std::unordered_set<NodeID> dead_;
+  std::unordered_map<NodeID, View> views_;
+  uint64_t spread_next_ = 0;
+  uint64_t next_request_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<PendingGet>> gets_;
+  struct PendingRead {
+    NodeID node;
+    std::function<void(StatusOr<std::string>)> done;
+  };
+  std::unordered_map<uint64_t, PendingRead> reads_;
+  std::unordered_map<ActorID, std::unique_ptr<RemoteActor>> actors_;
+};
+
+}  // namespace rayx
