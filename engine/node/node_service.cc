@@ -6,6 +6,7 @@
 #include "engine/node/get_reply.h"
 #include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
+#include "engine/objects/read_chunk.h"
 #include "engine/wire/messages.h"
 #include "engine/wire/socket_paths.h"
 
@@ -155,6 +156,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleStats(session, envelope->message_as_ObjectStoreStatsRequest());
     case wire::Message::DropObjectCopies:
       return HandleDropCopies(session, envelope->message_as_DropObjectCopies());
+    case wire::Message::ReadObject:
+      return HandleReadObject(session, envelope->message_as_ReadObject());
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
@@ -543,6 +546,26 @@ Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCop
   auto text = b.CreateString(error);
   session->connection->Send(
       FinishEnvelope(b, wire::CreateDropObjectCopiesReply(b, drop->request_id(), dropped, text)));
+  return Status::OK();
+}
+
+Status NodeService::HandleReadObject(Session* session, const wire::ReadObject* read) {
+  RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(read->object_id()));
+  // A blocking pread of up to kMaxReadChunk bytes on the loop thread (read_chunk.h).
+  StatusOr<ObjectChunkData> chunk =
+      ReadObjectChunk(*objects_, id, read->offset(), read->length(), kMaxReadChunk);
+  flatbuffers::FlatBufferBuilder b(chunk.ok() ? chunk->data.size() + 128 : 256);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
+  flatbuffers::Offset<flatbuffers::String> error;
+  uint64_t total_size = 0;
+  if (chunk.ok()) {
+    data = b.CreateVector(reinterpret_cast<const uint8_t*>(chunk->data.data()), chunk->data.size());
+    total_size = chunk->total_size;
+  } else {
+    error = b.CreateString(chunk.status().ToString());
+  }
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateObjectChunk(b, read->request_id(), data, total_size, error)));
   return Status::OK();
 }
 

@@ -2,8 +2,9 @@
 //
 // It reads each verified message and acts on it: hellos, task submission, puts, gets and waits
 // (answered when the objects are ready or the timeout passes), reference counts, cancellation and
-// cluster information. Each connection's references are dropped when it closes, so a driver that
-// exits, however it exits, frees what it held.
+// cluster information, and reads of object chunks by other nodes that pull them. Each connection's
+// references are dropped when it closes, so a driver that exits, however it exits, frees what it
+// held.
 //
 // Thread: the node's loop thread only.
 #pragma once
@@ -82,6 +83,8 @@ class NodeService {
                       const StatusOr<ActorManager::ActorInfo>& result);
   Status HandleDropCopies(Session* session, const wire::DropObjectCopies* drop);
   Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
+  // Another node pulls an object stored here: one chunk of its bytes (read_chunk.h).
+  Status HandleReadObject(Session* session, const wire::ReadObject* read);
   void ReplyPut(uint64_t session_key, uint64_t request_id, const ObjectID& id, const Status& room);
   void OnClose(Session* session);
 

@@ -112,7 +112,9 @@ class ObjectTable {
 
   // Copies the value of id from location's shared memory into a new file at path (which must not
   // exist), then calls done on the loop thread: OK when the whole file is there, else an error
-  // (and nothing is left at path). done may be called before the fetcher returns.
+  // (and nothing is left at path). done may be called before the fetcher returns. path is a
+  // temporary name beside PathOf(id), one per fetch; the table renames it into place if the entry
+  // still wants that fetch when it ends, and removes it otherwise.
   using Fetcher = std::function<void(const ObjectID& id, const NodeID& location, uint64_t size,
                                      const std::string& path, std::function<void(Status)> done)>;
   void SetFetcher(Fetcher fetcher) { fetcher_ = std::move(fetcher); }
