@@ -51,7 +51,7 @@ assert s == sum(range(2_000_000)) and where == by_resource["a"]
 # NodeAffinity: hard to a; soft to an unknown node runs anyway; hard to an unknown one fails.
 hard = NodeAffinitySchedulingStrategy(by_resource["a"], soft=False)
 assert rayx.get(node.options(scheduling_strategy=hard).remote(), timeout=30) == by_resource["a"]
-nowhere = "00" * 16
+nowhere = "ab" * 16  # No node has this id (an all-zero id means "none").
 soft = NodeAffinitySchedulingStrategy(nowhere, soft=True)
 assert rayx.get(node.options(scheduling_strategy=soft).remote(), timeout=30) in by_resource.values()
 try:

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Work across three node daemons on loopback (resources a, b, c, one CPU each): tasks go where
+# their resources, affinity or SPREAD say; objects move between nodes (a task's argument, a get
+# from the driver); an actor lives where its resources are and keeps its calls in order; a named
+# actor is found from another node; when a node is killed (kill -9), the results that lived only
+# there are rebuilt from lineage, a task running there is retried elsewhere and one without
+# retries fails. Every wait is bounded.
+set -u
+rayx=$(readlink -f "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+scripts=$here/cluster
+export RAYX_HOME=$(mktemp -d)
+export RAYX_CLUSTER_TOKEN=cluster-work-test-secret
+tmp=$(mktemp -d)
+fail=0
+PY=python3
+
+check() {  # check WHAT COMMAND...
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; return 1; fi
+}
+addr() { sed -n 's/^address=//p' "$tmp/$1/node.info"; }
+pid_of() { sed -n 's/^pid=//p' "$tmp/$1/node.info"; }
+cleanup() {
+  for d in a b c; do
+    [[ -f $tmp/$d/node.info ]] && kill -9 "$(pid_of $d)" 2>/dev/null
+  done
+  rm -rf "$tmp" "$RAYX_HOME"
+}
+trap cleanup EXIT
+start() {  # start NAME RESOURCES [ARGS...]
+  local name=$1 res=$2
+  shift 2
+  timeout 60 "$rayx" start --port 0 --num-cpus 1 --resources "$res" --heartbeat-timeout 2 \
+    --data-dir "$tmp/$name" "$@" >"$tmp/$name.out" 2>&1
+}
+run() {  # run OUT ADDRESS SCRIPT [ARGS...]
+  local out=$1 address=$2
+  shift 2
+  timeout 120 "$rayx" run --address "$address" "$@" >"$out" 2>&1
+}
+
+start a '{"a": 1}' || { cat "$tmp/a.out"; exit 1; }
+start b '{"b": 1}' --address "$(addr a)" || { cat "$tmp/b.out"; exit 1; }
+start c '{"c": 1}' --address "$(addr b)" || { cat "$tmp/c.out"; exit 1; }
+
+run "$tmp/spread.out" "$(addr c)" "$scripts/work_spread.py"
+check "tasks, objects and actors spread over the nodes" grep -q "spread ok" "$tmp/spread.out" ||
+  cat "$tmp/spread.out"
+run "$tmp/lookup.out" "$(addr a)" "$scripts/work_lookup.py"
+check "a named actor on b is found and killed from a" grep -q "lookup ok" "$tmp/lookup.out" ||
+  cat "$tmp/lookup.out"
+
+store_used() {  # store_used NAME: bytes in that node's shared-memory store, as it reports them
+  "$rayx" status --address "$(addr a)" --json | $PY -c '
+import json, sys
+name = sys.argv[1]
+print([n["object_store"]["used"] for n in json.load(sys.stdin)["nodes"] if name in n["resources"]][0])' "$1"
+}
+flag=$tmp/kill-b
+timeout 150 "$rayx" run --address "$(addr a)" "$scripts/work_lose.py" "$flag" >"$tmp/lose.out" 2>&1 &
+job=$!
+for _ in $(seq 600); do [[ -e $flag ]] && break; sleep 0.1; done
+check "the job asks for b to be killed" test -e "$flag"
+used=$(store_used b)
+check "b's store holds the results before it dies ($used bytes)" test "$used" -ge 12000000
+kill -9 "$(pid_of b)"
+rm -f "$flag"
+wait "$job"
+check "results rebuilt, a running task retried, one without retries failed" \
+  grep -q "lose ok" "$tmp/lose.out" || cat "$tmp/lose.out"
+
+"$rayx" stop --data-dir "$tmp/a" >/dev/null 2>&1
+"$rayx" stop --data-dir "$tmp/c" >/dev/null 2>&1
+exit $fail
