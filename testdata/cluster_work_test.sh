@@ -3,8 +3,9 @@
 # their resources, affinity or SPREAD say; objects move between nodes (a task's argument, a get
 # from the driver); an actor lives where its resources are and keeps its calls in order; a named
 # actor is found from another node; when a node is killed (kill -9), the results that lived only
-# there are rebuilt from lineage, a task running there is retried elsewhere and one without
-# retries fails. Every wait is bounded.
+# there are rebuilt from lineage, a task running there is retried elsewhere, an actor with
+# max_restarts restarts elsewhere, and a task without retries or an actor without restarts fails.
+# Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -68,7 +69,7 @@ check "b's store holds the results before it dies ($used bytes)" test "$used" -g
 kill -9 "$(pid_of b)"
 rm -f "$flag"
 wait "$job"
-check "results rebuilt, a running task retried, one without retries failed" \
+check "results rebuilt, a task retried, an actor restarted; no retries or restarts: failed" \
   grep -q "lose ok" "$tmp/lose.out" || cat "$tmp/lose.out"
 
 "$rayx" stop --data-dir "$tmp/a" >/dev/null 2>&1

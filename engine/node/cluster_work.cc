@@ -27,6 +27,13 @@ struct ClusterWork::RemoteActor {
   ActorID id;
   NodeID node;
   bool detached = false;
+  uint64_t creator = 0;               // The session that created it.
+  std::string create_frame;           // Its CreateActor, for a restart elsewhere.
+  TaskSpec create_spec;               // Parsed from it.
+  ResourceSet demand;                 // What placing it takes.
+  int restarts_left = 0;              // -1: for ever.
+  std::vector<ObjectID> pinned_args;  // The constructor's arguments, while it may restart.
+  bool restarting = false;
   bool dead = false;
   std::string death;
   std::unordered_set<uint64_t> holders;           // Sessions of this node with a handle.
@@ -76,13 +83,14 @@ void SendRefCounts(PeerClient* client, const std::vector<ObjectID>& removed,
 }  // namespace
 
 ClusterWork::ClusterWork(EventLoop* loop, const NodeID& self, ClusterService* cluster,
-                         ObjectTable* objects, TaskManager* tasks,
+                         ObjectTable* objects, TaskManager* tasks, ActorManager* actors,
                          const std::unordered_map<std::string, std::string>* functions)
     : loop_(loop),
       self_(self),
       cluster_(cluster),
       objects_(objects),
       tasks_(tasks),
+      actor_manager_(actors),
       functions_(functions) {}
 
 ClusterWork::~ClusterWork() { Close(); }
@@ -258,14 +266,9 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
       ++it;
     }
   }
+  std::vector<ActorID> lost_actors;
   for (auto& [actor_id, actor] : actors_) {
-    if (actor->node != id || actor->dead) continue;
-    actor->dead = true;
-    actor->death = "the actor's " + reason;
-    while (!actor->queued.empty()) {
-      calls.push_back(std::move(actor->queued.front()));
-      actor->queued.pop_front();
-    }
+    if (actor->node == id && !actor->dead) lost_actors.push_back(actor_id);
   }
   if (peer) {
     for (auto& reply : peer->actor_replies) reply(nullptr);
@@ -273,6 +276,10 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
     peer->client->Close(Unavailable(reason));
   }
   for (auto& call : calls) FailCall(call.get(), "the actor's " + reason);
+  for (const ActorID& actor_id : lost_actors) {
+    auto it = actors_.find(actor_id);
+    if (it != actors_.end()) RestartOrDie(it->second.get(), "the actor's " + reason);
+  }
   for (auto& done : reads) done(Unavailable(reason));
   for (uint64_t key : task_keys) tasks_->OnRemoteLost(key, why);
   // The objects whose only copy was there: lost, and rebuilt when needed.
@@ -436,51 +443,28 @@ void ClusterWork::OnRemoteFreed(const ObjectID& id, const NodeID& location) {
 
 // ---- Actors -----------------------------------------------------------------------------------
 
-bool ClusterWork::MaybeCreateElsewhere(uint64_t session, const wire::CreateActor* create,
-                                       std::string_view frame, ActorReplyFn reply) {
-  const wire::TaskSpec* spec = create->spec();
-  if (spec == nullptr) return false;
-  StatusOr<ResourceSet> demand = ResourcesFromWire(spec->resources());
-  if (!demand.ok()) return false;
-  NodeID affinity;
-  if (spec->affinity_node() != nullptr && spec->affinity_node()->size() == NodeID::kSize) {
-    StatusOr<NodeID> parsed = UnpackId<NodeID>(spec->affinity_node());
-    if (parsed.ok()) affinity = *parsed;
+NodeID ClusterWork::ChooseForActor(const ResourceSet& demand, bool* here) {
+  *here = false;
+  NodeID any;
+  for (const auto& [id, member] : cluster_->peers()) {
+    View* view = Usable(id, demand);
+    if (view == nullptr) continue;
+    if (demand.IsSubsetOf(view->available)) return id;
+    if (any.IsNil()) any = id;
   }
-  NodeID target;
-  if (!affinity.IsNil() && affinity != self_) {
-    if (Usable(affinity, *demand) != nullptr) {
-      target = affinity;
-    } else if (!spec->affinity_soft()) {
-      reply(Unavailable("node " + affinity.Hex() +
-                        " of the actor's NodeAffinitySchedulingStrategy (soft=False) is dead, "
-                        "unknown, or lacks " +
-                        demand->ToString()));
-      return true;
-    }
+  if (tasks_->resources().IsFeasible(demand)) {
+    *here = true;
+    return NodeID();
   }
-  if (target.IsNil()) {
-    if (affinity == self_ || tasks_->resources().IsFeasible(*demand)) return false;
-    for (const auto& [id, member] : cluster_->peers()) {
-      View* view = Usable(id, *demand);
-      if (view == nullptr) continue;
-      if (target.IsNil() || demand->IsSubsetOf(view->available)) target = id;
-      if (demand->IsSubsetOf(view->available)) break;
-    }
-    if (target.IsNil()) return false;  // No member has it either: here, where it is reported.
-  }
-  Peer* peer = PeerFor(target);
-  if (peer == nullptr) return false;
-  StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
-  if (!parsed.ok()) return false;
-  // The constructor's function and arguments go first (the arguments are ready: the client puts
-  // or owns them; one still pending is not sent, and the constructor sees it as lost).
-  auto pending = std::make_unique<PendingGet>();
-  TaskSpec function_only = *parsed;
-  function_only.num_returns = 0;
-  if (!function_only.function_id.empty() &&
-      peer->functions_sent.insert(function_only.function_id).second) {
-    auto fn = functions_->find(function_only.function_id);
+  return any;
+}
+
+void ClusterWork::SendCreate(Peer* peer, const TaskSpec& spec, std::string_view frame,
+                             std::function<void(const wire::ActorReply*)> on_reply) {
+  // The constructor's function and arguments go first; the member releases the arguments once it
+  // answered (the actor holds what it needs from then on).
+  if (!spec.function_id.empty() && peer->functions_sent.insert(spec.function_id).second) {
+    auto fn = functions_->find(spec.function_id);
     if (fn != functions_->end()) {
       flatbuffers::FlatBufferBuilder b(256 + fn->second.size());
       auto id =
@@ -490,8 +474,8 @@ bool ClusterWork::MaybeCreateElsewhere(uint64_t session, const wire::CreateActor
       peer->client->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, blob)));
     }
   }
-  std::vector<ObjectID> args = parsed->dependencies;
-  args.insert(args.end(), parsed->contained.begin(), parsed->contained.end());
+  std::vector<ObjectID> args = spec.dependencies;
+  args.insert(args.end(), spec.contained.begin(), spec.contained.end());
   std::vector<ObjectID> sent;
   for (const ObjectID& id : args) {
     const StoredValue* value = objects_->Get(id);
@@ -504,39 +488,156 @@ bool ClusterWork::MaybeCreateElsewhere(uint64_t session, const wire::CreateActor
     sent.push_back(id);
   }
   peer->client->Send(frame);
-  bool detached = create->detached();
-  NodeID node = target;
-  peer->actor_replies.push_back([this, session, detached, node, sent,
-                                 reply = std::move(reply)](const wire::ActorReply* answer) {
-    if (answer == nullptr) {
-      reply(Unavailable("node " + node.Hex() + ", where the actor was to be created, died"));
-      return;
+  NodeID node = peer->id;
+  peer->actor_replies.push_back(
+      [this, node, sent, on_reply = std::move(on_reply)](const wire::ActorReply* answer) {
+        auto peer_it = peers_.find(node);
+        if (answer != nullptr && peer_it != peers_.end()) {
+          SendRefCounts(peer_it->second->client.get(), sent, {}, {});
+        }
+        on_reply(answer);
+      });
+}
+
+bool ClusterWork::MaybeCreateElsewhere(uint64_t session, const wire::CreateActor* create,
+                                       std::string_view frame, ActorReplyFn reply) {
+  const wire::TaskSpec* wire_spec = create->spec();
+  if (wire_spec == nullptr) return false;
+  StatusOr<TaskSpec> spec = ParseTaskSpec(wire_spec);
+  if (!spec.ok()) return false;
+  const ResourceSet& demand = spec->resources;
+  NodeID target;
+  if (!spec->affinity_node.IsNil() && spec->affinity_node != self_) {
+    if (Usable(spec->affinity_node, demand) != nullptr) {
+      target = spec->affinity_node;
+    } else if (!spec->affinity_soft) {
+      reply(Unavailable("node " + spec->affinity_node.Hex() +
+                        " of the actor's NodeAffinitySchedulingStrategy (soft=False) is dead, "
+                        "unknown, or lacks " +
+                        demand.ToString()));
+      return true;
     }
-    auto peer_it = peers_.find(node);
-    if (peer_it != peers_.end()) SendRefCounts(peer_it->second->client.get(), sent, {}, {});
-    if (answer->error() != nullptr && answer->error()->size() != 0) {
-      reply(FailedPrecondition(answer->error()->str()));
-      return;
-    }
-    StatusOr<ActorID> id = UnpackId<ActorID>(answer->actor_id());
-    if (!id.ok()) {
-      reply(id.status());
-      return;
-    }
-    auto& actor = actors_[*id];
-    if (!actor) actor = std::make_unique<RemoteActor>();
-    actor->id = *id;
-    actor->node = node;
-    actor->detached = detached;
-    actor->holders.insert(session);
-    actor->held_there = true;  // The member counts its creator (this node) as a holder.
-    ActorManager::ActorInfo info;
-    info.id = *id;
-    info.handle_meta = std::string(BytesOf(answer->handle_meta()));
-    RAYX_LOG(Info) << "cluster: actor " << id->Hex() << " placed on node " << node.Hex();
-    reply(info);
-  });
+  }
+  if (target.IsNil()) {
+    if (spec->affinity_node == self_ || tasks_->resources().IsFeasible(demand)) return false;
+    bool here = false;
+    target = ChooseForActor(demand, &here);
+    if (target.IsNil()) return false;  // No member has it either: here, where it is reported.
+  }
+  Peer* peer = PeerFor(target);
+  if (peer == nullptr) return false;
+  auto record = std::make_unique<RemoteActor>();
+  record->detached = create->detached();
+  record->creator = session;
+  record->create_frame = std::string(frame);
+  record->demand = demand;
+  record->restarts_left = std::max(-1, create->max_restarts());
+  record->create_spec = *spec;
+  SendCreate(
+      peer, *spec, frame,
+      [this, node = target, record = std::shared_ptr<RemoteActor>(std::move(record)),
+       reply = std::move(reply)](const wire::ActorReply* answer) mutable {
+        if (answer == nullptr) {
+          reply(Unavailable("node " + node.Hex() + ", where the actor was to be created, died"));
+          return;
+        }
+        if (answer->error() != nullptr && answer->error()->size() != 0) {
+          reply(FailedPrecondition(answer->error()->str()));
+          return;
+        }
+        StatusOr<ActorID> id = UnpackId<ActorID>(answer->actor_id());
+        if (!id.ok()) {
+          reply(id.status());
+          return;
+        }
+        auto& actor = actors_[*id];
+        if (!actor) actor = std::make_unique<RemoteActor>(std::move(*record));
+        actor->id = *id;
+        actor->node = node;
+        actor->holders.insert(actor->creator);
+        actor->held_there = true;  // The member counts its creator (this node) as holder.
+        if (actor->restarts_left != 0) {
+          // Kept for a restart elsewhere.
+          for (const auto* ids :
+               {&actor->create_spec.dependencies, &actor->create_spec.contained}) {
+            for (const ObjectID& arg : *ids) {
+              if (!objects_->Exists(arg)) continue;
+              objects_->Pin(arg);
+              actor->pinned_args.push_back(arg);
+            }
+          }
+        }
+        ActorManager::ActorInfo info;
+        info.id = *id;
+        info.handle_meta = std::string(BytesOf(answer->handle_meta()));
+        RAYX_LOG(Info) << "cluster: actor " << id->Hex() << " placed on node " << node.Hex();
+        reply(info);
+      });
   return true;
+}
+
+void ClusterWork::RestartOrDie(RemoteActor* actor, const std::string& why) {
+  auto die = [this, actor](const std::string& death) {
+    actor->dead = true;
+    actor->restarting = false;
+    actor->death = death;
+    for (const ObjectID& arg : actor->pinned_args) objects_->Unpin(arg);
+    actor->pinned_args.clear();
+    PumpActor(actor->id);  // Fails the queued calls.
+  };
+  if (actor->restarts_left == 0 || actor->create_frame.empty()) return die(why);
+  if (actor->restarts_left > 0) actor->restarts_left--;
+  bool here = false;
+  NodeID target = ChooseForActor(actor->demand, &here);
+  RAYX_LOG(Warning) << "cluster: " << why << "; restarting actor " << actor->id.Hex() << " on "
+                    << (here             ? std::string("this node")
+                        : target.IsNil() ? "no node"
+                                         : target.Hex());
+  if (here && actor_manager_ != nullptr) {
+    // This node holds it from now on: the ActorManager takes it and the calls that wait.
+    StatusOr<const wire::Envelope*> envelope = ParseEnvelope(actor->create_frame);
+    if (!envelope.ok() || (*envelope)->message_as_CreateActor() == nullptr) return die(why);
+    StatusOr<ActorManager::ActorInfo> created =
+        actor_manager_->Create(actor->creator, (*envelope)->message_as_CreateActor());
+    if (!created.ok())
+      return die(why + "; restarting it here failed: " + created.status().ToString());
+    for (uint64_t session : actor->holders) {
+      if (session != actor->creator) actor_manager_->AddHolder(session, actor->id);
+    }
+    std::deque<std::unique_ptr<ActorCall>> queued = std::move(actor->queued);
+    std::vector<ObjectID> pinned = std::move(actor->pinned_args);
+    ActorID id = actor->id;
+    actors_.erase(id);  // actor is gone from here on.
+    for (auto& call : queued) {
+      Status s = actor_manager_->Submit(call->spec);
+      if (!s.ok()) RAYX_LOG(Warning) << "cluster: " << s;
+      for (const ObjectID& arg : call->pinned) objects_->Unpin(arg);
+    }
+    for (const ObjectID& arg : pinned) objects_->Unpin(arg);
+    return;
+  }
+  Peer* peer = target.IsNil() ? nullptr : PeerFor(target);
+  if (peer == nullptr) return die(why + ", and no live node can hold it");
+  actor->restarting = true;
+  actor->node = target;
+  actor->held_there = false;
+  ActorID id = actor->id;
+  SendCreate(peer, actor->create_spec, actor->create_frame,
+             [this, id, why](const wire::ActorReply* answer) {
+               auto it = actors_.find(id);
+               if (it == actors_.end()) return;
+               RemoteActor* a = it->second.get();
+               if (answer == nullptr || (answer->error() != nullptr && answer->error()->size())) {
+                 a->restarting = false;
+                 a->dead = true;
+                 a->death = why + "; restarting it failed";
+                 PumpActor(id);
+                 return;
+               }
+               a->restarting = false;
+               a->held_there = true;
+               PumpActor(id);
+             });
 }
 
 void ClusterWork::LookupElsewhere(const std::string& ns, const std::string& name,
@@ -612,7 +713,7 @@ void ClusterWork::PumpActor(const ActorID& id) {
   auto it = actors_.find(id);
   if (it == actors_.end()) return;
   RemoteActor* actor = it->second.get();
-  while (!actor->queued.empty() && !actor->waiting) {
+  while (!actor->queued.empty() && !actor->waiting && !actor->restarting) {
     ActorCall* call = actor->queued.front().get();
     if (actor->dead) {
       std::unique_ptr<ActorCall> failed = std::move(actor->queued.front());

@@ -23,9 +23,13 @@
 // it), counts its clients' handles and lets the member's handle go when the last is gone. A name
 // not found here is looked up on the other members, in turn.
 //
-// A member that dies (or whose link closes): its tasks here are retried within max_retries, its
-// actors here are dead (ACTOR_DIED), its pulls fail, and the objects whose only copy was there
-// are lost and rebuilt from lineage when needed (TaskManager::LoseCopies).
+// A member that dies (or whose link closes): its tasks here are retried within max_retries; its
+// actors are restarted elsewhere while their max_restarts allow (on another member, or here
+// through the ActorManager when this node can hold them), the calls in flight failing with
+// ACTOR_DIED and the queued ones going to the new incarnation, else they are dead; its pulls
+// fail; and the objects whose only copy was there are lost and rebuilt from lineage when needed
+// (TaskManager::LoseCopies). An actor's constructor arguments stay pinned here while it may
+// restart.
 //
 // Thread: the node's loop thread only. Close() before the components it uses go.
 #pragma once
@@ -57,7 +61,8 @@ namespace rayx {
 class ClusterWork : public RemoteRunner {
  public:
   ClusterWork(EventLoop* loop, const NodeID& self, ClusterService* cluster, ObjectTable* objects,
-              TaskManager* tasks, const std::unordered_map<std::string, std::string>* functions);
+              TaskManager* tasks, ActorManager* actors,
+              const std::unordered_map<std::string, std::string>* functions);
   ~ClusterWork() override;
   // Closes the links to the members; nothing is called back from then on.
   void Close();
@@ -124,6 +129,15 @@ class ClusterWork : public RemoteRunner {
   void FailCall(ActorCall* call, const std::string& why);
   void FinishCall(ActorCall* call, std::vector<RemoteResult> results);
   void LookupNext(std::shared_ptr<struct Lookup> lookup);
+  // A member to hold demand (a peer other than those dead), or nil for none; *here is set when
+  // this node should (and can) hold it instead.
+  NodeID ChooseForActor(const ResourceSet& demand, bool* here);
+  // Sends the creation (its arguments, then the CreateActor frame) to peer; on_reply runs with
+  // its answer (null when the member died first).
+  void SendCreate(Peer* peer, const TaskSpec& spec, std::string_view frame,
+                  std::function<void(const wire::ActorReply*)> on_reply);
+  // The actor's node died: restart it elsewhere, or let it die (see above).
+  void RestartOrDie(RemoteActor* actor, const std::string& why);
 
   // False once closed: callbacks posted to the loop check it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -133,6 +147,7 @@ class ClusterWork : public RemoteRunner {
   ClusterService* cluster_;
   ObjectTable* objects_;
   TaskManager* tasks_;
+  ActorManager* actor_manager_;
   const std::unordered_map<std::string, std::string>* functions_;
   bool closed_ = false;
 

@@ -142,8 +142,9 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                                     *options.cluster, std::move(local));
       status = c->cluster->Start();
       if (status.ok()) c->cluster_address = c->cluster->address();
-      c->cluster_work = std::make_unique<ClusterWork>(
-          &c->loop, c->node_id, c->cluster.get(), c->objects.get(), c->tasks.get(), &c->functions);
+      c->cluster_work =
+          std::make_unique<ClusterWork>(&c->loop, c->node_id, c->cluster.get(), c->objects.get(),
+                                        c->tasks.get(), c->actors.get(), &c->functions);
       c->tasks->SetRemoteRunner(c->cluster_work.get());
       c->service->SetClusterWork(c->cluster_work.get());
       c->cluster->SetClientHandler([c](std::shared_ptr<Connection> conn) {
