@@ -54,15 +54,26 @@ struct Connection::Impl : internal::HandleHolder {
     auto* impl = static_cast<Impl*>(handle->data);
     // An empty buffer makes libuv call OnRead with UV_ENOBUFS, which closes the connection.
     *buf = uv_buf_init(nullptr, 0);
-    GuardCallback("Connection alloc callback",
-                  [&] { *buf = uv_buf_init(impl->read_buf.get(), kReadBufferSize); });
+    GuardCallback("Connection alloc callback", [&] {
+      // The rest of a large frame is read straight into its place (no copy through read_buf).
+      size_t room = 0;
+      char* space = impl->decoder.ReadSpace(&room);
+      impl->into_frame = space != nullptr && room >= kReadBufferSize;
+      if (impl->into_frame) {
+        *buf = uv_buf_init(space, static_cast<unsigned>(std::min<size_t>(room, 1u << 30)));
+      } else {
+        *buf = uv_buf_init(impl->read_buf.get(), kReadBufferSize);
+      }
+    });
   }
 
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* impl = static_cast<Impl*>(stream->data);
     const bool ok = GuardCallback("Connection read callback", [&] {
       Connection* conn = impl->conn;
-      if (nread > 0) {
+      if (nread > 0 && impl->into_frame) {
+        conn->OnReadIntoFrame(static_cast<size_t>(nread));
+      } else if (nread > 0) {
         conn->OnReadData(buf->base, static_cast<size_t>(nread));
       } else if (nread == UV_EOF) {
         conn->Close(Unavailable("peer closed the connection"));
@@ -122,6 +133,7 @@ struct Connection::Impl : internal::HandleHolder {
   FrameDecoder decoder;
   FrameHandler on_frame;
   CloseHandler on_close;
+  bool into_frame = false;  // The last buffer handed to libuv was the decoder's (ReadSpace).
   // Set by Rebind; they replace on_frame and on_close before the next frame or the close.
   bool rebound = false;
   FrameHandler next_on_frame;
@@ -229,6 +241,14 @@ void Connection::Rebind(FrameHandler on_frame, CloseHandler on_close) {
   impl_->rebound = true;
   impl_->next_on_frame = std::move(on_frame);
   impl_->next_on_close = std::move(on_close);
+}
+
+void Connection::OnReadIntoFrame(size_t n) {
+  if (closed_) return;
+  impl_->decoder.Commit(n, [this](std::string_view frame) {
+    impl_->ApplyRebind();
+    if (!closed_ && impl_->on_frame) impl_->on_frame(frame);
+  });
 }
 
 void Connection::OnReadData(const char* data, size_t n) {

@@ -82,6 +82,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ScheduleFlush();
   void Flush();
   void OnReadData(const char* data, size_t n);
+  // n bytes were read into the decoder's space for a large frame (FrameDecoder::ReadSpace).
+  void OnReadIntoFrame(size_t n);
 
   EventLoop* loop_;
   std::unique_ptr<Impl> impl_;

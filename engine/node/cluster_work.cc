@@ -213,7 +213,7 @@ Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope
       if (chunk->error() != nullptr && chunk->error()->size() != 0) {
         done(Unavailable(chunk->error()->str()));
       } else {
-        done(std::string(BytesOf(chunk->data())));
+        done(BytesOf(chunk->data()));  // A view into the frame: the puller writes it at once.
       }
       return Status::OK();
     }
@@ -257,7 +257,7 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
     }
     it = gets_.erase(it);
   }
-  std::vector<std::function<void(StatusOr<std::string>)>> reads;
+  std::vector<std::function<void(StatusOr<std::string_view>)>> reads;
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.node == id) {
       reads.push_back(std::move(it->second.done));
@@ -417,7 +417,7 @@ void ClusterWork::Complete(uint64_t request_id) {
 // ---- Objects ----------------------------------------------------------------------------------
 
 void ClusterWork::ReadChunk(const NodeID& from, const ObjectID& id, uint64_t offset,
-                            uint32_t length, std::function<void(StatusOr<std::string>)> done) {
+                            uint32_t length, std::function<void(StatusOr<std::string_view>)> done) {
   Peer* peer = PeerFor(from);
   if (peer == nullptr) {
     std::weak_ptr<bool> alive = alive_;

@@ -75,7 +75,7 @@ class ClusterWork : public RemoteRunner {
   // Objects: reads a range of an object stored on node (ObjectPuller's ChunkReader); done runs on
   // the loop, never inside the call.
   void ReadChunk(const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
-                 std::function<void(StatusOr<std::string>)> done);
+                 std::function<void(StatusOr<std::string_view>)> done);
   // An entry whose copy is on location was freed here: that member may free its copy.
   void OnRemoteFreed(const ObjectID& id, const NodeID& location);
 
@@ -159,7 +159,7 @@ class ClusterWork : public RemoteRunner {
   std::unordered_map<uint64_t, std::unique_ptr<PendingGet>> gets_;
   struct PendingRead {
     NodeID node;
-    std::function<void(StatusOr<std::string>)> done;
+    std::function<void(StatusOr<std::string_view>)> done;
   };
   std::unordered_map<uint64_t, PendingRead> reads_;
   std::unordered_map<ActorID, std::unique_ptr<RemoteActor>> actors_;

@@ -155,7 +155,7 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
       });
       c->puller = std::make_unique<ObjectPuller>(
           [c](const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
-              std::function<void(StatusOr<std::string>)> done) {
+              std::function<void(StatusOr<std::string_view>)> done) {
             c->cluster_work->ReadChunk(from, id, offset, length, std::move(done));
           },
           kMaxReadChunk);

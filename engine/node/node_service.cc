@@ -552,20 +552,25 @@ Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCop
 Status NodeService::HandleReadObject(Session* session, const wire::ReadObject* read) {
   RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(read->object_id()));
   // A blocking pread of up to kMaxReadChunk bytes on the loop thread (read_chunk.h).
-  StatusOr<ObjectChunkData> chunk =
-      ReadObjectChunk(*objects_, id, read->offset(), read->length(), kMaxReadChunk);
-  flatbuffers::FlatBufferBuilder b(chunk.ok() ? chunk->data.size() + 128 : 256);
+  // The bytes are read straight into the reply being built, whose buffer is kept for the next.
+  flatbuffers::FlatBufferBuilder& b = chunk_builder_;
+  b.Clear();
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
-  flatbuffers::Offset<flatbuffers::String> error;
-  uint64_t total_size = 0;
-  if (chunk.ok()) {
-    data = b.CreateVector(reinterpret_cast<const uint8_t*>(chunk->data.data()), chunk->data.size());
-    total_size = chunk->total_size;
+  StatusOr<uint64_t> total = ReadObjectChunkInto(*objects_, id, read->offset(), read->length(),
+                                                 kMaxReadChunk, [&b, &data](size_t n) {
+                                                   uint8_t* out = nullptr;
+                                                   data = b.CreateUninitializedVector(n, &out);
+                                                   return reinterpret_cast<char*>(out);
+                                                 });
+  if (!total.ok()) {
+    b.Clear();
+    auto error = b.CreateString(total.status().ToString());
+    session->connection->Send(FinishEnvelope(
+        b, wire::CreateObjectChunk(b, read->request_id(), /*data=*/0, /*total_size=*/0, error)));
   } else {
-    error = b.CreateString(chunk.status().ToString());
+    session->connection->Send(
+        FinishEnvelope(b, wire::CreateObjectChunk(b, read->request_id(), data, *total)));
   }
-  session->connection->Send(
-      FinishEnvelope(b, wire::CreateObjectChunk(b, read->request_id(), data, total_size, error)));
   return Status::OK();
 }
 

@@ -109,6 +109,8 @@ class NodeService {
   std::unordered_map<uint64_t, std::unique_ptr<PendingGet>> gets_;
   std::unordered_map<uint64_t, std::unique_ptr<PendingWait>> waits_;
   std::function<std::vector<PeerNodeInfo>()> peers_;
+  // ObjectChunk replies: its buffer, grown to one chunk on the first, serves every later one.
+  flatbuffers::FlatBufferBuilder chunk_builder_{1024};
 };
 
 }  // namespace rayx

@@ -20,7 +20,7 @@ Status WriteError(const std::string& what, int err) {
 }
 
 // Writes all of data at offset.
-Status WriteAt(int fd, const std::string& data, uint64_t offset, const std::string& path) {
+Status WriteAt(int fd, std::string_view data, uint64_t offset, const std::string& path) {
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n =
@@ -110,14 +110,14 @@ void ObjectPuller::Pump(uint64_t key) {
     pull->in_flight++;
     std::shared_ptr<bool> alive = alive_;
     reader_(pull->from, pull->id, offset, length,
-            [this, alive, key, offset, length](StatusOr<std::string> data) {
+            [this, alive, key, offset, length](StatusOr<std::string_view> data) {
               if (*alive) OnChunk(key, offset, length, std::move(data));
             });
   }
 }
 
 void ObjectPuller::OnChunk(uint64_t key, uint64_t offset, uint32_t length,
-                           StatusOr<std::string> data) {
+                           StatusOr<std::string_view> data) {
   auto it = pulls_.find(key);
   if (it == pulls_.end()) return;  // Ended already (another chunk failed).
   Pull* pull = it->second.get();

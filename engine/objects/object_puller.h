@@ -34,7 +34,8 @@ class ObjectPuller {
   // (fewer only at the object's end) or an error.
   using ChunkReader =
       std::function<void(const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
-                         std::function<void(StatusOr<std::string> data)> done)>;
+                         std::function<void(StatusOr<std::string_view> data)> done)>;
+  // (done's bytes are valid only during the call: the puller writes them before it returns.)
   static constexpr int kMaxInFlight = 4;
 
   // chunk_size: kMaxReadChunk in the node (engine/wire/messages.h); smaller in tests.
@@ -53,7 +54,7 @@ class ObjectPuller {
   struct Pull;
   // Starts reads while fewer than kMaxInFlight are out; finishes the pull when all are in.
   void Pump(uint64_t key);
-  void OnChunk(uint64_t key, uint64_t offset, uint32_t length, StatusOr<std::string> data);
+  void OnChunk(uint64_t key, uint64_t offset, uint32_t length, StatusOr<std::string_view> data);
   void Finish(uint64_t key, Status status);
 
   ChunkReader reader_;

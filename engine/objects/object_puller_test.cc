@@ -23,14 +23,14 @@ class FakeNode {
   struct Read {
     uint64_t offset = 0;
     uint32_t length = 0;
-    std::function<void(StatusOr<std::string>)> done;
+    std::function<void(StatusOr<std::string_view>)> done;
   };
 
   explicit FakeNode(std::string bytes) : bytes_(std::move(bytes)) {}
 
   ObjectPuller::ChunkReader Reader() {
     return [this](const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
-                  std::function<void(StatusOr<std::string>)> done) {
+                  std::function<void(StatusOr<std::string_view>)> done) {
       EXPECT_EQ(from, node);
       reads++;
       in_flight++;
@@ -47,14 +47,16 @@ class FakeNode {
 
   void Answer(Read& read) {
     in_flight--;
-    StatusOr<std::string> data = Status::OK();
+    StatusOr<std::string_view> data = Status::OK();
+    std::string chunk;  // The bytes the view passed on shows, alive during the call.
     if (reads_before_failure > 0 && answered + 1 == reads_before_failure) {
       data = Unavailable("the node is gone");
     } else if (read.offset > bytes_.size()) {
       data = InvalidArgument("offset past the end");
     } else {
-      data = bytes_.substr(read.offset, read.length);
-      if (short_chunks) data->pop_back();
+      chunk = bytes_.substr(read.offset, read.length);
+      if (short_chunks) chunk.pop_back();
+      data = std::string_view(chunk);
     }
     answered++;
     read.done(std::move(data));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "engine/base/ids.h"
@@ -27,5 +28,12 @@ struct ObjectChunkData {
 // Thread: the table's (the loop).
 StatusOr<ObjectChunkData> ReadObjectChunk(ObjectTable& table, const ObjectID& id, uint64_t offset,
                                           uint32_t length, uint32_t max_length);
+
+// The same, read into the space reserve(n) returns for the n bytes (a message being built, so
+// that the bytes are copied once); returns the whole object's size. reserve is called only when
+// the checks above pass, at most once.
+StatusOr<uint64_t> ReadObjectChunkInto(ObjectTable& table, const ObjectID& id, uint64_t offset,
+                                       uint32_t length, uint32_t max_length,
+                                       const std::function<char*(size_t n)>& reserve);
 
 }  // namespace rayx

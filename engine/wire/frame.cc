@@ -1,6 +1,7 @@
 #include "engine/wire/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "engine/base/logging.h"
@@ -41,30 +42,64 @@ void AppendFrame(std::string* out, std::string_view payload) {
   out->append(payload.data(), payload.size());
 }
 
+void FrameDecoder::Reserve(size_t cap) {
+  if (partial_cap_ >= cap) return;
+  std::unique_ptr<char[]> bigger(new char[cap]);
+  if (partial_len_ > 0) std::memcpy(bigger.get(), partial_.get(), partial_len_);
+  partial_ = std::move(bigger);
+  partial_cap_ = cap;
+}
+
+void FrameDecoder::MaybeDeliver(const FrameFn& on_frame) {
+  const uint32_t length = DecodeLength(partial_.get());
+  if (partial_len_ < kFrameHeaderSize + static_cast<size_t>(length)) return;
+  partial_len_ = 0;
+  on_frame(std::string_view(partial_.get() + kFrameHeaderSize, length));
+  if (partial_cap_ > kMaxRetainedBuffer) {
+    partial_.reset();
+    partial_cap_ = 0;
+  }
+}
+
+char* FrameDecoder::ReadSpace(size_t* room) {
+  *room = 0;
+  if (partial_len_ < kFrameHeaderSize) return nullptr;
+  const uint32_t length = DecodeLength(partial_.get());
+  if (length > max_frame_) return nullptr;  // Feed reported it.
+  const size_t frame_size = kFrameHeaderSize + static_cast<size_t>(length);
+  Reserve(frame_size);
+  *room = frame_size - partial_len_;
+  return partial_.get() + partial_len_;
+}
+
+void FrameDecoder::Commit(size_t n, const FrameFn& on_frame) {
+  partial_len_ += n;
+  MaybeDeliver(on_frame);
+}
+
 Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
   // First finish the partial frame held from earlier chunks, if any.
-  if (!buffer_.empty()) {
-    if (buffer_.size() < kFrameHeaderSize) {
-      const size_t take = std::min<size_t>(kFrameHeaderSize - buffer_.size(), n);
-      buffer_.append(data, take);
+  if (partial_len_ > 0) {
+    if (partial_len_ < kFrameHeaderSize) {
+      const size_t take = std::min<size_t>(kFrameHeaderSize - partial_len_, n);
+      Reserve(kFrameHeaderSize);
+      std::memcpy(partial_.get() + partial_len_, data, take);
+      partial_len_ += take;
       data += take;
       n -= take;
-      if (buffer_.size() < kFrameHeaderSize) return Status::OK();
+      if (partial_len_ < kFrameHeaderSize) return Status::OK();
     }
-    const uint32_t length = DecodeLength(buffer_.data());
+    const uint32_t length = DecodeLength(partial_.get());
     if (length > max_frame_) return OversizedFrame(length, max_frame_);
     const size_t frame_size = kFrameHeaderSize + static_cast<size_t>(length);
-    const size_t take = std::min(frame_size - buffer_.size(), n);
-    buffer_.append(data, take);
+    Reserve(frame_size);
+    const size_t take = std::min(frame_size - partial_len_, n);
+    std::memcpy(partial_.get() + partial_len_, data, take);
+    partial_len_ += take;
     data += take;
     n -= take;
-    if (buffer_.size() < frame_size) return Status::OK();
-    on_frame(std::string_view(buffer_.data() + kFrameHeaderSize, length));
-    if (buffer_.capacity() > kMaxRetainedBuffer) {
-      std::string().swap(buffer_);
-    } else {
-      buffer_.clear();
-    }
+    if (partial_len_ < frame_size) return Status::OK();
+    MaybeDeliver(on_frame);
   }
 
   // Whole frames inside the chunk are handed out in place, without a copy.
@@ -77,8 +112,17 @@ Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
     n -= kFrameHeaderSize + length;
   }
 
-  // Keep the start of an incomplete frame for the next chunk.
-  if (n > 0) buffer_.assign(data, n);
+  // Keep the start of an incomplete frame for the next chunk (or a read into its place).
+  if (n > 0) {
+    size_t want = n;
+    if (n >= kFrameHeaderSize) {
+      const uint32_t length = DecodeLength(data);
+      want = kFrameHeaderSize + static_cast<size_t>(length);
+    }
+    Reserve(std::max(want, n));
+    std::memcpy(partial_.get(), data, n);
+    partial_len_ = n;
+  }
   return Status::OK();
 }
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,10 +40,24 @@ class FrameDecoder {
   Status Feed(const char* data, size_t n, const FrameFn& on_frame);
 
   // Bytes held for a frame not yet complete.
-  size_t buffered() const { return buffer_.size(); }
+  size_t buffered() const { return partial_len_; }
+
+  // A frame larger than one read is read straight into its place: once its header is known and
+  // its payload incomplete, ReadSpace returns where its next bytes go and sets *room to how many
+  // are missing (null when no frame is partial past its header). The caller reads at most *room
+  // bytes there and calls Commit with how many it read, which delivers the frame when whole.
+  char* ReadSpace(size_t* room);
+  void Commit(size_t n, const FrameFn& on_frame);
 
  private:
-  std::string buffer_;
+  // Makes room for cap bytes of partial frame, keeping the partial_len_ held.
+  void Reserve(size_t cap);
+  // Delivers the partial frame when it is whole, and lets a large buffer go.
+  void MaybeDeliver(const FrameFn& on_frame);
+
+  std::unique_ptr<char[]> partial_;  // The frame being assembled (not initialized past len).
+  size_t partial_cap_ = 0;
+  size_t partial_len_ = 0;
   uint32_t max_frame_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,41 @@ TEST(FrameTest, PartialFrameIsBuffered) {
   ASSERT_TRUE(decoder.Feed(stream.data() + 6, 3, count).ok());
   EXPECT_EQ(frames, 1);
   EXPECT_EQ(decoder.buffered(), 0u);
+}
+
+// A large frame's rest is read straight into the decoder's space (as Connection does), mixed with
+// bytes fed the usual way; every frame comes out whole, once, in order.
+TEST(FrameTest, LargeFrameReadIntoItsPlace) {
+  const std::string big = Payload(3 << 20, 'b');
+  std::string stream;
+  AppendFrame(&stream, "first");
+  AppendFrame(&stream, big);
+  AppendFrame(&stream, "last");
+  FrameDecoder decoder;
+  std::vector<std::string> frames;
+  auto on_frame = [&frames](std::string_view f) { frames.emplace_back(f); };
+  size_t pos = 0;
+  // "first", and the big frame's header with a few bytes of it, fed normally.
+  const size_t head = kFrameHeaderSize + 5 + kFrameHeaderSize + 100;
+  ASSERT_TRUE(decoder.Feed(stream.data(), head, on_frame).ok());
+  pos = head;
+  ASSERT_EQ(frames.size(), 1u);
+  size_t room = 0;
+  // The rest of the big frame, read into its place in pieces of 1 MiB.
+  while (char* space = decoder.ReadSpace(&room)) {
+    ASSERT_GT(room, 0u);
+    size_t n = std::min<size_t>(room, 1 << 20);
+    std::memcpy(space, stream.data() + pos, n);
+    pos += n;
+    decoder.Commit(n, on_frame);
+  }
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1], big);
+  EXPECT_EQ(decoder.buffered(), 0u);
+  ASSERT_TRUE(decoder.Feed(stream.data() + pos, stream.size() - pos, on_frame).ok());
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[2], "last");
+  EXPECT_EQ(decoder.ReadSpace(&room), nullptr);
 }
 
 TEST(FrameTest, MaxSizeIsAcceptedInHeader) {
