@@ -1,0 +1,149 @@
+"""Chaos: a mixed job runs while a worker is killed with SIGKILL every 100 ms; every result is checked.
+
+    rayx run testdata/chaos/chaos.py [--tasks 10000] [--kill-every 0.1] [--seed S] [--actors]
+
+The job: plain tasks, chains (each task takes the previous one's result), nested tasks (a task
+that submits one and waits for it), tasks with 1 MB results, and, with --actors, calls to actors
+with max_restarts=-1 and max_task_retries=-1 (their methods are idempotent: they compute from
+their arguments, so a retried call returns what the first would have). A thread of the driver
+picks one of the node's workers at random every --kill-every seconds and kills it with SIGKILL
+(with --actors, actor workers included). Exits 0 when every result is right, 1 otherwise; prints
+how many workers were killed and how long the job took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+import rayx
+
+RETRIES = 1000  # As good as for ever for this job: every task must come through.
+
+
+def worker_pids() -> list[int]:
+    """The node's workers: this driver's child processes (the node runs inside it)."""
+    pids = []
+    me = os.getpid()
+    for tid in os.listdir(f"/proc/{me}/task"):
+        try:
+            with open(f"/proc/{me}/task/{tid}/children") as f:
+                pids.extend(int(p) for p in f.read().split())
+        except OSError:
+            pass
+    return pids
+
+
+def killer(stop: threading.Event, every: float, rng: random.Random, kills: list) -> None:
+    while not stop.wait(every):
+        pids = worker_pids()
+        if not pids:
+            continue
+        pid = rng.choice(pids)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            kills.append(pid)
+        except ProcessLookupError:
+            pass
+
+
+@rayx.remote(max_retries=RETRIES)
+def square(x: int) -> int:
+    return x * x
+
+
+@rayx.remote(max_retries=RETRIES)
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@rayx.remote(max_retries=RETRIES)
+def nested(x: int) -> int:
+    return rayx.get(square.remote(x)) + 1
+
+
+@rayx.remote(max_retries=RETRIES)
+def block(i: int) -> np.ndarray:
+    return np.full(131_072, i, dtype=np.int64)  # 1 MB: a shared-memory result.
+
+
+@rayx.remote(max_restarts=-1, max_task_retries=-1)
+class Scaler:
+    def __init__(self, factor: int):
+        self.factor = factor
+
+    def scale(self, x: int) -> int:
+        return x * self.factor
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--kill-every", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--actors", action="store_true")
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    rayx.init()
+
+    n = args.tasks
+    kinds = ["plain", "chain", "nested", "block"] + (["actor"] * 2 if args.actors else [])
+    plan = [rng.choice(kinds) for _ in range(n)]
+    actors = [Scaler.remote(k) for k in (2, 3)] if args.actors else []
+
+    stop = threading.Event()
+    kills: list = []
+    thread = threading.Thread(target=killer, args=(stop, args.kill_every, rng, kills), daemon=True)
+    start = time.monotonic()
+    thread.start()
+    refs, expected = [], []
+    chain = rayx.put(0)
+    chain_value = 0
+    for i, kind in enumerate(plan):
+        if kind == "plain":
+            refs.append(square.remote(i))
+            expected.append(i * i)
+        elif kind == "chain":
+            chain = add.remote(chain, i)
+            chain_value += i
+            refs.append(chain)
+            expected.append(chain_value)
+        elif kind == "nested":
+            refs.append(nested.remote(i))
+            expected.append(i * i + 1)
+        elif kind == "block":
+            refs.append(block.remote(i))
+            expected.append(("block", i))
+        else:
+            a = actors[i % 2]
+            refs.append(a.scale.remote(i))
+            expected.append(i * (2 + i % 2))
+    wrong = 0
+    for ref, want in zip(refs, expected):
+        got = rayx.get(ref, timeout=600)
+        if isinstance(want, tuple):
+            ok = got.shape == (131_072,) and int(got[0]) == want[1] and int(got[-1]) == want[1]
+        else:
+            ok = got == want
+        if not ok:
+            wrong += 1
+            if wrong <= 5:
+                print(f"wrong result: {got!r:.60} != {want!r}", file=sys.stderr)
+    stop.set()
+    thread.join()
+    elapsed = time.monotonic() - start
+    print(f"chaos: {n} tasks ({', '.join(f'{k} {plan.count(k)}' for k in sorted(set(plan)))}), "
+          f"{len(kills)} workers killed, {elapsed:.1f} s, seed {seed}: "
+          f"{n - wrong} right, {wrong} wrong")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Chaos, long form: RUNS runs in a row (default 20) of testdata/chaos/chaos.py with 10,000 tasks,
+# a worker killed every 100 ms, alternately without and with actors. Stops at the first run with
+# a wrong result and prints its seed, so that it can be run again.
+#   tools/chaos.sh [RUNS] [RAYX]
+set -u
+runs=${1:-20}
+rayx=${2:-bazel-bin/rayx}
+here=$(cd "$(dirname "$0")/.." && pwd)
+export RAYX_HOME=${RAYX_HOME:-$(mktemp -d)}
+for i in $(seq "$runs"); do
+  mode=""
+  ((i % 2 == 0)) && mode=--actors
+  line=$("$rayx" run "$here/testdata/chaos/chaos.py" --tasks 10000 $mode 2>/dev/null | grep '^chaos:')
+  echo "run $i ${mode:-(tasks)}: ${line:-no summary (the job failed)}"
+  grep -q ' 0 wrong$' <<<"$line" || exit 1
+done
+echo "all $runs runs right"
