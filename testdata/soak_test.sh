@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Soak, short form: two minutes of the steady mixed workload of soak/soak.py; the driver's (and
+# node's) and workers' memory, descriptors and store files must stay flat. Two minutes cannot see
+# a slow leak, so the bound on the memory slope is loose here (300 MiB/h); the hour-long run
+# (`rayx run testdata/soak/soak.py`) uses 64 MiB/h.
+set -u
+rayx=$(readlink -f "$1")
+export RAYX_HOME=$(mktemp -d)
+trap 'rm -rf "$RAYX_HOME"' EXIT
+timeout 400 "$rayx" run "$(dirname "$0")/soak/soak.py" --minutes 2 --sample 3 \
+  --max-slope-mib-per-hour 300 2>&1 | tail -3
+exit "${PIPESTATUS[0]}"
