@@ -146,18 +146,18 @@ void WorkerPool::OnProcessExit(uv_process_t* process, int64_t exit_status, int t
       RAYX_LOG(Info) << "worker pid=" << worker->pid << " exited with status " << exit_status
                      << " signal " << term_signal;
       worker->process = nullptr;
-      pool->HandleExit(worker);
+      pool->HandleExit(worker, term_signal);
     }
   });
   CloseProcessHandle(process);
 }
 
-void WorkerPool::HandleExit(Worker* worker) {
+void WorkerPool::HandleExit(Worker* worker, int term_signal) {
   if (worker->dead) return;
   worker->dead = true;
   if (worker->connection == nullptr) {
     starting_--;
-    consecutive_start_failures_++;
+    if (term_signal != SIGKILL) consecutive_start_failures_++;
   }
   idle_.erase(std::remove(idle_.begin(), idle_.end(), worker), idle_.end());
   if (on_exit_ && !stopped_) on_exit_(worker);

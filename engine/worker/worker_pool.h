@@ -89,7 +89,9 @@ class WorkerPool {
   size_t num_alive() const { return workers_.size(); }
   size_t num_starting() const { return starting_; }
   size_t num_idle() const { return idle_.size(); }
-  // Workers that died before saying hello, since the last one that did.
+  // Workers that died of their own before saying hello, since the last one that did. One killed by
+  // SIGKILL (from outside: a user, the OOM killer, a chaos test) does not count: it says nothing
+  // of whether workers can start.
   size_t consecutive_start_failures() const { return consecutive_start_failures_; }
 
   // Kills every worker. Loop thread; the loop must run afterwards for the handles to close.
@@ -97,7 +99,7 @@ class WorkerPool {
 
  private:
   static void OnProcessExit(uv_process_t* process, int64_t exit_status, int term_signal);
-  void HandleExit(Worker* worker);
+  void HandleExit(Worker* worker, int term_signal);
 
   EventLoop* loop_;
   WorkerPoolOptions options_;
