@@ -7,7 +7,11 @@
 // disk, safe from the machine's crash, within the sync interval (100 ms), never one fsync per
 // task. Flush and FinishJob sync.
 // The writer keeps the tasks that have not ended in memory so that each write holds a task's whole
-// record; an ended task's record is written and forgotten.
+// record; an ended task's record is written and forgotten. A task that has not ended is written
+// only once it has lived interim_delay_ms (then with each sync while it changes), so that the
+// many tasks that end sooner are written once: a task that is still running reaches the log
+// within about interim_delay_ms + sync_interval_ms of its submission, an ended one within a batch
+// interval of its end.
 //
 // The job's record is written (synced) by Open, its counters with every batch, and its end by
 // FinishJob. A driver killed before FinishJob leaves its job RUNNING in a database whose LOCK no
@@ -17,6 +21,7 @@
 // from the writer's (which has no writer thread) they do nothing.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -38,6 +43,8 @@ struct TaskEvent {
   TaskID task_id;
   int64_t time_us = 0;
   std::string detail;
+  // kRunning: the worker's process, written as the detail "worker pid=N" when detail is empty.
+  int worker_pid = 0;
   // kSubmitted: the task's description (its args_hash is left empty), and what its argument hash
   // is made from (hashed by the writer thread).
   std::unique_ptr<TaskInfo> submitted;
@@ -57,6 +64,7 @@ class LineageLog {
   struct Options {
     int batch_interval_ms = 20;
     int sync_interval_ms = 100;  // fsync at most this long after a batch's write.
+    int interim_delay_ms = 100;  // A task not ended is written once it has lived this long.
   };
   // Opens (creating) the database at db_path and writes job's record, synced.
   static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job,
@@ -82,8 +90,16 @@ class LineageLog {
   LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
              Options options);
   void Run();
-  // Applies events to the live tasks and builds the batch to write. Writer thread only.
-  void Apply(std::vector<TaskEvent>& events, LineageBatch* batch);
+  struct LiveTask {
+    TaskInfo info;
+    std::chrono::steady_clock::time_point since;  // When its first event was applied.
+    bool pending = false;  // Changed since it was last written; its id is in pending_.
+  };
+  // Applies events to the live tasks and adds the ended ones to batch. Writer thread only.
+  void Apply(std::vector<TaskEvent>& events, std::chrono::steady_clock::time_point now,
+             LineageBatch* batch);
+  // Adds to batch the pending tasks that have lived interim_delay_ms, or all with all.
+  void AddPending(std::chrono::steady_clock::time_point now, bool all, LineageBatch* batch);
 
   const std::string db_path_;
   const JobInfo job_at_open_;
@@ -105,7 +121,8 @@ class LineageLog {
 
   // Writer thread only.
   JobInfo job_;
-  std::unordered_map<TaskID, TaskInfo> live_;
+  std::unordered_map<TaskID, LiveTask> live_;
+  std::vector<TaskID> pending_;  // Live tasks not written since they changed, oldest first.
   std::thread writer_;
 };
 

@@ -205,7 +205,7 @@ void LineageRecorder::Started(const TaskID& id, int worker_pid) {
   e.kind = TaskEventInfo::Kind::kRunning;
   e.task_id = id;
   e.time_us = LineageNowUs();
-  e.detail = "worker pid=" + std::to_string(worker_pid);
+  e.worker_pid = worker_pid;  // Formatted by the writer.
   log_->Record(std::move(e));
 }
 
