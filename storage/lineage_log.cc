@@ -63,31 +63,64 @@ int64_t LineageNowUs() {
       .count();
 }
 
-StatusOr<std::unique_ptr<LineageLog>> LineageLog::Open(const std::string& db_path, JobInfo job,
-                                                       Options options) {
+namespace {
+
+// Opens (creating) the database at db_path and writes job's record, synced.
+StatusOr<std::unique_ptr<LineageStore>> OpenStore(const std::string& db_path, const JobInfo& job) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   if (ec) return IoError("cannot create the directory of the lineage log " + db_path);
-  static const int registered = pthread_atfork(nullptr, nullptr, InForkedChild);
-  (void)registered;
   RAYX_ASSIGN_OR_RETURN(std::unique_ptr<KeyValueStore> kv, OpenRocksDbKeyValueStore(db_path));
   auto store = std::make_unique<LineageStore>(std::move(kv));
   LineageBatch batch;
   batch.jobs.push_back(job);
   RAYX_RETURN_IF_ERROR(store->Write(batch, /*sync=*/true));
+  return store;
+}
+
+void WatchForks() {
+  static const int registered = pthread_atfork(nullptr, nullptr, InForkedChild);
+  (void)registered;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LineageLog>> LineageLog::Open(const std::string& db_path, JobInfo job,
+                                                       Options options) {
+  WatchForks();
+  RAYX_ASSIGN_OR_RETURN(std::unique_ptr<LineageStore> store, OpenStore(db_path, job));
   return std::unique_ptr<LineageLog>(
-      new LineageLog(db_path, std::move(store), std::move(job), options));
+      new LineageLog(db_path, std::move(store), std::move(job), options, nullptr));
+}
+
+std::unique_ptr<LineageLog> LineageLog::OpenInBackground(
+    const std::string& db_path, JobInfo job, Options options,
+    std::function<void(const Status&)> on_failure) {
+  WatchForks();
+  return std::unique_ptr<LineageLog>(
+      new LineageLog(db_path, nullptr, std::move(job), options, std::move(on_failure)));
 }
 
 LineageLog::LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
-                       Options options)
+                       Options options, std::function<void(const Status&)> on_failure)
     : db_path_(std::move(db_path)),
       job_at_open_(job),
       options_(options),
       forks_at_open_(g_forks.load()),
       store_(std::move(store)),
       job_(std::move(job)) {
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this, on_failure = std::move(on_failure)] {
+    if (store_ == nullptr) {
+      auto store = OpenStore(db_path_, job_);
+      if (!store.ok()) {
+        failed_.store(true, std::memory_order_relaxed);
+        if (on_failure) on_failure(store.status());
+      } else {
+        store_ = std::move(store).value();
+      }
+    }
+    Run();
+  });
 }
 
 LineageLog::~LineageLog() {
@@ -101,11 +134,13 @@ LineageLog::~LineageLog() {
 
 void LineageLog::Record(TaskEvent event) {
   if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;
+  if (failed_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(event));
 }
 
 void LineageLog::RecordFunction(std::string function_id, std::string blob) {
+  if (failed_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(mu_);
   functions_.emplace_back(std::move(function_id), std::move(blob));
 }
@@ -154,6 +189,7 @@ void LineageLog::Run() {
     lock.unlock();
 
     bool flush = ticket != done_ || stopping;  // Only this thread writes done_.
+    if (store_ == nullptr) events.clear();     // It could not be opened: nothing is written.
     auto now = Clock::now();
     // Every batch reaches the WAL at once (a killed process loses nothing written); it is synced
     // to the disk (surviving a machine's crash) at most sync_interval_ms after.
@@ -164,8 +200,8 @@ void LineageLog::Run() {
     Apply(events, now, &batch);
     events.clear();
     if (finish || flush || sync_due) AddPending(now, finish || flush, &batch);
-    if (!batch.tasks.empty() || !batch.functions.empty() || finish || flush ||
-        (sync_due && unsynced)) {
+    if (store_ != nullptr && (!batch.tasks.empty() || !batch.functions.empty() || finish || flush ||
+                              (sync_due && unsynced))) {
       if (finish) {
         job_.end_ms = LineageNowUs() / 1000;
         job_.exit_code = exit_code;

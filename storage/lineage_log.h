@@ -21,9 +21,11 @@
 // from the writer's (which has no writer thread) they do nothing.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -72,6 +74,12 @@ class LineageLog {
   static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job) {
     return Open(db_path, std::move(job), Options());
   }
+  // Like Open, but returns at once, before the disk is touched (opening takes several fsyncs): the
+  // writer thread opens the database and writes the job's record before anything recorded. When
+  // that fails, on_failure is called on the writer thread and the log drops what is recorded.
+  static std::unique_ptr<LineageLog> OpenInBackground(
+      const std::string& db_path, JobInfo job, Options options,
+      std::function<void(const Status&)> on_failure);
   ~LineageLog();  // Writes what is queued, then closes the database.
 
   void Record(TaskEvent event);
@@ -87,8 +95,9 @@ class LineageLog {
   const std::string& db_path() const { return db_path_; }
 
  private:
-  LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
-             Options options);
+  // Without a store, the writer thread opens it first (OpenInBackground).
+  LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job, Options options,
+             std::function<void(const Status&)> on_failure);
   void Run();
   struct LiveTask {
     TaskInfo info;
@@ -104,8 +113,9 @@ class LineageLog {
   const std::string db_path_;
   const JobInfo job_at_open_;
   const Options options_;
-  const uint64_t forks_at_open_;  // See InForkedChild.
-  std::unique_ptr<LineageStore> store_;
+  const uint64_t forks_at_open_;         // See InForkedChild.
+  std::unique_ptr<LineageStore> store_;  // Set before the writer runs, or by it: its own.
+  std::atomic<bool> failed_{false};      // The store could not be opened.
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -119,13 +119,12 @@ void Open(const std::function<void(const std::string&)>& report) {
   }
   job.replay_of = state.replay_of;
   std::string path = root + "/" + job.uid;
-  auto log = LineageLog::Open(path, std::move(job));
-  if (!log.ok()) {
-    report("the lineage log " + path + " cannot be opened (" + log.status().ToString() +
-           "); this job runs unlogged");
-    return;
-  }
-  state.log = std::move(log).value();
+  // Opening the database takes several fsyncs: the writer thread does it, off the start's path.
+  state.log = LineageLog::OpenInBackground(
+      path, std::move(job), LineageLog::Options(), [report, path](const Status& status) {
+        report("the lineage log " + path + " cannot be opened (" + status.ToString() +
+               "); this job runs unlogged");
+      });
 }
 
 }  // namespace
