@@ -172,6 +172,11 @@ void LineageLog::Run() {
   // Swapped with the queue: the node's appends reuse the capacity this thread hands back, so the
   // queue does not grow again from nothing after every batch.
   std::vector<TaskEvent> events;
+  events.reserve(4096);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.reserve(4096);
+  }
   LineageBatch batch;
   std::unique_lock<std::mutex> lock(mu_);
   auto last_sync = Clock::now();
@@ -240,6 +245,13 @@ void LineageLog::Apply(std::vector<TaskEvent>& events, std::chrono::steady_clock
       std::vector<TaskEventInfo> earlier = std::move(task.events);
       task = std::move(*e.submitted);
       task.task_id = e.task_id;
+      if (!e.method.empty()) task.name.append(".").append(e.method);
+      if (e.format_options) {
+        task.options = "max_retries=" + std::to_string(e.max_retries);
+        if (e.actor_creation) task.options += " actor_creation";
+        if (e.actor_call) task.options += " actor_call";
+        if (e.direct) task.options += " direct";
+      }
       task.args_hash = LineageHash(e.args_material);
       task.events = std::move(earlier);
     }

@@ -51,6 +51,12 @@ struct TaskEvent {
   // is made from (hashed by the writer thread).
   std::unique_ptr<TaskInfo> submitted;
   std::string args_material;
+  // kSubmitted, formatted by the writer: an actor call's method (its name is "name.method"), and
+  // with format_options, submitted->options from these.
+  std::string method;
+  bool format_options = false;
+  int max_retries = 0;
+  bool actor_creation = false, actor_call = false, direct = false;
   // kFinished and kReused: the results, when they are kept.
   bool results_kept = false;
   std::vector<ResultInfo> results;
