@@ -20,8 +20,9 @@ class KeyValueStore {
  public:
   virtual ~KeyValueStore() = default;
 
-  // Writes every pair, all or none. With sync, the batch is on disk when this returns.
-  virtual Status Write(const std::vector<std::pair<std::string, std::string>>& batch,
+  // Writes every pair, all or none. With sync, the batch is on disk when this returns. The views
+  // need only live until the call returns.
+  virtual Status Write(const std::vector<std::pair<std::string_view, std::string_view>>& batch,
                        bool sync) = 0;
   // The value of key, or nullopt when there is none.
   virtual StatusOr<std::optional<std::string>> Get(std::string_view key) = 0;

@@ -63,31 +63,64 @@ int64_t LineageNowUs() {
       .count();
 }
 
-StatusOr<std::unique_ptr<LineageLog>> LineageLog::Open(const std::string& db_path, JobInfo job,
-                                                       Options options) {
+namespace {
+
+// Opens (creating) the database at db_path and writes job's record, synced.
+StatusOr<std::unique_ptr<LineageStore>> OpenStore(const std::string& db_path, const JobInfo& job) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   if (ec) return IoError("cannot create the directory of the lineage log " + db_path);
-  static const int registered = pthread_atfork(nullptr, nullptr, InForkedChild);
-  (void)registered;
   RAYX_ASSIGN_OR_RETURN(std::unique_ptr<KeyValueStore> kv, OpenRocksDbKeyValueStore(db_path));
   auto store = std::make_unique<LineageStore>(std::move(kv));
   LineageBatch batch;
   batch.jobs.push_back(job);
   RAYX_RETURN_IF_ERROR(store->Write(batch, /*sync=*/true));
+  return store;
+}
+
+void WatchForks() {
+  static const int registered = pthread_atfork(nullptr, nullptr, InForkedChild);
+  (void)registered;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LineageLog>> LineageLog::Open(const std::string& db_path, JobInfo job,
+                                                       Options options) {
+  WatchForks();
+  RAYX_ASSIGN_OR_RETURN(std::unique_ptr<LineageStore> store, OpenStore(db_path, job));
   return std::unique_ptr<LineageLog>(
-      new LineageLog(db_path, std::move(store), std::move(job), options));
+      new LineageLog(db_path, std::move(store), std::move(job), options, nullptr));
+}
+
+std::unique_ptr<LineageLog> LineageLog::OpenInBackground(
+    const std::string& db_path, JobInfo job, Options options,
+    std::function<void(const Status&)> on_failure) {
+  WatchForks();
+  return std::unique_ptr<LineageLog>(
+      new LineageLog(db_path, nullptr, std::move(job), options, std::move(on_failure)));
 }
 
 LineageLog::LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
-                       Options options)
+                       Options options, std::function<void(const Status&)> on_failure)
     : db_path_(std::move(db_path)),
       job_at_open_(job),
       options_(options),
       forks_at_open_(g_forks.load()),
       store_(std::move(store)),
       job_(std::move(job)) {
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this, on_failure = std::move(on_failure)] {
+    if (store_ == nullptr) {
+      auto store = OpenStore(db_path_, job_);
+      if (!store.ok()) {
+        failed_.store(true, std::memory_order_relaxed);
+        if (on_failure) on_failure(store.status());
+      } else {
+        store_ = std::move(store).value();
+      }
+    }
+    Run();
+  });
 }
 
 LineageLog::~LineageLog() {
@@ -101,11 +134,13 @@ LineageLog::~LineageLog() {
 
 void LineageLog::Record(TaskEvent event) {
   if (g_forks.load(std::memory_order_relaxed) != forks_at_open_) return;
+  if (failed_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(event));
 }
 
 void LineageLog::RecordFunction(std::string function_id, std::string blob) {
+  if (failed_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(mu_);
   functions_.emplace_back(std::move(function_id), std::move(blob));
 }
@@ -133,12 +168,22 @@ void LineageLog::Run() {
   // Background work: the threads that run tasks go first when the cores are busy (a burst of
   // tasks is logged a little later, not run slower).
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kWriterNice);
+  using Clock = std::chrono::steady_clock;
+  // Swapped with the queue: the node's appends reuse the capacity this thread hands back, so the
+  // queue does not grow again from nothing after every batch.
+  std::vector<TaskEvent> events;
+  events.reserve(4096);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.reserve(4096);
+  }
+  LineageBatch batch;
   std::unique_lock<std::mutex> lock(mu_);
-  auto last_sync = std::chrono::steady_clock::now();
+  auto last_sync = Clock::now();
+  bool unsynced = false;  // A write since the last sync.
   for (;;) {
     wake_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms),
                    [&] { return stopping_ || requested_ > done_; });
-    std::vector<TaskEvent> events;
     events.swap(queue_);
     std::vector<std::pair<std::string, std::string>> functions;
     functions.swap(functions_);
@@ -149,22 +194,28 @@ void LineageLog::Run() {
     lock.unlock();
 
     bool flush = ticket != done_ || stopping;  // Only this thread writes done_.
-    if (!events.empty() || !functions.empty() || finish || flush) {
-      LineageBatch batch;
-      batch.functions = std::move(functions);
-      Apply(events, &batch);
+    if (store_ == nullptr) events.clear();     // It could not be opened: nothing is written.
+    auto now = Clock::now();
+    // Every batch reaches the WAL at once (a killed process loses nothing written); it is synced
+    // to the disk (surviving a machine's crash) at most sync_interval_ms after.
+    bool sync_due = now - last_sync >= std::chrono::milliseconds(options_.sync_interval_ms);
+    batch.tasks.clear();
+    batch.jobs.clear();
+    batch.functions = std::move(functions);
+    Apply(events, now, &batch);
+    events.clear();
+    if (finish || flush || sync_due) AddPending(now, finish || flush, &batch);
+    if (store_ != nullptr && (!batch.tasks.empty() || !batch.functions.empty() || finish || flush ||
+                              (sync_due && unsynced))) {
       if (finish) {
         job_.end_ms = LineageNowUs() / 1000;
         job_.exit_code = exit_code;
         job_.state = exit_code == 0 ? JobInfo::State::kSucceeded : JobInfo::State::kFailed;
       }
       batch.jobs.push_back(job_);
-      // Every batch reaches the WAL at once (a killed process loses nothing written); it is
-      // synced to the disk (surviving a machine's crash) at most sync_interval_ms after.
-      auto now = std::chrono::steady_clock::now();
-      bool sync = finish || flush ||
-                  now - last_sync >= std::chrono::milliseconds(options_.sync_interval_ms);
+      bool sync = finish || flush || sync_due;
       if (sync) last_sync = now;
+      unsynced = !sync;
       Status s = store_->Write(batch, sync);
       if (!s.ok()) RAYX_LOG(Warning) << "the lineage log " << db_path_ << " lost a batch: " << s;
     }
@@ -177,24 +228,35 @@ void LineageLog::Run() {
   }
 }
 
-void LineageLog::Apply(std::vector<TaskEvent>& events, LineageBatch* batch) {
-  std::unordered_map<TaskID, bool> touched;  // task id -> ended in this batch
+void LineageLog::Apply(std::vector<TaskEvent>& events, std::chrono::steady_clock::time_point now,
+                       LineageBatch* batch) {
   for (TaskEvent& e : events) {
     auto it = live_.find(e.task_id);
     if (it == live_.end()) {
       // An event of a task that ended already, or of one never submitted, would overwrite its
       // record with less: dropped.
       if (e.submitted == nullptr) continue;
-      it = live_.emplace(e.task_id, TaskInfo()).first;
+      it = live_.try_emplace(e.task_id).first;
+      it->second.since = now;
     }
-    TaskInfo& task = it->second;
+    LiveTask& live = it->second;
+    TaskInfo& task = live.info;
     if (e.submitted != nullptr) {
       std::vector<TaskEventInfo> earlier = std::move(task.events);
       task = std::move(*e.submitted);
       task.task_id = e.task_id;
+      if (!e.method.empty()) task.name.append(".").append(e.method);
+      if (e.format_options) {
+        task.options = "max_retries=" + std::to_string(e.max_retries);
+        if (e.actor_creation) task.options += " actor_creation";
+        if (e.actor_call) task.options += " actor_call";
+        if (e.direct) task.options += " direct";
+      }
       task.args_hash = LineageHash(e.args_material);
       task.events = std::move(earlier);
     }
+    if (e.kind == TaskEventInfo::Kind::kRunning && e.detail.empty() && e.worker_pid != 0)
+      e.detail = "worker pid=" + std::to_string(e.worker_pid);
     task.events.push_back(TaskEventInfo{e.kind, e.time_us, std::move(e.detail)});
     switch (e.kind) {
       case TaskEventInfo::Kind::kFinished:
@@ -211,18 +273,32 @@ void LineageLog::Apply(std::vector<TaskEvent>& events, LineageBatch* batch) {
       default:
         break;
     }
-    touched[e.task_id] = Ends(e.kind);
-  }
-  for (const auto& [id, ended] : touched) {
-    auto it = live_.find(id);
-    if (it == live_.end()) continue;
-    if (ended) {
-      batch->tasks.push_back(std::move(it->second));
+    if (Ends(e.kind)) {
+      // Written once, whole, and forgotten; a stale id left in pending_ is skipped there.
+      batch->tasks.push_back(std::move(task));
       live_.erase(it);
-    } else {
-      batch->tasks.push_back(it->second);
+    } else if (!live.pending) {
+      live.pending = true;
+      pending_.push_back(e.task_id);
     }
   }
+}
+
+void LineageLog::AddPending(std::chrono::steady_clock::time_point now, bool all,
+                            LineageBatch* batch) {
+  const auto delay = std::chrono::milliseconds(options_.interim_delay_ms);
+  size_t kept = 0;
+  for (const TaskID& id : pending_) {
+    auto it = live_.find(id);
+    if (it == live_.end() || !it->second.pending) continue;  // Ended, or listed twice.
+    if (!all && now - it->second.since < delay) {
+      pending_[kept++] = id;
+      continue;
+    }
+    it->second.pending = false;
+    batch->tasks.push_back(it->second.info);  // A copy: the task lives on.
+  }
+  pending_.resize(kept);
 }
 
 }  // namespace rayx

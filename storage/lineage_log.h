@@ -7,7 +7,11 @@
 // disk, safe from the machine's crash, within the sync interval (100 ms), never one fsync per
 // task. Flush and FinishJob sync.
 // The writer keeps the tasks that have not ended in memory so that each write holds a task's whole
-// record; an ended task's record is written and forgotten.
+// record; an ended task's record is written and forgotten. A task that has not ended is written
+// only once it has lived interim_delay_ms (then with each sync while it changes), so that the
+// many tasks that end sooner are written once: a task that is still running reaches the log
+// within about interim_delay_ms + sync_interval_ms of its submission, an ended one within a batch
+// interval of its end.
 //
 // The job's record is written (synced) by Open, its counters with every batch, and its end by
 // FinishJob. A driver killed before FinishJob leaves its job RUNNING in a database whose LOCK no
@@ -17,8 +21,11 @@
 // from the writer's (which has no writer thread) they do nothing.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,10 +45,18 @@ struct TaskEvent {
   TaskID task_id;
   int64_t time_us = 0;
   std::string detail;
+  // kRunning: the worker's process, written as the detail "worker pid=N" when detail is empty.
+  int worker_pid = 0;
   // kSubmitted: the task's description (its args_hash is left empty), and what its argument hash
   // is made from (hashed by the writer thread).
   std::unique_ptr<TaskInfo> submitted;
   std::string args_material;
+  // kSubmitted, formatted by the writer: an actor call's method (its name is "name.method"), and
+  // with format_options, submitted->options from these.
+  std::string method;
+  bool format_options = false;
+  int max_retries = 0;
+  bool actor_creation = false, actor_call = false, direct = false;
   // kFinished and kReused: the results, when they are kept.
   bool results_kept = false;
   std::vector<ResultInfo> results;
@@ -57,6 +72,7 @@ class LineageLog {
   struct Options {
     int batch_interval_ms = 20;
     int sync_interval_ms = 100;  // fsync at most this long after a batch's write.
+    int interim_delay_ms = 100;  // A task not ended is written once it has lived this long.
   };
   // Opens (creating) the database at db_path and writes job's record, synced.
   static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job,
@@ -64,6 +80,12 @@ class LineageLog {
   static StatusOr<std::unique_ptr<LineageLog>> Open(const std::string& db_path, JobInfo job) {
     return Open(db_path, std::move(job), Options());
   }
+  // Like Open, but returns at once, before the disk is touched (opening takes several fsyncs): the
+  // writer thread opens the database and writes the job's record before anything recorded. When
+  // that fails, on_failure is called on the writer thread and the log drops what is recorded.
+  static std::unique_ptr<LineageLog> OpenInBackground(
+      const std::string& db_path, JobInfo job, Options options,
+      std::function<void(const Status&)> on_failure);
   ~LineageLog();  // Writes what is queued, then closes the database.
 
   void Record(TaskEvent event);
@@ -79,17 +101,27 @@ class LineageLog {
   const std::string& db_path() const { return db_path_; }
 
  private:
-  LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job,
-             Options options);
+  // Without a store, the writer thread opens it first (OpenInBackground).
+  LineageLog(std::string db_path, std::unique_ptr<LineageStore> store, JobInfo job, Options options,
+             std::function<void(const Status&)> on_failure);
   void Run();
-  // Applies events to the live tasks and builds the batch to write. Writer thread only.
-  void Apply(std::vector<TaskEvent>& events, LineageBatch* batch);
+  struct LiveTask {
+    TaskInfo info;
+    std::chrono::steady_clock::time_point since;  // When its first event was applied.
+    bool pending = false;  // Changed since it was last written; its id is in pending_.
+  };
+  // Applies events to the live tasks and adds the ended ones to batch. Writer thread only.
+  void Apply(std::vector<TaskEvent>& events, std::chrono::steady_clock::time_point now,
+             LineageBatch* batch);
+  // Adds to batch the pending tasks that have lived interim_delay_ms, or all with all.
+  void AddPending(std::chrono::steady_clock::time_point now, bool all, LineageBatch* batch);
 
   const std::string db_path_;
   const JobInfo job_at_open_;
   const Options options_;
-  const uint64_t forks_at_open_;  // See InForkedChild.
-  std::unique_ptr<LineageStore> store_;
+  const uint64_t forks_at_open_;         // See InForkedChild.
+  std::unique_ptr<LineageStore> store_;  // Set before the writer runs, or by it: its own.
+  std::atomic<bool> failed_{false};      // The store could not be opened.
 
   std::mutex mu_;
   std::condition_variable wake_;
@@ -105,7 +137,8 @@ class LineageLog {
 
   // Writer thread only.
   JobInfo job_;
-  std::unordered_map<TaskID, TaskInfo> live_;
+  std::unordered_map<TaskID, LiveTask> live_;
+  std::vector<TaskID> pending_;  // Live tasks not written since they changed, oldest first.
   std::thread writer_;
 };
 

@@ -46,33 +46,46 @@ std::string EncodeJob(const JobInfo& job) {
   return Finished(b);
 }
 
-std::string EncodeTask(const TaskInfo& task) {
+// Appends task's record to out. Empty fields are left out (readers take a missing field as empty).
+void EncodeTaskInto(const TaskInfo& task, std::string* out) {
   // One builder per thread, cleared for each record: no allocation per task once it has grown.
   thread_local flatbuffers::FlatBufferBuilder b(1024);
+  thread_local std::vector<flatbuffers::Offset<storage::TaskEvent>> events;
+  thread_local std::vector<flatbuffers::Offset<storage::ResultValue>> results;
   b.Clear();
+  events.clear();
+  results.clear();
+  auto bytes = [](flatbuffers::FlatBufferBuilder& b, std::string_view s) {
+    return s.empty() ? flatbuffers::Offset<flatbuffers::Vector<uint8_t>>() : Bytes(b, s);
+  };
+  auto text = [](flatbuffers::FlatBufferBuilder& b, const std::string& s) {
+    return s.empty() ? flatbuffers::Offset<flatbuffers::String>() : b.CreateString(s);
+  };
   auto id = Bytes(b, task.task_id.Binary());
-  auto name = b.CreateString(task.name);
-  auto function_id = Bytes(b, task.function_id);
-  auto args_hash = Bytes(b, task.args_hash);
-  auto spec = Bytes(b, task.spec);
-  auto result = Bytes(b, task.result);
-  auto parent = Bytes(b, task.parent.Binary());
-  auto resources = b.CreateString(task.resources);
-  auto options = b.CreateString(task.options);
-  std::vector<flatbuffers::Offset<storage::TaskEvent>> events;
+  auto name = text(b, task.name);
+  auto function_id = bytes(b, task.function_id);
+  auto args_hash = bytes(b, task.args_hash);
+  auto spec = bytes(b, task.spec);
+  auto result = bytes(b, task.result);
+  auto parent = task.parent.IsNil() ? flatbuffers::Offset<flatbuffers::Vector<uint8_t>>()
+                                    : Bytes(b, task.parent.Binary());
+  auto resources = text(b, task.resources);
+  auto options = text(b, task.options);
   for (const TaskEventInfo& e : task.events) {
     events.push_back(storage::CreateTaskEvent(b, static_cast<storage::EventKind>(e.kind), e.time_us,
-                                              b.CreateString(e.detail)));
+                                              text(b, e.detail)));
   }
   auto event_vector = b.CreateVector(events);
-  std::vector<flatbuffers::Offset<storage::ResultValue>> results;
   for (const ResultInfo& r : task.results)
     results.push_back(storage::CreateResultValue(b, r.kind, Bytes(b, r.data)));
-  auto result_vector = b.CreateVector(results);
+  auto result_vector =
+      results.empty()
+          ? flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<storage::ResultValue>>>()
+          : b.CreateVector(results);
   b.Finish(storage::CreateTaskRecord(
       b, id, name, function_id, args_hash, spec, static_cast<storage::TaskState>(task.state),
       result, parent, resources, options, event_vector, result_vector, task.results_kept));
-  return Finished(b);
+  out->append(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
 StatusOr<JobInfo> DecodeJob(std::string_view bytes) {
@@ -146,12 +159,41 @@ StatusOr<TaskInfo> DecodeTask(std::string_view bytes) {
 }  // namespace
 
 Status LineageStore::Write(const LineageBatch& batch, bool sync) {
-  std::vector<std::pair<std::string, std::string>> writes;
-  writes.reserve(batch.jobs.size() + batch.tasks.size() + batch.functions.size());
-  for (const JobInfo& job : batch.jobs) writes.emplace_back(JobKey(job.job_id), EncodeJob(job));
-  for (const TaskInfo& task : batch.tasks)
-    writes.emplace_back(TaskKey(task.task_id), EncodeTask(task));
-  for (const auto& [id, blob] : batch.functions) writes.emplace_back(FunctionKey(id), blob);
+  // Every key and value is appended to one buffer, reused from batch to batch, and passed as views:
+  // no allocation per record.
+  thread_local std::string arena;
+  thread_local std::vector<size_t> ends;  // Where each key, then its value, ends in arena.
+  arena.clear();
+  ends.clear();
+  auto end = [&] { ends.push_back(arena.size()); };
+  for (const JobInfo& job : batch.jobs) {
+    arena.append(JobKey(job.job_id));
+    end();
+    arena.append(EncodeJob(job));
+    end();
+  }
+  for (const TaskInfo& task : batch.tasks) {
+    arena.append("t/");
+    arena.append(task.task_id.Job().Binary());
+    arena.append(task.task_id.Binary());
+    end();
+    EncodeTaskInto(task, &arena);
+    end();
+  }
+  for (const auto& [id, blob] : batch.functions) {
+    arena.append(FunctionKey(id));
+    end();
+    arena.append(blob);
+    end();
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> writes;
+  writes.reserve(ends.size() / 2);
+  size_t start = 0;
+  for (size_t i = 0; i + 1 < ends.size(); i += 2) {
+    writes.emplace_back(std::string_view(arena.data() + start, ends[i] - start),
+                        std::string_view(arena.data() + ends[i], ends[i + 1] - ends[i]));
+    start = ends[i + 1];
+  }
   return store_->Write(writes, sync);
 }
 

@@ -2,10 +2,11 @@
 
 namespace rayx {
 
-Status MemoryKeyValueStore::Write(const std::vector<std::pair<std::string, std::string>>& batch,
-                                  bool /*sync*/) {
+Status MemoryKeyValueStore::Write(
+    const std::vector<std::pair<std::string_view, std::string_view>>& batch, bool /*sync*/) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [key, value] : batch) data_[key] = value;
+  for (const auto& [key, value] : batch)
+    data_.insert_or_assign(std::string(key), std::string(value));
   return Status::OK();
 }
 

@@ -11,7 +11,8 @@ namespace rayx {
 
 class MemoryKeyValueStore : public KeyValueStore {
  public:
-  Status Write(const std::vector<std::pair<std::string, std::string>>& batch, bool sync) override;
+  Status Write(const std::vector<std::pair<std::string_view, std::string_view>>& batch,
+               bool sync) override;
   StatusOr<std::optional<std::string>> Get(std::string_view key) override;
   Status Scan(std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& visit) override;

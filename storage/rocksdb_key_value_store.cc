@@ -1,6 +1,7 @@
 #include "storage/rocksdb_key_value_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -21,10 +22,14 @@ class RocksDbKeyValueStore : public KeyValueStore {
   RocksDbKeyValueStore(std::unique_ptr<rocksdb::DB> db, bool read_only)
       : db_(std::move(db)), read_only_(read_only) {}
 
-  Status Write(const std::vector<std::pair<std::string, std::string>>& batch, bool sync) override {
+  Status Write(const std::vector<std::pair<std::string_view, std::string_view>>& batch,
+               bool sync) override {
     if (read_only_) return FailedPrecondition("the lineage log was opened to read only");
     rocksdb::WriteBatch writes;
-    for (const auto& [key, value] : batch) writes.Put(key, value);
+    for (const auto& [key, value] : batch) {
+      writes.Put(rocksdb::Slice(key.data(), key.size()),
+                 rocksdb::Slice(value.data(), value.size()));
+    }
     rocksdb::WriteOptions options;
     options.sync = sync;
     return FromRocks(db_->Write(options, &writes), "write to the lineage log");
@@ -69,6 +74,16 @@ StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::str
   // most of the writer's time finding each key's place. Readers open with their own options.
   options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
   options.allow_concurrent_memtable_write = false;
+  // The writer's CPU is the node's cost (two cores, shared with the tasks): no compression (the
+  // records are small and mostly ids and hashes, which do not compress), and the flush and
+  // compaction threads at the lowest priority, as the writer thread is niced.
+  options.compression = rocksdb::kNoCompression;
+  static const bool lowered = [] {
+    rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
+    rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+    return true;
+  }();
+  (void)lowered;
   rocksdb::DB* db = nullptr;
   RAYX_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));

@@ -119,13 +119,12 @@ void Open(const std::function<void(const std::string&)>& report) {
   }
   job.replay_of = state.replay_of;
   std::string path = root + "/" + job.uid;
-  auto log = LineageLog::Open(path, std::move(job));
-  if (!log.ok()) {
-    report("the lineage log " + path + " cannot be opened (" + log.status().ToString() +
-           "); this job runs unlogged");
-    return;
-  }
-  state.log = std::move(log).value();
+  // Opening the database takes several fsyncs: the writer thread does it, off the start's path.
+  state.log = LineageLog::OpenInBackground(
+      path, std::move(job), LineageLog::Options(), [report, path](const Status& status) {
+        report("the lineage log " + path + " cannot be opened (" + status.ToString() +
+               "); this job runs unlogged");
+      });
 }
 
 }  // namespace
@@ -177,7 +176,8 @@ void LineageRecorder::Submitted(const TaskSpec& spec, bool from_driver) {
   e.time_us = LineageNowUs();
   e.submitted = std::make_unique<TaskInfo>();
   TaskInfo& info = *e.submitted;
-  info.name = spec.is_actor_call() ? spec.name + "." + spec.method : spec.name;
+  info.name = spec.name;
+  if (spec.is_actor_call()) e.method = spec.method;
   info.function_id = spec.function_id;
   if (from_driver) info.parent = TaskID::ForDriver(spec.task_id.Job());
   if (!spec.is_actor_call()) {
@@ -187,10 +187,11 @@ void LineageRecorder::Submitted(const TaskSpec& spec, bool from_driver) {
     }
     info.resources = last_resources_text_;
   }
-  info.options = "max_retries=" + std::to_string(spec.max_retries);
-  if (spec.actor_creation) info.options += " actor_creation";
-  if (spec.is_actor_call()) info.options += " actor_call";
-  if (spec.is_direct()) info.options += " direct";
+  e.format_options = true;  // The writer formats the name and options.
+  e.max_retries = spec.max_retries;
+  e.actor_creation = spec.actor_creation;
+  e.actor_call = spec.is_actor_call();
+  e.direct = spec.is_direct();
   e.args_material = ArgsMaterial(spec);
   log_->Record(std::move(e));
 }
@@ -205,7 +206,7 @@ void LineageRecorder::Started(const TaskID& id, int worker_pid) {
   e.kind = TaskEventInfo::Kind::kRunning;
   e.task_id = id;
   e.time_us = LineageNowUs();
-  e.detail = "worker pid=" + std::to_string(worker_pid);
+  e.worker_pid = worker_pid;  // Formatted by the writer.
   log_->Record(std::move(e));
 }
 

@@ -57,7 +57,8 @@ class LineageRecorder {
 };
 
 // Opens this process's log for a node that starts now (once per process; later calls do nothing)
-// and returns it, or null when logging is off or the log cannot be opened (report says why).
+// and returns it, or null when logging is off. The database is opened by the log's writer thread:
+// when it cannot be, report says why (from that thread) and the log records nothing.
 LineageLog* StartProcessLineage(const std::function<void(const std::string&)>& report);
 // The log opened above, or null.
 LineageLog* ProcessLineage();

@@ -28,8 +28,8 @@ namespace rayx {
 
 namespace {
 
-// How long a stopping node with a lineage log keeps serving before it stops its workers.
-constexpr int kStopGraceMs = 15;
+// How long at most a stopping node with a lineage log waits for leased workers' reports.
+constexpr auto kReportsBound = std::chrono::milliseconds(20);
 
 void Warn(const std::string& message) {
   std::string line = "rayx: warning: " + message + "\n";
@@ -204,8 +204,17 @@ void Node::Stop(uint64_t grace_ms) {
   }
   c->running = false;
   // Workers report direct tasks within kFlushDelay (5 ms) of running them: with the lineage log on,
-  // those reports are heard (and logged) before the workers go.
-  if (c->lineage_log != nullptr) usleep(kStopGraceMs * 1000);
+  // those reports are heard (and logged) before the workers go. A lease is over once its owner
+  // gave it back (a driver does as it disconnects) and its tasks' reports came.
+  if (c->lineage_log != nullptr) {
+    const auto bound = std::chrono::steady_clock::now() + kReportsBound;
+    for (;;) {
+      std::promise<size_t> leases;
+      c->loop.Post([c, &leases] { leases.set_value(c->tasks ? c->tasks->num_leases() : 0); });
+      if (leases.get_future().get() == 0 || std::chrono::steady_clock::now() >= bound) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   std::promise<void> stopped;
   c->loop.Post([c, &stopped] {
     if (c->service) c->service->SetPeerNodes(nullptr);

@@ -124,6 +124,8 @@ class TaskManager {
 
   const NodeResources& resources() const { return resources_; }
   size_t num_tasks() const { return tasks_.size(); }
+  // Workers leased to owners whose leases are not over: not returned, or with reports owed.
+  size_t num_leases() const { return leases_.size(); }
 
  private:
   // kRemote: sent to another member (remote_node), which runs it.
