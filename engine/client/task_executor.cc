@@ -51,8 +51,7 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     std::lock_guard<std::mutex> lock(mu_);
     task->cancelled = cancelled_.count(task->task_id) != 0;
   }
-  context_->SetCurrentTask(task->task_id, spec->depth(),
-                           static_cast<uint32_t>(std::max(0, execute->retries_left())));
+  context_->SetCurrentTask(task->task_id, spec->depth(), execute->attempt());
   task->function_id = BytesOf(spec->function_id());
   task->has_function_blob = execute->function_blob() != nullptr;
   task->function_blob = BytesOf(execute->function_blob());

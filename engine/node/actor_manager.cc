@@ -313,6 +313,7 @@ void ActorManager::SendCall(Actor* actor, Call* call) {
   ExecuteExtras extras;
   extras.dependency_values = DependencyValues(call->spec);
   extras.retries_left = call->retries_left;
+  extras.attempt = call->attempt;
   flatbuffers::FlatBufferBuilder b(192 + call->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, call->spec, extras);
   // Pump checked that the call fits; failing here is a bug in rayx.
@@ -434,6 +435,7 @@ void ActorManager::OnActorWorkerLost(Actor* actor, const std::string& why) {
     actor->running.pop_back();
     if (restart && call->retries_left != 0) {
       if (call->retries_left > 0) call->retries_left--;
+      call->attempt++;
       actor->queue.push_front(std::move(call));
     } else {
       FailCall(call.get(), why);

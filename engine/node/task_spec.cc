@@ -164,6 +164,7 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   if (!dep_values.IsNull()) eb.add_dependency_values(dep_values);
   eb.add_retries_left(extras.retries_left);
   if (!gpu_ids.IsNull()) eb.add_gpu_ids(gpu_ids);
+  eb.add_attempt(extras.attempt);
   return FinishEnvelope(b, eb.Finish());
 }
 

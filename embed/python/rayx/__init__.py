@@ -107,7 +107,8 @@ def remote(*args: Any, **kwargs: Any) -> Any:
     """Makes a function a remote function: ``@rayx.remote`` or ``@rayx.remote(**options)``.
 
     Options (also accepted by ``f.options(...)``): num_cpus (default 1), num_gpus, resources,
-    memory, num_returns (default 1), max_retries (default 3; retries after worker failures),
+    memory, num_returns (default 1), max_retries (default 3; retries after worker failures; -1:
+    for ever),
     retry_exceptions (False, True, or a list of exception types), name.
 
     On a class it makes an actor class (see `rayx.actor`), with the options num_cpus, num_gpus,

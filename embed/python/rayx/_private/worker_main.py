@@ -132,7 +132,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
         except KeyboardInterrupt:
             return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
         except Exception as e:
-            retry = retries_left > 0 and _should_retry(e, retry_exceptions)
+            retry = retries_left != 0 and _should_retry(e, retry_exceptions)  # -1: for ever.
             return [_error_result(name, e)], retry
     except KeyboardInterrupt:  # A late SIGINT while handling the above.
         return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
