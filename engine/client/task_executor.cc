@@ -63,6 +63,14 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     task->returns.push_back(ObjectID::ForReturn(task->task_id, i));
   }
   task->retries_left = execute->retries_left();
+  task->attempt = execute->attempt();
+  task->resources.clear();
+  if (spec->resources() != nullptr) {
+    for (const auto* amount : *spec->resources()) {
+      if (amount->name() == nullptr) continue;
+      task->resources.emplace_back(amount->name()->string_view(), amount->amount());
+    }
+  }
   task->gpu_ids.clear();
   if (execute->gpu_ids() != nullptr) {
     task->gpu_ids.assign(execute->gpu_ids()->begin(), execute->gpu_ids()->end());

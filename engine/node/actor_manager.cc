@@ -28,6 +28,7 @@ struct ActorManager::Actor {
   bool pinned = false;
   ResourceSet lifetime;
   int restarts_left = 0;     // -1: for ever.
+  uint32_t restarts = 0;     // Times restarted: the creation task's attempt.
   int max_task_retries = 0;  // -1: for ever.
   std::string name;
   std::string ns;
@@ -232,6 +233,7 @@ void ActorManager::OnPlaced(const ActorID& id, Worker* worker, const Allocation&
   }
   extras.dependency_values = DependencyValues(actor->spec);
   extras.gpu_ids = allocation.gpu_ids;
+  extras.attempt = actor->restarts;
   flatbuffers::FlatBufferBuilder b(256 + actor->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, actor->spec, extras);
   // OnCreationArgReady checked that the creation task fits; failing here is a bug in rayx.
@@ -446,6 +448,7 @@ void ActorManager::OnActorWorkerLost(Actor* actor, const std::string& why) {
     return;
   }
   if (actor->restarts_left > 0) actor->restarts_left--;
+  actor->restarts++;
   RAYX_LOG(Info) << why << "; restarting it";
   Place(actor);
 }

@@ -164,8 +164,16 @@ class ActorClass:
             self._class_id, self._blob = serialization.serialize_function(self._cls)
         worker.export_function(self._class_id, self._blob)
         name = self._cls.__qualname__
-        encoded = task_args.encode_args(name, args, kwargs, False, worker.put_serialized)
         placement, lifetime = actor_resources(actor_options)
+        # A creation task has no retry_exceptions: its place in the arguments carries what the
+        # actor's worker tells of itself (rayx.get_runtime_context() there).
+        actor_context = {
+            "name": actor_options.get("name") or "",
+            "namespace": actor_options.get("namespace") or "",
+            "meta": self._meta,
+            "resources": lifetime,
+        }
+        encoded = task_args.encode_args(name, args, kwargs, actor_context, worker.put_serialized)
         max_concurrency = actor_options.get("max_concurrency")
         if max_concurrency is None:
             max_concurrency = DEFAULT_ASYNC_CONCURRENCY if self._meta["is_async"] else 1

@@ -5,6 +5,9 @@ buffers, of the tuple
 
     (1, args: tuple, kwargs: dict[str, Any], retry_exceptions: bool | tuple[type, ...])
 
+(an actor's creation task has no retry_exceptions: that place holds the actor's context, a dict
+of its name, namespace, handle meta and lifetime resources, which its worker reads back).
+
 in which every top-level argument that is an ObjectRef has been replaced by
 ``DependencyArg(i)``, i being its index in the task's ``dependencies`` list (each distinct ref
 appears there once). The engine resolves dependencies before the task runs and hands the worker

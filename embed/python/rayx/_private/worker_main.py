@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import _rayx
 
 from rayx import exceptions
-from rayx._private import serialization, task_args, worker
+from rayx._private import current, serialization, task_args, worker
 from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, VALUE
 
 # Ids in a serialization's contained list: 20-byte object ids, and 16-byte actor ids (handles).
@@ -94,6 +94,11 @@ def _enter_user_code(task_id: bytes) -> None:
             raise KeyboardInterrupt
 
 
+_set_task = current._task.set
+_TaskInfo = current.TaskInfo
+_NO_RESOURCES: dict = {}
+
+
 def execute_task(task: tuple) -> tuple[list, bool]:
     """Runs one task from next_task and returns ``(results, retry)`` for task_done.
 
@@ -117,6 +122,8 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             if function is None:
                 function = _load_function(function_id, function_blob)
             args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
+            resources = task[14] if len(task) > 14 else _NO_RESOURCES
+            _set_task(_TaskInfo(task_id, name, function, resources))
             try:
                 _enter_user_code(task_id)
                 output = function(*args, **kwargs) if kwargs else function(*args)
