@@ -70,9 +70,12 @@ def init(
             environment variable RAYX_ADDRESS (or RAY_ADDRESS) is used if set.
         num_cpus: CPUs of the embedded node (default: os.cpu_count()).
         num_gpus: GPUs of the embedded node (default 0).
-        resources: custom resources of the embedded node, e.g. ``{"accel": 1}``.
+        resources: custom resources of the embedded node, e.g. ``{"accel": 1}``; ``"memory"``
+            sets its memory resource (default: the memory available now, less the object store).
         object_store_memory: bytes of shared memory for large objects (default: the engine's).
         ignore_reinit_error: when already initialized, return instead of raising.
+        runtime_env: ``{"env_vars": {...}}``, set in the environment of every worker of the
+            embedded node (and of the driver); other keys raise NotImplementedError.
         **kwargs: other ray.init parameters are accepted and ignored, with a warning.
 
     Returns:

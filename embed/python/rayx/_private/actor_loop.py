@@ -37,7 +37,10 @@ def run(task: tuple) -> None:
     try:
         cls = wm._load_function(function_id, function_blob)
         args, kwargs, actor_context = task_args.decode_args(args_blob, dependency_values)
-        _set_actor(task, actor_context if isinstance(actor_context, dict) else {})
+        actor_context = actor_context if isinstance(actor_context, dict) else {}
+        _set_actor(task, actor_context)
+        if actor_context.get("env_vars"):  # The actor's worker is its own: set for good.
+            wm.apply_env_vars(actor_context["env_vars"])
         current.set_task(task_id, name, getattr(cls, "__init__", None), current.actor().resources)
         wm._in_user_code = True
         try:
