@@ -257,3 +257,24 @@ def nodes() -> list:
     """Returns one dict per node with Ray's keys (NodeID, Alive, Resources, ...)."""
     _worker.require_initialized("nodes")
     return _rayx.nodes()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "util":  # As after Ray's `import ray`; loaded on first use, for start-up time.
+        import importlib
+
+        return importlib.import_module("rayx.util")
+    # Ray's names that rayx lacks raise NotImplementedError (rayx._private.not_supported).
+    from rayx._private import not_supported
+
+    return not_supported.refuse_name("ray", name, not_supported.NAMES_OF_RAY)
+
+
+def _install_import_refuser() -> None:
+    # `import ray.data` (and Ray's other libraries) raises ImportError saying why.
+    from rayx._private import not_supported
+
+    not_supported.install_import_refuser()
+
+
+_install_import_refuser()

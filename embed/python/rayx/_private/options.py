@@ -44,9 +44,16 @@ def _integer(minimum: int) -> Callable[[str, Any], None]:
     return check
 
 
+class _NotSupportedValue(NotImplementedError, ValueError):
+    """An option value Ray accepts and rayx does not implement yet (a ValueError too, as before)."""
+
+
 def _num_returns(name: str, value: Any) -> None:
     if value in ("dynamic", "streaming"):
-        raise ValueError(f"The option '{name}={value!r}' (generators) is not supported by rayx.")
+        raise _NotSupportedValue(
+            f"rayx does not support the option '{name}={value!r}' yet: generator tasks are not "
+            "implemented (see the API compatibility table in rayx's README)."
+        )
     _integer(0)(name, value)
 
 
