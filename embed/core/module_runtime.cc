@@ -119,6 +119,14 @@ PyObject* Context(PyObject*, PyObject*) {
                        (Py_ssize_t)TaskID::kSize);
 }
 
+// actor_id_of(creation_task_id): the id of the actor that the creation task creates.
+PyObject* ActorIdOf(PyObject*, PyObject* task_obj) {
+  TaskID task;
+  if (!IdFromBytes(task_obj, &task)) return nullptr;
+  ActorID actor = ActorID::Of(task);
+  return PyBytes_FromStringAndSize(actor.Binary().data(), (Py_ssize_t)ActorID::kSize);
+}
+
 PyObject* NodeQuery(InfoKind kind) {
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
   if (runtime == nullptr) return nullptr;
@@ -172,6 +180,8 @@ void AddRuntimeMethods(std::vector<PyMethodDef>* methods) {
           {"is_connected", Entry<IsConnected>, METH_NOARGS, "True while connected to a node."},
           {"context", Entry<Context>, METH_NOARGS,
            "Ids of this job, node, worker and current task."},
+          {"actor_id_of", Entry<ActorIdOf>, METH_O,
+           "actor_id_of(creation_task_id) -> the id of the actor it creates."},
           {"cluster_resources", Entry<ClusterResources>, METH_NOARGS,
            "Total resources of the cluster."},
           {"available_resources", Entry<AvailableResources>, METH_NOARGS, "Resources free now."},

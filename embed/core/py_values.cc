@@ -211,6 +211,38 @@ PyObject* ValueToTriple(IncomingValue value) {
   return Py_BuildValue("(iNN)", kind, data, buffers);
 }
 
+namespace {
+
+// A dict {name: amount} of a task's resources. Tasks mostly ask for the same few shapes, so the
+// dict of the last shape is kept and shared (the Python side copies it before handing it out).
+PyObject* ResourcesDict(const std::vector<std::pair<std::string_view, double>>& resources) {
+  static std::vector<std::pair<std::string, double>> last_shape;  // Guarded by the GIL.
+  static PyObject* last_dict = nullptr;
+  bool same = last_dict != nullptr && last_shape.size() == resources.size();
+  for (size_t i = 0; same && i < resources.size(); ++i) {
+    same = last_shape[i].first == resources[i].first && last_shape[i].second == resources[i].second;
+  }
+  if (same) return Py_NewRef(last_dict);
+  PyObject* dict = PyDict_New();
+  if (dict == nullptr) return nullptr;
+  for (const auto& [name, amount] : resources) {
+    PyObject* key = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    PyObject* value = key == nullptr ? nullptr : PyFloat_FromDouble(amount);
+    int set = value == nullptr ? -1 : PyDict_SetItem(dict, key, value);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    if (set != 0) {
+      Py_DECREF(dict);
+      return nullptr;
+    }
+  }
+  Py_XSETREF(last_dict, Py_NewRef(dict));
+  last_shape.assign(resources.begin(), resources.end());
+  return dict;
+}
+
+}  // namespace
+
 PyObject* TaskToTuple(TaskToRun& task) {
   PyObject* deps = PyList_New(static_cast<Py_ssize_t>(task.dependency_values.size()));
   if (deps == nullptr) return nullptr;
@@ -257,6 +289,8 @@ PyObject* TaskToTuple(TaskToRun& task) {
       text(task.method),
       PyLong_FromLong(task.max_concurrency),
       PyBool_FromLong(task.cancelled),
+      PyLong_FromUnsignedLong(task.attempt),
+      ResourcesDict(task.resources),
   };
   constexpr Py_ssize_t kItems = sizeof(items) / sizeof(items[0]);
   PyObject* tuple = PyTuple_New(kItems);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/base/ids.h"
@@ -125,6 +126,10 @@ struct TaskToRun {
   std::vector<ObjectID> returns;
   int retries_left = 0;
   std::vector<int> gpu_ids;
+  // The run of the task (ExecuteTask.attempt): for an actor's creation, times it was restarted.
+  uint32_t attempt = 0;
+  // What the task asked for (its spec's resources), names pointing into frame.
+  std::vector<std::pair<std::string_view, double>> resources;
   bool actor_creation = false;
   int max_concurrency = 0;
   bool cancelled = false;  // Cancelled before it came: report it cancelled, do not run it.

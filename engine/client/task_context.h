@@ -30,10 +30,11 @@ class TaskContext {
   // The calling thread now runs task_id (nil: none). Resets the calling thread's submission and
   // put counters; the ids of what it submits and puts derive from task_id. depth is the task's
   // depth in the task tree (0: submitted by a driver); without one, the depth of the last task
-  // set with a depth is used (threads of a concurrent actor). attempt tells attempts of one task
-  // apart (the retries it had left when it was sent): the tasks each attempt submits get ids of
-  // their own, so that a retry's children never collide with those of an attempt that died,
-  // which may still be known to the node.
+  // set with a depth is used (threads of a concurrent actor). attempt tells runs of one task
+  // apart (0 for the first, one more per retry or rebuild, as the node counts them; only its low
+  // 16 bits count): the tasks each attempt submits get ids of their own, so that a retry's
+  // children never collide with those of an attempt that died, which may still be known to the
+  // node.
   void SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth = std::nullopt,
                       uint32_t attempt = 0);
 

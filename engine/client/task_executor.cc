@@ -51,8 +51,7 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     std::lock_guard<std::mutex> lock(mu_);
     task->cancelled = cancelled_.count(task->task_id) != 0;
   }
-  context_->SetCurrentTask(task->task_id, spec->depth(),
-                           static_cast<uint32_t>(std::max(0, execute->retries_left())));
+  context_->SetCurrentTask(task->task_id, spec->depth(), execute->attempt());
   task->function_id = BytesOf(spec->function_id());
   task->has_function_blob = execute->function_blob() != nullptr;
   task->function_blob = BytesOf(execute->function_blob());
@@ -64,6 +63,14 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     task->returns.push_back(ObjectID::ForReturn(task->task_id, i));
   }
   task->retries_left = execute->retries_left();
+  task->attempt = execute->attempt();
+  task->resources.clear();
+  if (spec->resources() != nullptr) {
+    for (const auto* amount : *spec->resources()) {
+      if (amount->name() == nullptr) continue;
+      task->resources.emplace_back(amount->name()->string_view(), amount->amount());
+    }
+  }
   task->gpu_ids.clear();
   if (execute->gpu_ids() != nullptr) {
     task->gpu_ids.assign(execute->gpu_ids()->begin(), execute->gpu_ids()->end());

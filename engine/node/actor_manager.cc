@@ -28,6 +28,7 @@ struct ActorManager::Actor {
   bool pinned = false;
   ResourceSet lifetime;
   int restarts_left = 0;     // -1: for ever.
+  uint32_t restarts = 0;     // Times restarted: the creation task's attempt.
   int max_task_retries = 0;  // -1: for ever.
   std::string name;
   std::string ns;
@@ -232,6 +233,7 @@ void ActorManager::OnPlaced(const ActorID& id, Worker* worker, const Allocation&
   }
   extras.dependency_values = DependencyValues(actor->spec);
   extras.gpu_ids = allocation.gpu_ids;
+  extras.attempt = actor->restarts;
   flatbuffers::FlatBufferBuilder b(256 + actor->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, actor->spec, extras);
   // OnCreationArgReady checked that the creation task fits; failing here is a bug in rayx.
@@ -313,6 +315,7 @@ void ActorManager::SendCall(Actor* actor, Call* call) {
   ExecuteExtras extras;
   extras.dependency_values = DependencyValues(call->spec);
   extras.retries_left = call->retries_left;
+  extras.attempt = call->attempt;
   flatbuffers::FlatBufferBuilder b(192 + call->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, call->spec, extras);
   // Pump checked that the call fits; failing here is a bug in rayx.
@@ -434,6 +437,7 @@ void ActorManager::OnActorWorkerLost(Actor* actor, const std::string& why) {
     actor->running.pop_back();
     if (restart && call->retries_left != 0) {
       if (call->retries_left > 0) call->retries_left--;
+      call->attempt++;
       actor->queue.push_front(std::move(call));
     } else {
       FailCall(call.get(), why);
@@ -444,6 +448,7 @@ void ActorManager::OnActorWorkerLost(Actor* actor, const std::string& why) {
     return;
   }
   if (actor->restarts_left > 0) actor->restarts_left--;
+  actor->restarts++;
   RAYX_LOG(Info) << why << "; restarting it";
   Place(actor);
 }

@@ -99,6 +99,7 @@ class ActorManager {
   struct Call {
     TaskSpec spec;
     int retries_left = 0;  // -1: for ever.
+    uint32_t attempt = 0;  // One more each time it is sent again after its worker died.
   };
   struct Actor;
 

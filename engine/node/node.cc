@@ -79,13 +79,20 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   std::map<std::string, double> amounts = options.resources;
   amounts["CPU"] = options.num_cpus;
   amounts["GPU"] = options.num_gpus;
-  RAYX_ASSIGN_OR_RETURN(ResourceSet total, ResourceSet::FromDoubles(amounts));
+  RAYX_RETURN_IF_ERROR(ResourceSet::FromDoubles(amounts).status());
 
   std::unique_ptr<Node> node(new Node());
   Components* c = node->components_.get();
   c->node_id = NodeID::FromRandom();
   RAYX_ASSIGN_OR_RETURN(c->dirs,
                         SessionDirs::Create(c->node_id, options.object_store_memory, Warn));
+  if (amounts.count("memory") == 0) {
+    // As in Ray: the memory resource is the memory available at start, less the object store.
+    uint64_t available = AvailableMemoryBytes();
+    uint64_t store = c->dirs->store_capacity();
+    amounts["memory"] = static_cast<double>(available > store ? available - store : 0);
+  }
+  RAYX_ASSIGN_OR_RETURN(ResourceSet total, ResourceSet::FromDoubles(amounts));
   c->session_dir = c->dirs->store_dir();
   c->socket_path = c->dirs->socket_path();
   c->lineage_log = StartProcessLineage(Warn);  // Disk I/O: before the loop runs.

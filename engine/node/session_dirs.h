@@ -42,6 +42,9 @@ Status MakeDirs(const std::string& path);
 void RemoveTree(const std::string& path);
 // Bytes free for an unprivileged writer on the file system of path; 0 when unknown.
 uint64_t FreeBytes(const char* path);
+// Bytes of memory new processes can use now: MemAvailable of /proc/meminfo, or the free pages
+// when it cannot be read.
+uint64_t AvailableMemoryBytes();
 
 // The sockets of the nodes alive on this machine, found through their locked session directories.
 std::vector<std::string> LiveNodeSockets();

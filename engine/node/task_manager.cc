@@ -15,6 +15,21 @@ namespace rayx {
 namespace {
 // Workers that may die in a row before saying hello before the node stops starting more.
 constexpr size_t kMaxStartFailures = 5;
+
+// The retry budget of a task with this max_retries: -1 (any negative value) retries for ever.
+int BudgetOf(int max_retries) { return max_retries < 0 ? -1 : max_retries; }
+
+// Takes one retry from a budget: false when none is left. The next run is one attempt later.
+bool TakeRetry(int* retries_left, uint32_t* attempt) {
+  if (*retries_left == 0) return false;
+  if (*retries_left > 0) --*retries_left;
+  ++*attempt;
+  return true;
+}
+
+std::string RetriesLeftText(int retries_left) {
+  return retries_left < 0 ? "no retry limit" : std::to_string(retries_left) + " retries left";
+}
 }  // namespace
 
 TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
@@ -39,7 +54,7 @@ TaskManager::~TaskManager() {
 Status TaskManager::Adopt(TaskSpec spec, Task* task) {
   task->key = next_key_++;
   task->spec = std::move(spec);
-  task->retries_left = std::max(0, task->spec.max_retries);
+  task->retries_left = BudgetOf(task->spec.max_retries);
   if (functions_->count(task->spec.function_id) == 0) {
     return ProtocolError("task " + task->spec.name + " names a function that was never exported");
   }
@@ -49,14 +64,15 @@ Status TaskManager::Adopt(TaskSpec spec, Task* task) {
 }
 
 Status TaskManager::Submit(TaskSpec spec) {
-  int budget = std::max(0, spec.max_retries);
+  int budget = BudgetOf(spec.max_retries);
   return SubmitWithBudget(std::move(spec), budget);
 }
 
-Status TaskManager::SubmitWithBudget(TaskSpec spec, int retries_left) {
+Status TaskManager::SubmitWithBudget(TaskSpec spec, int retries_left, uint32_t attempt) {
   auto task = std::make_unique<Task>();
   RAYX_RETURN_IF_ERROR(Adopt(std::move(spec), task.get()));
   task->retries_left = retries_left;
+  task->attempt = attempt;
 
   for (const ObjectID& id : task->spec.dependencies) {
     // A freed argument whose lineage is kept (a rebuild's) is rebuilt when it is waited for.
@@ -314,6 +330,7 @@ void TaskManager::SendExecute(Task* task, Worker* worker) {
     extras.dependency_values.push_back(value);
   }
   extras.retries_left = task->retries_left;
+  extras.attempt = task->attempt;
   extras.gpu_ids = task->allocation.gpu_ids;
   flatbuffers::FlatBufferBuilder b(256 + task->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, task->spec, extras);
@@ -353,8 +370,7 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::
 Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
   DetachFromWorker(task, /*worker_alive=*/true);
 
-  if (done->retry() && task->retries_left > 0 && !task->cancelled) {
-    task->retries_left--;
+  if (done->retry() && !task->cancelled && TakeRetry(&task->retries_left, &task->attempt)) {
     if (recorder_) recorder_->Retried(task->spec.task_id, "the task raised; retry_exceptions");
     ready_.Push(task->key, task->spec.resources, task->spec.depth);
     task->state = State::kQueued;
@@ -476,11 +492,10 @@ void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
   if (task->cancelled) {
     FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
                                            "task " + task->spec.name + " was cancelled"));
-  } else if (task->retries_left > 0) {
-    task->retries_left--;
+  } else if (TakeRetry(&task->retries_left, &task->attempt)) {
     if (recorder_) recorder_->Retried(task->spec.task_id, worker + " died");
     RAYX_LOG(Warning) << worker << " died running " << task->spec.name << "; retrying it ("
-                      << task->retries_left << " retries left)";
+                      << RetriesLeftText(task->retries_left) << ")";
     Enqueue(task);  // Placed again: with peers it may go elsewhere.
   } else {
     FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
@@ -678,6 +693,7 @@ void TaskManager::KeepLineage(Task* task) {
   auto kept = lineage_.find(spec.task_id);
   if (kept != lineage_.end()) {  // A rebuild finished: what is left of the budget is kept.
     kept->second.retries_left = task->retries_left;
+    kept->second.attempts = task->attempt + 1;
     return;
   }
   bool referenced = false;
@@ -693,6 +709,7 @@ void TaskManager::KeepLineage(Task* task) {
   lineage.spec = std::move(task->spec);
   lineage.spec.direct_worker = WorkerID();    // A rebuild takes the node's path.
   lineage.retries_left = task->retries_left;  // task->spec is moved from from here on.
+  lineage.attempts = task->attempt + 1;
 }
 
 void TaskManager::MaybeDropLineage(const TaskID& task_id) {
@@ -726,15 +743,15 @@ void TaskManager::RebuildLost(const ObjectID& id) {
     return lost("and no lineage is kept for it (an actor's result, or its task is gone)");
   }
   Lineage& lineage = it->second;
-  if (lineage.retries_left <= 0) {
+  if (lineage.retries_left == 0) {
     return lost("and task " + lineage.spec.name +
                 " that made it has no retries left to rebuild it (max_retries=" +
                 std::to_string(lineage.spec.max_retries) + ")");
   }
-  lineage.retries_left--;
+  if (lineage.retries_left > 0) lineage.retries_left--;
   num_rebuilt_++;
   RAYX_LOG(Info) << "object " << id.Hex() << " was lost; running task " << lineage.spec.name
-                 << " again to rebuild it (" << lineage.retries_left << " retries left)";
+                 << " again to rebuild it (" << RetriesLeftText(lineage.retries_left) << ")";
   // References nested in its arguments that were freed since: lost, so that a get of one in the
   // task rebuilds it or fails, rather than waiting for a value that never comes.
   for (const ObjectID& nested : lineage.spec.contained) {
@@ -742,7 +759,7 @@ void TaskManager::RebuildLost(const ObjectID& id) {
   }
   // Its other returns are sealed too: a lost one is rebuilt, a second value of one that is not is
   // dropped.
-  Status s = SubmitWithBudget(lineage.spec, lineage.retries_left);
+  Status s = SubmitWithBudget(lineage.spec, lineage.retries_left, lineage.attempts);
   if (!s.ok()) lost("and running its task again failed: " + s.ToString());
 }
 

@@ -4,8 +4,10 @@
 // idle worker, which is sent ExecuteTask. When the worker reports TaskDone, the results are
 // stored and the resources and worker freed. A task whose argument is an error gets that error
 // as its result without running. A worker that dies while running a task has the task retried
-// while retries remain, else the results become a WORKER_DIED error. A worker blocked in get gives
-// its CPU back so that the tasks it waits for can run; the pool grows past the CPU count for them.
+// while retries remain (max_retries=-1: for ever), else the results become a WORKER_DIED error.
+// Each run of a task is an attempt, numbered from 0 and sent in ExecuteTask, from which the ids of
+// the tasks it submits derive. A worker blocked in get gives its CPU back so that the tasks it
+// waits for can run; the pool grows past the CPU count for them.
 //
 // Direct submission (protocol.fbs): an owner may lease an idle worker (LeaseToOwner) and send it
 // tasks itself. The owner tells the node of each such task after the fact (SubmitDirect) and the
@@ -134,7 +136,8 @@ class TaskManager {
     uint64_t key = 0;
     // spec.resources is the demand; the actors of spec.contained_actors live while it waits.
     TaskSpec spec;
-    int retries_left = 0;
+    int retries_left = 0;  // -1: for ever (max_retries=-1).
+    uint32_t attempt = 0;  // 0 for the first run, one more per retry or rebuild.
     State state = State::kWaitingForArgs;
     size_t args_pending = 0;
     std::vector<std::pair<ObjectID, uint64_t>> arg_waiters;
@@ -168,12 +171,13 @@ class TaskManager {
   // What it takes to run a finished task again.
   struct Lineage {
     TaskSpec spec;
-    int retries_left = 0;
-    int dependents = 0;  // Kept lineages of tasks that take one of its returns as an argument.
+    int retries_left = 0;   // -1: for ever.
+    uint32_t attempts = 0;  // Runs so far: a rebuild is the next attempt.
+    int dependents = 0;     // Kept lineages of tasks that take one of its returns as an argument.
   };
 
-  // Takes a task with retries_left as its budget.
-  Status SubmitWithBudget(TaskSpec spec, int retries_left);
+  // Takes a task with retries_left as its budget (-1: for ever), as its attempt-th run.
+  Status SubmitWithBudget(TaskSpec spec, int retries_left, uint32_t attempt = 0);
   // Keeps the lineage of a task that finished with success, if one of its returns is referenced.
   void KeepLineage(Task* task);
   // Forgets the lineage of task_id when nothing needs it any more (see above).

@@ -25,6 +25,11 @@ size_t ExecuteTaskBound(const TaskSpec& spec, const ExecuteExtras& extras) {
                  spec.dependencies.size() * ObjectID::kSize + kMaxGpuIds * sizeof(int32_t);
   if (extras.function_blob != nullptr) bound += extras.function_blob->size();
   for (const StoredValue* value : extras.dependency_values) bound += StoredValueWireBound(*value);
+  if (!spec.is_actor_call() && !spec.actor_creation) {
+    for (const auto& [resource, amount] : spec.resources.ToDoubles()) {
+      bound += 2 * kTableOverhead + resource.size() + sizeof(amount);
+    }
+  }
   return bound;
 }
 
@@ -127,6 +132,15 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   }
   flatbuffers::Offset<flatbuffers::String> method;
   if (spec.is_actor_call()) method = b.CreateString(spec.method);
+  // A task's worker is told what it holds (get_assigned_resources); an actor's knows its own.
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> resources;
+  if (!spec.is_actor_call() && !spec.actor_creation) {
+    std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+    for (const auto& [resource, amount] : spec.resources.ToDoubles()) {
+      amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
+    }
+    resources = b.CreateVector(amounts);
+  }
   wire::TaskSpecBuilder sb(b);
   sb.add_task_id(task_id);
   if (!spec.is_actor_call()) sb.add_function_id(function_id);
@@ -137,6 +151,7 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   sb.add_num_returns(spec.actor_creation ? 0 : spec.num_returns);
   if (!actor_id.IsNull()) sb.add_actor_id(actor_id);
   if (spec.is_actor_call()) sb.add_method(method);
+  if (!resources.IsNull()) sb.add_resources(resources);
   if (spec.actor_creation) {
     sb.add_actor_creation(true);
     sb.add_max_concurrency(spec.max_concurrency);
@@ -164,6 +179,7 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   if (!dep_values.IsNull()) eb.add_dependency_values(dep_values);
   eb.add_retries_left(extras.retries_left);
   if (!gpu_ids.IsNull()) eb.add_gpu_ids(gpu_ids);
+  eb.add_attempt(extras.attempt);
   return FinishEnvelope(b, eb.Finish());
 }
 

@@ -70,8 +70,9 @@ struct ExecuteExtras {
   const std::string* function_blob = nullptr;
   // The values of spec.dependencies, one per id, in order; none is null.
   std::vector<const StoredValue*> dependency_values;
-  int retries_left = 0;
+  int retries_left = 0;  // -1: for ever.
   std::vector<int> gpu_ids;
+  uint32_t attempt = 0;  // 0 for the first run, one more per retry or rebuild.
 };
 
 // True when the ExecuteTask of spec with extras stays within kMaxFrameSize (an upper bound of its

@@ -120,6 +120,7 @@ TEST(TaskSpecTest, ExecuteTaskOfATaskCarriesBlobValuesAndDepth) {
   extras.dependency_values = {&value};
   extras.retries_left = 5;
   extras.gpu_ids = {1, 3};
+  extras.attempt = 7;
   flatbuffers::FlatBufferBuilder b;
   StatusOr<std::string_view> bytes = BuildExecuteTask(b, spec, extras);
   ASSERT_TRUE(bytes.ok()) << bytes.status();
@@ -127,6 +128,7 @@ TEST(TaskSpecTest, ExecuteTaskOfATaskCarriesBlobValuesAndDepth) {
   ASSERT_NE(execute, nullptr);
   EXPECT_EQ(BytesOf(execute->function_blob()), "definition");
   EXPECT_EQ(execute->retries_left(), 5);
+  EXPECT_EQ(execute->attempt(), 7u);
   ASSERT_NE(execute->gpu_ids(), nullptr);
   EXPECT_EQ(execute->gpu_ids()->size(), 2u);
   ASSERT_NE(execute->dependency_values(), nullptr);

@@ -70,9 +70,12 @@ def init(
             environment variable RAYX_ADDRESS (or RAY_ADDRESS) is used if set.
         num_cpus: CPUs of the embedded node (default: os.cpu_count()).
         num_gpus: GPUs of the embedded node (default 0).
-        resources: custom resources of the embedded node, e.g. ``{"accel": 1}``.
+        resources: custom resources of the embedded node, e.g. ``{"accel": 1}``; ``"memory"``
+            sets its memory resource (default: the memory available now, less the object store).
         object_store_memory: bytes of shared memory for large objects (default: the engine's).
         ignore_reinit_error: when already initialized, return instead of raising.
+        runtime_env: ``{"env_vars": {...}}``, set in the environment of every worker of the
+            embedded node (and of the driver); other keys raise NotImplementedError.
         **kwargs: other ray.init parameters are accepted and ignored, with a warning.
 
     Returns:
@@ -107,7 +110,8 @@ def remote(*args: Any, **kwargs: Any) -> Any:
     """Makes a function a remote function: ``@rayx.remote`` or ``@rayx.remote(**options)``.
 
     Options (also accepted by ``f.options(...)``): num_cpus (default 1), num_gpus, resources,
-    memory, num_returns (default 1), max_retries (default 3; retries after worker failures),
+    memory, num_returns (default 1), max_retries (default 3; retries after worker failures; -1:
+    for ever),
     retry_exceptions (False, True, or a list of exception types), name.
 
     On a class it makes an actor class (see `rayx.actor`), with the options num_cpus, num_gpus,
@@ -253,3 +257,24 @@ def nodes() -> list:
     """Returns one dict per node with Ray's keys (NodeID, Alive, Resources, ...)."""
     _worker.require_initialized("nodes")
     return _rayx.nodes()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "util":  # As after Ray's `import ray`; loaded on first use, for start-up time.
+        import importlib
+
+        return importlib.import_module("rayx.util")
+    # Ray's names that rayx lacks raise NotImplementedError (rayx._private.not_supported).
+    from rayx._private import not_supported
+
+    return not_supported.refuse_name("ray", name, not_supported.NAMES_OF_RAY)
+
+
+def _install_import_refuser() -> None:
+    # `import ray.data` (and Ray's other libraries) raises ImportError saying why.
+    from rayx._private import not_supported
+
+    not_supported.install_import_refuser()
+
+
+_install_import_refuser()

@@ -83,10 +83,13 @@ def actor_resources(actor_options: dict) -> tuple[dict, dict]:
     for key, amount in (actor_options.get("resources") or {}).items():
         if amount > 0:
             lifetime[key] = float(amount)
+    accelerator = options_lib.task_resources(
+        {"num_cpus": 0, "accelerator_type": actor_options.get("accelerator_type")})
+    lifetime.update(accelerator)  # accelerator_type:<type>, as for a task (or nothing).
     specified = num_cpus is not None or actor_options.get("num_gpus") or actor_options.get(
         "memory") or actor_options.get("resources")
     if not specified:
-        return {"CPU": 1.0}, {}
+        return {"CPU": 1.0, **accelerator}, dict(accelerator)
     return dict(lifetime), lifetime
 
 
@@ -164,8 +167,17 @@ class ActorClass:
             self._class_id, self._blob = serialization.serialize_function(self._cls)
         worker.export_function(self._class_id, self._blob)
         name = self._cls.__qualname__
-        encoded = task_args.encode_args(name, args, kwargs, False, worker.put_serialized)
         placement, lifetime = actor_resources(actor_options)
+        # A creation task has no retry_exceptions: its place in the arguments carries what the
+        # actor's worker tells of itself (rayx.get_runtime_context() there).
+        actor_context = {
+            "name": actor_options.get("name") or "",
+            "namespace": actor_options.get("namespace") or "",
+            "meta": self._meta,
+            "resources": lifetime,
+            "env_vars": options_lib.runtime_env_vars(actor_options),
+        }
+        encoded = task_args.encode_args(name, args, kwargs, actor_context, worker.put_serialized)
         max_concurrency = actor_options.get("max_concurrency")
         if max_concurrency is None:
             max_concurrency = DEFAULT_ASYNC_CONCURRENCY if self._meta["is_async"] else 1

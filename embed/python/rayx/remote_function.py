@@ -158,8 +158,11 @@ class _CallInfo:
         retry_exceptions = task_options["retry_exceptions"]
         if isinstance(retry_exceptions, list):
             retry_exceptions = tuple(retry_exceptions)
-        self.retry_exceptions = retry_exceptions
         self.retry = retry_exceptions is not False
+        env_vars = options_lib.runtime_env_vars(task_options)
+        if env_vars:  # Set in the worker's environment for the task's run (worker_main).
+            retry_exceptions = task_args.TaskEnv(retry_exceptions, env_vars)
+        self.retry_exceptions = retry_exceptions
         from rayx.util import scheduling_strategies  # Here: rayx.util imports rayx.
 
         self.placement = scheduling_strategies.placement(task_options.get("scheduling_strategy"))

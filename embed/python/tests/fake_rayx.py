@@ -152,8 +152,8 @@ class FakeEngine:
                 results, retry = worker_main.execute_task(task)
             finally:
                 self.task_id = outer
-            if retry and retries_left > 0:
-                retries_left -= 1
+            if retry and retries_left != 0:  # -1: for ever.
+                retries_left -= retries_left > 0
                 continue
             break
         if len(results) == 1 and results[0][0] != 0:

@@ -35,9 +35,26 @@ class OptionsTest(unittest.TestCase):
     def test_ignored_options_warn_once(self):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            options.validate_options("task", {"runtime_env": {"pip": []}})
-            options.validate_options("task", {"runtime_env": {"pip": []}})
+            options.validate_options("task", {"max_calls": 2})
+            options.validate_options("task", {"max_calls": 2})
+            options.validate_options("task", {"_metadata": {"x": 1}, "enable_task_events": False})
         self.assertEqual(len(caught), 1)
+
+    def test_what_rayx_cannot_do_is_named(self):
+        for bad, named in [({"runtime_env": {"pip": ["x"]}}, "'pip'"),
+                           ({"label_selector": {"zone": "a"}}, "label_selector"),
+                           ({"placement_group": object()}, "placement_group")]:
+            with self.assertRaisesRegex(NotImplementedError, named, msg=bad):
+                options.validate_options("task", bad)
+        with self.assertRaises(TypeError):
+            options.validate_options("task", {"runtime_env": {"env_vars": {"A": 1}}})
+        options.validate_options("task", {"runtime_env": {"env_vars": {"A": "1"}},
+                                          "label_selector": {}, "placement_group": "default"})
+
+    def test_runtime_env_vars(self):
+        self.assertIsNone(options.runtime_env_vars({}))
+        self.assertEqual(options.runtime_env_vars({"runtime_env": {"env_vars": {"A": "1"}}}),
+                         {"A": "1"})
 
     def test_task_resources(self):
         self.assertEqual(options.task_resources({}), {"CPU": 1.0})
@@ -45,6 +62,8 @@ class OptionsTest(unittest.TestCase):
             options.task_resources({"num_cpus": 0, "num_gpus": 1, "resources": {"a": 2, "z": 0}}),
             {"GPU": 1.0, "a": 2.0},
         )
+        self.assertEqual(options.task_resources({"accelerator_type": "A100", "memory": 5}),
+                         {"CPU": 1.0, "memory": 5.0, "accelerator_type:A100": 0.001})
 
 
 if __name__ == "__main__":

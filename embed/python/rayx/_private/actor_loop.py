@@ -21,12 +21,12 @@ from typing import Any
 
 import _rayx
 
-from rayx._private import task_args, worker
+from rayx._private import current, task_args, worker
 from rayx._private import worker_main as wm
 from rayx._private.serialization import SYSTEM_ERROR
 
 # Fields of a task tuple from _rayx.next_task.
-_TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD = 0, 3, 4, 5, 6, 10
+_TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD, _ATTEMPT = 0, 3, 4, 5, 6, 10, 13
 
 
 def run(task: tuple) -> None:
@@ -36,7 +36,12 @@ def run(task: tuple) -> None:
     wm.set_gpu_ids(gpu_ids)
     try:
         cls = wm._load_function(function_id, function_blob)
-        args, kwargs, _ = task_args.decode_args(args_blob, dependency_values)
+        args, kwargs, actor_context = task_args.decode_args(args_blob, dependency_values)
+        actor_context = actor_context if isinstance(actor_context, dict) else {}
+        _set_actor(task, actor_context)
+        if actor_context.get("env_vars"):  # The actor's worker is its own: set for good.
+            wm.apply_env_vars(actor_context["env_vars"])
+        current.set_task(task_id, name, getattr(cls, "__init__", None), current.actor().resources)
         wm._in_user_code = True
         try:
             instance = cls(*args, **kwargs)
@@ -64,6 +69,20 @@ def run(task: tuple) -> None:
         _serve_in_order(instance)
 
 
+def _set_actor(task: tuple, context: dict) -> None:
+    """Records which actor this worker is (the creation task's actor context, see actor.py)."""
+    current.set_actor(
+        current.ActorInfo(
+            actor_id=_rayx.actor_id_of(task[_TASK_ID]),
+            name=context.get("name", ""),
+            namespace=context.get("namespace", ""),
+            meta=context.get("meta", {}),
+            resources=context.get("resources", {}),
+            restarted=len(task) > _ATTEMPT and task[_ATTEMPT] > 0,
+        )
+    )
+
+
 def _next_task() -> Any:
     while True:
         try:
@@ -74,6 +93,7 @@ def _next_task() -> Any:
 
 def _prepare(instance: Any, task: tuple) -> tuple:
     method = getattr(instance, task[_METHOD])
+    current.set_task(task[_TASK_ID], task[_NAME], method, current.actor().resources)
     args, kwargs, _ = task_args.decode_args(task[_ARGS], task[_DEPS])
     return method, args, kwargs
 

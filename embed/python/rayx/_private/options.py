@@ -1,8 +1,10 @@
 """Validation of `@remote` / `.options()` arguments, shared by remote functions and actors.
 
 Each option Ray accepts is described once, with the kinds of remote object it applies to
-("task", "actor") and whether rayx honours it or only accepts it (with a warning, once).
-Unknown options and bad values raise ValueError naming the option, as Ray does.
+("task", "actor") and whether rayx honours it, accepts it as the no-op it is here (silently), or
+accepts it without acting on it (with a warning, once). Unknown options and bad values raise
+ValueError naming the option, as Ray does; a value rayx cannot act on (a runtime_env key other
+than env_vars, a non-empty label_selector) raises NotImplementedError naming it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
-__all__ = ["validate_options", "task_resources", "TASK_DEFAULTS"]
+__all__ = ["validate_options", "task_resources", "runtime_env_vars", "TASK_DEFAULTS"]
 
 
 def _number(name: str, value: Any, minimum: float = 0.0) -> None:
@@ -42,9 +44,16 @@ def _integer(minimum: int) -> Callable[[str, Any], None]:
     return check
 
 
+class _NotSupportedValue(NotImplementedError, ValueError):
+    """An option value Ray accepts and rayx does not implement yet (a ValueError too, as before)."""
+
+
 def _num_returns(name: str, value: Any) -> None:
     if value in ("dynamic", "streaming"):
-        raise ValueError(f"The option '{name}={value!r}' (generators) is not supported by rayx.")
+        raise _NotSupportedValue(
+            f"rayx does not support the option '{name}={value!r}' yet: generator tasks are not "
+            "implemented (see the API compatibility table in rayx's README)."
+        )
     _integer(0)(name, value)
 
 
@@ -88,6 +97,41 @@ def _anything(name: str, value: Any) -> None:
     pass
 
 
+def _not_supported(what: str, why: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"rayx does not support {what} yet: {why} (see the API compatibility table in rayx's "
+        "README)."
+    )
+
+
+def _runtime_env(name: str, value: Any) -> None:
+    # Ray's runtime_env; rayx applies env_vars (see runtime_env_vars) and nothing else yet.
+    if not isinstance(value, Mapping):
+        raise ValueError(f"The option '{name}' must be a dict, not {type(value).__name__}.")
+    for key, entry in value.items():
+        if key != "env_vars":
+            raise _not_supported(
+                f"runtime_env key {key!r}",
+                "only 'env_vars' is applied (tasks run in the driver's Python environment)",
+            )
+        if not isinstance(entry, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in entry.items()
+        ):
+            raise TypeError("runtime_env['env_vars'] must be a dict of str to str.")
+
+
+def _label_selector(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"The option '{name}' must be a dict, not {type(value).__name__}.")
+    if value:
+        raise _not_supported("label_selector", "rayx nodes have no labels to select")
+
+
+def _placement_group(name: str, value: Any) -> None:
+    if value != "default":  # Ray's own default: no placement group.
+        raise _not_supported(f"the option '{name}'", "rayx has no placement groups")
+
+
 def _scheduling_strategy(name: str, value: Any) -> None:
     # "DEFAULT", "SPREAD" or a ray.util.scheduling_strategies class; on one node, all place alike.
     from rayx.util import scheduling_strategies
@@ -99,7 +143,7 @@ def _scheduling_strategy(name: str, value: Any) -> None:
 class _Option:
     check: Callable[[str, Any], None]
     applies_to: frozenset
-    supported: bool = True
+    supported: bool = True  # False: accepted but not acted on, with a warning (once).
 
 
 _TASK = frozenset({"task"})
@@ -123,19 +167,25 @@ _OPTIONS: dict[str, _Option] = {
     "get_if_exists": _Option(_bool, _ACTOR),
     "max_pending_calls": _Option(_integer(-1), _ACTOR),
     "scheduling_strategy": _Option(_scheduling_strategy, _BOTH),
-    # Accepted for compatibility; rayx does not act on them.
+    # A resource "accelerator_type:<type>" of 0.001, as in Ray: only nodes that declare it run it.
+    "accelerator_type": _Option(_string, _BOTH),
+    "runtime_env": _Option(_runtime_env, _BOTH),
+    "label_selector": _Option(_label_selector, _BOTH),
+    "placement_group": _Option(_placement_group, _BOTH),
+    # No-ops here, as they are in Ray for what rayx does: accepted silently.
+    "enable_task_events": _Option(_bool, _BOTH),  # rayx keeps no task events to disable.
+    "_metadata": _Option(_anything, _BOTH),  # Ray's libraries' private annotations.
+    "placement_group_bundle_index": _Option(_integer(-1), _BOTH),  # Only with a placement group.
+    "placement_group_capture_child_tasks": _Option(_anything, _BOTH),
+    # Accepted for compatibility; rayx does not act on them (a warning, once).
     "object_store_memory": _Option(_non_negative, _BOTH, supported=False),
-    "accelerator_type": _Option(_anything, _BOTH, supported=False),
-    "runtime_env": _Option(_anything, _BOTH, supported=False),
-    "placement_group": _Option(_anything, _BOTH, supported=False),
-    "placement_group_bundle_index": _Option(_anything, _BOTH, supported=False),
-    "placement_group_capture_child_tasks": _Option(_anything, _BOTH, supported=False),
-    "label_selector": _Option(_anything, _BOTH, supported=False),
-    "enable_task_events": _Option(_anything, _BOTH, supported=False),
-    "_metadata": _Option(_anything, _BOTH, supported=False),
     "max_calls": _Option(_integer(0), _TASK, supported=False),
     "concurrency_groups": _Option(_anything, _ACTOR, supported=False),
 }
+
+# The resource Ray's accelerator_type option asks for: a sliver, so any node that has it fits.
+ACCELERATOR_TYPE_PREFIX = "accelerator_type:"
+_ACCELERATOR_TYPE_AMOUNT = 0.001
 
 # Ray's defaults for tasks (DESIGN.md: "Ray's defaults hold unless a reason is written down").
 TASK_DEFAULTS: dict[str, Any] = {
@@ -197,7 +247,16 @@ def task_resources(options: Mapping[str, Any]) -> dict[str, float]:
         request["memory"] = float(memory)
     for key, amount in (options.get("resources") or {}).items():
         request[key] = float(amount)
+    if options.get("accelerator_type"):
+        request[ACCELERATOR_TYPE_PREFIX + options["accelerator_type"]] = _ACCELERATOR_TYPE_AMOUNT
     return {k: v for k, v in request.items() if v > 0}
+
+
+def runtime_env_vars(options: Mapping[str, Any]) -> Optional[dict]:
+    """The env_vars of the options' runtime_env (already validated), or None when it has none."""
+    runtime_env = options.get("runtime_env") or {}
+    env_vars = runtime_env.get("env_vars")
+    return dict(env_vars) if env_vars else None
 
 
 def merged(defaults: Mapping[str, Any], overrides: Optional[Mapping[str, Any]]) -> dict[str, Any]:

@@ -5,6 +5,10 @@ buffers, of the tuple
 
     (1, args: tuple, kwargs: dict[str, Any], retry_exceptions: bool | tuple[type, ...])
 
+(an actor's creation task has no retry_exceptions: that place holds the actor's context, a dict
+of its name, namespace, handle meta, lifetime resources and env_vars, which its worker reads back;
+a task with runtime_env env_vars has a `TaskEnv` there, which carries both).
+
 in which every top-level argument that is an ObjectRef has been replaced by
 ``DependencyArg(i)``, i being its index in the task's ``dependencies`` list (each distinct ref
 appears there once). The engine resolves dependencies before the task runs and hands the worker
@@ -20,13 +24,20 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from rayx._private import serialization
 from rayx._private.serialization import _PLAIN_TYPES, INLINE_THRESHOLD, VALUE, SerializedValue
 from rayx.object_ref import ObjectRef
 
 ARGS_FORMAT = 1
+
+
+class TaskEnv(NamedTuple):
+    """The retry_exceptions place of a task given runtime_env env_vars: both travel in it."""
+
+    retry_exceptions: Any
+    env_vars: dict
 
 
 class DependencyArg:

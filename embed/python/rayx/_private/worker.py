@@ -28,7 +28,7 @@ WORKER = "worker"
 # Parameters of ray.init that rayx accepts and does not act on (warned about once).
 _IGNORED_INIT_ARGS = frozenset(
     {
-        "namespace", "runtime_env", "log_to_driver", "logging_level", "logging_format",
+        "namespace", "log_to_driver", "logging_level", "logging_format",
         "logging_config", "include_dashboard", "dashboard_host", "dashboard_port",
         "configure_logging", "local_mode", "job_config", "labels", "storage",
         "_temp_dir", "_system_config", "_node_ip_address", "_plasma_directory",
@@ -67,6 +67,7 @@ def init(
     resources: Optional[dict] = None,
     object_store_memory: Optional[int] = None,
     ignore_reinit_error: bool = False,
+    runtime_env: Optional[dict] = None,
     **kwargs: Any,
 ) -> dict:
     """Connects this process as a driver, starting an embedded node unless given an address.
@@ -91,6 +92,7 @@ def init(
             address = os.environ.get("RAYX_ADDRESS") or os.environ.get("RAY_ADDRESS") or None
         if address in ("local", ""):
             address = None
+        env_vars = _job_env_vars(runtime_env, attaching=address is not None)
         if address is not None:
             if num_cpus is not None or num_gpus is not None or resources:
                 raise ValueError(
@@ -100,6 +102,7 @@ def init(
             info = _rayx.connect(_local_socket(address))
         else:
             node = _check_node_resources(num_cpus, num_gpus, resources, object_store_memory)
+            os.environ.update(env_vars)  # The node's workers inherit them.
             address = _rayx.start_node(*node)
             try:
                 info = _rayx.connect(address)
@@ -112,6 +115,28 @@ def init(
         state.mode = DRIVER
         state.exported_functions = set()
         return _context_info()
+
+
+def _job_env_vars(runtime_env: Optional[dict], attaching: bool) -> dict:
+    """The env_vars of init's runtime_env, for every worker of the job.
+
+    Raises:
+        NotImplementedError: a key other than env_vars, or env_vars when attaching to a running
+            node (whose workers are started with that node's environment).
+    """
+    if not runtime_env:
+        return {}
+    from rayx._private import options  # Here: options imports rayx.util, which imports rayx.
+
+    options.validate_options("task", {"runtime_env": runtime_env})
+    env_vars = options.runtime_env_vars({"runtime_env": runtime_env}) or {}
+    if env_vars and attaching:
+        raise NotImplementedError(
+            "rayx does not support runtime_env env_vars in rayx.init when attaching to a running "
+            "node yet: its workers start with that node's environment; give env_vars to the "
+            "tasks and actors instead (see the API compatibility table in rayx's README)."
+        )
+    return {name: os.path.expandvars(value) for name, value in env_vars.items()}
 
 
 def _local_socket(address: str) -> str:

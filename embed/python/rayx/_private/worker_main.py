@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import _rayx
 
 from rayx import exceptions
-from rayx._private import serialization, task_args, worker
+from rayx._private import current, serialization, task_args, worker
 from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, VALUE
 
 # Ids in a serialization's contained list: 20-byte object ids, and 16-byte actor ids (handles).
@@ -94,6 +94,31 @@ def _enter_user_code(task_id: bytes) -> None:
             raise KeyboardInterrupt
 
 
+def apply_env_vars(env_vars: dict) -> dict:
+    """Sets runtime_env env_vars in this process's environment; returns what to restore.
+
+    ``${NAME}`` in a value is replaced by NAME's value before, as Ray does.
+    """
+    saved = {name: os.environ.get(name) for name in env_vars}
+    for name, value in env_vars.items():
+        os.environ[name] = os.path.expandvars(value) if "$" in value else value
+    return saved
+
+
+def restore_env_vars(saved: dict) -> None:
+    """Undoes apply_env_vars: the next task on this worker sees the environment as it was."""
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+_set_task = current._task.set
+_TaskInfo = current.TaskInfo
+_NO_RESOURCES: dict = {}
+
+
 def execute_task(task: tuple) -> tuple[list, bool]:
     """Runs one task from next_task and returns ``(results, retry)`` for task_done.
 
@@ -117,11 +142,19 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             if function is None:
                 function = _load_function(function_id, function_blob)
             args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
+            resources = task[14] if len(task) > 14 else _NO_RESOURCES
+            _set_task(_TaskInfo(task_id, name, function, resources))
+            saved_env = None
+            if type(retry_exceptions) is task_args.TaskEnv:
+                retry_exceptions, env_vars = retry_exceptions
+                saved_env = apply_env_vars(env_vars)
             try:
                 _enter_user_code(task_id)
                 output = function(*args, **kwargs) if kwargs else function(*args)
             finally:
                 _in_user_code = False
+                if saved_env is not None:
+                    restore_env_vars(saved_env)
             del args, kwargs
             if type(output) in _PLAIN_TYPES and len(return_ids) == 1:
                 # The common return: one builtin scalar (no buffers, no refs to hold).
@@ -132,7 +165,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
         except KeyboardInterrupt:
             return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
         except Exception as e:
-            retry = retries_left > 0 and _should_retry(e, retry_exceptions)
+            retry = retries_left != 0 and _should_retry(e, retry_exceptions)  # -1: for ever.
             return [_error_result(name, e)], retry
     except KeyboardInterrupt:  # A late SIGINT while handling the above.
         return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False

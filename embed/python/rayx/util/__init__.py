@@ -11,10 +11,25 @@ from __future__ import annotations
 
 import socket
 
+from typing import Any, Optional
+
+from rayx._private import not_supported
 from rayx.util.actor_pool import ActorPool
 from rayx.util.check_serialize import inspect_serializability
 
-__all__ = ["ActorPool", "get_node_ip_address", "inspect_serializability"]
+__all__ = [
+    "ActorPool", "get_current_placement_group", "get_node_ip_address", "inspect_serializability",
+]
+
+
+def get_current_placement_group() -> Optional[Any]:
+    """None: rayx has no placement groups, so no task or actor runs in one."""
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    # Ray's names that rayx lacks raise NotImplementedError (rayx._private.not_supported).
+    return not_supported.refuse_name("ray.util", name, not_supported.NAMES_OF_RAY_UTIL)
 
 
 def get_node_ip_address(address: str = "8.8.8.8:53") -> str:

@@ -1,0 +1,71 @@
+"""What the calling code runs: its task (name, function, resources) and, in an actor, the actor.
+
+A worker sets these as it starts each task or actor call; `rayx.runtime_context` reads them. The
+task is a context variable, so that each thread of a threaded actor and each asyncio task of an
+async actor sees its own call; the actor is the process's (an actor's worker serves one actor).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple, Optional
+
+__all__ = ["TaskInfo", "ActorInfo", "set_task", "task", "actor", "set_actor", "function_name"]
+
+
+class TaskInfo(NamedTuple):
+    """The task or actor call running now (a tuple: set once per task, it must be cheap)."""
+
+    task_id: bytes
+    name: str
+    function: Optional[Callable]  # The function or method it runs, once loaded.
+    resources: dict  # What it holds (shared: copy before handing it out).
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    """The actor whose worker this is."""
+
+    actor_id: bytes
+    name: str  # "" when not named.
+    namespace: str
+    meta: dict  # What a handle needs (rayx.actor.class_meta).
+    resources: dict  # What the actor holds while it lives.
+    restarted: bool  # This is a restart: the constructor ran before in another worker.
+
+
+_task: contextvars.ContextVar[Optional[TaskInfo]] = contextvars.ContextVar(
+    "rayx_task", default=None
+)
+_actor: Optional[ActorInfo] = None
+
+
+def set_task(task_id: bytes, name: str, function: Optional[Callable], resources: dict) -> None:
+    """The calling thread (or asyncio task) now runs this task."""
+    _task.set(TaskInfo(task_id, name, function, resources))
+
+
+def task() -> Optional[TaskInfo]:
+    """The task the calling code runs, or None (a driver, or a worker between tasks)."""
+    return _task.get()
+
+
+def set_actor(info: ActorInfo) -> None:
+    """This worker is now the given actor's."""
+    global _actor
+    _actor = info
+
+
+def actor() -> Optional[ActorInfo]:
+    """The actor of this worker, or None outside an actor."""
+    return _actor
+
+
+def function_name(function: Any) -> Optional[str]:
+    """``module.qualname`` of a task's function, as Ray's get_task_function_name gives it."""
+    if function is None:
+        return None
+    module = getattr(function, "__module__", None) or ""
+    qualname = getattr(function, "__qualname__", None) or getattr(function, "__name__", "")
+    return f"{module}.{qualname}" if module else qualname

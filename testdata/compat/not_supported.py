@@ -1,0 +1,67 @@
+"""End to end: what rayx lacks of Ray's API is refused by name, never with an AttributeError.
+
+Run by script_test.sh as `rayx run not_supported.py`. Names of `ray` and `ray.util` raise
+NotImplementedError; Ray's libraries and the modules rayx lacks raise ImportError saying why.
+"""
+import importlib
+
+import ray
+import rayx
+
+assert ray is rayx
+
+
+def raises(error, call, *fragments):
+    try:
+        call()
+    except error as e:
+        for fragment in fragments:
+            assert fragment in str(e), (fragment, str(e))
+        return
+    raise AssertionError(f"{call} did not raise {error.__name__}")
+
+
+# Names: NotImplementedError that names the API and says why.
+raises(NotImplementedError, lambda: ray.ObjectRefGenerator,
+       "rayx does not support ray.ObjectRefGenerator yet", "README")
+raises(NotImplementedError, lambda: ray.util.placement_group,
+       "rayx does not support ray.util.placement_group yet", "placement groups")
+raises(NotImplementedError, lambda: ray.util.list_named_actors, "ray.util.list_named_actors")
+
+
+def from_util_import():
+    from ray.util import remove_placement_group  # noqa: F401
+
+
+raises(NotImplementedError, from_util_import, "ray.util.remove_placement_group")
+assert ray.util.get_current_placement_group() is None  # True: no task runs in one.
+
+# Generators are an option value rayx lacks: NotImplementedError (and ValueError, as before).
+raises(NotImplementedError, lambda: ray.remote(num_returns="streaming"), "generator")
+raises(ValueError, lambda: ray.remote(num_returns="dynamic"), "generator")
+
+# A name Ray does not have either is still an AttributeError; hasattr works for those.
+raises(AttributeError, lambda: ray.no_such_thing)
+assert not hasattr(ray.util, "no_such_thing") and hasattr(ray.util, "ActorPool")
+
+# Modules: ImportError (ModuleNotFoundError) that says why, under ray and rayx alike.
+for module, why in [("ray.data", "Ray Core"), ("ray.train", "Ray Core"), ("ray.tune", "Ray Core"),
+                    ("ray.serve", "Ray Core"), ("ray.rllib.algorithms", "Ray Core"),
+                    ("rayx.data", "Ray Core"), ("ray.util.state", "state API"),
+                    ("ray.util.placement_group", "placement groups"),
+                    ("ray.util.collective", "collective")]:
+    raises(ModuleNotFoundError, lambda: importlib.import_module(module),
+           f"rayx does not support {module.replace('rayx.', 'ray.').split('.algorithms')[0]} yet",
+           why)
+
+
+def from_state_import():
+    from ray.util.state import list_actors  # noqa: F401
+
+
+raises(ImportError, from_state_import, "ray.util.state")
+# What rayx has still imports.
+importlib.import_module("ray.util.queue")
+importlib.import_module("ray.util.scheduling_strategies")
+
+print("not supported: all checks held")
