@@ -36,17 +36,17 @@ class BlockingDialTest : public ::testing::Test {
     ASSERT_TRUE(OnLoop(&loop_, [this] { return service_->Start(); }).ok());
     address_ = OnLoop(&loop_, [this] { return service_->address(); });
     OnLoop(&loop_, [this] {
-      service_->SetClientHandler([this](std::shared_ptr<Connection> conn,
-                                        peer::LinkPurpose purpose) {
-        purposes_.push_back(purpose);
-        conn_ = conn;
-        conn->Rebind(
-            [this](std::string_view frame) {
-              auto envelope = ParseEnvelope(frame);
-              if (envelope.ok()) types_.push_back((*envelope)->message_type());
-            },
-            [](const Status&) {});
-      });
+      service_->SetClientHandler(
+          [this](std::shared_ptr<Connection> conn, peer::LinkPurpose purpose) {
+            purposes_.push_back(purpose);
+            conn_ = conn;
+            conn->Rebind(
+                [this](std::string_view frame) {
+                  auto envelope = ParseEnvelope(frame);
+                  if (envelope.ok()) types_.push_back((*envelope)->message_type());
+                },
+                [](const Status&) {});
+          });
       return 0;
     });
   }

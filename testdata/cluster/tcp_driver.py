@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import rayx
+from rayx._private.worker import direct_task_count
 
 address = os.environ["RAYX_ADDRESS"]
 assert address.startswith("tcp://"), address
@@ -40,6 +41,8 @@ class Counter:
 
 
 assert rayx.get([square.remote(i) for i in range(20)]) == [i * i for i in range(20)]
+# Every task went through the node: no worker is leased to a driver over TCP.
+assert direct_task_count() == 0
 print("tasks ok")
 
 for nbytes in (1 << 20, 20 << 20):
