@@ -61,6 +61,9 @@ out=$(MEMBER=$address RAYX_ATTACH_OVER_TCP=1 timeout 60 "$rayx" run -c "$probe" 
 check "rayx.init(address=HOST:PORT) with the opt-in attaches over TCP" grep -q "inline only" <<<"$out"
 out=$(MEMBER=$address timeout 60 "$rayx" run -c "$probe" 2>&1)
 check "and without it through the Unix socket" grep -q "shared memory" <<<"$out"
+out=$(RAYX_HOME=$tmp/elsewhere MEMBER=$address timeout 60 "$rayx" run -c "$probe" 2>&1)
+check "and over TCP to a member not registered here (another machine's)" \
+  grep -q "inline only" <<<"$out"
 
 "$rayx" stop --data-dir "$tmp/a" >/dev/null 2>&1
 exit $fail

@@ -41,8 +41,10 @@ class Counter:
 
 
 assert rayx.get([square.remote(i) for i in range(20)]) == [i * i for i in range(20)]
-# Every task went through the node: no worker is leased to a driver over TCP.
-assert direct_task_count() == 0
+# One at a time, as a driver on the node's machine would send them to a leased worker: here every
+# one goes through the node, since no worker is leased to a driver over TCP.
+assert [rayx.get(square.remote(i)) for i in range(50)] == [i * i for i in range(50)]
+assert direct_task_count() == 0, direct_task_count()
 print("tasks ok")
 
 for nbytes in (1 << 20, 20 << 20):
