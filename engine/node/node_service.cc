@@ -430,11 +430,13 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
     Session* session = session_it->second.get();
     if (get->blocking) SetBlocked(session, -1);
     std::vector<const StoredValue*> values;
-    std::vector<StoredValue> lost;  // Reserved: values points into it.
+    // Values made here: lost, too large or read for a remote driver, at most one per id.
+    // Reserved: values points into it.
+    std::vector<StoredValue> lost;
     const bool remote = session->origin == ClientOrigin::kRemoteDriver;
     size_t n = 0;
     if (!timed_out) {
-      lost.reserve(2 * get->ids.size());
+      lost.reserve(get->ids.size());
       for (const ObjectID& id : get->ids) {
         const StoredValue* value = objects_->Get(id);
         if (value == nullptr || (value->in_shm && !objects_->IsAvailable(id))) {

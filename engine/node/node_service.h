@@ -43,9 +43,10 @@ enum class ClientOrigin {
   kLocal,   // The node's Unix socket: drivers, workers, observers; shared memory is mapped.
   kMember,  // A member over TCP (LinkPurpose::Client): Hello{Node} only; it pulls large values.
   // A driver on another machine over TCP (LinkPurpose::Driver): Hello{Driver} only. It shares no
-  // memory with the node: it puts values inline, gets shared-memory values inline (read from
-  // their files; one over kMaxInlineValueSize comes as an OBJECT_TOO_LARGE error), maps
-  // nothing, and is leased no worker (workers listen on Unix sockets).
+  // memory with the node (its Welcome names no session directory): it puts values inline, gets
+  // shared-memory values inline (read from their files; one over kMaxInlineValueSize comes as an
+  // OBJECT_TOO_LARGE error), maps nothing, and is leased no worker (workers listen on Unix
+  // sockets).
   kRemoteDriver,
 };
 
