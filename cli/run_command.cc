@@ -30,8 +30,16 @@ bool IsHostPort(const std::string& address) {
          address.find_first_not_of("0123456789", colon + 1) == std::string::npos;
 }
 
-// Turns a member's HOST:PORT into its Unix socket on this machine, asking the member over TCP
-// (authenticated with the cluster token), and hands it to the driver as RAYX_ADDRESS.
+// True when RAYX_ATTACH_OVER_TCP=1: attach over TCP even to a member whose socket is visible here
+// (tests, and machines that share a file system but not a host).
+bool ForcedOverTcp() {
+  const char* env = std::getenv("RAYX_ATTACH_OVER_TCP");
+  return env != nullptr && std::string(env) == "1";
+}
+
+// Turns a member's HOST:PORT into the address the driver attaches by, asking the member over TCP
+// (authenticated with the cluster token) for its Unix socket: that socket when it is on this
+// machine (shared memory, zero-copy), else tcp://HOST:PORT. It reaches the driver as RAYX_ADDRESS.
 void AttachTo(const std::string& address) {
   StatusOr<std::string> token = LoadClusterToken("");
   auto members = token.ok() ? QueryMembers(address, *token)
@@ -43,15 +51,12 @@ void AttachTo(const std::string& address) {
   }
   const std::string& socket = members->front().socket_path;
   struct stat st;
-  if (stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    std::fprintf(stderr,
-                 "rayx run: the member at %s does not run on this machine (no socket %s); "
-                 "attaching a driver over TCP is not supported yet: start a node here with "
-                 "`rayx start --address %s` and attach to it\n",
-                 address.c_str(), socket.c_str(), address.c_str());
-    throw CLI::RuntimeError(1);
+  if (ForcedOverTcp() || stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    // The engine's kTcpScheme (engine/client/client_runtime.h).
+    setenv("RAYX_ADDRESS", ("tcp://" + address).c_str(), 1);
+  } else {
+    setenv("RAYX_ADDRESS", socket.c_str(), 1);
   }
-  setenv("RAYX_ADDRESS", socket.c_str(), 1);
 }
 
 void Run(const RunFlags& flags, std::vector<std::string> rest) {
@@ -107,8 +112,9 @@ void AddRunCommand(CLI::App* app) {
   run->add_option("-c", flags->command, "Program passed in as a string, as python3 -c.");
   run->add_option("-m", flags->module, "Run a library module as a script, as python3 -m.");
   run->add_option("--address", flags->address,
-                  "HOST:PORT of a cluster member on this machine to attach the driver to "
-                  "(default: $RAYX_ADDRESS; none: an embedded node)");
+                  "HOST:PORT of a cluster member to attach the driver to: through its Unix socket "
+                  "when it runs on this machine, else over TCP (RAYX_ATTACH_OVER_TCP=1: always "
+                  "over TCP) (default: $RAYX_ADDRESS; none: an embedded node)");
   // The first positional ends rayx's options: the script's own arguments stay untouched.
   run->prefix_command();
   run->footer("ARGS after SCRIPT, CODE or MODULE become sys.argv[1:] unparsed.");

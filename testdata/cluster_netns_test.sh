@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two node daemons in two network namespaces joined by a veth pair, on addresses that are not
 # loopback (10.213.7.1 and 10.213.7.2): the second joins the first across the link with the token,
-# a wrong token and a missing one are refused, a node without a token will not listen there, and a
-# killed member is declared dead. Skipped, saying why, where namespaces cannot be made (it needs
+# a wrong token and a missing one are refused, a node without a token will not listen there, a
+# driver in the other namespace attaches over TCP, and a killed member is declared dead. Skipped, saying why, where namespaces cannot be made (it needs
 # root with CAP_SYS_ADMIN and CAP_NET_ADMIN, which a sandbox usually lacks). Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
@@ -73,6 +73,27 @@ check "...naming the token" grep -q token "$tmp/w.out"
 env -u RAYX_CLUSTER_TOKEN timeout 60 ip netns exec "$nb" "$rayx" status --address "$ipa:7001" \
   >/dev/null 2>&1
 check "status without a token is refused" test $? -ne 0
+# A driver in the other namespace attaches to the first node over TCP across the link (the
+# namespaces share the file system, so it must be asked for: RAYX_ATTACH_OVER_TCP=1).
+probe='import numpy, rayx
+rayx.init()
+@rayx.remote
+def total(a):
+    return float(a.sum())
+@rayx.remote
+def make(n):
+    return numpy.ones(n)
+a = numpy.arange(20 << 17, dtype=numpy.float64)
+assert rayx.get(total.remote(rayx.put(a))) == float(a.sum())
+assert rayx.get(make.remote(20 << 17)).sum() == 20 << 17
+print("driver across the link ok")'
+out=$(RAYX_ATTACH_OVER_TCP=1 timeout 60 ip netns exec "$nb" "$rayx" run --address "$ipa:7001" \
+  -c "$probe" 2>&1)
+check "a driver in the other namespace attaches over TCP, with 20 MB both ways" \
+  grep -q "driver across the link ok" <<<"$out"
+out=$(RAYX_CLUSTER_TOKEN=wrong RAYX_ADDRESS=tcp://$ipa:7001 timeout 60 \
+  ip netns exec "$nb" "$rayx" run -c "$probe" 2>&1)
+check "...and with a wrong token is refused, naming the token" grep -q token <<<"$out"
 kill -9 "$(sed -n 's/^pid=//p' "$tmp/b/node.info")"
 one_alive() { test "$(alive "$na" "$ipa:7001")" = 1; }
 check "the killed member is declared dead" eventually 4 one_alive

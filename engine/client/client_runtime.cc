@@ -10,19 +10,36 @@
 #include "engine/client/task_executor.h"
 #include "engine/client/task_submitter.h"
 #include "engine/client/value_io.h"
+#include "engine/cluster/token.h"
 
 namespace rayx {
 
-StatusOr<std::unique_ptr<ClientRuntime>> ClientRuntime::Connect(const std::string& socket_path,
+namespace {
+
+StatusOr<std::unique_ptr<NodeConnection>> ConnectTo(const std::string& address, ClientRole role,
+                                                    const WorkerID& worker_id) {
+  std::string_view scheme = kTcpScheme;
+  if (address.compare(0, scheme.size(), scheme) != 0) {
+    wire::Role wire_role = role == ClientRole::kDriver ? wire::Role::Driver : wire::Role::Worker;
+    return NodeConnection::Connect(address, wire_role, worker_id);
+  }
+  if (role != ClientRole::kDriver) return InvalidArgument("only a driver attaches over TCP");
+  RAYX_ASSIGN_OR_RETURN(std::string token, LoadClusterToken(""));
+  return NodeConnection::ConnectOverTcp(address.substr(scheme.size()), token);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ClientRuntime>> ClientRuntime::Connect(const std::string& address,
                                                                 ClientRole role,
                                                                 const WorkerID& worker_id) {
-  wire::Role wire_role = role == ClientRole::kDriver ? wire::Role::Driver : wire::Role::Worker;
-  RAYX_ASSIGN_OR_RETURN(auto connection,
-                        NodeConnection::Connect(socket_path, wire_role, worker_id));
+  RAYX_ASSIGN_OR_RETURN(auto connection, ConnectTo(address, role, worker_id));
+  const bool shared_store = !connection->remote();
   std::unique_ptr<ClientRuntime> r(new ClientRuntime());
   r->welcome_ = connection->welcome();
   r->channel_ = std::make_unique<NodeChannel>(std::move(connection));
-  r->io_ = std::make_unique<ValueIo>(r->welcome_.session_dir, &r->channel_->connection());
+  r->io_ =
+      std::make_unique<ValueIo>(r->welcome_.session_dir, &r->channel_->connection(), shared_store);
   r->refs_ = std::make_unique<ReferenceCounter>(r->channel_.get());
   TaskID process_task =
       role == ClientRole::kDriver ? TaskID::ForDriver(r->welcome_.job_id) : TaskID();

@@ -38,10 +38,17 @@ class ValueIo;
 
 enum class ClientRole { kDriver, kWorker };
 
+// The prefix of an address that attaches a driver over TCP.
+inline constexpr char kTcpScheme[] = "tcp://";
+
 class ClientRuntime {
  public:
-  // Connects to the node at socket_path, says Hello as role and waits for Welcome.
-  static StatusOr<std::unique_ptr<ClientRuntime>> Connect(const std::string& socket_path,
+  // Connects to the node at address, says Hello as role and waits for Welcome. address is the
+  // node's Unix socket path, or, for a driver on another machine than the node, "tcp://HOST:PORT"
+  // of a cluster member (kTcpScheme): authenticated with the cluster token ($RAYX_CLUSTER_TOKEN),
+  // and without shared memory (every value travels inline, up to kMaxInlineValueSize each) or
+  // direct submission (the node leases no worker to it).
+  static StatusOr<std::unique_ptr<ClientRuntime>> Connect(const std::string& address,
                                                           ClientRole role,
                                                           const WorkerID& worker_id);
   ~ClientRuntime();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/base/logging.h"
+#include "engine/cluster/blocking_dial.h"
 #include "engine/wire/frame.h"
 #include "engine/wire/messages.h"
 
@@ -130,13 +131,31 @@ StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::str
   }
   RAYX_ASSIGN_OR_RETURN(int fd, ConnectUnix(socket_path, "the node"));
   conn->fd_ = fd;
-  conn->welcome_.worker_id = worker_id;
-  RAYX_RETURN_IF_ERROR(conn->Send(HelloFrame(role, worker_id)));
-  std::unique_lock<std::mutex> lock(conn->mu_);
-  conn->WaitFor(lock, [&] { return conn->welcomed_; });
-  if (!conn->welcomed_) return Unavailable("the node at " + socket_path + " closed the connection");
-  lock.unlock();
+  RAYX_RETURN_IF_ERROR(conn->Greet(role, worker_id, socket_path));
   return conn;
+}
+
+StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::ConnectOverTcp(
+    const std::string& host_port, const std::string& token) {
+  StatusOr<int> fd = DialAuthenticated(host_port, token, peer::LinkPurpose::Driver);
+  if (!fd.ok()) {
+    return Status(fd.status().code(),
+                  "cannot attach over TCP to " + host_port + ": " + fd.status().message());
+  }
+  std::unique_ptr<NodeConnection> conn(new NodeConnection());
+  conn->fd_ = *fd;
+  conn->remote_ = true;
+  RAYX_RETURN_IF_ERROR(conn->Greet(wire::Role::Driver, WorkerID(), host_port));
+  return conn;
+}
+
+Status NodeConnection::Greet(wire::Role role, const WorkerID& worker_id, const std::string& where) {
+  welcome_.worker_id = worker_id;
+  RAYX_RETURN_IF_ERROR(Send(HelloFrame(role, worker_id)));
+  std::unique_lock<std::mutex> lock(mu_);
+  WaitFor(lock, [&] { return welcomed_; });
+  if (!welcomed_) return Unavailable("the node at " + where + " closed the connection");
+  return Status::OK();
 }
 
 NodeConnection::~NodeConnection() {

@@ -50,6 +50,14 @@ class NodeConnection {
   static StatusOr<std::unique_ptr<NodeConnection>> Connect(const std::string& socket_path,
                                                            wire::Role role,
                                                            const WorkerID& worker_id);
+  // A driver on another machine: connects over TCP to the member at host_port (HOST:PORT),
+  // proves that it knows the cluster token (engine/cluster/auth.h, LinkPurpose::Driver; the token
+  // never crosses the wire), then says Hello{Driver} and waits for Welcome. A refused token is an
+  // error that says so. The connection has no direct links (remote() is true).
+  static StatusOr<std::unique_ptr<NodeConnection>> ConnectOverTcp(const std::string& host_port,
+                                                                  const std::string& token);
+  // Attached over TCP: no shared memory with the node, no worker reachable.
+  bool remote() const { return remote_; }
   ~NodeConnection();  // Closes the socket.
 
   const WelcomeInfo& welcome() const { return welcome_; }
@@ -134,6 +142,8 @@ class NodeConnection {
   };
 
   NodeConnection() = default;
+  // Says Hello on the connected fd_ and waits for Welcome; where names the node for errors.
+  Status Greet(wire::Role role, const WorkerID& worker_id, const std::string& where);
   // Returns with `lock` held once done() is true or the connection is closed (false), or when the
   // interrupt check said to give up (true), reading the socket meanwhile whenever no other thread
   // does. REQUIRES: lock holds mu_.
@@ -159,6 +169,7 @@ class NodeConnection {
   void CallHandler(uint64_t link, std::string frame);
 
   int fd_ = -1;
+  bool remote_ = false;
   int listen_fd_ = -1;
   std::string listen_path_;
   WelcomeInfo welcome_;

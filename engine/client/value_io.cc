@@ -30,8 +30,9 @@ void MappingReporter::Detach() {
   connection_ = nullptr;
 }
 
-ValueIo::ValueIo(std::string session_dir, NodeConnection* connection)
+ValueIo::ValueIo(std::string session_dir, NodeConnection* connection, bool shared_store)
     : session_dir_(std::move(session_dir)),
+      shared_store_(shared_store),
       reporter_(std::make_shared<MappingReporter>(connection)) {}
 
 ValueIo::~ValueIo() { reporter_->Detach(); }
@@ -45,7 +46,15 @@ StatusOr<flatbuffers::Offset<wire::ObjectValue>> ValueIo::Build(flatbuffers::Fla
   for (const ByteSpan& buffer : value.buffers) sizes.push_back(buffer.size);
   ObjectLayout layout = ComputeObjectLayout(value.data.size, sizes);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data;
-  bool in_shm = layout.total_size > kInlineThreshold && value.kind != ValueKind::kSystemError;
+  if (!shared_store_ && layout.total_size > kMaxInlineValueSize) {
+    return InvalidArgument(
+        "a value of " + std::to_string(layout.total_size) + " bytes is over the limit of " +
+        std::to_string(kMaxInlineValueSize) +
+        " bytes (64 MiB) for a driver attached over TCP, which sends every value inline; a "
+        "driver on the member's machine (attached through its Unix socket) has no such limit");
+  }
+  bool in_shm = shared_store_ && layout.total_size > kInlineThreshold &&
+                value.kind != ValueKind::kSystemError;
   if (in_shm_out != nullptr) *in_shm_out = in_shm;
   if (value.kind == ValueKind::kSystemError) {
     data = b.CreateVector(value.data.data, value.data.size);
@@ -100,6 +109,7 @@ StatusOr<IncomingValue> ValueIo::Read(const wire::ObjectValue* value, bool repor
     in.inline_data = std::string(BytesOf(value->data()));
     return in;
   }
+  if (!shared_store_) return ProtocolError("a shared-memory value sent to a driver over TCP");
   RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(value->object_id()));
   if (report_mapped) reporter_->Report(id, true);
   auto region = MapObjectFile(session_dir_ + "/" + id.Hex());

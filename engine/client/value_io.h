@@ -40,7 +40,9 @@ class MappingReporter {
 
 class ValueIo {
  public:
-  ValueIo(std::string session_dir, NodeConnection* connection);
+  // shared_store false: the node's memory is not this process's (a driver attached over TCP):
+  // every value goes inline, one over kMaxInlineValueSize is refused, and nothing is mapped.
+  ValueIo(std::string session_dir, NodeConnection* connection, bool shared_store = true);
   ~ValueIo();  // Detaches the reporter: mappings that outlive this report nothing.
   ValueIo(const ValueIo&) = delete;
   ValueIo& operator=(const ValueIo&) = delete;
@@ -65,6 +67,7 @@ class ValueIo {
 
  private:
   const std::string session_dir_;
+  const bool shared_store_;
   const std::shared_ptr<MappingReporter> reporter_;
 };
 

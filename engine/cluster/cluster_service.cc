@@ -100,7 +100,8 @@ PeerLink::Handlers ClusterService::HandlersFor(bool dialed, bool seed, const std
     h.on_ready = [this](PeerLink* link) { SendIntroduce(link); };
   } else {
     h.on_ready = [this](PeerLink* link) {
-      if (link->purpose() != peer::LinkPurpose::Client) return;
+      peer::LinkPurpose purpose = link->purpose();
+      if (purpose != peer::LinkPurpose::Client && purpose != peer::LinkPurpose::Driver) return;
       // The client protocol from here on: the node's service takes the connection.
       std::shared_ptr<Connection> conn = link->Detach();
       auto it = links_.find(link);
@@ -108,7 +109,7 @@ PeerLink::Handlers ClusterService::HandlersFor(bool dialed, bool seed, const std
       if (it != links_.end()) links_.erase(it);
       conn->set_max_frame_size(kMaxFrameSize);
       if (client_handler_) {
-        client_handler_(std::move(conn));
+        client_handler_(std::move(conn), purpose);
       } else {
         conn->Close(Unavailable("this node takes no clients over TCP"));
       }

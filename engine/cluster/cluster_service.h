@@ -66,11 +66,11 @@ class ClusterService {
   const std::map<NodeID, MemberState>& peers() const { return table_.members(); }
   const ClusterOptions& options() const { return options_; }
 
-  // Takes each connection that authenticated for the client protocol (LinkPurpose::Client), with
-  // its handlers still to be rebound (Connection::Rebind) and the client frame limit restored.
-  void SetClientHandler(std::function<void(std::shared_ptr<Connection>)> handler) {
-    client_handler_ = std::move(handler);
-  }
+  // Takes each connection that authenticated for the client protocol (LinkPurpose::Client from a
+  // member, Driver from a driver attached over TCP), with its purpose, its handlers still to be
+  // rebound (Connection::Rebind) and the client frame limit restored.
+  using ClientHandler = std::function<void(std::shared_ptr<Connection>, peer::LinkPurpose)>;
+  void SetClientHandler(ClientHandler handler) { client_handler_ = std::move(handler); }
   // Called when a member is first heard of (alive) and when it is declared dead.
   void SetMembershipListener(std::function<void(const NodeID&, bool alive)> listener) {
     membership_listener_ = std::move(listener);
@@ -106,7 +106,7 @@ class ClusterService {
   std::map<PeerLink*, std::shared_ptr<PeerLink>> links_;
   std::set<std::string> dialing_;  // Addresses dialed for the join and not yet answered.
   std::function<void(Status)> join_done_;
-  std::function<void(std::shared_ptr<Connection>)> client_handler_;
+  ClientHandler client_handler_;
   std::function<void(const NodeID&, bool alive)> membership_listener_;
   bool seed_answered_ = false;
   bool closed_ = false;

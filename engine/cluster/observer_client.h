@@ -1,6 +1,6 @@
 // ObserverClient: what the command line uses to ask a member over TCP (`rayx status --address`,
-// `rayx run --address`): a blocking socket, the same authentication as peers (purpose Observer),
-// then one StatusRequest. Every wait is bounded by timeout_ms.
+// `rayx run --address`): a blocking socket, the same authentication as peers (purpose Observer,
+// blocking_dial.h), then one StatusRequest. Every wait is bounded by timeout_ms.
 //
 // Thread-compatible; no event loop.
 #pragma once

@@ -50,7 +50,7 @@ class PeerClientTest : public ::testing::Test {
     ASSERT_TRUE(OnLoop(&loop_, [this] { return service_->Start(); }).ok());
     address_ = OnLoop(&loop_, [this] { return service_->address(); });
     OnLoop(&loop_, [this] {
-      service_->SetClientHandler([this](std::shared_ptr<Connection> conn) {
+      service_->SetClientHandler([this](std::shared_ptr<Connection> conn, peer::LinkPurpose) {
         served_.conn = conn;
         conn->Rebind(
             [this](std::string_view frame) {

@@ -6,11 +6,13 @@
 
 namespace rayx {
 
-size_t GetReplyPrefix(const std::vector<const StoredValue*>& values, size_t budget) {
+size_t GetReplyPrefix(const std::vector<const StoredValue*>& values, size_t budget,
+                      bool shm_inline) {
   size_t n = 0;
   size_t bytes = 0;
   for (const StoredValue* value : values) {
-    size_t size = StoredValueWireBound(*value);
+    size_t size =
+        StoredValueWireBound(*value) + (shm_inline && value->in_shm ? value->shm_size : 0);
     if (n > 0 && bytes + size > budget) break;
     bytes += size;
     ++n;

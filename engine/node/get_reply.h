@@ -27,8 +27,10 @@ inline constexpr size_t kGetReplyBudget = 64u << 20;
 
 // How many of values, from the first, one GetReply carries: those whose encoded sizes
 // (StoredValueWireBound) sum to at most budget, and at least one (zero only for no values).
+// shm_inline: the shared-memory values will be sent inline (to a driver over TCP, which cannot map
+// them; each at most kMaxInlineValueSize): their bytes count too.
 size_t GetReplyPrefix(const std::vector<const StoredValue*>& values,
-                      size_t budget = kGetReplyBudget);
+                      size_t budget = kGetReplyBudget, bool shm_inline = false);
 
 // Builds into builder (empty) the GetReply for ids[i] with values[i], i < n, and returns its bytes,
 // valid while builder is. REQUIRES: n <= ids.size() == values.size(), values[i] not null for i < n,

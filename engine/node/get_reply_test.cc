@@ -26,6 +26,16 @@ TEST(GetReplyTest, PrefixIsAtLeastOneAndWithinBudget) {
   EXPECT_EQ(GetReplyPrefix({}, 100), 0u);
 }
 
+// For a driver over TCP the shared-memory values come inline: their sizes count against the budget.
+TEST(GetReplyTest, SharedMemoryValuesCountWhenSentInline) {
+  StoredValue shm;
+  shm.in_shm = true;
+  shm.shm_size = 30u << 20;
+  std::vector<StoredValue> values(4, shm);
+  EXPECT_EQ(GetReplyPrefix(Pointers(values)), 4u);  // Mapped by the client: only their ids travel.
+  EXPECT_EQ(GetReplyPrefix(Pointers(values), kGetReplyBudget, /*shm_inline=*/true), 2u);
+}
+
 // A client that follows the rule of protocol.fbs (GetReply): it asks again for the ids it did not
 // get. 3,000 inline values of 90 KiB (270 MB) come back whole and in order, in replies that each
 // fit a frame.

@@ -154,9 +154,12 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                         c->tasks.get(), c->actors.get(), &c->functions);
       c->tasks->SetRemoteRunner(c->cluster_work.get());
       c->service->SetClusterWork(c->cluster_work.get());
-      c->cluster->SetClientHandler([c](std::shared_ptr<Connection> conn) {
-        c->service->Accept(std::move(conn), /*started=*/true);
-      });
+      c->cluster->SetClientHandler(
+          [c](std::shared_ptr<Connection> conn, peer::LinkPurpose purpose) {
+            c->service->Accept(std::move(conn), purpose == peer::LinkPurpose::Driver
+                                                    ? ClientOrigin::kRemoteDriver
+                                                    : ClientOrigin::kMember);
+          });
       c->cluster->SetMembershipListener([c](const NodeID& id, bool alive) {
         if (c->cluster_work) c->cluster_work->OnMember(id, alive);
       });

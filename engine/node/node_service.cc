@@ -16,6 +16,7 @@ struct NodeService::Session {
   uint64_t key = 0;
   std::shared_ptr<Connection> connection;
   bool greeted = false;
+  ClientOrigin origin = ClientOrigin::kLocal;
   wire::Role role = wire::Role::Driver;
   WorkerID worker_id;  // Nil for a driver.
   JobID job_id;
@@ -65,9 +66,10 @@ NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string ses
 
 NodeService::~NodeService() { CloseAll(); }
 
-void NodeService::Accept(std::shared_ptr<Connection> connection, bool started) {
+void NodeService::Accept(std::shared_ptr<Connection> connection, ClientOrigin origin) {
   auto session = std::make_unique<Session>();
   session->key = next_session_++;
+  session->origin = origin;
   session->connection = connection;
   Session* raw = session.get();
   sessions_.emplace(raw->key, std::move(session));
@@ -76,7 +78,7 @@ void NodeService::Accept(std::shared_ptr<Connection> connection, bool started) {
     RAYX_LOG(Debug) << "client connection closed: " << why;
     OnClose(raw);
   };
-  if (started) {
+  if (origin != ClientOrigin::kLocal) {
     connection->Rebind(std::move(on_frame), std::move(on_close));
   } else {
     connection->Start(std::move(on_frame), std::move(on_close));
@@ -195,6 +197,13 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
                          " is not this node's " + std::to_string(kProtocolVersion));
   }
   if (hello->role() > wire::Role::MAX) return ProtocolError("unknown client role");
+  if (session->origin == ClientOrigin::kRemoteDriver && hello->role() != wire::Role::Driver) {
+    return ProtocolError(
+        "a client attached over TCP must be a driver (workers use the node's Unix socket)");
+  }
+  if (session->origin == ClientOrigin::kMember && hello->role() != wire::Role::Node) {
+    return ProtocolError("a member's client link must say Hello as a node");
+  }
   session->greeted = true;
   session->role = hello->role();
   WorkerID client_id = WorkerID::FromRandom();
@@ -210,7 +219,8 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
   auto node_id = b.CreateVector(node_id_.data(), NodeID::kSize);
   auto job_id = b.CreateVector(session->job_id.data(), JobID::kSize);
   auto worker_id = b.CreateVector(client_id.data(), WorkerID::kSize);
-  auto dir = b.CreateString(session_dir_);
+  // A driver over TCP maps nothing: it is not told where the files are.
+  auto dir = b.CreateString(session->origin == ClientOrigin::kRemoteDriver ? "" : session_dir_);
   session->connection->Send(
       FinishEnvelope(b, wire::CreateWelcome(b, node_id, job_id, worker_id, dir)));
   if (hello->role() == wire::Role::Worker) {
@@ -280,6 +290,9 @@ Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
   if (wire_value == nullptr) return ProtocolError("PutObject without a value");
   RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(wire_value->object_id()));
   RAYX_ASSIGN_OR_RETURN(StoredValue value, StoredValueFromWire(wire_value));
+  if (value.in_shm && session->origin == ClientOrigin::kRemoteDriver) {
+    return ProtocolError("a driver over TCP shares no memory with the node: its values are inline");
+  }
   if (put->promotion()) {
     // Sealed only when pending (a freed object stays freed); the worker's report follows.
     if (value.in_shm) return ProtocolError("a promoted result must be inline");
@@ -325,6 +338,33 @@ void NodeService::ReplyPut(uint64_t session_key, uint64_t request_id, const Obje
   flatbuffers::FlatBufferBuilder b(128 + error.size());
   auto text = b.CreateString(error);
   session->connection->Send(FinishEnvelope(b, wire::CreatePutReply(b, request_id, text)));
+}
+
+StoredValue NodeService::InlineCopy(const ObjectID& id, const StoredValue& value) {
+  if (value.shm_size > kMaxInlineValueSize) {
+    return SystemErrorValue(
+        SystemErrorCode::kObjectTooLarge,
+        "object " + id.Hex() + " is " + std::to_string(value.shm_size) + " bytes, over the " +
+            std::to_string(kMaxInlineValueSize) +
+            " bytes (64 MiB) that a driver attached over TCP can receive: values reach it "
+            "inline. A driver on the member's machine (attached through its Unix socket) has "
+            "no such limit");
+  }
+  // A blocking read of up to 64 MiB on the loop thread (read_chunk.h); the object is pinned by
+  // the get.
+  StatusOr<ObjectChunkData> chunk =
+      ReadObjectChunk(*objects_, id, 0, static_cast<uint32_t>(value.shm_size), kMaxInlineValueSize);
+  if (!chunk.ok() || chunk->data.size() != value.shm_size) {
+    return SystemErrorValue(SystemErrorCode::kObjectLost,
+                            "object " + id.Hex() + " could not be read for a driver over TCP: " +
+                                (chunk.ok() ? "short read" : chunk.status().ToString()));
+  }
+  StoredValue copy;
+  copy.kind = value.kind;
+  copy.inline_data = std::move(chunk->data);
+  copy.contained = value.contained;
+  copy.contained_actors = value.contained_actors;
+  return copy;
 }
 
 void NodeService::SetBlocked(Session* session, int delta) {
@@ -390,7 +430,10 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
     Session* session = session_it->second.get();
     if (get->blocking) SetBlocked(session, -1);
     std::vector<const StoredValue*> values;
-    std::vector<StoredValue> lost;  // Reserved: values points into it.
+    // Values made here: lost, too large or read for a remote driver, at most one per id.
+    // Reserved: values points into it.
+    std::vector<StoredValue> lost;
+    const bool remote = session->origin == ClientOrigin::kRemoteDriver;
     size_t n = 0;
     if (!timed_out) {
       lost.reserve(get->ids.size());
@@ -401,10 +444,20 @@ void NodeService::FinishGet(uint64_t key, bool timed_out) {
               SystemErrorValue(SystemErrorCode::kObjectLost, "object " + id.Hex() + " was lost"));
           value = &lost.back();
         }
+        if (remote && value->in_shm && value->shm_size > kMaxInlineValueSize) {
+          lost.push_back(InlineCopy(id, *value));  // The error that says why.
+          value = &lost.back();
+        }
         values.push_back(value);
       }
-      // A prefix within the frame limit; the client asks again for the rest (get_reply.h).
-      n = GetReplyPrefix(values);
+      // A prefix within the frame limit; the client asks again for the rest (get_reply.h). A
+      // remote driver's shared-memory values come inline: their bytes count.
+      n = GetReplyPrefix(values, kGetReplyBudget, /*shm_inline=*/remote);
+      for (size_t i = 0; remote && i < n; ++i) {
+        if (!values[i]->in_shm) continue;
+        lost.push_back(InlineCopy(get->ids[i], *values[i]));
+        values[i] = &lost.back();
+      }
     } else {
       values.assign(get->ids.size(), nullptr);
     }
@@ -517,6 +570,9 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   }
   RAYX_ASSIGN_OR_RETURN(auto mapped, UnpackIds<ObjectID>(update->mapped()));
   RAYX_ASSIGN_OR_RETURN(auto unmapped, UnpackIds<ObjectID>(update->unmapped()));
+  if (session->origin == ClientOrigin::kRemoteDriver && (!mapped.empty() || !unmapped.empty())) {
+    return ProtocolError("a driver over TCP maps no shared memory");
+  }
   for (const ObjectID& id : mapped) {
     session->mapped[id]++;
     objects_->AddMapping(id);
@@ -695,8 +751,9 @@ Status NodeService::HandleRequestLease(Session* session, const wire::RequestLeas
   StatusOr<ResourceSet> demand = ResourcesFromWire(request->resources());
   uint64_t lease_key = request->lease_key();
   // Refused while replaying, too: every task must pass the node, which reuses logged results.
+  // And to a driver over TCP: it cannot reach a worker's Unix socket.
   if (!demand.ok() || !tasks_->resources().IsFeasible(*demand) ||
-      (lineage_ && lineage_->replaying())) {
+      (lineage_ && lineage_->replaying()) || session->origin == ClientOrigin::kRemoteDriver) {
     // Refused (no worker): the owner's tasks of this shape keep taking the node's path, where the
     // user hears that no node has it.
     flatbuffers::FlatBufferBuilder b(64);

@@ -38,6 +38,18 @@ struct PeerNodeInfo {
   std::map<std::string, double> available;
 };
 
+// Where a client connection came from, which decides what it may say and how values reach it.
+enum class ClientOrigin {
+  kLocal,   // The node's Unix socket: drivers, workers, observers; shared memory is mapped.
+  kMember,  // A member over TCP (LinkPurpose::Client): Hello{Node} only; it pulls large values.
+  // A driver on another machine over TCP (LinkPurpose::Driver): Hello{Driver} only. It shares no
+  // memory with the node (its Welcome names no session directory): it puts values inline, gets
+  // shared-memory values inline (read from their files; one over kMaxInlineValueSize comes as an
+  // OBJECT_TOO_LARGE error), maps nothing, and is leased no worker (workers listen on Unix
+  // sockets).
+  kRemoteDriver,
+};
+
 class NodeService {
  public:
   NodeService(EventLoop* loop, const NodeID& node_id, std::string session_dir, ObjectTable* objects,
@@ -45,9 +57,10 @@ class NodeService {
               std::unordered_map<std::string, std::string>* functions);
   ~NodeService();
 
-  // Takes a newly accepted connection and serves it until it closes. started: its handlers are
-  // another's, to be rebound (a TCP client that authenticated through the cluster's listener).
-  void Accept(std::shared_ptr<Connection> connection, bool started = false);
+  // Takes a newly accepted connection and serves it until it closes. A connection over TCP
+  // (origin other than kLocal) authenticated through the cluster's listener: its handlers are
+  // another's, to be rebound.
+  void Accept(std::shared_ptr<Connection> connection, ClientOrigin origin = ClientOrigin::kLocal);
   // Closes every client connection (the node is stopping).
   void CloseAll();
   // With peers: the other members, listed after this node in every InfoReply.
@@ -90,6 +103,9 @@ class NodeService {
 
   void Hold(Session* session, const ObjectID& id);
   void FinishGet(uint64_t get_key, bool timed_out);
+  // A remote driver's copy of a shared-memory value, inline (read from its file), or the error
+  // that says why it cannot have it.
+  StoredValue InlineCopy(const ObjectID& id, const StoredValue& value);
   void FinishWait(uint64_t wait_key);
   void SetBlocked(Session* session, int delta);
 

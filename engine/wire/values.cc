@@ -18,6 +18,7 @@ constexpr NamedCode kNames[] = {
     {SystemErrorCode::kOwnerDied, "OWNER_DIED"},
     {SystemErrorCode::kUnschedulable, "UNSCHEDULABLE"},
     {SystemErrorCode::kNodeDied, "NODE_DIED"},
+    {SystemErrorCode::kObjectTooLarge, "OBJECT_TOO_LARGE"},
 };
 
 constexpr bool NamesInOrder() {

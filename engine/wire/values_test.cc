@@ -9,7 +9,8 @@ TEST(ValuesTest, NamesRoundTrip) {
   for (SystemErrorCode code :
        {SystemErrorCode::kWorkerDied, SystemErrorCode::kTaskCancelled, SystemErrorCode::kObjectLost,
         SystemErrorCode::kObjectStoreFull, SystemErrorCode::kActorDied, SystemErrorCode::kOwnerDied,
-        SystemErrorCode::kUnschedulable, SystemErrorCode::kNodeDied}) {
+        SystemErrorCode::kUnschedulable, SystemErrorCode::kNodeDied,
+        SystemErrorCode::kObjectTooLarge}) {
     std::optional<SystemErrorCode> back = SystemErrorFromName(SystemErrorName(code));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, code);

@@ -27,6 +27,7 @@ __all__ = [
     "GetTimeoutError",
     "TaskUnschedulableError",
     "NodeDiedError",
+    "ObjectTooLargeError",
     "from_system_error",
 ]
 
@@ -136,6 +137,10 @@ class NodeDiedError(RayError):
     """The node that held the task or object died."""
 
 
+class ObjectTooLargeError(RayError):
+    """The object is too large to travel inline, the only way values reach a driver over TCP."""
+
+
 class RayTaskError(RayError):
     """An exception raised by user code while a task ran.
 
@@ -241,6 +246,7 @@ _SYSTEM_ERRORS = {
     "OBJECT_STORE_FULL": ObjectStoreFullError,
     "UNSCHEDULABLE": TaskUnschedulableError,
     "NODE_DIED": NodeDiedError,
+    "OBJECT_TOO_LARGE": ObjectTooLargeError,
 }
 
 

@@ -140,15 +140,20 @@ def _job_env_vars(runtime_env: Optional[dict], attaching: bool) -> dict:
 
 
 def _local_socket(address: str) -> str:
-    """Returns the Unix socket behind ``address``.
+    """Returns the address the engine connects to for ``address``.
 
-    ``address`` is a node's socket path, or the HOST:PORT of a cluster member that runs on this
-    machine (``rayx start``), found through the daemons registered under ``$RAYX_HOME/daemons``
-    (each names its data directory, whose ``node.info`` holds its address and socket).
+    ``address`` is a node's socket path, ``tcp://HOST:PORT``, or the HOST:PORT of a cluster member
+    (``rayx start``). A member that runs on this machine is found through the daemons registered
+    under ``$RAYX_HOME/daemons`` (each names its data directory, whose ``node.info`` holds its
+    address and socket) and reached through its Unix socket; any other member, or every one when
+    ``RAYX_ATTACH_OVER_TCP=1``, over TCP (``tcp://HOST:PORT``, authenticated with
+    ``RAYX_CLUSTER_TOKEN``).
     """
     host, sep, port = address.rpartition(":")
     if "/" in address or not sep or not host or not port.isdigit():
         return address
+    if os.environ.get("RAYX_ATTACH_OVER_TCP") == "1":
+        return "tcp://" + address
     home = os.environ.get("RAYX_HOME") or os.path.join(os.path.expanduser("~"), ".rayx")
     registry = os.path.join(home, "daemons")
     wanted = {address}
@@ -166,13 +171,9 @@ def _local_socket(address: str) -> str:
                 fields = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
         except OSError:
             continue
-        if fields.get("address") in wanted and fields.get("socket"):
+        if fields.get("address") in wanted and os.path.exists(fields.get("socket") or "/-"):
             return fields["socket"]
-    raise ConnectionError(
-        f"no rayx node started on this machine (rayx start) serves {address}; attaching a driver "
-        "over TCP is not supported yet: start a node here with `rayx start --address "
-        f"{address}` and attach to it"
-    )
+    return "tcp://" + address
 
 
 def _check_node_resources(
