@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 
 #include "engine/base/logging.h"
 #include "storage/rocksdb_key_value_store.h"
@@ -34,21 +35,32 @@ bool Ends(TaskEventInfo::Kind kind) {
          kind == TaskEventInfo::Kind::kReused;
 }
 
-// A process forked from one with an open RocksDB database must not run RocksDB's static destructors
-// at exit: its periodic-task timer's condition variable had a waiter in the parent (a thread the
-// child does not have), and destroying it blocks for ever. The child's exit ends it at once, after
-// its own handlers (on_exit handlers registered later run first) and with its status.
-void ExitAtOnce(int status, void*) {
-  std::fflush(nullptr);
-  _exit(status);
-}
 // Counts the forks that made this process (from one with an open log): a log opened before the
 // last of them has no writer thread here.
 std::atomic<uint64_t> g_forks{0};
-void InForkedChild() {
-  g_forks.fetch_add(1, std::memory_order_relaxed);
-  on_exit(ExitAtOnce, nullptr);
+
+// A process forked from one with an open RocksDB database must not run RocksDB's static destructors
+// at exit: its periodic-task timer's condition variable had a waiter in the parent (a thread the
+// child does not have), and destroying it blocks for ever. So a forked child's exit ends at once,
+// after the handlers registered after this one (on_exit handlers run in reverse order) and with
+// its status; the parent's exit goes on as usual.
+void ExitAtOnceInChild(int status, void*) {
+  if (g_forks.load(std::memory_order_relaxed) == 0) return;
+  std::fflush(nullptr);
+  _exit(status);
 }
+// Registered once, in the process that opens a database, just after the first open: after RocksDB
+// constructed the statics whose destructors must not run in a child. (Registering it in the fork
+// handler instead took glibc's exit-handler lock in the child, which another thread of the parent
+// could hold at the fork, such as the writer thread opening the database: the child, a worker
+// about to exec, then waited for ever, and uv_spawn with it.)
+void GuardForkedExits() {
+  static std::once_flag once;
+  std::call_once(once, [] { on_exit(ExitAtOnceInChild, nullptr); });
+}
+
+// The fork handler: async-signal-safe, it only counts.
+void InForkedChild() { g_forks.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
 
@@ -71,6 +83,7 @@ StatusOr<std::unique_ptr<LineageStore>> OpenStore(const std::string& db_path, co
   std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   if (ec) return IoError("cannot create the directory of the lineage log " + db_path);
   RAYX_ASSIGN_OR_RETURN(std::unique_ptr<KeyValueStore> kv, OpenRocksDbKeyValueStore(db_path));
+  GuardForkedExits();
   auto store = std::make_unique<LineageStore>(std::move(kv));
   LineageBatch batch;
   batch.jobs.push_back(job);
