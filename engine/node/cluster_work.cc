@@ -291,8 +291,7 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
 
 // ---- Tasks ------------------------------------------------------------------------------------
 
-uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
-                              std::unique_ptr<PendingGet> pending) {
+std::vector<ObjectID> ClusterWork::SendFunctionAndArguments(Peer* peer, const TaskSpec& spec) {
   if (!spec.function_id.empty() && peer->functions_sent.insert(spec.function_id).second) {
     auto fn = functions_->find(spec.function_id);
     if (fn != functions_->end()) {
@@ -304,10 +303,11 @@ uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
       peer->client->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, blob)));
     }
   }
-  // The arguments: inline values travel here; a shared-memory one is named with its location, and
-  // the member pulls it when its task needs it. One it holds already is not sent again.
+  // Inline values travel here; a shared-memory one is named with its location, and the member
+  // pulls it when it needs it. One the member holds for this node already is not sent again.
   std::vector<ObjectID> args = spec.dependencies;
   args.insert(args.end(), spec.contained.begin(), spec.contained.end());
+  std::vector<ObjectID> sent;
   for (const ObjectID& id : args) {
     const StoredValue* value = objects_->Get(id);
     if (value == nullptr || peer->held.count(id) != 0) continue;
@@ -316,8 +316,14 @@ uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
     flatbuffers::FlatBufferBuilder b(256 + (value->in_shm ? 0 : value->inline_data.size()));
     auto wire_value = StoredValueToWire(b, id, *value, value->in_shm ? &where : nullptr);
     peer->client->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value)));
-    pending->sent.push_back(id);
+    sent.push_back(id);
   }
+  return sent;
+}
+
+uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
+                              std::unique_ptr<PendingGet> pending) {
+  pending->sent = SendFunctionAndArguments(peer, spec);
   {
     flatbuffers::FlatBufferBuilder b(512 + spec.args.size());
     auto wire_spec = BuildTaskSpec(b, spec);
@@ -463,30 +469,7 @@ void ClusterWork::SendCreate(Peer* peer, const TaskSpec& spec, std::string_view 
                              std::function<void(const wire::ActorReply*)> on_reply) {
   // The constructor's function and arguments go first; the member releases the arguments once it
   // answered (the actor holds what it needs from then on).
-  if (!spec.function_id.empty() && peer->functions_sent.insert(spec.function_id).second) {
-    auto fn = functions_->find(spec.function_id);
-    if (fn != functions_->end()) {
-      flatbuffers::FlatBufferBuilder b(256 + fn->second.size());
-      auto id =
-          b.CreateVector(reinterpret_cast<const uint8_t*>(fn->first.data()), fn->first.size());
-      auto blob =
-          b.CreateVector(reinterpret_cast<const uint8_t*>(fn->second.data()), fn->second.size());
-      peer->client->Send(FinishEnvelope(b, wire::CreateExportFunction(b, id, blob)));
-    }
-  }
-  std::vector<ObjectID> args = spec.dependencies;
-  args.insert(args.end(), spec.contained.begin(), spec.contained.end());
-  std::vector<ObjectID> sent;
-  for (const ObjectID& id : args) {
-    const StoredValue* value = objects_->Get(id);
-    if (value == nullptr || peer->held.count(id) != 0) continue;
-    NodeID where = objects_->Location(id);
-    if (where.IsNil()) where = self_;
-    flatbuffers::FlatBufferBuilder b(256 + (value->in_shm ? 0 : value->inline_data.size()));
-    auto wire_value = StoredValueToWire(b, id, *value, value->in_shm ? &where : nullptr);
-    peer->client->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value)));
-    sent.push_back(id);
-  }
+  std::vector<ObjectID> sent = SendFunctionAndArguments(peer, spec);
   peer->client->Send(frame);
   NodeID node = peer->id;
   peer->actor_replies.push_back(

@@ -122,6 +122,9 @@ class ClusterWork : public RemoteRunner {
   };
   View* Usable(const NodeID& id, const ResourceSet& demand);
 
+  // Sends spec's function (once per member) and its arguments (PutObject) to peer; returns the
+  // arguments sent, for the member to let go of when the task or creation is done.
+  std::vector<ObjectID> SendFunctionAndArguments(Peer* peer, const TaskSpec& spec);
   // Sends the task's function, arguments, SubmitTask and GetObjects to peer; returns the request
   // id of the GetObjects, whose answer Complete handles.
   uint64_t Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending);
