@@ -15,9 +15,14 @@ bazel ${RAYX_BAZEL_OUTPUT_BASE:+--output_base="$RAYX_BAZEL_OUTPUT_BASE"} \
 status=${PIPESTATUS[0]}
 # Bazel's summary has one line per test target: "//pkg:name   (cached) PASSED in 0.1s".
 passed=$(grep -cE '^//[^ ]+ .*PASSED' "$log")
-failed=$(grep -cE '^//[^ ]+ .*(FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$log")
+# A FLAKY target failed and then passed on a retry (flaky = True): it passes, and is named apart.
+failed=$(grep -cE '^//[^ ]+ .*(FAILED|TIMEOUT|NO STATUS|INCOMPLETE)' "$log")
+flaky=$(grep -cE '^//[^ ]+ .*FLAKY' "$log")
+passed=$((passed + flaky))
 if [[ $status != 0 && $failed == 0 ]]; then
   failed=1  # The build itself failed before any test ran.
 fi
-echo "$passed passed, $failed failed"
+note=""
+[[ $flaky != 0 ]] && note=" ($flaky of the passed were flaky: failed, then passed on a retry)"
+echo "$passed passed, $failed failed$note"
 exit "$status"
