@@ -49,20 +49,19 @@ void ExitAtOnceInChild(int status, void*) {
   std::fflush(nullptr);
   _exit(status);
 }
-// Registered once, in the process that opens a database, just after the first open: after RocksDB
-// constructed the statics whose destructors must not run in a child. (Registering it in the fork
-// handler instead took glibc's exit-handler lock in the child, which another thread of the parent
-// could hold at the fork, such as the writer thread opening the database: the child, a worker
-// about to exec, then waited for ever, and uv_spawn with it.)
-void GuardForkedExits() {
-  static std::once_flag once;
-  std::call_once(once, [] { on_exit(ExitAtOnceInChild, nullptr); });
-}
-
-// The fork handler: async-signal-safe, it only counts.
+// The fork handler: async-signal-safe, it only counts. (It registered ExitAtOnceInChild itself
+// before, which took glibc's exit-handler lock in the child; another thread of the parent could
+// hold that lock at the fork, such as the writer thread opening the database, and the child, a
+// worker about to exec, then waited for ever, and uv_spawn with it.)
 void InForkedChild() { g_forks.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
+
+void GuardForkedChildExit() {
+  if (g_forks.load(std::memory_order_relaxed) == 0) return;
+  // Registered last, it runs first at exit: before RocksDB's static destructors.
+  on_exit(ExitAtOnceInChild, nullptr);
+}
 
 std::string LineageHash(std::string_view bytes) {
   uint64_t halves[2] = {Fnv1a(bytes, 0xcbf29ce484222325ull), Fnv1a(bytes, 0x84222325cbf29ce4ull)};
@@ -83,7 +82,6 @@ StatusOr<std::unique_ptr<LineageStore>> OpenStore(const std::string& db_path, co
   std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   if (ec) return IoError("cannot create the directory of the lineage log " + db_path);
   RAYX_ASSIGN_OR_RETURN(std::unique_ptr<KeyValueStore> kv, OpenRocksDbKeyValueStore(db_path));
-  GuardForkedExits();
   auto store = std::make_unique<LineageStore>(std::move(kv));
   LineageBatch batch;
   batch.jobs.push_back(job);

@@ -67,6 +67,12 @@ std::string LineageHash(std::string_view bytes);
 
 int64_t LineageNowUs();
 
+// In a child forked from this process that goes on without exec (os.fork in Python: the embedding
+// calls it from an os.register_at_fork hook): makes the child's exit skip RocksDB's static
+// destructors, which would wait for ever for a thread the child does not have. Outside the fork
+// handler, so that it never runs in a child about to exec (a worker being spawned).
+void GuardForkedChildExit();
+
 class LineageLog {
  public:
   struct Options {

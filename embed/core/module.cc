@@ -78,5 +78,23 @@ extern "C" PyObject* PyInit__rayx(void) {
     return nullptr;
   }
   pthread_atfork(nullptr, nullptr, rayx::ForgetEngineInForkedChild);
+  // Python's own fork hook, which runs only in children of os.fork (never in a worker being
+  // spawned, which execs at once): see AfterForkInChild.
+  PyObject* os = PyImport_ImportModule("os");
+  PyObject* hook = PyObject_GetAttrString(module, "_after_fork_in_child");
+  PyObject* reg = os == nullptr ? nullptr : PyObject_GetAttrString(os, "register_at_fork");
+  PyObject* kwargs = hook == nullptr ? nullptr : Py_BuildValue("{s:O}", "after_in_child", hook);
+  PyObject* no_args = PyTuple_New(0);
+  PyObject* done = reg && kwargs && no_args ? PyObject_Call(reg, no_args, kwargs) : nullptr;
+  Py_XDECREF(done);
+  Py_XDECREF(no_args);
+  Py_XDECREF(kwargs);
+  Py_XDECREF(reg);
+  Py_XDECREF(hook);
+  Py_XDECREF(os);
+  if (done == nullptr) {
+    Py_DECREF(module);
+    return nullptr;
+  }
   return module;
 }

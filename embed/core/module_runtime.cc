@@ -11,6 +11,7 @@
 #include "embed/core/py_values.h"
 #include "engine/node/lineage_recorder.h"
 #include "engine/node/node.h"
+#include "storage/lineage_log.h"
 
 namespace rayx {
 namespace {
@@ -155,6 +156,13 @@ PyObject* TestRaise(PyObject*, PyObject* arg) {
   Py_RETURN_NONE;
 }
 
+// os.register_at_fork's after_in_child hook (module.cc): a child of os.fork that goes on without
+// exec must not run the lineage log's static destructors at exit (storage/lineage_log.h).
+PyObject* AfterForkInChild(PyObject*, PyObject*) {
+  GuardForkedChildExit();
+  Py_RETURN_NONE;
+}
+
 // The lineage log's id of this process's job once what was logged so far is on disk; None when
 // nothing is logged (no node started here, or RAYX_LINEAGE=0).
 PyObject* LineageJob(PyObject*, PyObject*) {
@@ -186,6 +194,8 @@ void AddRuntimeMethods(std::vector<PyMethodDef>* methods) {
            "Total resources of the cluster."},
           {"available_resources", Entry<AvailableResources>, METH_NOARGS, "Resources free now."},
           {"nodes", Entry<Nodes>, METH_NOARGS, "The cluster's nodes."},
+          {"_after_fork_in_child", Entry<AfterForkInChild>, METH_NOARGS,
+           "os.register_at_fork's after_in_child hook; rayx registers it itself."},
           {"lineage_job", Entry<LineageJob>, METH_NOARGS,
            "The lineage log's id of this process's job, flushed; None when not logged."},
           {"_test_raise", Entry<TestRaise>, METH_O,
