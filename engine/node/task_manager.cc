@@ -390,6 +390,13 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
       results.push_back(std::move(value).value());
     }
   }
+  FinishWithResults(task, std::move(results), /*locations=*/nullptr);
+  TryDispatch();
+  return Status::OK();
+}
+
+void TaskManager::FinishWithResults(Task* task, std::vector<StoredValue> results,
+                                    const std::vector<NodeID>* locations) {
   if (results.size() == 1 && results[0].kind != ValueKind::kValue) {
     FinishWithValue(task, results[0]);
   } else if (results.size() != task->spec.num_returns) {
@@ -401,12 +408,15 @@ Status TaskManager::FinishRan(Task* task, const wire::TaskDone* done) {
   } else {
     if (recorder_) recorder_->Finished(task->spec.task_id, results);
     for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
-      objects_->Seal(ObjectID::ForReturn(task->spec.task_id, i), std::move(results[i]));
+      ObjectID id = ObjectID::ForReturn(task->spec.task_id, i);
+      if (locations == nullptr || (*locations)[i].IsNil()) {
+        objects_->Seal(id, std::move(results[i]));
+      } else {
+        objects_->SealRemote(id, std::move(results[i]), (*locations)[i]);
+      }
     }
     Forget(task, /*keep_lineage=*/true);
   }
-  TryDispatch();
-  return Status::OK();
 }
 
 void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
@@ -509,30 +519,13 @@ void TaskManager::OnRemoteDone(uint64_t key, std::vector<RemoteResult> results) 
   if (it == tasks_.end() || it->second->state != State::kRemote) return;
   Task* task = it->second.get();
   task->remote_node = NodeID();
-  if (results.size() == 1 && results[0].value.kind != ValueKind::kValue) {
-    FinishWithValue(task, results[0].value);
-  } else if (results.size() != task->spec.num_returns) {
-    FinishWithValue(
-        task,
-        SystemErrorValue(SystemErrorCode::kWorkerDied,
-                         "task " + task->spec.name + " returned " + std::to_string(results.size()) +
-                             " values, expected " + std::to_string(task->spec.num_returns)));
-  } else {
-    if (recorder_) {
-      std::vector<StoredValue> values;
-      for (const RemoteResult& r : results) values.push_back(r.value);
-      recorder_->Finished(task->spec.task_id, values);
-    }
-    for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
-      ObjectID id = ObjectID::ForReturn(task->spec.task_id, i);
-      if (results[i].location.IsNil()) {
-        objects_->Seal(id, std::move(results[i].value));
-      } else {
-        objects_->SealRemote(id, std::move(results[i].value), results[i].location);
-      }
-    }
-    Forget(task, /*keep_lineage=*/true);
+  std::vector<StoredValue> values;
+  std::vector<NodeID> locations;
+  for (RemoteResult& r : results) {
+    values.push_back(std::move(r.value));
+    locations.push_back(r.location);
   }
+  FinishWithResults(task, std::move(values), &locations);
   TryDispatch();
 }
 

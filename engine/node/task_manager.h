@@ -188,6 +188,10 @@ class TaskManager {
   Status Adopt(TaskSpec spec, Task* task);
   // Ends a task that its worker reported done (or asks for a retry).
   Status FinishRan(Task* task, const wire::TaskDone* done);
+  // Ends a task that ran, here or on a member, with results: one per return, or one error value
+  // for all. locations (null: every result here) names the member holding each shared-memory one.
+  void FinishWithResults(Task* task, std::vector<StoredValue> results,
+                         const std::vector<NodeID>* locations);
   // A running task's worker (described for messages) died: retry it, or fail it.
   void OnRunningTaskLost(Task* task, const std::string& worker);
   void RevokeLeasesIfWaiting();
