@@ -16,14 +16,16 @@ namespace {
 constexpr int kConnectTimeoutMs = 3000;
 }  // namespace
 
-PeerClient::PeerClient(EventLoop* loop, FrameHandler on_frame, CloseHandler on_close)
-    : loop_(loop), on_frame_(std::move(on_frame)), on_close_(std::move(on_close)) {}
+PeerClient::PeerClient(EventLoop* loop, const NodeID& self, FrameHandler on_frame,
+                       CloseHandler on_close)
+    : loop_(loop), self_(self), on_frame_(std::move(on_frame)), on_close_(std::move(on_close)) {}
 
 std::shared_ptr<PeerClient> PeerClient::Connect(EventLoop* loop, const std::string& address,
-                                                const std::string& token, uint64_t auth_timeout_ms,
-                                                FrameHandler on_frame, CloseHandler on_close) {
+                                                const NodeID& self, const std::string& token,
+                                                uint64_t auth_timeout_ms, FrameHandler on_frame,
+                                                CloseHandler on_close) {
   std::shared_ptr<PeerClient> client(
-      new PeerClient(loop, std::move(on_frame), std::move(on_close)));
+      new PeerClient(loop, self, std::move(on_frame), std::move(on_close)));
   std::string host;
   uint16_t port = 0;
   Status status = ParseHostPort(address, &host, &port);
@@ -69,9 +71,10 @@ void PeerClient::OnAuthenticated(std::shared_ptr<Connection> conn) {
   std::shared_ptr<PeerClient> self = shared_from_this();
   conn_->Rebind([self](std::string_view frame) { self->OnFrame(frame); },
                 [self](const Status& why) { self->OnClosed(why); });
-  flatbuffers::FlatBufferBuilder b(64);
-  conn_->Send(FinishEnvelope(
-      b, wire::CreateHello(b, kProtocolVersion, wire::Role::Node, 0, static_cast<int>(getpid()))));
+  flatbuffers::FlatBufferBuilder b(96);
+  auto node_id = b.CreateVector(self_.data(), NodeID::kSize);
+  conn_->Send(FinishEnvelope(b, wire::CreateHello(b, kProtocolVersion, wire::Role::Node, 0,
+                                                  static_cast<int>(getpid()), node_id)));
   for (const std::string& frame : queued_) conn_->Send(frame);
   queued_.clear();
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
@@ -31,21 +32,24 @@ class PeerClient : public std::enable_shared_from_this<PeerClient> {
 
   // Dials address (HOST:PORT). A failure to connect reaches on_close from the loop, never from
   // inside Connect.
+  // self is this node's id, which the Hello carries.
   static std::shared_ptr<PeerClient> Connect(EventLoop* loop, const std::string& address,
-                                             const std::string& token, uint64_t auth_timeout_ms,
-                                             FrameHandler on_frame, CloseHandler on_close);
+                                             const NodeID& self, const std::string& token,
+                                             uint64_t auth_timeout_ms, FrameHandler on_frame,
+                                             CloseHandler on_close);
 
   void Send(std::string_view frame);
   void Close(const Status& why);
   bool closed() const { return closed_; }
 
  private:
-  PeerClient(EventLoop* loop, FrameHandler on_frame, CloseHandler on_close);
+  PeerClient(EventLoop* loop, const NodeID& self, FrameHandler on_frame, CloseHandler on_close);
   void OnAuthenticated(std::shared_ptr<Connection> conn);
   void OnFrame(std::string_view frame);
   void OnClosed(const Status& why);
 
   EventLoop* loop_;
+  NodeID self_;
   FrameHandler on_frame_;
   CloseHandler on_close_;
   std::shared_ptr<void> link_;        // The PeerLink while it authenticates.

@@ -92,7 +92,7 @@ class PeerClientTest : public ::testing::Test {
   void Connect(const std::string& token) {
     OnLoop(&loop_, [this, token] {
       client_ = PeerClient::Connect(
-          &loop_, address_, token, 1000,
+          &loop_, address_, NodeID::FromRandom(), token, 1000,
           [this](const wire::Envelope& e, std::string_view) {
             received_.push_back(e.message_type());
             return Status::OK();
@@ -159,7 +159,7 @@ TEST_F(PeerClientTest, AFrameThatFailsVerificationClosesTheLink) {
 TEST_F(PeerClientTest, AnUnreachableMemberClosesFromTheLoop) {
   OnLoop(&loop_, [this] {
     client_ = PeerClient::Connect(
-        &loop_, "127.0.0.1:1", "peer-client-test", 1000,
+        &loop_, "127.0.0.1:1", NodeID::FromRandom(), "peer-client-test", 1000,
         [](const wire::Envelope&, std::string_view) { return Status::OK(); },
         [this](const Status& why) {
           closed_ = true;

@@ -44,6 +44,7 @@ struct ClusterWork::RemoteActor {
 
 struct ClusterWork::PendingGet {
   NodeID node;
+  bool borrowed = false;  // Objects the member owns, asked for by RequestBorrowed.
   std::vector<ObjectID> returns;
   std::vector<RemoteResult> results;
   std::vector<ObjectID> sent;       // Arguments put there for this task.
@@ -67,13 +68,16 @@ std::string_view Frame(flatbuffers::FlatBufferBuilder& b) {
 
 void SendRefCounts(PeerClient* client, const std::vector<ObjectID>& removed,
                    const std::vector<ActorID>& actors_added,
-                   const std::vector<ActorID>& actors_removed) {
-  if (removed.empty() && actors_added.empty() && actors_removed.empty()) return;
-  flatbuffers::FlatBufferBuilder b(64 + removed.size() * ObjectID::kSize);
+                   const std::vector<ActorID>& actors_removed,
+                   const std::vector<ObjectID>& added = {}) {
+  if (removed.empty() && actors_added.empty() && actors_removed.empty() && added.empty()) return;
+  flatbuffers::FlatBufferBuilder b(64 + (removed.size() + added.size()) * ObjectID::kSize);
+  auto a = PackIds(b, added);
   auto r = PackIds(b, removed);
   auto aa = PackIds(b, actors_added);
   auto ar = PackIds(b, actors_removed);
   wire::RefCountUpdateBuilder u(b);
+  u.add_added(a);
   u.add_removed(r);
   u.add_actors_added(aa);
   u.add_actors_removed(ar);
@@ -149,14 +153,22 @@ StatusOr<NodeID> ClusterWork::Place(const TaskSpec& spec, bool fits_now, bool fe
       return pick == self_ ? NodeID() : pick;
     }
   }
-  if (fits_now) return NodeID();
+  auto refused = refused_.find(spec.task_id);
+  if (fits_now) {
+    if (refused != refused_.end()) refused_.erase(refused);
+    return NodeID();
+  }
   for (const auto& [id, member] : cluster_->peers()) {
+    if (refused != refused_.end() && refused->second.count(id) != 0) continue;
     View* view = Usable(id, demand);
     if (view != nullptr && demand.IsSubsetOf(view->available)) {
+      // Sent on this view, which may be stale: the member may refuse it (OnRefused).
       view->available.Subtract(demand);
+      offered_.insert(spec.task_id);
       return id;
     }
   }
+  if (refused != refused_.end()) refused_.erase(refused);
   if (feasible) return NodeID();
   for (const auto& [id, member] : cluster_->peers()) {
     if (Usable(id, demand) != nullptr) return id;
@@ -177,7 +189,8 @@ ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
   peer->id = id;
   NodeID node = id;
   peer->client = PeerClient::Connect(
-      loop_, m->second.address, cluster_->options().token, cluster_->options().auth_timeout_ms,
+      loop_, m->second.address, self_, cluster_->options().token,
+      cluster_->options().auth_timeout_ms,
       [this, node](const wire::Envelope& envelope, std::string_view) {
         return OnPeerFrame(node, envelope);
       },
@@ -204,6 +217,8 @@ Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope
       reply(envelope.message_as_ActorReply());
       return Status::OK();
     }
+    case wire::Message::SubmitRefused:
+      return OnRefused(peer, envelope.message_as_SubmitRefused());
     case wire::Message::ObjectChunk: {
       const wire::ObjectChunk* chunk = envelope.message_as_ObjectChunk();
       auto read = reads_.find(chunk->request_id());
@@ -252,7 +267,7 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
     }
     if (it->second->call) {
       calls.push_back(std::move(it->second->call));
-    } else {
+    } else if (!it->second->borrowed) {  // Borrowed objects are dealt with below.
       task_keys.push_back(it->second->task_key);
     }
     it = gets_.erase(it);
@@ -282,6 +297,16 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
   }
   for (auto& done : reads) done(Unavailable(reason));
   for (uint64_t key : task_keys) tasks_->OnRemoteLost(key, why);
+  // The objects it owned that this node has no copy of: lost with it (OWNER_DIED) when it died;
+  // asked for again when only the link closed (it let go of them for this node).
+  for (const ObjectID& object : objects_->LentBy(id)) {
+    if (objects_->IsAvailable(object)) continue;
+    if (objects_->IsReady(object)) {
+      StatusOr<bool> dropped = objects_->DropCopies(object);  // Asked for again when needed.
+      if (dropped.ok()) continue;
+    }
+    if (!objects_->IsReady(object)) RecoverBorrowed(object, id);
+  }
   // The objects whose only copy was there: lost, and rebuilt when needed.
   for (const ObjectID& object : objects_->RemoteAt(id)) {
     StatusOr<bool> lost = tasks_->LoseCopies(object);
@@ -321,12 +346,12 @@ std::vector<ObjectID> ClusterWork::SendFunctionAndArguments(Peer* peer, const Ta
   return sent;
 }
 
-uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
-                              std::unique_ptr<PendingGet> pending) {
+uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending,
+                              bool refusable) {
   pending->sent = SendFunctionAndArguments(peer, spec);
   {
     flatbuffers::FlatBufferBuilder b(512 + spec.args.size());
-    auto wire_spec = BuildTaskSpec(b, spec);
+    auto wire_spec = BuildTaskSpec(b, spec, refusable);
     peer->client->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, wire_spec)));
   }
   for (uint32_t i = 0; i < spec.num_returns; ++i) {
@@ -342,6 +367,7 @@ uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec,
 }
 
 void ClusterWork::Run(const NodeID& node, uint64_t key, const TaskSpec& spec) {
+  const bool refusable = offered_.erase(spec.task_id) != 0;
   Peer* peer = PeerFor(node);
   if (peer == nullptr) {
     std::weak_ptr<bool> alive = alive_;
@@ -352,7 +378,33 @@ void ClusterWork::Run(const NodeID& node, uint64_t key, const TaskSpec& spec) {
   }
   auto pending = std::make_unique<PendingGet>();
   pending->task_key = key;
-  Forward(peer, spec, std::move(pending));
+  Forward(peer, spec, std::move(pending), refusable);
+}
+
+Status ClusterWork::OnRefused(Peer* peer, const wire::SubmitRefused* refusal) {
+  RAYX_ASSIGN_OR_RETURN(TaskID task_id, UnpackId<TaskID>(refusal->task_id()));
+  auto it = gets_.begin();
+  for (; it != gets_.end(); ++it) {
+    const PendingGet& pending = *it->second;
+    if (pending.node == peer->id && !pending.call && !pending.borrowed &&
+        !pending.returns.empty() && pending.returns[0].Task() == task_id) {
+      break;
+    }
+  }
+  if (it == gets_.end()) return ProtocolError("a SubmitRefused for a task not sent there");
+  std::unique_ptr<PendingGet> pending = std::move(it->second);
+  gets_.erase(it);
+  RAYX_LOG(Debug) << "cluster: node " << peer->id.Hex() << " refused task " << task_id.Hex() << ": "
+                  << StringOf(refusal->reason());
+  // The arguments put there for it go; its returns were never made there (the GetObjects sent
+  // with it is answered as lost, to a request that is gone). Until the member's next heartbeat,
+  // its view says it has nothing free.
+  SendRefCounts(peer->client.get(), pending->sent, {}, {});
+  if (auto view = views_.find(peer->id); view != views_.end())
+    view->second.available = ResourceSet();
+  refused_[task_id].insert(peer->id);
+  tasks_->OnRemoteRefused(pending->task_key);
+  return Status::OK();
 }
 
 void ClusterWork::Cancel(const NodeID& node, const TaskID& task_id, bool force) {
@@ -380,6 +432,9 @@ void ClusterWork::OnGetReply(Peer* peer, const wire::GetReply* reply) {
       } else {
         result.value = std::move(value).value();
         if (result.value.in_shm) result.location = peer->id;
+        // References inside it to objects the member owns: borrowed before the value is sealed
+        // here (which counts them as held by it) and before the member may let go of it.
+        for (const ObjectID& inner : result.value.contained) Borrow(inner, peer->id);
       }
       pending->results.push_back(std::move(result));
     }
@@ -401,6 +456,18 @@ void ClusterWork::Complete(uint64_t request_id) {
   if (it == gets_.end()) return;
   std::unique_ptr<PendingGet> pending = std::move(it->second);
   gets_.erase(it);
+  if (pending->borrowed) {
+    // The member keeps holding them for this node until they are freed here.
+    for (size_t i = 0; i < pending->results.size(); ++i) {
+      RemoteResult& result = pending->results[i];
+      if (result.location.IsNil()) {
+        objects_->Seal(pending->returns[i], std::move(result.value));
+      } else {
+        objects_->SealRemote(pending->returns[i], std::move(result.value), result.location);
+      }
+    }
+    return;
+  }
   Peer* peer = peers_.count(pending->node) ? peers_.at(pending->node).get() : nullptr;
   // The member may let go of what it held for this task alone: the arguments put there and the
   // returns that came inline. Those stored there stay held until this node frees them.
@@ -442,9 +509,54 @@ void ClusterWork::ReadChunk(const NodeID& from, const ObjectID& id, uint64_t off
 }
 
 void ClusterWork::OnRemoteFreed(const ObjectID& id, const NodeID& location) {
+  recoveries_.erase(id);
   auto it = peers_.find(location);
   if (it == peers_.end() || it->second->held.erase(id) == 0) return;
   SendRefCounts(it->second->client.get(), {id}, {}, {});
+}
+
+void ClusterWork::Borrow(const ObjectID& id, const NodeID& lender) {
+  if (closed_ || objects_->Exists(id)) return;  // This node's own, or borrowed already.
+  objects_->CreateBorrowed(id, lender);
+  RequestBorrowed(id, lender);
+}
+
+void ClusterWork::RequestBorrowed(const ObjectID& id, const NodeID& lender) {
+  Peer* peer = PeerFor(lender);
+  if (peer == nullptr) {
+    const bool dead = dead_.count(lender) != 0;
+    objects_->Seal(
+        id, SystemErrorValue(dead ? SystemErrorCode::kOwnerDied : SystemErrorCode::kObjectLost,
+                             "object " + id.Hex() + " is owned by node " + lender.Hex() +
+                                 (dead ? ", which died" : ", which cannot be reached")));
+    return;
+  }
+  // The member holds it for this node from now on (a hold it has already is not counted twice),
+  // and answers when the value is there.
+  peer->held.insert(id);
+  SendRefCounts(peer->client.get(), {}, {}, {}, {id});
+  auto pending = std::make_unique<PendingGet>();
+  pending->node = lender;
+  pending->borrowed = true;
+  pending->returns.push_back(id);
+  uint64_t request_id = next_request_++;
+  flatbuffers::FlatBufferBuilder b(128);
+  auto ids = PackIds(b, pending->returns);
+  peer->client->Send(FinishEnvelope(b, wire::CreateGetObjects(b, request_id, ids, -1)));
+  gets_[request_id] = std::move(pending);
+}
+
+void ClusterWork::RecoverBorrowed(const ObjectID& id, const NodeID& lender) {
+  if (closed_) return;
+  // A copy that cannot be read again and again (its fetch keeps failing) is lost at last.
+  if (++recoveries_[id] > kMaxBorrowRecoveries) {
+    objects_->Seal(id, SystemErrorValue(SystemErrorCode::kObjectLost,
+                                        "object " + id.Hex() + ", owned by node " + lender.Hex() +
+                                            ", could not be read from there " +
+                                            std::to_string(kMaxBorrowRecoveries) + " times"));
+    return;
+  }
+  RequestBorrowed(id, lender);
 }
 
 // ---- Actors -----------------------------------------------------------------------------------

@@ -14,8 +14,19 @@
 // fails the task; a soft one falls back), then SPREAD (round robin over the nodes that can run
 // it), then here when it can start here now, then a member whose advertised free resources fit
 // (less what was sent there since it last said), then here if it can ever run here, then any
-// member that can ever run it. The advertised figures come with the heartbeats and may be stale;
-// a member queues what it cannot start at once.
+// member that can ever run it. The advertised figures come with the heartbeats and may be stale:
+// a task sent on them is refusable, and a member that cannot start it at once refuses it
+// (SubmitRefused), after which it is placed again without that member. A task sent any other way
+// (affinity, SPREAD, the last resort) is queued there.
+//
+// Borrowed objects: a reference that arrives from a member to an object this node does not know
+// (nested in a result or argument value, or in a forwarded task's arguments) is to an object that
+// member owns, or borrowed itself. This node borrows it: registers it (ObjectTable::
+// CreateBorrowed), asks the member to hold it for this node (RefCountUpdate.added, sent before
+// the member may let go of the value that carried it), and asks for its value (GetObjects, which
+// the member answers once it is ready). Its clients use it like any object; when it is freed here,
+// the member is told. When the lender dies, a borrowed object without a copy here becomes
+// OWNER_DIED; when only the link closed, it is asked for again.
 //
 // Actors: an actor whose placement resources this node does not have goes to a member that has
 // them: the CreateActor is forwarded, this node records where the actor lives, sends its calls
@@ -71,6 +82,12 @@ class ClusterWork : public RemoteRunner {
   StatusOr<NodeID> Place(const TaskSpec& spec, bool fits_now, bool feasible) override;
   void Run(const NodeID& node, uint64_t key, const TaskSpec& spec) override;
   void Cancel(const NodeID& node, const TaskID& task_id, bool force) override;
+  void RecoverBorrowed(const ObjectID& id, const NodeID& lender) override;
+
+  // A reference to id arrived from the member lender (nested in a value, or in a task's
+  // arguments): unless id is known here, it is borrowed (ObjectTable::CreateBorrowed), the
+  // member is asked to hold it for this node, and its value is asked for.
+  void Borrow(const ObjectID& id, const NodeID& lender);
 
   // Objects: reads a range of an object stored on node (ObjectPuller's ChunkReader); done runs on
   // the loop, never inside the call.
@@ -127,7 +144,13 @@ class ClusterWork : public RemoteRunner {
   std::vector<ObjectID> SendFunctionAndArguments(Peer* peer, const TaskSpec& spec);
   // Sends the task's function, arguments, SubmitTask and GetObjects to peer; returns the request
   // id of the GetObjects, whose answer Complete handles.
-  uint64_t Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending);
+  // refusable: sent on the view of the member's free resources (see OnRefused).
+  uint64_t Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending,
+                   bool refusable = false);
+  // The member could not start a task sent on a stale view: it is placed again, elsewhere.
+  Status OnRefused(Peer* peer, const wire::SubmitRefused* refusal);
+  // Holds id on lender for this node and asks for its value (a borrowed get).
+  void RequestBorrowed(const ObjectID& id, const NodeID& lender);
   void PumpActor(const ActorID& id);
   void FailCall(ActorCall* call, const std::string& why);
   void FinishCall(ActorCall* call, std::vector<RemoteResult> results);
@@ -166,6 +189,13 @@ class ClusterWork : public RemoteRunner {
   };
   std::unordered_map<uint64_t, PendingRead> reads_;
   std::unordered_map<ActorID, std::unique_ptr<RemoteActor>> actors_;
+  // Tasks placed on a member's advertised free resources (Place), which Run sends refusable; and
+  // per task the members that refused it, skipped when it is placed again.
+  std::unordered_set<TaskID> offered_;
+  std::unordered_map<TaskID, std::unordered_set<NodeID>> refused_;
+  // How many times each borrowed object was asked for again after its copies here were lost.
+  static constexpr int kMaxBorrowRecoveries = 3;
+  std::unordered_map<ObjectID, int> recoveries_;
 };
 
 }  // namespace rayx

@@ -175,6 +175,8 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
     }
   } else if (hello->role() == wire::Role::Driver) {
     session->job_id = JobID::FromInt(next_job_++);
+  } else if (hello->role() == wire::Role::Node) {
+    RAYX_ASSIGN_OR_RETURN(session->member_id, UnpackId<NodeID>(hello->node_id()));
   }
   flatbuffers::FlatBufferBuilder b(128);
   auto node_id = b.CreateVector(node_id_.data(), NodeID::kSize);
@@ -198,20 +200,40 @@ void NodeService::Hold(Session* session, const ObjectID& id) {
   if (session->held.insert(id).second) objects_->AddHolder(id);
 }
 
+void NodeService::BorrowFromMember(Session* session, const std::vector<ObjectID>& ids) {
+  if (session->role != wire::Role::Node || cluster_work_ == nullptr) return;
+  for (const ObjectID& id : ids) cluster_work_->Borrow(id, session->member_id);
+}
+
 Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submit) {
   const wire::TaskSpec* spec = submit->spec();
   if (spec == nullptr) return ProtocolError("SubmitTask without a spec");
   RAYX_ASSIGN_OR_RETURN(TaskID task_id, UnpackId<TaskID>(spec->task_id()));
+  StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
+  Status status = parsed.status();
+  if (parsed.ok() && session->role == wire::Role::Node) {
+    // A member's forwarded task runs here (its owner placed it); it is never sent on. One sent on
+    // a stale view of this node's free resources is refused when it cannot start now.
+    parsed->from_peer = true;
+    if (parsed->refusable && !parsed->is_actor_call() && !parsed->actor_creation &&
+        !tasks_->CanStartNow(parsed->resources)) {
+      flatbuffers::FlatBufferBuilder b(128);
+      auto id = b.CreateVector(task_id.data(), TaskID::kSize);
+      auto reason = b.CreateString("this node has not " + parsed->resources.ToString() +
+                                   " free now (" + tasks_->resources().available().ToString() +
+                                   " of " + tasks_->resources().total().ToString() + ")");
+      session->connection->Send(FinishEnvelope(b, wire::CreateSubmitRefused(b, id, reason)));
+      return Status::OK();
+    }
+    BorrowFromMember(session, parsed->dependencies);
+    BorrowFromMember(session, parsed->contained);
+  }
   // The submitter holds the returns from the start; its first RefCountUpdate may come later.
   for (uint32_t i = 0; i < spec->num_returns(); ++i) {
     ObjectID id = ObjectID::ForReturn(task_id, i);
     objects_->CreatePending(id);
     Hold(session, id);
   }
-  StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
-  Status status = parsed.status();
-  // A member's forwarded task runs here (its owner placed it); it is never sent on.
-  if (parsed.ok() && session->role == wire::Role::Node) parsed->from_peer = true;
   if (parsed.ok() && lineage_) {
     if (auto reused = lineage_->Reuse(*parsed)) {  // A replay: the logged results, without running.
       for (uint32_t i = 0; i < reused->size(); ++i)
@@ -258,6 +280,10 @@ Status NodeService::HandleCreateActor(Session* session, const wire::CreateActor*
           if (it != sessions_.end()) SendActorReply(it->second.get(), request_id, result);
         });
     if (elsewhere) return Status::OK();
+  }
+  if (session->role == wire::Role::Node && create->spec() != nullptr) {
+    RAYX_ASSIGN_OR_RETURN(auto contained, UnpackIds<ObjectID>(create->spec()->contained()));
+    BorrowFromMember(session, contained);
   }
   StatusOr<ActorManager::ActorInfo> result = actors_->Create(session->key, create);
   if (!result.ok() && result.status().code() == StatusCode::kProtocolError) return result.status();

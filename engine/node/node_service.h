@@ -102,6 +102,9 @@ class NodeService {
   void OnClose(Session* session);
 
   void Hold(Session* session, const ObjectID& id);
+  // From a member's session: the ids this node does not know are that member's, and borrowed
+  // (ClusterWork::Borrow). No-op for other sessions.
+  void BorrowFromMember(Session* session, const std::vector<ObjectID>& ids);
   void FinishGet(uint64_t get_key, bool timed_out);
   // A remote driver's copy of a shared-memory value, inline (read from its file), or the error
   // that says why it cannot have it.

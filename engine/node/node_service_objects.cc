@@ -27,6 +27,7 @@ Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
     return Status::OK();
   }
   Hold(session, id);
+  BorrowFromMember(session, value.contained);  // Before the seal counts them as held by it.
   if (wire_value->location() != nullptr && wire_value->location()->size() != 0) {
     // A member names an argument stored on another node: pulled from there when needed. One that
     // is here already (a result stored here) stays as it is.

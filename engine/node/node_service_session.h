@@ -21,6 +21,7 @@ struct NodeService::Session {
   wire::Role role = wire::Role::Driver;
   WorkerID worker_id;  // Nil for a driver.
   JobID job_id;
+  NodeID member_id;  // Role Node: the member this session's link comes from.
   std::unordered_set<ObjectID> held;
   // Shared-memory objects this client maps, with how many mappings of each.
   std::unordered_map<ObjectID, int64_t> mapped;

@@ -32,6 +32,9 @@ class RemoteRunner {
   // (never from inside this call). spec's dependencies are available on this node.
   virtual void Run(const NodeID& node, uint64_t key, const TaskSpec& spec) = 0;
   virtual void Cancel(const NodeID& node, const TaskID& task_id, bool force) = 0;
+  // A borrowed object (ObjectTable::CreateBorrowed) whose copies here are lost is needed: asks
+  // its lender for it again, or seals it OWNER_DIED when the lender is dead.
+  virtual void RecoverBorrowed(const ObjectID& id, const NodeID& lender) = 0;
 };
 
 }  // namespace rayx

@@ -540,6 +540,18 @@ void TaskManager::OnRemoteLost(uint64_t key, const std::string& why) {
   TryDispatch();
 }
 
+void TaskManager::OnRemoteRefused(uint64_t key) {
+  auto it = tasks_.find(key);
+  if (it == tasks_.end() || it->second->state != State::kRemote) return;
+  it->second->remote_node = NodeID();
+  Enqueue(it->second.get());
+}
+
+bool TaskManager::CanStartNow(const ResourceSet& demand) const {
+  return ready_.empty() && resources_.IsFeasible(demand) &&
+         demand.IsSubsetOf(resources_.available());
+}
+
 void TaskManager::RetryInfeasible() {
   std::vector<uint64_t> keys;
   keys.swap(infeasible_);
@@ -728,6 +740,11 @@ void TaskManager::RebuildLost(const ObjectID& id) {
     objects_->Seal(id, SystemErrorValue(SystemErrorCode::kObjectLost,
                                         "the copies of object " + id.Hex() + " were lost, " + why));
   };
+  if (NodeID lender = objects_->Lender(id); !lender.IsNil()) {
+    // Another member owns it: that member has its lineage, and is asked for it again.
+    if (remote_ != nullptr) return remote_->RecoverBorrowed(id, lender);
+    return lost("and its owner, node " + lender.Hex() + ", can no longer be reached");
+  }
   if (id.IsPut()) return lost("and an object made by put cannot be rebuilt");
   TaskID task_id = id.Task();
   if (by_id_.count(task_id) != 0) return;  // Running already (rebuilt for another return).

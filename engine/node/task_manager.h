@@ -118,6 +118,10 @@ class TaskManager {
   void OnRemoteDone(uint64_t key, std::vector<RemoteResult> results);
   // The member running it died or its link closed: retried while retries remain, as a worker's.
   void OnRemoteLost(uint64_t key, const std::string& why);
+  // The member refused it (it could not start it at once): placed again (RemoteRunner::Place).
+  void OnRemoteRefused(uint64_t key);
+  // This node could start a task that takes demand now: nothing waits for resources before it.
+  bool CanStartNow(const ResourceSet& demand) const;
   // A member joined: tasks that no node could run are placed again.
   void RetryInfeasible();
 

@@ -59,6 +59,7 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   }
   out.affinity_soft = spec->affinity_soft();
   out.spread = spec->spread();
+  out.refusable = spec->refusable();
   if (spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.direct_worker, UnpackId<WorkerID>(spec->direct_worker()));
   }
@@ -69,7 +70,7 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
 }
 
 flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
-                                                  const TaskSpec& spec) {
+                                                  const TaskSpec& spec, bool refusable) {
   auto task_id = b.CreateVector(spec.task_id.data(), TaskID::kSize);
   auto function_id = Bytes(b, spec.function_id);
   auto name = b.CreateString(spec.name);
@@ -101,6 +102,7 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   sb.add_actor_creation(spec.actor_creation);
   sb.add_max_concurrency(spec.max_concurrency);
   sb.add_depth(spec.depth);
+  sb.add_refusable(refusable);
   return sb.Finish();
 }
 

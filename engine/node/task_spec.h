@@ -50,15 +50,18 @@ struct TaskSpec {
   // Not on the wire: forwarded by another member (a Role::Node client), so it runs here and is
   // never placed elsewhere; that member keeps its lineage.
   bool from_peer = false;
+  // From a member that may take the task back (protocol.fbs TaskSpec.refusable).
+  bool refusable = false;
 
   bool is_actor_call() const { return !actor_id.IsNil() && !actor_creation; }
   bool is_direct() const { return !direct_worker.IsNil(); }
 };
 
 // Writes spec as a wire::TaskSpec into builder, for a SubmitTask that forwards it to another member
-// (placement and direct_worker are left out: it runs where it is sent).
+// (placement and direct_worker are left out: it runs where it is sent). refusable: the member may
+// refuse it when it cannot start it at once.
 flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& builder,
-                                                  const TaskSpec& spec);
+                                                  const TaskSpec& spec, bool refusable = false);
 
 // Reads spec (already verified as part of its frame). ProtocolError for a missing spec or a
 // malformed id list; the error of ResourcesFromWire for resource amounts no task may ask for.

@@ -75,8 +75,14 @@ flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBuffer
     data = builder.CreateVector(reinterpret_cast<const uint8_t*>(value.inline_data.data()),
                                 value.inline_data.size());
   }
+  // The references inside: a member that reads the value borrows those it does not know.
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> contained, contained_actors;
+  if (!value.contained.empty()) contained = PackIds(builder, value.contained);
+  if (!value.contained_actors.empty()) contained_actors = PackIds(builder, value.contained_actors);
   wire::ObjectValueBuilder b(builder);
   b.add_object_id(id_offset);
+  if (!contained.IsNull()) b.add_contained(contained);
+  if (!contained_actors.IsNull()) b.add_contained_actors(contained_actors);
   b.add_kind(static_cast<wire::ValueKind>(value.kind));
   if (!value.in_shm) b.add_data(data);
   b.add_in_shm(value.in_shm);

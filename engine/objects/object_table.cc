@@ -238,6 +238,24 @@ void ObjectTable::CreateLost(const ObjectID& id) {
   if (created) it->second.lost = true;
 }
 
+void ObjectTable::CreateBorrowed(const ObjectID& id, const NodeID& lender) {
+  auto [it, created] = objects_.try_emplace(id);
+  if (created) it->second.lender = lender;
+}
+
+NodeID ObjectTable::Lender(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  return it == objects_.end() ? NodeID() : it->second.lender;
+}
+
+std::vector<ObjectID> ObjectTable::LentBy(const NodeID& node) const {
+  std::vector<ObjectID> ids;
+  for (const auto& [id, entry] : objects_) {
+    if (entry.lender == node) ids.push_back(id);
+  }
+  return ids;
+}
+
 bool ObjectTable::IsLost(const ObjectID& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.lost;
@@ -335,6 +353,7 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   // A pending object that nobody holds is forgotten; its value is dropped when it arrives.
   ReleaseFiles(id, entry);
   NodeID remote = entry.ready ? entry.remote : NodeID();
+  NodeID lender = entry.lender;
   std::vector<ObjectID> contained =
       entry.ready ? std::move(entry.value.contained) : std::vector<ObjectID>();
   std::vector<ActorID> actors =
@@ -347,6 +366,9 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   RunRoomWaiters();
   if (free_listener_) free_listener_(id);
   if (!remote.IsNil() && remote_free_listener_) remote_free_listener_(id, remote);
+  if (!lender.IsNil() && lender != remote && remote_free_listener_) {
+    remote_free_listener_(id, lender);
+  }
 }
 
 void ObjectTable::ReleaseFiles(const ObjectID& id, Entry& entry) {

@@ -120,7 +120,8 @@ class ObjectTable {
   void SetFetcher(Fetcher fetcher) { fetcher_ = std::move(fetcher); }
   // Called after an object is freed whose value came from location (a remote value, fetched or
   // not), and for a remote value that arrives when nobody holds its object: location may free
-  // its copy. Not called for DropCopies (the copies are gone already).
+  // its copy. Called too, with the lender, when a borrowed object is freed. Not called for
+  // DropCopies (the copies are gone already).
   using RemoteFreeListener = std::function<void(const ObjectID&, const NodeID& location)>;
   void SetRemoteFreeListener(RemoteFreeListener listener) {
     remote_free_listener_ = std::move(listener);
@@ -155,6 +156,12 @@ class ObjectTable {
   NodeID Location(const ObjectID& id) const;
   // Creates id lost, when it is unknown (freed); a no-op otherwise.
   void CreateLost(const ObjectID& id);
+  // Registers id, owned by the member lender, pending (see Borrowed objects). A no-op if it exists.
+  void CreateBorrowed(const ObjectID& id, const NodeID& lender);
+  // The member that keeps id alive for this node; nil for an object of this node or an unknown id.
+  NodeID Lender(const ObjectID& id) const;
+  // The objects that node keeps alive for this node (CreateBorrowed).
+  std::vector<ObjectID> LentBy(const NodeID& node) const;
   bool IsLost(const ObjectID& id) const;
 
   bool Exists(const ObjectID& id) const { return objects_.count(id) != 0; }
@@ -214,6 +221,8 @@ class ObjectTable {
     uint64_t lru_tick = 0;  // Key in lru_ while where == kMemory.
     // The node the value came from (nil: made here). It keeps a copy until told to free it.
     NodeID remote;
+    // The member that owns a borrowed object (nil: this node's own).
+    NodeID lender;
   };
 
   // Stores a ready value in entry and runs its waiters (Seal and SealRemote).

@@ -17,7 +17,7 @@
 namespace rayx {
 
 // Bumped whenever a message changes incompatibly.
-constexpr uint32_t kProtocolVersion = 5;
+constexpr uint32_t kProtocolVersion = 6;
 
 // The most bytes one ObjectChunk answers (ReadObject): pulls of large objects go in chunks of this.
 constexpr uint32_t kMaxReadChunk = 4u << 20;
