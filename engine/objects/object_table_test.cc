@@ -455,6 +455,40 @@ TEST_F(RemoteObjectTest, FreeingAValueFromAnotherNodeTellsTheListener) {
   EXPECT_EQ(table_->Location(twice), node_a_);
 }
 
+TEST_F(RemoteObjectTest, ABorrowedObjectTellsItsLenderWhenFreedAndWhenLost) {
+  ObjectID pending = Id(40), inline_value = Id(41), remote = Id(42), own = Id(43);
+  table_->CreateBorrowed(pending, node_a_);
+  table_->CreateBorrowed(inline_value, node_a_);
+  table_->CreateBorrowed(remote, node_b_);
+  table_->CreatePending(own);
+  table_->CreateBorrowed(own, node_b_);  // Known already: stays this node's own.
+  for (const ObjectID& id : {pending, inline_value, remote, own}) table_->AddHolder(id);
+  EXPECT_EQ(table_->Lender(pending), node_a_);
+  EXPECT_TRUE(table_->Lender(own).IsNil());
+  EXPECT_TRUE(table_->Lender(Id(44)).IsNil());
+  table_->Seal(inline_value, Inline("borrowed"));
+  table_->SealRemote(remote, Remote(), node_b_);
+  std::vector<ObjectID> by_a = table_->LentBy(node_a_);
+  std::sort(by_a.begin(), by_a.end());
+  std::vector<ObjectID> want_a = {pending, inline_value};
+  std::sort(want_a.begin(), want_a.end());
+  EXPECT_EQ(by_a, want_a);
+  EXPECT_EQ(table_->LentBy(node_b_), std::vector<ObjectID>{remote});
+
+  // Lost copies go to the lost handler, like any object's; the lender is kept.
+  ASSERT_TRUE(table_->DropCopies(inline_value).value());
+  table_->OnReady(inline_value, [] {});
+  EXPECT_EQ(lost_, std::vector<ObjectID>{inline_value});
+  EXPECT_EQ(table_->Lender(inline_value), node_a_);
+
+  // Freed: the lender hears of each once, whether its value came, from where, or never.
+  table_->RemoveHolder(pending);
+  table_->RemoveHolder(remote);
+  table_->RemoveHolder(own);
+  std::vector<std::pair<ObjectID, NodeID>> want = {{pending, node_a_}, {remote, node_b_}};
+  EXPECT_EQ(remote_freed_, want);
+}
+
 TEST_F(RemoteObjectTest, ARemoteValueIsNeverSpilledButAFetchedOneMayBe) {
   table_.reset();
   std::string spill = dir_ + "/spill";
