@@ -270,6 +270,48 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
 
 Status NodeService::HandleCreateActor(Session* session, const wire::CreateActor* create,
                                       std::string_view frame) {
+  std::string name = StringOf(create->name());
+  std::string ns = StringOf(create->namespace_());
+  if (cluster_work_ == nullptr || session->role == wire::Role::Node || name.empty() ||
+      actors_->Lookup(ns, name).ok()) {
+    return CreateActorNow(session, create, frame);
+  }
+  // Names are cluster-wide: a name that a live actor on another member has is taken (or, with
+  // get_if_exists, that actor is the answer). The frame is kept for the creation after the
+  // lookup, which takes a round trip to each member.
+  uint64_t session_key = session->key;
+  uint64_t request_id = create->request_id();
+  bool get_if_exists = create->get_if_exists();
+  auto kept = std::make_shared<std::string>(frame);
+  cluster_work_->LookupElsewhere(
+      ns, name,
+      [this, session_key, request_id, get_if_exists, kept, name,
+       ns](const StatusOr<ActorManager::ActorInfo>& found) {
+        auto it = sessions_.find(session_key);
+        if (it == sessions_.end()) return;
+        Session* session = it->second.get();
+        if (found.ok()) {
+          if (get_if_exists) return SendActorReply(session, request_id, found);
+          return SendActorReply(
+              session, request_id,
+              AlreadyExists("The name " + name + " (namespace=" + ns +
+                            ") is already taken by an actor on another node of the cluster. "
+                            "Please use a different name or get the existing actor using "
+                            "ray.get_actor('" +
+                            name + "', namespace='" + ns + "')"));
+        }
+        StatusOr<const wire::Envelope*> envelope = ParseEnvelope(*kept);
+        const wire::CreateActor* create =
+            envelope.ok() ? (*envelope)->message_as_CreateActor() : nullptr;
+        if (create == nullptr) return;  // It was verified when it came.
+        Status status = CreateActorNow(session, create, *kept);
+        if (!status.ok()) session->connection->Close(status);
+      });
+  return Status::OK();
+}
+
+Status NodeService::CreateActorNow(Session* session, const wire::CreateActor* create,
+                                   std::string_view frame) {
   if (cluster_work_ != nullptr && session->role != wire::Role::Node) {
     uint64_t session_key = session->key;
     uint64_t request_id = create->request_id();

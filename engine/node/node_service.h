@@ -90,6 +90,8 @@ class NodeService {
   Status HandleInfo(Session* session, const wire::InfoRequest* request);
   Status HandleCreateActor(Session* session, const wire::CreateActor* create,
                            std::string_view frame);
+  // Creates the actor here, or on a member when this node cannot hold it (name checked).
+  Status CreateActorNow(Session* session, const wire::CreateActor* create, std::string_view frame);
   Status HandleRequestLease(Session* session, const wire::RequestLease* request);
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,
