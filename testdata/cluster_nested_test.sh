@@ -76,6 +76,19 @@ timeout 120 "$rayx" run --address "$(addr c)" "$scripts/stale_view.py" >"$tmp/st
 check "a task refused on a stale view runs elsewhere at once" grep -q "stale ok" "$tmp/stale.out" ||
   cat "$tmp/stale.out"
 
+# A task no node can run is reported once (in the log of the node that owns it), with what every
+# node has.
+timeout 60 "$rayx" run --address "$(addr c)" "$scripts/infeasible.py" >"$tmp/infeasible.out" 2>&1
+check "a task no node can run waits" grep -q "infeasible ok" "$tmp/infeasible.out" ||
+  cat "$tmp/infeasible.out"
+reported() {  # The one report, naming this node's and the other members' resources.
+  local report
+  report=$(grep "which no node of this cluster has" "$tmp/c/node.log")
+  [[ $(echo "$report" | wc -l) == 1 && $report == *"this node has {CPU: 1, c: 1"* &&
+    $report == *"the others: node "* && $report == *" a: 1"* && $report == *" b: 1"* ]]
+}
+check "it is reported once, with every node's resources" reported || cat "$tmp/infeasible.out"
+
 # b dies while the driver holds references to objects b owns.
 flag=$tmp/kill-b
 timeout 120 "$rayx" run --address "$(addr c)" "$scripts/nested_owner_death.py" "$flag" \

@@ -176,6 +176,18 @@ StatusOr<NodeID> ClusterWork::Place(const TaskSpec& spec, bool fits_now, bool fe
   return NodeID();  // No node can run it: it waits here, reported, until one joins.
 }
 
+std::string ClusterWork::DescribeMembers() {
+  std::string out;
+  for (const auto& [id, member] : cluster_->peers()) {
+    if (!member.alive || dead_.count(id) != 0) continue;
+    StatusOr<ResourceSet> total = ResourceSet::FromDoubles(member.total);
+    if (!out.empty()) out += "; ";
+    out += "node " + id.Hex().substr(0, 12) + ": " +
+           (total.ok() ? total->ToString() : std::string("unknown"));
+  }
+  return out;
+}
+
 // ---- Links to the members ---------------------------------------------------------------------
 
 ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
@@ -391,7 +403,7 @@ Status ClusterWork::OnRefused(Peer* peer, const wire::SubmitRefused* refusal) {
       break;
     }
   }
-  if (it == gets_.end()) return ProtocolError("a SubmitRefused for a task not sent there");
+  if (it == gets_.end()) return Status::OK();  // Cancelled meanwhile, or not sent there.
   std::unique_ptr<PendingGet> pending = std::move(it->second);
   gets_.erase(it);
   RAYX_LOG(Debug) << "cluster: node " << peer->id.Hex() << " refused task " << task_id.Hex() << ": "

@@ -83,6 +83,7 @@ class ClusterWork : public RemoteRunner {
   void Run(const NodeID& node, uint64_t key, const TaskSpec& spec) override;
   void Cancel(const NodeID& node, const TaskID& task_id, bool force) override;
   void RecoverBorrowed(const ObjectID& id, const NodeID& lender) override;
+  std::string DescribeMembers() override;
 
   // A reference to id arrived from the member lender (nested in a value, or in a task's
   // arguments): unless id is known here, it is borrowed (ObjectTable::CreateBorrowed), the

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/base/ids.h"
@@ -35,6 +36,8 @@ class RemoteRunner {
   // A borrowed object (ObjectTable::CreateBorrowed) whose copies here are lost is needed: asks
   // its lender for it again, or seals it OWNER_DIED when the lender is dead.
   virtual void RecoverBorrowed(const ObjectID& id, const NodeID& lender) = 0;
+  // The total resources of the other live members, for a message ("node 1a2b...: {CPU: 2}; ...").
+  virtual std::string DescribeMembers() = 0;
 };
 
 }  // namespace rayx

@@ -163,8 +163,11 @@ void TaskManager::Enqueue(Task* task) {
   }
   if (!feasible) {
     if (reported_infeasible_.insert(task->spec.resources).second) {
+      std::string others = remote_ != nullptr ? remote_->DescribeMembers() : "";
       report_("task " + task->spec.name + " needs " + task->spec.resources.ToString() +
-              ", which no node of this cluster has (it has " + resources_.total().ToString() +
+              ", which no node of this cluster has (" +
+              (others.empty() ? "it has " : "this node has ") + resources_.total().ToString() +
+              (others.empty() ? "" : "; the others: " + others) +
               "); it will wait until a node that has it joins.");
     }
     infeasible_.push_back(task->key);
