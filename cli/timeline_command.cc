@@ -68,6 +68,7 @@ std::string TimelineJson(const std::vector<TaskInfo>& tasks) {
   std::map<int, std::string> rows;
   for (const TaskInfo& task : tasks) {
     std::string id_arg = "{\"task_id\": \"" + task.task_id.Hex() + "\"";
+    if (!task.parent.IsNil()) id_arg += ", \"parent\": \"" + task.parent.Hex() + "\"";
     int64_t started = -1;
     int row = -1;
     for (const TaskEventInfo& e : task.events) {

@@ -256,7 +256,11 @@ void LineageLog::Apply(std::vector<TaskEvent>& events, std::chrono::steady_clock
       std::vector<TaskEventInfo> earlier = std::move(task.events);
       task = std::move(*e.submitted);
       task.task_id = e.task_id;
-      if (!e.method.empty()) task.name.append(".").append(e.method);
+      // A call's name is "Class.method" as its client names it (or the name it was given); only
+      // a bare class name gets the method.
+      if (!e.method.empty() && task.name.find('.') == std::string::npos) {
+        task.name.append(".").append(e.method);
+      }
       if (e.format_options) {
         task.options = "max_retries=" + std::to_string(e.max_retries);
         if (e.actor_creation) task.options += " actor_creation";

@@ -95,6 +95,39 @@ print(\"timeline ok\")
 " 2>&1 | grep -q "timeline ok" && python3 -c "import json; json.load(open(\"$1\"))"' "$RAYX" \
   "$TMP/own.json"
 
+# Every task's parent is logged: the driver's, a task's (through the node and leased workers
+# alike), an actor call's.
+check "the timeline names each task's parent" bash -c '"$0" run -c "
+import rayx
+rayx.init(num_cpus=2)
+
+@rayx.remote
+def inner(i):
+    return i
+
+@rayx.remote
+def outer():
+    return sum(rayx.get([inner.remote(i) for i in range(5)]))
+
+@rayx.remote
+class Caller:
+    def call(self):
+        return rayx.get(inner.remote(-1))
+
+assert rayx.get([outer.remote() for _ in range(3)]) == [10, 10, 10]
+caller = Caller.remote()
+assert rayx.get(caller.call.remote()) == -1
+ran = [e for e in rayx.timeline() if e[\"ph\"] == \"X\"]
+by_id = {e[\"args\"][\"task_id\"]: e for e in ran}
+inners = [e for e in ran if e[\"name\"] == \"inner\"]
+assert len(inners) == 16, len(inners)
+parents = [by_id[e[\"args\"][\"parent\"]][\"name\"] for e in inners]
+assert sorted(parents) == [\"Caller.call\"] + [\"outer\"] * 15, parents
+drivers = {e[\"args\"].get(\"parent\") for e in ran if e[\"name\"] in (\"outer\", \"Caller.call\")}
+assert len(drivers) == 1 and None not in drivers and drivers.isdisjoint(by_id), drivers
+print(\"parents ok\")
+" 2>&1 | tee /dev/stderr | grep -q "parents ok"' "$RAYX"
+
 # Two drivers at once both log, and rayx jobs reads while they run.
 cat >"$TMP/slow.py" <<'PY'
 import sys, time

@@ -40,12 +40,16 @@ void DirectSubmitter::RememberFunction(const std::string& function_id, ByteSpan 
                           std::string(reinterpret_cast<const char*>(blob.data), blob.size));
 }
 
-bool DirectSubmitter::TrySubmit(const TaskSubmission& task, const TaskID& task_id, uint32_t depth,
-                                const std::string& shape, bool* request_lease) {
+bool DirectSubmitter::TrySubmit(const TaskSubmission& task, const TaskID& task_id,
+                                const TaskID& parent, uint32_t depth, const std::string& shape,
+                                bool* request_lease) {
   std::optional<Target> target = PickLease(task, task_id, shape, request_lease);
   if (!target.has_value() || !SendDirect(*target, task, task_id, depth)) return false;
   flatbuffers::FlatBufferBuilder b(256 + task.args.size);
-  auto spec = BuildTaskSpec(b, task, task_id, depth, SpecExtras{&target->worker_id});
+  SpecExtras extras;
+  extras.direct_worker = &target->worker_id;
+  extras.parent = parent;
+  auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   std::string_view announcement = FinishEnvelope(b, wire::CreateSubmitTask(b, spec));
   std::unique_lock<std::mutex> lock(mu_);
   channel_->Defer(announcement);  // The node hears of it with the next frame this process sends.

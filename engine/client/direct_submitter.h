@@ -60,8 +60,8 @@ class DirectSubmitter {
   // idle, and leaves its announcement (the spec, naming the worker) to go with the next frame to
   // the node: true. Otherwise false, and *request_lease says whether to ask for a lease after the
   // task went the node's path (RequestLease).
-  bool TrySubmit(const TaskSubmission& task, const TaskID& task_id, uint32_t depth,
-                 const std::string& shape, bool* request_lease);
+  bool TrySubmit(const TaskSubmission& task, const TaskID& task_id, const TaskID& parent,
+                 uint32_t depth, const std::string& shape, bool* request_lease);
   void RequestLease(const TaskSubmission& task, const std::string& shape);
 
   // A message about to go to the node names these ids: the ones that are results of this

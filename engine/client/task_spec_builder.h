@@ -18,6 +18,7 @@ struct SpecExtras {
   const WorkerID* direct_worker = nullptr;  // A direct task: the leased worker it was sent to.
   bool actor_creation = false;              // An actor's creation task: no returns.
   int max_concurrency = 0;                  // Creation only.
+  TaskID parent;  // The submitting task (TaskContext::current_task), for the node's log.
 };
 
 // The spec of a task as the node and workers read it.

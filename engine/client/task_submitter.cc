@@ -29,13 +29,16 @@ StatusOr<std::vector<ObjectID>> TaskSubmitter::SubmitTask(const TaskSubmission& 
     refs_->Announce(returns.back());  // SubmitTask tells the node that this process holds them.
   }
   uint32_t depth = context_->ChildDepth();
+  TaskID parent = context_->current_task();
   std::string shape = DirectShape(task);
   bool request_lease = false;
-  if (!shape.empty() && direct_->TrySubmit(task, task_id, depth, shape, &request_lease)) {
+  if (!shape.empty() && direct_->TrySubmit(task, task_id, parent, depth, shape, &request_lease)) {
     return returns;
   }
   flatbuffers::FlatBufferBuilder b(256 + task.args.size);
-  auto spec = BuildTaskSpec(b, task, task_id, depth);
+  SpecExtras extras;
+  extras.parent = parent;
+  auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   direct_->PromoteNamed(task.dependencies);
   direct_->PromoteNamed(task.contained);
   RAYX_RETURN_IF_ERROR(channel_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
@@ -73,6 +76,7 @@ StatusOr<ActorLookup> TaskSubmitter::CreateActor(const ActorCreation& creation) 
   SpecExtras extras;
   extras.actor_creation = true;
   extras.max_concurrency = creation.max_concurrency;
+  extras.parent = context_->current_task();
   auto spec = BuildTaskSpec(b, task, task_id, /*depth=*/0, extras);
   auto lifetime = PackResources(b, creation.lifetime_resources);
   auto actor_name = b.CreateString(creation.name);

@@ -179,7 +179,11 @@ void LineageRecorder::Submitted(const TaskSpec& spec, bool from_driver) {
   info.name = spec.name;
   if (spec.is_actor_call()) e.method = spec.method;
   info.function_id = spec.function_id;
-  if (from_driver) info.parent = TaskID::ForDriver(spec.task_id.Job());
+  if (!spec.parent.IsNil()) {
+    info.parent = spec.parent;
+  } else if (from_driver) {
+    info.parent = TaskID::ForDriver(spec.task_id.Job());
+  }
   if (!spec.is_actor_call()) {
     if (last_resources_text_.empty() || !(spec.resources == last_resources_)) {
       last_resources_ = spec.resources;

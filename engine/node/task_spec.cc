@@ -60,6 +60,9 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   out.affinity_soft = spec->affinity_soft();
   out.spread = spec->spread();
   out.refusable = spec->refusable();
+  if (spec->parent() != nullptr && spec->parent()->size() != 0) {
+    RAYX_ASSIGN_OR_RETURN(out.parent, UnpackId<TaskID>(spec->parent()));
+  }
   if (spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.direct_worker, UnpackId<WorkerID>(spec->direct_worker()));
   }

@@ -52,6 +52,7 @@ struct TaskSpec {
   bool from_peer = false;
   // From a member that may take the task back (protocol.fbs TaskSpec.refusable).
   bool refusable = false;
+  TaskID parent;  // The submitting task, when the client said (protocol.fbs); for the log.
 
   bool is_actor_call() const { return !actor_id.IsNil() && !actor_creation; }
   bool is_direct() const { return !direct_worker.IsNil(); }
