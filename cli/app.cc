@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "cli/jobs_command.h"
@@ -114,6 +116,17 @@ int RunCli(int argc, char** argv) {
       return status;
     }
     return 0;
+  } catch (const std::system_error& e) {
+    // A thread or a resource the process could not get (std::thread throws system_error): not a
+    // bug in rayx, but a limit of this machine or user, which the message names.
+    const int code = e.code().value();
+    std::fprintf(stderr, "rayx: %s%s\n", e.what(),
+                 code == EAGAIN ? " (the processes and threads of this user may be at their limit: "
+                                  "see `ulimit -u`)"
+                 : code == EMFILE ? " (the process is out of file descriptors: see `ulimit -n`)"
+                 : code == ENOMEM ? " (out of memory)"
+                                  : "");
+    return 71;  // EX_OSERR.
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rayx: internal error: %s\n", e.what());
     return 70;

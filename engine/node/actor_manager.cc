@@ -201,10 +201,17 @@ std::vector<const StoredValue*> ActorManager::DependencyValues(const TaskSpec& s
 void ActorManager::Place(Actor* actor) {
   actor->state = State::kPlacing;
   ActorID id = actor->id;
-  auto lease = tasks_->Lease(actor->spec.name, actor->spec.resources,
-                             [this, id](Worker* worker, const Allocation& allocation) {
-                               OnPlaced(id, worker, allocation);
-                             });
+  auto lease = tasks_->Lease(
+      actor->spec.name, actor->spec.resources,
+      [this, id](Worker* worker, const Allocation& allocation) {
+        OnPlaced(id, worker, allocation);
+      },
+      [this, id](const std::string& why) {
+        Actor* actor = Find(id);
+        if (actor == nullptr || actor->state != State::kPlacing) return;
+        actor->lease_key = 0;
+        Die(actor, "actor " + actor->spec.name + " cannot start: " + why);
+      });
   if (!lease.ok()) {
     Die(actor, "actor " + actor->spec.name + " cannot be placed: " + lease.status().ToString());
     return;

@@ -626,7 +626,7 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
 }
 
 StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet& demand,
-                                      LeaseCallback on_granted) {
+                                      LeaseCallback on_granted, LeaseFailedCallback on_failed) {
   RAYX_RETURN_IF_ERROR(NodeResources::Validate(demand));
   auto task = std::make_unique<Task>();
   task->key = next_key_++;
@@ -635,6 +635,7 @@ StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet
   task->spec.name = name;
   task->spec.resources = demand;
   task->on_lease = std::move(on_granted);
+  task->on_lease_failed = std::move(on_failed);
   Task* raw = task.get();
   tasks_.emplace(raw->key, std::move(task));
   by_id_.emplace(raw->spec.task_id, raw->key);
@@ -670,15 +671,7 @@ void TaskManager::MaybeStartWorkers() {
   if (pool_->consecutive_start_failures() >= kMaxStartFailures) {
     // Workers die before they can say hello (their stderr, forwarded, says why): starting more
     // would loop for ever, so the tasks that wait for one fail instead.
-    std::vector<Task*> queued;
-    for (auto& [key, task] : tasks_) {
-      if (task->state == State::kQueued && ready_.Remove(key)) queued.push_back(task.get());
-    }
-    for (Task* task : queued) {
-      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
-                                             "workers fail to start on this node; task " +
-                                                 task->spec.name + " cannot run"));
-    }
+    FailWaitingForWorkers("workers fail to start on this node");
     return;
   }
   // Enough workers for the CPUs that are free now, and at least one, counting those starting.
@@ -688,8 +681,51 @@ void TaskManager::MaybeStartWorkers() {
   while (pool_->num_starting() < wanted) {
     Status s = pool_->StartWorker();
     if (!s.ok()) {
-      RAYX_LOG(Warning) << "cannot start another worker: " << s;
+      // Out of descriptors, processes or memory (ulimit -n, ulimit -u): what waits for a worker
+      // waits for one to come free, or fails now when none can.
+      if (!WorkerMayComeFree()) {
+        FailWaitingForWorkers("this node cannot start a worker process (" + s.message() +
+                              "; check `ulimit -n` and `ulimit -u`)");
+      } else if (!start_failure_reported_) {
+        RAYX_LOG(Warning) << "cannot start another worker: " << s
+                          << "; tasks wait for a worker to come free";
+      }
+      start_failure_reported_ = true;
       return;
+    }
+    start_failure_reported_ = false;
+  }
+}
+
+bool TaskManager::WorkerMayComeFree() const {
+  if (pool_->num_starting() > 0 || pool_->num_idle() > 0 || !leases_.empty()) return true;
+  for (const auto& [key, task] : tasks_) {
+    if (task->state == State::kRunning && task->worker != nullptr) return true;
+  }
+  return false;
+}
+
+void TaskManager::FailWaitingForWorkers(const std::string& why) {
+  // Those that lack only a worker: a task waiting for resources that something holds waits on.
+  std::vector<uint64_t> queued;
+  for (auto& [key, task] : tasks_) {
+    if (task->state == State::kQueued && task->spec.resources.IsSubsetOf(resources_.available()) &&
+        ready_.Remove(key)) {
+      queued.push_back(key);
+    }
+  }
+  for (uint64_t key : queued) {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) continue;
+    Task* task = it->second.get();
+    if (task->on_lease) {
+      LeaseFailedCallback failed = std::move(task->on_lease_failed);
+      std::string name = task->spec.name;
+      Forget(task);
+      if (failed) failed(why + "; " + name + " cannot be placed");
+    } else {
+      FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                             why + "; task " + task->spec.name + " cannot run"));
     }
   }
 }

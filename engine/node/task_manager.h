@@ -76,10 +76,12 @@ class TaskManager {
   // Leases a worker and resources for an actor. When demand is free and a worker idle,
   // on_granted(worker, allocation) runs; from then on the worker and the allocation are the
   // caller's: it gives the resources back with ReleaseAllocation, and the worker never returns to
-  // the idle list. Returns a key for CancelLease.
+  // the idle list. on_failed(why) runs instead when no worker can be had (workers cannot be
+  // started, see MaybeStartWorkers). Returns a key for CancelLease.
   using LeaseCallback = std::function<void(Worker*, const Allocation&)>;
+  using LeaseFailedCallback = std::function<void(const std::string& why)>;
   StatusOr<uint64_t> Lease(const std::string& name, const ResourceSet& demand,
-                           LeaseCallback on_granted);
+                           LeaseCallback on_granted, LeaseFailedCallback on_failed = nullptr);
   // Drops a lease that was not granted yet (granted or unknown keys are ignored).
   void CancelLease(uint64_t key);
   // Gives back resources that a granted lease held.
@@ -150,7 +152,8 @@ class TaskManager {
     bool cancelled = false;
     bool direct = false;     // Sent to a leased worker by its owner.
     LeaseCallback on_lease;  // Set for a lease: no function runs, the worker is handed over.
-    NodeID remote_node;      // kRemote: the member running it.
+    LeaseFailedCallback on_lease_failed;
+    NodeID remote_node;  // kRemote: the member running it.
   };
   // A TaskDone that came before the task's SubmitDirect, with pins on what its results hold (the
   // worker lets go of those as soon as it has reported them).
@@ -215,7 +218,14 @@ class TaskManager {
   void FinishWithValue(Task* task, const StoredValue& value);
   // keep_lineage: the task succeeded; its lineage is kept if needed (KeepLineage).
   void Forget(Task* task, bool keep_lineage = false);
+  // Starts the workers that the tasks and leases waiting for one need. When none can be started
+  // and none will come free (none starting, idle, running a task or leased to an owner), those
+  // waiting fail with why (FailWaitingForWorkers) rather than wait for ever; the node goes on,
+  // and the next task tries again.
   void MaybeStartWorkers();
+  void FailWaitingForWorkers(const std::string& why);
+  // A worker may come free: one starts, is idle, runs a task, or is leased to an owner.
+  bool WorkerMayComeFree() const;
 
   ObjectTable* objects_;
   WorkerPool* pool_;
@@ -230,6 +240,7 @@ class TaskManager {
   std::unordered_map<uint64_t, std::unique_ptr<Task>> tasks_;
   std::unordered_map<TaskID, uint64_t> by_id_;
   bool dispatching_ = false;
+  bool start_failure_reported_ = false;  // Said once per run of failures to start a worker.
   std::unordered_map<Worker*, OwnerLease> leases_;
   ObjectTable::ActorPinFn pin_actor_;
   std::unordered_map<TaskID, Lineage> lineage_;
