@@ -359,11 +359,11 @@ std::vector<ObjectID> ClusterWork::SendFunctionAndArguments(Peer* peer, const Ta
 }
 
 uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending,
-                              bool refusable) {
+                              bool refusable, uint32_t attempt) {
   pending->sent = SendFunctionAndArguments(peer, spec);
   {
     flatbuffers::FlatBufferBuilder b(512 + spec.args.size());
-    auto wire_spec = BuildTaskSpec(b, spec, refusable);
+    auto wire_spec = BuildTaskSpec(b, spec, refusable, attempt);
     peer->client->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, wire_spec)));
   }
   for (uint32_t i = 0; i < spec.num_returns; ++i) {
@@ -378,7 +378,7 @@ uint64_t ClusterWork::Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<
   return request_id;
 }
 
-void ClusterWork::Run(const NodeID& node, uint64_t key, const TaskSpec& spec) {
+void ClusterWork::Run(const NodeID& node, uint64_t key, const TaskSpec& spec, uint32_t attempt) {
   const bool refusable = offered_.erase(spec.task_id) != 0;
   Peer* peer = PeerFor(node);
   if (peer == nullptr) {
@@ -390,7 +390,7 @@ void ClusterWork::Run(const NodeID& node, uint64_t key, const TaskSpec& spec) {
   }
   auto pending = std::make_unique<PendingGet>();
   pending->task_key = key;
-  Forward(peer, spec, std::move(pending), refusable);
+  Forward(peer, spec, std::move(pending), refusable, attempt);
 }
 
 Status ClusterWork::OnRefused(Peer* peer, const wire::SubmitRefused* refusal) {

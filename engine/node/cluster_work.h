@@ -80,7 +80,7 @@ class ClusterWork : public RemoteRunner {
 
   // RemoteRunner (the TaskManager).
   StatusOr<NodeID> Place(const TaskSpec& spec, bool fits_now, bool feasible) override;
-  void Run(const NodeID& node, uint64_t key, const TaskSpec& spec) override;
+  void Run(const NodeID& node, uint64_t key, const TaskSpec& spec, uint32_t attempt) override;
   void Cancel(const NodeID& node, const TaskID& task_id, bool force) override;
   void RecoverBorrowed(const ObjectID& id, const NodeID& lender) override;
   std::string DescribeMembers() override;
@@ -147,7 +147,7 @@ class ClusterWork : public RemoteRunner {
   // id of the GetObjects, whose answer Complete handles.
   // refusable: sent on the view of the member's free resources (see OnRefused).
   uint64_t Forward(Peer* peer, const TaskSpec& spec, std::unique_ptr<PendingGet> pending,
-                   bool refusable = false);
+                   bool refusable = false, uint32_t attempt = 0);
   // The member could not start a task sent on a stale view: it is placed again, elsewhere.
   Status OnRefused(Peer* peer, const wire::SubmitRefused* refusal);
   // Holds id on lender for this node and asks for its value (a borrowed get).

@@ -31,7 +31,8 @@ class RemoteRunner {
   virtual StatusOr<NodeID> Place(const TaskSpec& spec, bool fits_now, bool feasible) = 0;
   // Runs the task on node; the TaskManager hears the outcome through OnRemoteDone or OnRemoteLost
   // (never from inside this call). spec's dependencies are available on this node.
-  virtual void Run(const NodeID& node, uint64_t key, const TaskSpec& spec) = 0;
+  // attempt: this run's number (TaskManager's), which the member runs it as.
+  virtual void Run(const NodeID& node, uint64_t key, const TaskSpec& spec, uint32_t attempt) = 0;
   virtual void Cancel(const NodeID& node, const TaskID& task_id, bool force) = 0;
   // A borrowed object (ObjectTable::CreateBorrowed) whose copies here are lost is needed: asks
   // its lender for it again, or seals it OWNER_DIED when the lender is dead.

@@ -65,7 +65,8 @@ Status TaskManager::Adopt(TaskSpec spec, Task* task) {
 
 Status TaskManager::Submit(TaskSpec spec) {
   int budget = BudgetOf(spec.max_retries);
-  return SubmitWithBudget(std::move(spec), budget);
+  uint32_t attempt = spec.first_attempt;
+  return SubmitWithBudget(std::move(spec), budget, attempt);
 }
 
 Status TaskManager::SubmitWithBudget(TaskSpec spec, int retries_left, uint32_t attempt) {
@@ -157,7 +158,7 @@ void TaskManager::Enqueue(Task* task) {
     if (!where->IsNil()) {
       task->state = State::kRemote;
       task->remote_node = *where;
-      remote_->Run(*where, task->key, task->spec);
+      remote_->Run(*where, task->key, task->spec, task->attempt);
       return;
     }
   }
@@ -502,7 +503,12 @@ void TaskManager::OnWorkerExit(Worker* worker) {
 
 void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
   DetachFromWorker(task, /*worker_alive=*/false);
-  if (task->cancelled) {
+  if (task->spec.from_peer && !task->cancelled) {
+    // Its owner retries it, as its next run: the owner numbers the runs, from which the ids of the
+    // tasks each run submits derive, so two runs never make tasks of the same id.
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
+                                           worker + " running task " + task->spec.name + " died"));
+  } else if (task->cancelled) {
     FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
                                            "task " + task->spec.name + " was cancelled"));
   } else if (TakeRetry(&task->retries_left, &task->attempt)) {
@@ -521,7 +527,24 @@ void TaskManager::OnRemoteDone(uint64_t key, std::vector<RemoteResult> results) 
   auto it = tasks_.find(key);
   if (it == tasks_.end() || it->second->state != State::kRemote) return;
   Task* task = it->second.get();
+  std::string where = "node " + task->remote_node.Hex();
   task->remote_node = NodeID();
+  if (results.size() == 1 && !task->cancelled) {
+    // A member does not retry a task whose worker died (OnRunningTaskLost): it is retried here,
+    // as the next run, within this task's budget.
+    const StoredValue& value = results[0].value;
+    const bool worker_died =
+        value.kind == ValueKind::kSystemError &&
+        std::string_view(value.inline_data)
+                .substr(0, SystemErrorName(SystemErrorCode::kWorkerDied).size()) ==
+            SystemErrorName(SystemErrorCode::kWorkerDied);
+    if (worker_died) {
+      task->state = State::kRunning;
+      OnRunningTaskLost(task, "a worker on " + where);
+      TryDispatch();
+      return;
+    }
+  }
   std::vector<StoredValue> values;
   std::vector<NodeID> locations;
   for (RemoteResult& r : results) {

@@ -60,6 +60,8 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   out.affinity_soft = spec->affinity_soft();
   out.spread = spec->spread();
   out.refusable = spec->refusable();
+  out.first_attempt = spec->attempt();
+  out.retry_exceptions = spec->retry_exceptions();
   if (spec->parent() != nullptr && spec->parent()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.parent, UnpackId<TaskID>(spec->parent()));
   }
@@ -73,7 +75,8 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
 }
 
 flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& b,
-                                                  const TaskSpec& spec, bool refusable) {
+                                                  const TaskSpec& spec, bool refusable,
+                                                  uint32_t attempt) {
   auto task_id = b.CreateVector(spec.task_id.data(), TaskID::kSize);
   auto function_id = Bytes(b, spec.function_id);
   auto name = b.CreateString(spec.name);
@@ -100,12 +103,14 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   sb.add_num_returns(spec.num_returns);
   sb.add_resources(resources);
   sb.add_max_retries(spec.max_retries);
+  sb.add_retry_exceptions(spec.retry_exceptions);
   if (!actor_id.IsNull()) sb.add_actor_id(actor_id);
   sb.add_method(method);
   sb.add_actor_creation(spec.actor_creation);
   sb.add_max_concurrency(spec.max_concurrency);
   sb.add_depth(spec.depth);
   sb.add_refusable(refusable);
+  sb.add_attempt(attempt);
   return sb.Finish();
 }
 

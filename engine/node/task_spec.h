@@ -53,6 +53,8 @@ struct TaskSpec {
   // From a member that may take the task back (protocol.fbs TaskSpec.refusable).
   bool refusable = false;
   TaskID parent;  // The submitting task, when the client said (protocol.fbs); for the log.
+  uint32_t first_attempt = 0;
+  bool retry_exceptions = false;  // From a member: the owner's run of it (protocol.fbs attempt).
 
   bool is_actor_call() const { return !actor_id.IsNil() && !actor_creation; }
   bool is_direct() const { return !direct_worker.IsNil(); }
@@ -62,7 +64,8 @@ struct TaskSpec {
 // (placement and direct_worker are left out: it runs where it is sent). refusable: the member may
 // refuse it when it cannot start it at once.
 flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder& builder,
-                                                  const TaskSpec& spec, bool refusable = false);
+                                                  const TaskSpec& spec, bool refusable = false,
+                                                  uint32_t attempt = 0);
 
 // Reads spec (already verified as part of its frame). ProtocolError for a missing spec or a
 // malformed id list; the error of ResourcesFromWire for resource amounts no task may ask for.

@@ -1,6 +1,7 @@
 """Chaos: a mixed job runs while a worker is killed with SIGKILL every 100 ms; every result is checked.
 
     rayx run testdata/chaos/chaos.py [--tasks 10000] [--kill-every 0.1] [--seed S] [--actors]
+        [--spread --kill-children-of PID,PID,...]
 
 The job: plain tasks, chains (each task takes the previous one's result), nested tasks (a task
 that submits one and waits for it), tasks with 1 MB results, and, with --actors, calls to actors
@@ -9,6 +10,10 @@ their arguments, so a retried call returns what the first would have). A thread 
 picks one of the node's workers at random every --kill-every seconds and kills it with SIGKILL
 (with --actors, actor workers included). Exits 0 when every result is right, 1 otherwise; prints
 how many workers were killed and how long the job took.
+
+On a cluster (the driver attached with --address): --spread sends every task and actor with
+scheduling_strategy="SPREAD", so that the work is on every node, and --kill-children-of names the
+node daemons whose workers the thread kills (their child processes), in place of this driver's.
 """
 
 from __future__ import annotations
@@ -27,22 +32,27 @@ import rayx
 RETRIES = 1000  # As good as for ever for this job: every task must come through.
 
 
-def worker_pids() -> list[int]:
-    """The node's workers: this driver's child processes (the node runs inside it)."""
+def worker_pids(parents: list[int]) -> list[int]:
+    """The workers: the child processes of the nodes (this driver, which runs its node inside)."""
     pids = []
-    me = os.getpid()
-    for tid in os.listdir(f"/proc/{me}/task"):
+    for parent in parents:
         try:
-            with open(f"/proc/{me}/task/{tid}/children") as f:
-                pids.extend(int(p) for p in f.read().split())
+            tids = os.listdir(f"/proc/{parent}/task")
         except OSError:
-            pass
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children") as f:
+                    pids.extend(int(p) for p in f.read().split())
+            except OSError:
+                pass
     return pids
 
 
-def killer(stop: threading.Event, every: float, rng: random.Random, kills: list) -> None:
+def killer(stop: threading.Event, every: float, rng: random.Random, kills: list,
+           parents: list[int]) -> None:
     while not stop.wait(every):
-        pids = worker_pids()
+        pids = worker_pids(parents)
         if not pids:
             continue
         pid = rng.choice(pids)
@@ -83,12 +93,20 @@ class Scaler:
 
 
 def main() -> int:
+    if os.environ.get("CHAOS_DUMP_AFTER"):  # Debugging a hang: every thread's stack, repeatedly.
+        import faulthandler
+
+        faulthandler.dump_traceback_later(float(os.environ["CHAOS_DUMP_AFTER"]), repeat=True)
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--kill-every", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--actors", action="store_true")
+    parser.add_argument("--spread", action="store_true")
+    parser.add_argument("--kill-children-of", default="")
     args = parser.parse_args()
+    parents = [int(p) for p in args.kill_children_of.split(",") if p] or [os.getpid()]
+    spread = {"scheduling_strategy": "SPREAD"} if args.spread else {}
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     rayx.init()
@@ -96,11 +114,12 @@ def main() -> int:
     n = args.tasks
     kinds = ["plain", "chain", "nested", "block"] + (["actor"] * 2 if args.actors else [])
     plan = [rng.choice(kinds) for _ in range(n)]
-    actors = [Scaler.remote(k) for k in (2, 3)] if args.actors else []
+    actors = [Scaler.options(**spread).remote(k) for k in (2, 3, 4)] if args.actors else []
 
     stop = threading.Event()
     kills: list = []
-    thread = threading.Thread(target=killer, args=(stop, args.kill_every, rng, kills), daemon=True)
+    thread = threading.Thread(target=killer, args=(stop, args.kill_every, rng, kills, parents),
+                              daemon=True)
     start = time.monotonic()
     thread.start()
     refs, expected = [], []
@@ -108,26 +127,31 @@ def main() -> int:
     chain_value = 0
     for i, kind in enumerate(plan):
         if kind == "plain":
-            refs.append(square.remote(i))
+            refs.append(square.options(**spread).remote(i))
             expected.append(i * i)
         elif kind == "chain":
-            chain = add.remote(chain, i)
+            chain = add.options(**spread).remote(chain, i)
             chain_value += i
             refs.append(chain)
             expected.append(chain_value)
         elif kind == "nested":
-            refs.append(nested.remote(i))
+            refs.append(nested.options(**spread).remote(i))
             expected.append(i * i + 1)
         elif kind == "block":
-            refs.append(block.remote(i))
+            refs.append(block.options(**spread).remote(i))
             expected.append(("block", i))
         else:
-            a = actors[i % 2]
+            a = actors[i % 3]
             refs.append(a.scale.remote(i))
-            expected.append(i * (2 + i % 2))
+            expected.append(i * (2 + i % 3))
     wrong = 0
-    for ref, want in zip(refs, expected):
-        got = rayx.get(ref, timeout=600)
+    for i, (ref, want) in enumerate(zip(refs, expected)):
+        try:
+            got = rayx.get(ref, timeout=float(os.environ.get("CHAOS_GET_TIMEOUT", 300)))
+        except rayx.exceptions.GetTimeoutError:
+            print(f"stuck: {plan[i]} task {i} ({ref.hex()}) not done in time", file=sys.stderr,
+                  flush=True)
+            got = None
         if isinstance(want, tuple):
             ok = got.shape == (131_072,) and int(got[0]) == want[1] and int(got[-1]) == want[1]
         else:
