@@ -65,6 +65,24 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
   SealEntry(id, std::move(value), NodeID());
 }
 
+bool ObjectTable::SealItem(const ObjectID& item, StoredValue value) {
+  ObjectID generator = ItemGenerator(item);
+  if (item.IsPut() || item.Index() == 0 || objects_.count(generator) == 0) {
+    Seal(item, std::move(value));  // Nobody holds it: freed at once (unless a waiter wants it).
+    return false;
+  }
+  ItemHolds& holds = item_holds_[generator];
+  if (item.Index() <= holds.last_index) {
+    Seal(item, std::move(value));  // Put before: the first value stays (or stays freed).
+    return false;
+  }
+  holds.last_index = item.Index();
+  holds.items.push_back(item);
+  objects_[item].contained_in++;  // Created pending if no waiter made it already.
+  Seal(item, std::move(value));
+  return true;
+}
+
 void ObjectTable::SealRemote(const ObjectID& id, StoredValue value, const NodeID& location) {
   value.in_shm = true;
   SealEntry(id, std::move(value), location);
@@ -341,6 +359,14 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
       entry.ready ? std::move(entry.value.contained_actors) : std::vector<ActorID>();
   objects_.erase(it);
   ReleaseContained(contained);
+  if (!item_holds_.empty()) {  // Only generator objects hold items: nothing to look up otherwise.
+    auto holds = item_holds_.find(id);
+    if (holds != item_holds_.end()) {
+      std::vector<ObjectID> items = std::move(holds->second.items);
+      item_holds_.erase(holds);
+      ReleaseContained(items);
+    }
+  }
   if (pin_actor_) {
     for (const ActorID& actor : actors) pin_actor_(actor, -1);
   }

@@ -28,6 +28,11 @@
 // handler once, after the waiter is registered; the handler rebuilds the value (a later Seal) or
 // seals an error. CreateLost makes a lost entry for an object that was freed but can be rebuilt.
 //
+// Generator items: SealItem stores an item a generator task yielded (return k + 1 of its task) and
+// has it held by the generator object (return 0 of the same task), as if the generator's value
+// contained a reference to it, until the generator object is freed. So items that nobody took
+// are freed with their generator, and a taken item lives on while its takers hold it.
+//
 // Remote values: SealRemote records a value that is ready but lives in shared memory on another
 // node. It is ready (OnReady waiters run, Get returns it) but not available: its first
 // OnAvailable starts one fetch through the fetcher hook (SetFetcher), whatever the number of
@@ -138,6 +143,16 @@ class ObjectTable {
   // value for the same id is dropped (a retried task may finish twice). If nobody holds id, the
   // value is freed at once.
   void Seal(const ObjectID& id, StoredValue value);
+  // Stores item, a generator task's streamed value (see Generator items above): held by
+  // generator, ItemGenerator(item), from now on. When generator is unknown (freed: nobody wants
+  // the stream any more) the value is dropped; when this item, or one after it, was put before
+  // (a retried task yields its items again), the value is dropped and the first one stays.
+  // Returns false when the value was dropped.
+  bool SealItem(const ObjectID& item, StoredValue value);
+  // The generator object of a streamed item: return 0 of the item's task.
+  static ObjectID ItemGenerator(const ObjectID& item) {
+    return ObjectID::ForReturn(item.Task(), 0);
+  }
   // Like Seal, for a value (in_shm, shm_size its size) that lives on the node location (see
   // Remote values above). A second value for a ready id is dropped; if it came from another
   // location than the first, the remote free listener hears of it.
@@ -244,6 +259,12 @@ class ObjectTable {
 
   ObjectTableOptions options_;
   std::unordered_map<ObjectID, Entry> objects_;
+  // Generator objects that hold streamed items (SealItem): the items, and the highest index put.
+  struct ItemHolds {
+    uint32_t last_index = 0;
+    std::vector<ObjectID> items;
+  };
+  std::unordered_map<ObjectID, ItemHolds> item_holds_;
   uint64_t next_waiter_ = 1;
   uint64_t next_generation_ = 1;
   uint64_t next_tick_ = 1;
