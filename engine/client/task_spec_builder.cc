@@ -42,10 +42,11 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
     affinity = b.CreateVector(task.affinity_node.data(), NodeID::kSize);
   }
   uint32_t num_returns = extras.actor_creation ? 0 : task.num_returns;
-  return wire::CreateTaskSpec(
-      b, id, function_id, name, args, deps, contained, num_returns, resources, task.max_retries,
-      task.retry_exceptions, actor_id, method, extras.actor_creation, extras.max_concurrency, depth,
-      PackIds(b, task.contained_actors), worker, affinity, task.affinity_soft, task.spread);
+  return wire::CreateTaskSpec(b, id, function_id, name, args, deps, contained, num_returns,
+                              resources, task.max_retries, task.retry_exceptions, actor_id, method,
+                              extras.actor_creation, extras.max_concurrency, depth,
+                              PackIds(b, task.contained_actors), worker, affinity,
+                              task.affinity_soft, task.spread, task.streaming);
 }
 
 }  // namespace rayx

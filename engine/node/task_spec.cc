@@ -59,6 +59,7 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   }
   out.affinity_soft = spec->affinity_soft();
   out.spread = spec->spread();
+  out.streaming = spec->streaming();
   if (spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.direct_worker, UnpackId<WorkerID>(spec->direct_worker()));
   }
