@@ -365,7 +365,7 @@ class ActorMethod:
         )
         return_ids = _rayx.submit_actor_task(
             self._actor_id, self._name, call_name, encoded.blob, encoded.dependencies,
-            encoded.contained, 1,
+            encoded.contained, 1, True,
         )
         del encoded
         ref = ObjectRef(return_ids[0])
