@@ -290,8 +290,11 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
     // An id the node no longer knows was freed before this add arrived (the process let go of
     // it and then rebuilt a reference from its bytes): holding it would create an entry that
     // no value ever fills, and a get would wait for ever. It stays unknown, so a get reports it
-    // lost.
-    if (objects_->Exists(id)) Hold(session, id);
+    // lost. A generator's item that a process takes is its holders' from then on.
+    if (objects_->Exists(id)) {
+      Hold(session, id);
+      objects_->TakeItem(id);
+    }
   }
   for (const ObjectID& id : removed) {
     if (session->held.erase(id) != 0) objects_->RemoveHolder(id);

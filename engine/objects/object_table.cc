@@ -71,16 +71,23 @@ bool ObjectTable::SealItem(const ObjectID& item, StoredValue value) {
     Seal(item, std::move(value));  // Nobody holds it: freed at once (unless a waiter wants it).
     return false;
   }
-  ItemHolds& holds = item_holds_[generator];
-  if (item.Index() <= holds.last_index) {
-    Seal(item, std::move(value));  // Put before: the first value stays (or stays freed).
+  std::unordered_set<ObjectID>& holds = item_holds_[generator];
+  auto it = objects_.find(item);
+  if (holds.count(item) != 0 || (it != objects_.end() && it->second.ready)) {
+    Seal(item, std::move(value));  // Here already: the first value stays (or refills a lost one).
     return false;
   }
-  holds.last_index = item.Index();
-  holds.items.push_back(item);
+  holds.insert(item);
   objects_[item].contained_in++;  // Created pending if no waiter made it already.
   Seal(item, std::move(value));
   return true;
+}
+
+void ObjectTable::TakeHeldItem(const ObjectID& id) {
+  if (id.IsPut() || id.Index() == 0) return;
+  auto holds = item_holds_.find(ItemGenerator(id));
+  if (holds == item_holds_.end() || holds->second.erase(id) == 0) return;
+  ReleaseContained({id});
 }
 
 void ObjectTable::SealRemote(const ObjectID& id, StoredValue value, const NodeID& location) {
@@ -362,7 +369,7 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   if (!item_holds_.empty()) {  // Only generator objects hold items: nothing to look up otherwise.
     auto holds = item_holds_.find(id);
     if (holds != item_holds_.end()) {
-      std::vector<ObjectID> items = std::move(holds->second.items);
+      std::vector<ObjectID> items(holds->second.begin(), holds->second.end());
       item_holds_.erase(holds);
       ReleaseContained(items);
     }

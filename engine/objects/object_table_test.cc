@@ -496,6 +496,7 @@ TEST_F(ObjectTableTest, GeneratorItemsLiveUntilTheirGeneratorIsFreed) {
   ASSERT_TRUE(table_->IsReady(Id(2)));
   // A taker holds item 1 on its own; item 2 is held by the generator only.
   table_->AddHolder(Id(1));
+  table_->TakeItem(Id(1));
   table_->Seal(generator, Inline("2"));
   table_->RemoveHolder(generator);
   EXPECT_FALSE(table_->Exists(generator));
@@ -503,6 +504,33 @@ TEST_F(ObjectTableTest, GeneratorItemsLiveUntilTheirGeneratorIsFreed) {
   EXPECT_FALSE(table_->Exists(Id(2)));
   table_->RemoveHolder(Id(1));
   EXPECT_FALSE(table_->Exists(Id(1)));
+  EXPECT_EQ(table_->Stats().num_objects, 0u);
+}
+
+// A taken item lives as long as its taker holds it, while its generator goes on.
+TEST_F(ObjectTableTest, ATakenGeneratorItemIsFreedWithItsLastHolder) {
+  ObjectID generator = Id(0);
+  table_->CreatePending(generator);
+  table_->AddHolder(generator);
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("a")));
+  table_->AddHolder(Id(1));
+  table_->TakeItem(Id(1));
+  table_->TakeItem(Id(1));  // A second take changes nothing.
+  table_->RemoveHolder(Id(1));
+  EXPECT_FALSE(table_->Exists(Id(1)));
+  EXPECT_TRUE(table_->Exists(generator));
+  // An object that is not an item the generator holds is not affected.
+  table_->AddHolder(Id(5));
+  table_->TakeItem(Id(5));
+  table_->TakeItem(generator);
+  EXPECT_TRUE(table_->Exists(Id(5)));
+  EXPECT_TRUE(table_->Exists(generator));
+  // A retried run puts the freed item again: held by the generator again, freed with it.
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("a again")));
+  EXPECT_EQ(table_->Get(Id(1))->inline_data, "a again");
+  table_->RemoveHolder(generator);
+  EXPECT_FALSE(table_->Exists(Id(1)));
+  table_->RemoveHolder(Id(5));
   EXPECT_EQ(table_->Stats().num_objects, 0u);
 }
 

@@ -389,6 +389,16 @@ assert ray.get(taken)[:1] == b"\x00"
 del taken
 assert settle_objects(baseline) == baseline, (store_objects(), baseline)
 
+# Items taken and dropped are freed while the generator lives on (Ray's reason to stream).
+gen = blocks.remote(5)
+for r in gen:
+    ray.get(r)
+del r
+ray.get(gen.completed())
+assert settle_objects(baseline + 1) == baseline + 1, "consumed items must go before the generator"
+del gen
+assert settle_objects(baseline) == baseline, (store_objects(), baseline)
+
 # A generator dropped while its task still runs: what it yields later is dropped too.
 gen = slow_numbers.remote(4, 0.2)
 next(gen)
