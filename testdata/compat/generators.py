@@ -52,16 +52,26 @@ def slow_numbers(n, pause):
         time.sleep(pause)
 
 
-gen = slow_numbers.remote(3, 1.0)
+@ray.remote
+def timed(n, pause):
+    """Yields (i, the time it was yielded at); pauses after each."""
+    for i in range(n):
+        yield i, time.time()
+        time.sleep(pause)
+
+
+gen = timed.remote(3, 1.0)
 assert isinstance(gen, ray.ObjectRefGenerator), type(gen)
 start = time.monotonic()
 first = next(gen)
 first_at = time.monotonic() - start
-assert ray.get(first) == 0
-# The task takes 3 s; its first item must come long before it ends.
-assert first_at < 2.0, f"the first item came after {first_at:.2f} s: not streamed"
-assert [ray.get(r) for r in gen] == [1, 2]
-assert time.monotonic() - start > 2.5  # The rest came as the task went on.
+got_first = time.time()
+assert ray.get(first)[0] == 0
+rest = [ray.get(r) for r in gen]
+assert [i for i, _ in rest] == [1, 2]
+# The first item reached the caller before the task yielded its last one (at least 2 s later):
+# items come while the task runs. Timed against the task's own clock, so load cannot fake it.
+assert got_first < rest[-1][1], f"the first item came {got_first - rest[-1][1]:.2f} s after the last"
 try:
     next(gen)
     raise AssertionError("a finished generator must raise StopIteration")
@@ -88,6 +98,10 @@ def many(n):
 
 assert [ray.get(r) for r in many.remote(500)] == list(range(500))
 assert list(many.remote(0)) == []
+
+
+gen = slow_numbers.remote(3, 0.05)
+assert [ray.get(r) for r in gen] == [0, 1, 2]
 
 
 # --- An error raised after k items: k good refs, then a ref whose get raises, then the end.
@@ -233,6 +247,11 @@ print("dynamic and fixed num_returns: as in Ray")
 # --- Actors: sync, threaded and async generator methods.
 @ray.remote
 class Streamer:
+    def timed(self, n, pause):
+        for i in range(n):
+            yield i, time.time()
+            time.sleep(pause)
+
     def numbers(self, n, pause=0.0):
         for i in range(n):
             yield i
@@ -256,12 +275,13 @@ class Streamer:
 
 
 s = Streamer.remote()
-g = s.numbers.remote(3, 1.0)
+g = s.timed.remote(3, 1.0)
 assert isinstance(g, ray.ObjectRefGenerator)
-start = time.monotonic()
-assert ray.get(next(g)) == 0
-assert time.monotonic() - start < 2.0, "an actor's generator must stream too"
-assert [ray.get(r) for r in g] == [1, 2]
+assert ray.get(next(g))[0] == 0
+got_first = time.time()
+rest = [ray.get(r) for r in g]
+assert [i for i, _ in rest] == [1, 2]
+assert got_first < rest[-1][1], "an actor's generator must stream too"
 assert [ray.get(r) for r in ray.get(s.dynamic.remote(3))] == [0, 1, 2]
 assert ray.get(s.pair.remote()) == ["a", "b"]
 assert ray.get(s.plain.remote()) == "plain"
@@ -276,29 +296,33 @@ assert [ray.get(r) for r in s.numbers.options(num_returns="streaming").remote(2)
 assert ray.get(s.numbers.options(num_returns=2).remote(2)) == [0, 1]
 
 
+def overlapped(v1, v2):
+    """Two streams of (i, time) ran at once: each began before the other ended."""
+    return v1[0][1] < v2[-1][1] and v2[0][1] < v1[-1][1]
+
+
 @ray.remote(max_concurrency=4)
 class ThreadedStreamer:
     def numbers(self, n, pause):
         for i in range(n):
-            yield (i, os.getpid())
+            yield i, time.time()
             time.sleep(pause)
 
 
 t = ThreadedStreamer.remote()
 # Two streams at once on one actor: both interleave, each in order.
-start = time.monotonic()
 g1, g2 = t.numbers.remote(4, 0.3), t.numbers.remote(4, 0.3)
-v1 = [ray.get(r)[0] for r in g1]
-v2 = [ray.get(r)[0] for r in g2]
-assert v1 == v2 == [0, 1, 2, 3]
-assert time.monotonic() - start < 2.2, "a threaded actor runs its two streams at once"
+v1 = [ray.get(r) for r in g1]
+v2 = [ray.get(r) for r in g2]
+assert [i for i, _ in v1] == [i for i, _ in v2] == [0, 1, 2, 3]
+assert overlapped(v1, v2), "a threaded actor runs its two streams at once"
 
 
 @ray.remote
 class AsyncStreamer:
     async def numbers(self, n, pause):
         for i in range(n):
-            yield i
+            yield i, time.time()
             await asyncio.sleep(pause)
 
     async def fails(self):
@@ -310,12 +334,14 @@ class AsyncStreamer:
 
 
 a = AsyncStreamer.remote()
-start = time.monotonic()
 g1, g2 = a.numbers.remote(3, 1.0), a.numbers.remote(3, 1.0)
-assert ray.get(next(g1)) == 0
-assert time.monotonic() - start < 2.0, "an async actor's generator must stream"
-assert [ray.get(r) for r in g1] == [1, 2] and [ray.get(r) for r in g2] == [0, 1, 2]
-assert time.monotonic() - start < 4.5, "two async streams interleave"
+assert ray.get(next(g1))[0] == 0
+got_first = time.time()
+v1 = [ray.get(r) for r in g1]
+v2 = [ray.get(r) for r in g2]
+assert [i for i, _ in v1] == [1, 2] and [i for i, _ in v2] == [0, 1, 2]
+assert got_first < v1[-1][1], "an async actor's generator must stream"
+assert overlapped(v1, v2), "two async streams interleave"
 refs = list(a.fails.remote())
 assert ray.get(refs[0]) == "x" and len(refs) == 2
 try:
