@@ -6,9 +6,9 @@ iterator of ObjectRefs, one per yielded value, each available as soon as the tas
 
 How items travel: the task's one declared return (return 0, "the completion") ends the stream.
 The worker puts item k as the task's return k + 1 the moment it is yielded; the node holds each
-item for the completion object, so items nobody took are freed with the generator, and a
-re-run of the task (a retry after its worker died) yields the same ids, which the node keeps
-only once. When the task ends, the completion holds the number of items, or the task's error.
+item for the completion object until a process takes a ref to it (then the item lives as long
+as its refs), so items nobody took are freed with the generator, and a re-run of the task (a
+retry after its worker died) yields the same ids, which the node keeps only once. When the task ends, the completion holds the number of items, or the task's error.
 ``next(gen)`` waits until item k exists or the completion is ready (the node waits on the
 item's id even before it exists), so an error raised after k items comes, as in Ray, as the
 (k+1)-th ref, whose get raises it; then StopIteration.
