@@ -5,6 +5,7 @@
 # actor is found from another node; when a node is killed (kill -9), the results that lived only
 # there are rebuilt from lineage, a task running there is retried elsewhere, an actor with
 # max_restarts restarts elsewhere, and a task without retries or an actor without restarts fails.
+# Generator tasks run on their caller's node (work_generators.py).
 # Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
@@ -52,6 +53,9 @@ check "tasks, objects and actors spread over the nodes" grep -q "spread ok" "$tm
 run "$tmp/lookup.out" "$(addr a)" "$scripts/work_lookup.py"
 check "a named actor on b is found and killed from a" grep -q "lookup ok" "$tmp/lookup.out" ||
   cat "$tmp/lookup.out"
+run "$tmp/generators.out" "$(addr a)" "$scripts/work_generators.py"
+check "generator tasks run on their caller's node; elsewhere they fail clearly" \
+  grep -q "generators ok" "$tmp/generators.out" || cat "$tmp/generators.out"
 
 store_used() {  # store_used NAME: bytes in that node's shared-memory store, as it reports them
   "$rayx" status --address "$(addr a)" --json | $PY -c '

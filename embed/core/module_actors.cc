@@ -61,8 +61,9 @@ PyObject* SubmitActorTask(PyObject*, PyObject* args) {
   PyObject *actor_id_obj, *args_obj, *dependencies, *contained;
   const char *method, *name;
   unsigned int num_returns;
-  if (!PyArg_ParseTuple(args, "OssOOOI", &actor_id_obj, &method, &name, &args_obj, &dependencies,
-                        &contained, &num_returns)) {
+  int streaming = 0;
+  if (!PyArg_ParseTuple(args, "OssOOOI|p", &actor_id_obj, &method, &name, &args_obj, &dependencies,
+                        &contained, &num_returns, &streaming)) {
     return nullptr;
   }
   BytesArg args_blob;
@@ -79,6 +80,7 @@ PyObject* SubmitActorTask(PyObject*, PyObject* args) {
     return nullptr;
   }
   task.num_returns = num_returns;
+  task.streaming = streaming != 0;
   auto returns = WithoutGil([&] { return runtime->SubmitTask(task); });
   if (!returns.ok()) return RaiseStatus(returns.status());
   return IdsToList(*returns);
@@ -133,8 +135,8 @@ void AddActorMethods(std::vector<PyMethodDef>* methods) {
            "max_task_retries, max_concurrency, actor_name, namespace, detached, get_if_exists, "
            "meta, strategy=None) -> (actor_id, meta); strategy as for submit_task"},
           {"submit_actor_task", Entry<SubmitActorTask>, METH_VARARGS,
-           "submit_actor_task(actor_id, method, name, args, deps, contained, num_returns) -> "
-           "[return ids]"},
+           "submit_actor_task(actor_id, method, name, args, deps, contained, num_returns, "
+           "streaming=False) -> [return ids]"},
           {"get_actor", Entry<GetActor>, METH_VARARGS,
            "get_actor(name, namespace) -> (actor_id, meta)"},
           {"kill_actor", Entry<KillActor>, METH_VARARGS, "kill_actor(actor_id, no_restart)"},

@@ -52,7 +52,9 @@ PyObject* Wait(PyObject*, PyObject* args) {
   PyObject *ids_obj, *timeout;
   unsigned int num_returns;
   int fetch_local;
-  if (!PyArg_ParseTuple(args, "OIOp", &ids_obj, &num_returns, &timeout, &fetch_local)) {
+  int unknown_pending = 0;
+  if (!PyArg_ParseTuple(args, "OIOp|p", &ids_obj, &num_returns, &timeout, &fetch_local,
+                        &unknown_pending)) {
     return nullptr;
   }
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
@@ -61,7 +63,8 @@ PyObject* Wait(PyObject*, PyObject* args) {
   if (runtime == nullptr || !IdsFromList(ids_obj, &ids) || !TimeoutMs(timeout, &timeout_ms)) {
     return nullptr;
   }
-  auto ready = WithoutGil([&] { return runtime->Wait(ids, num_returns, timeout_ms); });
+  auto ready =
+      WithoutGil([&] { return runtime->Wait(ids, num_returns, timeout_ms, unknown_pending != 0); });
   if (!ready.ok()) return RaiseStatus(ready.status());
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(ready->size()));
   if (list == nullptr) return nullptr;
@@ -120,7 +123,8 @@ void AddObjectMethods(std::vector<PyMethodDef>* methods) {
           {"put", Entry<Put>, METH_VARARGS, "put(data, buffers, contained) -> object id"},
           {"get", Entry<Get>, METH_VARARGS, "get(ids, timeout) -> [(kind, data, buffers)]"},
           {"wait", Entry<Wait>, METH_VARARGS,
-           "wait(ids, num_returns, timeout, fetch_local) -> [ready]"},
+           "wait(ids, num_returns, timeout, fetch_local, unknown_pending=False) -> [ready]; "
+           "unknown_pending: an id the node does not know is waited for (a generator's item)"},
           {"add_ref", Entry<AddRef>, METH_O, "This process holds one more reference to the id."},
           {"remove_ref", Entry<RemoveRef>, METH_O,
            "This process holds one reference fewer to the id."},

@@ -26,11 +26,12 @@ PyObject* ExportFunction(PyObject*, PyObject* args) {
 }
 
 // submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, num_returns,
-// resources, max_retries, retry_exceptions, placement). Called once per task: its arguments are
-// converted by hand (METH_FASTCALL), without an argument tuple or a format string to interpret.
+// resources, max_retries, retry_exceptions, placement[, streaming]). Called once per task: its
+// arguments are converted by hand (METH_FASTCALL), without an argument tuple or a format string
+// to interpret. streaming (a generator task) is passed only when true.
 PyObject* SubmitTask(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 11) {
-    PyErr_Format(PyExc_TypeError, "submit_task takes 11 arguments (%zd given)", nargs);
+  if (nargs != 11 && nargs != 12) {
+    PyErr_Format(PyExc_TypeError, "submit_task takes 11 or 12 arguments (%zd given)", nargs);
     return nullptr;
   }
   BytesArg function_id, args_blob;
@@ -67,9 +68,37 @@ PyObject* SubmitTask(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   task.num_returns = static_cast<uint32_t>(num_returns);
   task.max_retries = max_retries;
   task.retry_exceptions = retry_exceptions;
+  if (nargs == 12) {
+    int streaming = PyObject_IsTrue(args[11]);
+    if (streaming < 0) return nullptr;
+    task.streaming = streaming;
+  }
   auto returns = WithoutGil([&] { return runtime->SubmitTask(task); });
   if (!returns.ok()) return RaiseStatus(returns.status());
   return IdsToList(*returns);
+}
+
+// put_item(task_id, index, data, buffers, contained): a worker's generator task yielded its
+// item index (0-based), stored as the task's return index + 1 and held for its generator.
+PyObject* PutItem(PyObject*, PyObject* args) {
+  PyObject *task_obj, *data, *buffers, *contained;
+  unsigned int index;
+  if (!PyArg_ParseTuple(args, "OIOOO", &task_obj, &index, &data, &buffers, &contained)) {
+    return nullptr;
+  }
+  TaskID task_id;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr || !IdFromBytes(task_obj, &task_id)) return nullptr;
+  if (index >= 0x7fffffffu) {  // The top bit of an index marks puts (ids.h).
+    PyErr_SetString(PyExc_ValueError, "put_item: a generator task yields fewer than 2**31 items");
+    return nullptr;
+  }
+  OutgoingParts parts;
+  if (!parts.Fill(ValueKind::kValue, data, buffers, contained)) return nullptr;
+  ObjectID id = ObjectID::ForReturn(task_id, index + 1);
+  Status status = WithoutGil([&] { return runtime->PutItem(id, parts.value); });
+  if (!status.ok()) return RaiseStatus(status);
+  return IdToBytes(id);
 }
 
 PyObject* Cancel(PyObject*, PyObject* args) {
@@ -179,7 +208,11 @@ void AddTaskMethods(std::vector<PyMethodDef>* methods) {
            "export_function(function_id, blob)"},
           {"submit_task", FastEntry<SubmitTask>(), METH_FASTCALL,
            "submit_task(function_id, name, args_blob, arg_buffers, dependencies, contained, "
-           "num_returns, resources, max_retries, retry_exceptions, placement) -> [return ids]"},
+           "num_returns, resources, max_retries, retry_exceptions, placement[, streaming]) -> "
+           "[return ids]"},
+          {"put_item", Entry<PutItem>, METH_VARARGS,
+           "Worker: put_item(task_id, index, data, buffers, contained) -> the item's object id "
+           "(a generator task's item index, held for its generator)."},
           {"cancel", Entry<Cancel>, METH_VARARGS, "cancel(object_id, force)"},
           {"next_task", Entry<NextTask>, METH_NOARGS,
            "Worker: the next task tuple, or None at shutdown."},

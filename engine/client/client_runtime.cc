@@ -69,13 +69,17 @@ TaskID ClientRuntime::current_task() const { return context_->current_task(); }
 void ClientRuntime::SetCurrentTask(const TaskID& task_id) { context_->SetCurrentTask(task_id); }
 
 StatusOr<ObjectID> ClientRuntime::Put(const OutgoingValue& value) { return objects_->Put(value); }
+Status ClientRuntime::PutItem(const ObjectID& id, const OutgoingValue& value) {
+  return objects_->PutItem(id, value);
+}
 StatusOr<std::vector<IncomingValue>> ClientRuntime::Get(const std::vector<ObjectID>& ids,
                                                         int64_t timeout_ms, bool* timed_out) {
   return objects_->Get(ids, timeout_ms, timed_out);
 }
 StatusOr<std::vector<bool>> ClientRuntime::Wait(const std::vector<ObjectID>& ids,
-                                                uint32_t num_returns, int64_t timeout_ms) {
-  return objects_->Wait(ids, num_returns, timeout_ms);
+                                                uint32_t num_returns, int64_t timeout_ms,
+                                                bool unknown_pending) {
+  return objects_->Wait(ids, num_returns, timeout_ms, unknown_pending);
 }
 void ClientRuntime::AddRef(const ObjectID& id) { refs_->AddRef(id); }
 void ClientRuntime::RemoveRef(const ObjectID& id) { refs_->RemoveRef(id); }

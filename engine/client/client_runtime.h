@@ -67,10 +67,11 @@ class ClientRuntime {
 
   // See ObjectClient and ReferenceCounter.
   StatusOr<ObjectID> Put(const OutgoingValue& value);
+  Status PutItem(const ObjectID& id, const OutgoingValue& value);
   StatusOr<std::vector<IncomingValue>> Get(const std::vector<ObjectID>& ids, int64_t timeout_ms,
                                            bool* timed_out);
   StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, uint32_t num_returns,
-                                   int64_t timeout_ms);
+                                   int64_t timeout_ms, bool unknown_pending = false);
   void AddRef(const ObjectID& id);
   void RemoveRef(const ObjectID& id);
   void AddActorRef(const ActorID& id);

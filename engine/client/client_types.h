@@ -65,6 +65,8 @@ struct TaskSubmission {
   NodeID affinity_node;
   bool affinity_soft = false;
   bool spread = false;
+  // A generator task (protocol.fbs TaskSpec.streaming): never sent to a leased worker.
+  bool streaming = false;
 
   bool has_placement() const { return spread || !affinity_node.IsNil(); }
 };

@@ -12,7 +12,7 @@ namespace rayx {
 std::string DirectShape(const TaskSubmission& task) {
   if (!task.dependencies.empty() || !task.contained.empty() || !task.contained_actors.empty() ||
       !task.actor_id.IsNil() || task.num_returns != 1 || task.args.size > kInlineThreshold ||
-      task.has_placement()) {
+      task.has_placement() || task.streaming) {
     return std::string();
   }
   // A map key only: names and the amounts' bytes (no number formatting on this path; short enough

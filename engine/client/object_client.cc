@@ -13,14 +13,23 @@ namespace rayx {
 StatusOr<ObjectID> ObjectClient::Put(const OutgoingValue& value) {
   ObjectID id = context_->NextPutId();
   refs_->Announce(id);  // The PutObject itself tells the node that this process holds it.
+  RAYX_RETURN_IF_ERROR(Send(id, value, /*generator_item=*/false));
+  return id;
+}
+
+Status ObjectClient::PutItem(const ObjectID& id, const OutgoingValue& value) {
+  return Send(id, value, /*generator_item=*/true);
+}
+
+Status ObjectClient::Send(const ObjectID& id, const OutgoingValue& value, bool generator_item) {
   direct_->PromoteNamed(value.contained);
   flatbuffers::FlatBufferBuilder b(256 +
                                    (value.data.size < kInlineThreshold ? value.data.size : 0));
   bool in_shm = false;
   RAYX_ASSIGN_OR_RETURN(auto wire_value, io_->Build(b, id, value, &in_shm));
   if (!in_shm) {
-    RAYX_RETURN_IF_ERROR(channel_->Send(FinishEnvelope(b, wire::CreatePutObject(b, wire_value))));
-    return id;
+    return channel_->Send(FinishEnvelope(
+        b, wire::CreatePutObject(b, wire_value, 0, /*promotion=*/false, generator_item)));
   }
   // Capacity is enforced after the write, not reserved before it: one round trip per large put
   // instead of two, and the store is over its capacity by at most the objects being written at
@@ -28,14 +37,14 @@ StatusOr<ObjectID> ObjectClient::Put(const OutgoingValue& value) {
   uint64_t request_id = channel_->NextRequestId();
   RAYX_ASSIGN_OR_RETURN(
       std::string frame,
-      channel_->Call(request_id,
-                     FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id))));
+      channel_->Call(request_id, FinishEnvelope(b, wire::CreatePutObject(b, wire_value, request_id,
+                                                                         false, generator_item))));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::PutReply* reply = envelope->message_as_PutReply();
   if (reply == nullptr) return ProtocolError("expected PutReply");
   std::string error = StringOf(reply->error());
   if (!error.empty()) return OutOfMemory(error);
-  return id;
+  return Status::OK();
 }
 
 StatusOr<std::vector<IncomingValue>> ObjectClient::Get(const std::vector<ObjectID>& ids,
@@ -102,14 +111,16 @@ Status ObjectClient::GetFromNode(const std::vector<ObjectID>& ids, int64_t timeo
 }
 
 StatusOr<std::vector<bool>> ObjectClient::Wait(const std::vector<ObjectID>& ids,
-                                               uint32_t num_returns, int64_t timeout_ms) {
+                                               uint32_t num_returns, int64_t timeout_ms,
+                                               bool unknown_pending) {
   std::vector<bool> ready(ids.size());
   uint32_t here = direct_->MarkLocal(ids, &ready);
   if (here >= num_returns && here > 0) return ready;  // The node need not be asked.
   uint64_t request_id = channel_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   direct_->PromoteNamed(ids);
-  auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms);
+  auto wait = wire::CreateWaitObjects(b, request_id, PackIds(b, ids), num_returns, timeout_ms,
+                                      unknown_pending);
   RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, wait)));
   RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
   const wire::WaitReply* reply = envelope->message_as_WaitReply();

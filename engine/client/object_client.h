@@ -35,13 +35,20 @@ class ObjectClient {
   // the node is told and answers once it has room (it may spill to make it); OutOfMemory
   // (OBJECT_STORE_FULL) when neither memory nor disk can hold it.
   StatusOr<ObjectID> Put(const OutgoingValue& value);
+  // Worker: stores item k of the generator task that this process runs, id = return k + 1 of that
+  // task. The node holds it for the task's generator (its return 0), not for this process
+  // (ObjectTable::SealItem). Sent in order with the task's other messages, so the node has every
+  // item before the task's TaskDone. A large item waits for room as Put does.
+  Status PutItem(const ObjectID& id, const OutgoingValue& value);
   // The values of ids, in order. timeout_ms < 0: no timeout; on timeout *timed_out is set and
   // nothing is returned.
   StatusOr<std::vector<IncomingValue>> Get(const std::vector<ObjectID>& ids, int64_t timeout_ms,
                                            bool* timed_out);
-  // Which of ids are ready, once num_returns are or timeout_ms passed.
+  // Which of ids are ready, once num_returns are or timeout_ms passed. An id the node does not
+  // know counts as ready (a freed object: a get reports it lost) unless unknown_pending, when it
+  // is waited for (a generator's next item, not yielded yet).
   StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, uint32_t num_returns,
-                                   int64_t timeout_ms);
+                                   int64_t timeout_ms, bool unknown_pending = false);
   StatusOr<StoreStats> Stats();
   // Tests only: drops every copy of ids, here (results of direct tasks) and on the node, once
   // the direct tasks among them have finished and the node has their results. Returns how many
@@ -49,6 +56,8 @@ class ObjectClient {
   StatusOr<uint32_t> DropCopies(const std::vector<ObjectID>& ids);
 
  private:
+  // Sends a put of id (written to shared memory first when large; then waits for the reply).
+  Status Send(const ObjectID& id, const OutgoingValue& value, bool generator_item);
   // Asks the node for ids, in order; *received holds the values that came (a prefix of ids).
   Status GetFromNode(const std::vector<ObjectID>& ids, int64_t timeout_ms, bool* timed_out,
                      std::vector<IncomingValue>* received);

@@ -209,5 +209,47 @@ TEST_F(ObjectClientTest, LargeGetServedInPartsReturnsEveryValue) {
   }
 }
 
+// A generator's item goes out with its own id, flagged, and is not counted as held here.
+TEST_F(ObjectClientTest, PutItemSendsTheItemFlaggedUnderItsId) {
+  ObjectID item = ObjectID::ForReturn(TaskID::ForDriver(channel_->welcome().job_id), 3);
+  std::string data = "item";
+  OutgoingValue value;
+  value.data = ByteSpan{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+  ASSERT_TRUE(objects_->PutItem(item, value).ok());
+  std::optional<std::string> frame = FakeNode::ReadFrame(client_, kWaitMs);
+  ASSERT_EQ(MessageType(frame), wire::Message::PutObject);
+  const wire::PutObject* put = (*ParseEnvelope(*frame))->message_as_PutObject();
+  EXPECT_TRUE(put->generator_item());
+  EXPECT_FALSE(put->promotion());
+  EXPECT_EQ(put->request_id(), 0u);  // Inline: no reply awaited.
+  EXPECT_EQ(UnpackId<ObjectID>(put->value()->object_id()).value(), item);
+  EXPECT_FALSE(refs_->IsHeld(item));
+  // An ordinary put is not flagged.
+  ASSERT_TRUE(objects_->Put(value).ok());
+  frame = FakeNode::ReadFrame(client_, kWaitMs);
+  ASSERT_EQ(MessageType(frame), wire::Message::PutObject);
+  EXPECT_FALSE((*ParseEnvelope(*frame))->message_as_PutObject()->generator_item());
+}
+
+TEST_F(ObjectClientTest, WaitTellsTheNodeWhetherUnknownIdsArePending) {
+  for (bool unknown_pending : {false, true}) {
+    auto wait = std::async(std::launch::async, [this, unknown_pending] {
+      return objects_->Wait({ids_[0], ids_[1]}, 1, -1, unknown_pending);
+    });
+    std::optional<std::string> frame = FakeNode::ReadFrame(client_, kWaitMs);
+    ASSERT_EQ(MessageType(frame), wire::Message::WaitObjects);
+    const wire::WaitObjects* asked = (*ParseEnvelope(*frame))->message_as_WaitObjects();
+    EXPECT_EQ(asked->unknown_pending(), unknown_pending);
+    flatbuffers::FlatBufferBuilder b(128);
+    std::vector<uint8_t> flags = {0, 1};
+    auto reply = wire::CreateWaitReply(b, asked->request_id(), b.CreateVector(flags));
+    ASSERT_TRUE(FakeNode::SendFrame(client_, FinishEnvelope(b, reply)).ok());
+    ASSERT_EQ(wait.wait_for(std::chrono::seconds(kWaitMs / 1000)), std::future_status::ready);
+    auto ready = wait.get();
+    ASSERT_TRUE(ready.ok()) << ready.status();
+    EXPECT_EQ(*ready, (std::vector<bool>{false, true}));
+  }
+}
+
 }  // namespace
 }  // namespace rayx

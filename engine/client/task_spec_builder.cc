@@ -48,7 +48,7 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
       b, id, function_id, name, args, deps, contained, num_returns, resources, task.max_retries,
       task.retry_exceptions, actor_id, method, extras.actor_creation, extras.max_concurrency, depth,
       PackIds(b, task.contained_actors), worker, affinity, task.affinity_soft, task.spread,
-      /*refusable=*/false, parent);
+      /*refusable=*/false, parent, /*attempt=*/0, task.streaming);
 }
 
 }  // namespace rayx

@@ -802,6 +802,19 @@ void ClusterWork::LookupNext(std::shared_ptr<Lookup> lookup) {
 void ClusterWork::SubmitActorCall(TaskSpec spec) {
   auto it = actors_.find(spec.actor_id);
   if (it == actors_.end()) return;
+  if (spec.streaming) {
+    // Its items would be streamed to the actor's node, while the caller waits for them here.
+    ActorCall refused;
+    refused.spec = std::move(spec);
+    std::vector<RemoteResult> results(1);
+    results[0].value = SystemErrorValue(
+        SystemErrorCode::kUnschedulable,
+        "the generator method " + refused.spec.name +
+            " cannot be called on an actor that lives on another member of the cluster yet: "
+            "generator items stream to the node of the caller only (see rayx's README)");
+    FinishCall(&refused, std::move(results));
+    return;
+  }
   auto call = std::make_unique<ActorCall>();
   for (const auto* ids : {&spec.dependencies, &spec.contained}) {
     for (const ObjectID& id : *ids) {

@@ -106,7 +106,9 @@ class ClusterWork : public RemoteRunner {
   // Looks the name up on the other members in turn; reply gets NotFound when none has it.
   void LookupElsewhere(const std::string& ns, const std::string& name, ActorReplyFn reply);
   bool IsRemoteActor(const ActorID& id) const { return actors_.count(id) != 0; }
-  // A call to a remote actor (IsRemoteActor); its returns are registered already.
+  // A call to a remote actor (IsRemoteActor); its returns are registered already. A generator
+  // method's call (spec.streaming) fails at once (UNSCHEDULABLE): its items would stream to the
+  // actor's node.
   void SubmitActorCall(TaskSpec spec);
   void KillActor(const ActorID& id, bool no_restart);
   void AddActorHolder(uint64_t session, const ActorID& id);

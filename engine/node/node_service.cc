@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include "engine/base/logging.h"
 #include "engine/node/get_reply.h"
 #include "engine/node/node_service_session.h"
@@ -235,7 +237,11 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     Hold(session, id);
   }
   if (parsed.ok() && lineage_) {
-    if (auto reused = lineage_->Reuse(*parsed)) {  // A replay: the logged results, without running.
+    // A generator task's items are not in the log: it runs again in a replay.
+    if (auto reused =
+            parsed->streaming
+                ? std::nullopt
+                : lineage_->Reuse(*parsed)) {  // A replay: the logged results, without running.
       for (uint32_t i = 0; i < reused->size(); ++i)
         objects_->Seal(ObjectID::ForReturn(task_id, i), std::move((*reused)[i]));
       return Status::OK();

@@ -20,6 +20,20 @@ Status NodeService::HandlePut(Session* session, const wire::PutObject* put) {
   if (value.in_shm && session->origin == ClientOrigin::kRemoteDriver) {
     return ProtocolError("a driver over TCP shares no memory with the node: its values are inline");
   }
+  if (put->generator_item()) {
+    // Held for the generator (the task's return 0) rather than for the worker that put it.
+    if (session->role != wire::Role::Worker) return ProtocolError("only a worker streams items");
+    if (id.IsPut() || id.Index() == 0) return ProtocolError("a generator item is a return k + 1");
+    objects_->SealItem(id, std::move(value));
+    if (put->request_id() != 0) {
+      uint64_t session_key = session->key;
+      uint64_t request_id = put->request_id();
+      objects_->OnRoom([this, session_key, request_id, id](Status room) {
+        ReplyPut(session_key, request_id, id, room);
+      });
+    }
+    return Status::OK();
+  }
   if (put->promotion()) {
     // Sealed only when pending (a freed object stays freed); the worker's report follows.
     if (value.in_shm) return ProtocolError("a promoted result must be inline");
@@ -217,9 +231,11 @@ Status NodeService::HandleWait(Session* session, const wire::WaitObjects* wait) 
   uint64_t key = next_pending_++;
   PendingWait* raw = pending.get();
   waits_.emplace(key, std::move(pending));
-  // An unknown id (freed) counts as ready: a get of it reports it lost.
-  auto settled = [this](const ObjectID& id) {
-    return !objects_->Exists(id) || objects_->IsReady(id);
+  // An unknown id (freed) counts as ready: a get of it reports it lost. A generator's next item
+  // (unknown_pending) is waited for until it is yielded.
+  const bool unknown_pending = raw->unknown_pending = wait->unknown_pending();
+  auto settled = [this, unknown_pending](const ObjectID& id) {
+    return objects_->IsReady(id) || (!unknown_pending && !objects_->Exists(id));
   };
   for (const ObjectID& id : raw->ids) {
     if (settled(id)) raw->ready++;
@@ -261,7 +277,8 @@ void NodeService::FinishWait(uint64_t key) {
   flatbuffers::FlatBufferBuilder b(128);
   std::vector<uint8_t> ready;
   for (const ObjectID& id : wait->ids) {
-    ready.push_back(!objects_->Exists(id) || objects_->IsReady(id) ? 1 : 0);
+    bool settled = objects_->IsReady(id) || (!wait->unknown_pending && !objects_->Exists(id));
+    ready.push_back(settled ? 1 : 0);
   }
   auto flags = b.CreateVector(ready);
   session->connection->Send(FinishEnvelope(b, wire::CreateWaitReply(b, wait->request_id, flags)));
@@ -274,8 +291,11 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
     // An id the node no longer knows was freed before this add arrived (the process let go of
     // it and then rebuilt a reference from its bytes): holding it would create an entry that
     // no value ever fills, and a get would wait for ever. It stays unknown, so a get reports it
-    // lost.
-    if (objects_->Exists(id)) Hold(session, id);
+    // lost. A generator's item that a process takes is its holders' from then on.
+    if (objects_->Exists(id)) {
+      Hold(session, id);
+      objects_->TakeItem(id);
+    }
   }
   for (const ObjectID& id : removed) {
     if (session->held.erase(id) != 0) objects_->RemoveHolder(id);

@@ -48,6 +48,7 @@ struct NodeService::PendingWait {
   std::vector<ObjectID> ids;
   size_t ready = 0;
   size_t wanted = 0;
+  bool unknown_pending = false;  // An unknown id is not ready (WaitObjects.unknown_pending).
   std::vector<std::pair<ObjectID, uint64_t>> waiters;
   std::unique_ptr<Timer> timer;
   bool blocking = false;

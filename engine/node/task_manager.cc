@@ -145,7 +145,16 @@ void TaskManager::OnArgReady(uint64_t key) {
 void TaskManager::Enqueue(Task* task) {
   task->state = State::kQueued;
   const bool feasible = resources_.IsFeasible(task->spec.resources);
-  if (remote_ != nullptr && !task->on_lease && !task->spec.from_peer) {
+  if (remote_ != nullptr && task->spec.streaming && !feasible) {
+    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kUnschedulable,
+                                           "generator task " + task->spec.name + " needs " +
+                                               task->spec.resources.ToString() +
+                                               ", which this node lacks: generator tasks run on "
+                                               "their caller's node only (see rayx's README)"));
+    return;
+  }
+  // A generator task stays here: its items are streamed to this node (the owner's).
+  if (remote_ != nullptr && !task->on_lease && !task->spec.from_peer && !task->spec.streaming) {
     const bool fits_now =
         feasible && ready_.empty() && task->spec.resources.IsSubsetOf(resources_.available());
     StatusOr<NodeID> where = remote_->Place(task->spec, fits_now, feasible);

@@ -65,6 +65,7 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   if (spec->parent() != nullptr && spec->parent()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.parent, UnpackId<TaskID>(spec->parent()));
   }
+  out.streaming = spec->streaming();
   if (spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.direct_worker, UnpackId<WorkerID>(spec->direct_worker()));
   }

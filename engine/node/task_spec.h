@@ -47,6 +47,8 @@ struct TaskSpec {
   NodeID affinity_node;
   bool affinity_soft = false;
   bool spread = false;
+  // A generator task (protocol.fbs): it runs on its owner's node, never forwarded to a member.
+  bool streaming = false;
   // Not on the wire: forwarded by another member (a Role::Node client), so it runs here and is
   // never placed elsewhere; that member keeps its lineage.
   bool from_peer = false;

@@ -65,6 +65,31 @@ void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
   SealEntry(id, std::move(value), NodeID());
 }
 
+bool ObjectTable::SealItem(const ObjectID& item, StoredValue value) {
+  ObjectID generator = ItemGenerator(item);
+  if (item.IsPut() || item.Index() == 0 || objects_.count(generator) == 0) {
+    Seal(item, std::move(value));  // Nobody holds it: freed at once (unless a waiter wants it).
+    return false;
+  }
+  std::unordered_set<ObjectID>& holds = item_holds_[generator];
+  auto it = objects_.find(item);
+  if (holds.count(item) != 0 || (it != objects_.end() && it->second.ready)) {
+    Seal(item, std::move(value));  // Here already: the first value stays (or refills a lost one).
+    return false;
+  }
+  holds.insert(item);
+  objects_[item].contained_in++;  // Created pending if no waiter made it already.
+  Seal(item, std::move(value));
+  return true;
+}
+
+void ObjectTable::TakeHeldItem(const ObjectID& id) {
+  if (id.IsPut() || id.Index() == 0) return;
+  auto holds = item_holds_.find(ItemGenerator(id));
+  if (holds == item_holds_.end() || holds->second.erase(id) == 0) return;
+  ReleaseContained({id});
+}
+
 void ObjectTable::SealRemote(const ObjectID& id, StoredValue value, const NodeID& location) {
   value.in_shm = true;
   SealEntry(id, std::move(value), location);
@@ -360,6 +385,14 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
       entry.ready ? std::move(entry.value.contained_actors) : std::vector<ActorID>();
   objects_.erase(it);
   ReleaseContained(contained);
+  if (!item_holds_.empty()) {  // Only generator objects hold items: nothing to look up otherwise.
+    auto holds = item_holds_.find(id);
+    if (holds != item_holds_.end()) {
+      std::vector<ObjectID> items(holds->second.begin(), holds->second.end());
+      item_holds_.erase(holds);
+      ReleaseContained(items);
+    }
+  }
   if (pin_actor_) {
     for (const ActorID& actor : actors) pin_actor_(actor, -1);
   }

@@ -28,6 +28,12 @@
 // handler once, after the waiter is registered; the handler rebuilds the value (a later Seal) or
 // seals an error. CreateLost makes a lost entry for an object that was freed but can be rebuilt.
 //
+// Generator items: SealItem stores an item a generator task yielded (return k + 1 of its task) and
+// has it held by the generator object (return 0 of the same task), as if the generator's value
+// contained a reference to it, until a process takes it (TakeItem: the process's own hold takes
+// over) or the generator object is freed. So items that nobody took are freed with their
+// generator, and a taken item lives as long as its takers hold it, while the stream goes on.
+//
 // Remote values: SealRemote records a value that is ready but lives in shared memory on another
 // node. It is ready (OnReady waiters run, Get returns it) but not available: its first
 // OnAvailable starts one fetch through the fetcher hook (SetFetcher), whatever the number of
@@ -47,6 +53,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/base/ids.h"
@@ -139,6 +146,22 @@ class ObjectTable {
   // value for the same id is dropped (a retried task may finish twice). If nobody holds id, the
   // value is freed at once.
   void Seal(const ObjectID& id, StoredValue value);
+  // Stores item, a generator task's streamed value (see Generator items above): held by
+  // generator, ItemGenerator(item), from now on. When generator is unknown (freed: nobody wants
+  // the stream any more) the value is dropped; when item is here already (a retried task yields
+  // its items again) the value is dropped and the first one stays. An item that was taken and
+  // freed before is stored and held again (a retry's worker cannot tell). Returns false when the
+  // value was dropped.
+  bool SealItem(const ObjectID& item, StoredValue value);
+  // A process began to hold id (it has a holder now): if id is a generator's item that the
+  // generator holds, the generator's hold goes, so that the item lives as long as its holders.
+  void TakeItem(const ObjectID& id) {
+    if (!item_holds_.empty()) TakeHeldItem(id);
+  }
+  // The generator object of a streamed item: return 0 of the item's task.
+  static ObjectID ItemGenerator(const ObjectID& item) {
+    return ObjectID::ForReturn(item.Task(), 0);
+  }
   // Like Seal, for a value (in_shm, shm_size its size) that lives on the node location (see
   // Remote values above). A second value for a ready id is dropped; if it came from another
   // location than the first, the remote free listener hears of it.
@@ -228,6 +251,7 @@ class ObjectTable {
   // Stores a ready value in entry and runs its waiters (Seal and SealRemote).
   void SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote);
   void MaybeFree(const ObjectID& id);
+  void TakeHeldItem(const ObjectID& id);
   // Makes a ready entry lost: drops its value and files and releases what the value held.
   void MakeLost(const ObjectID& id, Entry& entry);
   // Removes the files of a ready shared-memory value and their accounting.
@@ -253,6 +277,8 @@ class ObjectTable {
 
   ObjectTableOptions options_;
   std::unordered_map<ObjectID, Entry> objects_;
+  // Generator objects that hold streamed items (SealItem), with the items they hold.
+  std::unordered_map<ObjectID, std::unordered_set<ObjectID>> item_holds_;
   uint64_t next_waiter_ = 1;
   uint64_t next_generation_ = 1;
   uint64_t next_tick_ = 1;

@@ -520,5 +520,99 @@ TEST_F(RemoteObjectTest, ARemoteValueIsNeverSpilledButAFetchedOneMayBe) {
   EXPECT_EQ(rmdir(spill.c_str()), 0);
 }
 
+TEST_F(ObjectTableTest, GeneratorItemsLiveUntilTheirGeneratorIsFreed) {
+  ObjectID generator = Id(0);
+  table_->CreatePending(generator);
+  table_->AddHolder(generator);
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("a")));
+  EXPECT_TRUE(table_->SealItem(Id(2), Inline("b")));
+  ASSERT_TRUE(table_->IsReady(Id(1)));
+  ASSERT_TRUE(table_->IsReady(Id(2)));
+  // A taker holds item 1 on its own; item 2 is held by the generator only.
+  table_->AddHolder(Id(1));
+  table_->TakeItem(Id(1));
+  table_->Seal(generator, Inline("2"));
+  table_->RemoveHolder(generator);
+  EXPECT_FALSE(table_->Exists(generator));
+  EXPECT_TRUE(table_->IsReady(Id(1)));
+  EXPECT_FALSE(table_->Exists(Id(2)));
+  table_->RemoveHolder(Id(1));
+  EXPECT_FALSE(table_->Exists(Id(1)));
+  EXPECT_EQ(table_->Stats().num_objects, 0u);
+}
+
+// A taken item lives as long as its taker holds it, while its generator goes on.
+TEST_F(ObjectTableTest, ATakenGeneratorItemIsFreedWithItsLastHolder) {
+  ObjectID generator = Id(0);
+  table_->CreatePending(generator);
+  table_->AddHolder(generator);
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("a")));
+  table_->AddHolder(Id(1));
+  table_->TakeItem(Id(1));
+  table_->TakeItem(Id(1));  // A second take changes nothing.
+  table_->RemoveHolder(Id(1));
+  EXPECT_FALSE(table_->Exists(Id(1)));
+  EXPECT_TRUE(table_->Exists(generator));
+  // An object that is not an item the generator holds is not affected.
+  table_->AddHolder(Id(5));
+  table_->TakeItem(Id(5));
+  table_->TakeItem(generator);
+  EXPECT_TRUE(table_->Exists(Id(5)));
+  EXPECT_TRUE(table_->Exists(generator));
+  // A retried run puts the freed item again: held by the generator again, freed with it.
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("a again")));
+  EXPECT_EQ(table_->Get(Id(1))->inline_data, "a again");
+  table_->RemoveHolder(generator);
+  EXPECT_FALSE(table_->Exists(Id(1)));
+  table_->RemoveHolder(Id(5));
+  EXPECT_EQ(table_->Stats().num_objects, 0u);
+}
+
+TEST_F(ObjectTableTest, GeneratorItemsPutAgainAreDropped) {
+  ObjectID generator = Id(0);
+  table_->CreatePending(generator);
+  table_->AddHolder(generator);
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("first")));
+  EXPECT_TRUE(table_->SealItem(Id(2), Inline("second")));
+  // A retried run yields the same items again: the first values stay.
+  EXPECT_FALSE(table_->SealItem(Id(1), Inline("again")));
+  EXPECT_FALSE(table_->SealItem(Id(2), Inline("again")));
+  EXPECT_TRUE(table_->SealItem(Id(3), Inline("third")));
+  EXPECT_EQ(table_->Get(Id(1))->inline_data, "first");
+  EXPECT_EQ(table_->Get(Id(2))->inline_data, "second");
+  table_->RemoveHolder(generator);  // Freed while still pending: the items go with it.
+  EXPECT_EQ(table_->Stats().num_objects, 0u);
+  EXPECT_FALSE(table_->Exists(Id(3)));
+}
+
+TEST_F(ObjectTableTest, GeneratorItemsOfAFreedGeneratorAreDropped) {
+  ObjectID item = Id(1);
+  ObjectID shm_item = Id(2);
+  EXPECT_FALSE(table_->SealItem(item, Inline("a")));
+  EXPECT_FALSE(table_->Exists(item));
+  EXPECT_FALSE(table_->SealItem(shm_item, InShm(shm_item)));
+  EXPECT_FALSE(table_->Exists(shm_item));
+  EXPECT_FALSE(FileExists(shm_item));
+}
+
+TEST_F(ObjectTableTest, AWaiterSeesAGeneratorItemThatDidNotExistYet) {
+  ObjectID generator = Id(0);
+  table_->CreatePending(generator);
+  table_->AddHolder(generator);
+  int calls = 0;
+  uint64_t handle = table_->OnReady(Id(1), [&] { calls++; });
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(table_->SealItem(Id(1), Inline("a")));
+  EXPECT_EQ(calls, 1);
+  table_->CancelWaiter(Id(1), handle);
+  EXPECT_TRUE(table_->IsReady(Id(1)));  // Held by the generator, not by the waiter.
+  // A waiter on an item that never comes leaves nothing behind once cancelled.
+  uint64_t never = table_->OnReady(Id(2), [&] { calls++; });
+  table_->CancelWaiter(Id(2), never);
+  EXPECT_FALSE(table_->Exists(Id(2)));
+  table_->RemoveHolder(generator);
+  EXPECT_FALSE(table_->Exists(Id(1)));
+}
+
 }  // namespace
 }  // namespace rayx

@@ -22,8 +22,7 @@ def raises(error, call, *fragments):
 
 
 # Names: NotImplementedError that names the API and says why.
-raises(NotImplementedError, lambda: ray.ObjectRefGenerator,
-       "rayx does not support ray.ObjectRefGenerator yet", "README")
+assert ray.ObjectRefGenerator is not None and ray.DynamicObjectRefGenerator is not None
 raises(NotImplementedError, lambda: ray.util.placement_group,
        "rayx does not support ray.util.placement_group yet", "placement groups")
 raises(NotImplementedError, lambda: ray.util.list_named_actors, "ray.util.list_named_actors")
@@ -36,9 +35,10 @@ def from_util_import():
 raises(NotImplementedError, from_util_import, "ray.util.remove_placement_group")
 assert ray.util.get_current_placement_group() is None  # True: no task runs in one.
 
-# Generators are an option value rayx lacks: NotImplementedError (and ValueError, as before).
-raises(NotImplementedError, lambda: ray.remote(num_returns="streaming"), "generator")
-raises(ValueError, lambda: ray.remote(num_returns="dynamic"), "generator")
+# Generators are supported (testdata/compat/generators.py); a bad num_returns is a ValueError.
+ray.remote(num_returns="streaming")
+ray.remote(num_returns="dynamic")
+raises(ValueError, lambda: ray.remote(num_returns="dinamic"), "num_returns")
 
 # A name Ray does not have either is still an AttributeError; hasattr works for those.
 raises(AttributeError, lambda: ray.no_such_thing)

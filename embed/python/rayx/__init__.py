@@ -18,6 +18,7 @@ from rayx.actor import ActorClass, ActorHandle, get_actor, kill, method
 from rayx._private import options as _options
 from rayx._private import worker as _worker
 from rayx.object_ref import ObjectRef
+from rayx.object_ref_generator import DynamicObjectRefGenerator, ObjectRefGenerator
 from rayx.remote_function import RemoteFunction
 from rayx.runtime_context import RuntimeContext, get_runtime_context
 
@@ -29,7 +30,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ActorClass",
     "ActorHandle",
+    "DynamicObjectRefGenerator",
     "ObjectRef",
+    "ObjectRefGenerator",
     "RemoteFunction",
     "RuntimeContext",
     "available_resources",
@@ -178,13 +181,16 @@ def put(value: Any) -> ObjectRef:
 
 
 def wait(
-    object_refs: Sequence[ObjectRef],
+    object_refs: Sequence[Union[ObjectRef, ObjectRefGenerator]],
     *,
     num_returns: int = 1,
     timeout: Optional[float] = None,
     fetch_local: bool = True,
 ) -> tuple[list, list]:
     """Waits until num_returns of the refs are ready or timeout seconds have passed.
+
+    An ObjectRefGenerator in object_refs is ready when its next item is (next() would not
+    block), as in Ray.
 
     Returns:
         (ready, not_ready): at most num_returns ready refs, and the rest; both keep the order of

@@ -21,6 +21,7 @@ import _rayx
 from rayx._private import options as options_lib
 from rayx._private import serialization, task_args, worker
 from rayx.object_ref import ObjectRef
+from rayx.object_ref_generator import ObjectRefGenerator
 
 __all__ = ["ActorClass", "ActorHandle", "ActorMethod", "method", "get_actor", "kill"]
 
@@ -60,7 +61,8 @@ def method(*args: Any, **kwargs: Any) -> Callable:
         options_lib.validate_options("task", {"num_returns": kwargs["num_returns"]})
 
     def decorate(function: Callable) -> Callable:
-        function.__rayx_num_returns__ = kwargs.get("num_returns", 1)
+        if kwargs.get("num_returns") is not None:
+            function.__rayx_num_returns__ = kwargs["num_returns"]
         return function
 
     return decorate
@@ -102,7 +104,9 @@ def class_meta(cls: type) -> dict:
             continue
         if not (inspect.isfunction(member) or inspect.ismethod(member)):
             continue
-        methods[name] = getattr(member, "__rayx_num_returns__", 1)
+        is_generator = inspect.isgeneratorfunction(member) or inspect.isasyncgenfunction(member)
+        # As in Ray, a generator method streams unless num_returns says otherwise.
+        methods[name] = getattr(member, "__rayx_num_returns__", "streaming" if is_generator else 1)
         if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
             is_async = True
     return {"class_name": cls.__name__, "qualname": cls.__qualname__, "methods": methods,
@@ -305,6 +309,11 @@ class ActorMethod:
         self._name = name
         self._num_returns = num_returns
         self._call_name = call_name or f"{handle._meta['class_name']}.{name}"
+        if type(num_returns) is str:  # A generator method: .remote() streams (no test per call).
+            self.remote = self._remote_default_generator  # type: ignore[method-assign]
+
+    def _remote_default_generator(self, *args: Any, **kwargs: Any) -> Any:
+        return self._remote_generator(args, kwargs, self._num_returns, self._call_name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -329,7 +338,7 @@ class ActorMethod:
             options_lib.validate_options("task", {"num_returns": call_options["num_returns"]})
         return _ActorMethodOptions(self, call_options)
 
-    def _remote(self, args: tuple, kwargs: dict, num_returns: int, call_name: str) -> Any:
+    def _remote(self, args: tuple, kwargs: dict, num_returns: Any, call_name: str) -> Any:
         blob = task_args.plain_args_blob(args, kwargs, False)
         if blob is not None:  # Only builtin scalars (or nothing): no refs, nothing to put.
             encoded = None
@@ -348,6 +357,21 @@ class ActorMethod:
         return [ObjectRef(i) for i in return_ids]
 
 
+    def _remote_generator(self, args: tuple, kwargs: dict, mode: str, call_name: str) -> Any:
+        """Calls a generator method: an ObjectRefGenerator ("streaming") or the ref of a
+        DynamicObjectRefGenerator ("dynamic"); see rayx.object_ref_generator."""
+        encoded = task_args.encode_args(
+            call_name, args, kwargs, task_args.TaskEnv(False, None, mode), worker.put_serialized
+        )
+        return_ids = _rayx.submit_actor_task(
+            self._actor_id, self._name, call_name, encoded.blob, encoded.dependencies,
+            encoded.contained, 1, True,
+        )
+        del encoded
+        ref = ObjectRef(return_ids[0])
+        return ref if mode == "dynamic" else ObjectRefGenerator(ref)
+
+
 class _ActorMethodOptions:
     def __init__(self, actor_method: ActorMethod, call_options: dict):
         self._method = actor_method
@@ -356,6 +380,8 @@ class _ActorMethodOptions:
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         num_returns = self._options.get("num_returns", self._method._num_returns)
         call_name = self._options.get("name") or self._method._call_name
+        if type(num_returns) is str:  # "streaming" or "dynamic": a generator method.
+            return self._method._remote_generator(args, kwargs, num_returns, call_name)
         return self._method._remote(args, kwargs, num_returns, call_name)
 
 

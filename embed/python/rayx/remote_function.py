@@ -8,6 +8,7 @@ The function is pickled (cloudpickle) on first use and exported once per connect
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable, Optional, Union
 
 import _rayx
@@ -15,6 +16,7 @@ import _rayx
 from rayx._private import options as options_lib
 from rayx._private import serialization, task_args, worker
 from rayx.object_ref import ObjectRef
+from rayx.object_ref_generator import ObjectRefGenerator
 
 __all__ = ["RemoteFunction"]
 
@@ -27,9 +29,11 @@ class RemoteFunction:
 
     def __init__(self, function: Callable, task_options: Optional[dict] = None):
         self._function = function
-        self._default_options = options_lib.merged(
-            options_lib.TASK_DEFAULTS, options_lib.validate_options("task", task_options or {})
-        )
+        validated = options_lib.validate_options("task", task_options or {})
+        defaults = options_lib.TASK_DEFAULTS
+        if validated.get("num_returns") is None and inspect.isgeneratorfunction(function):
+            defaults = {**defaults, "num_returns": "streaming"}  # As in Ray: it streams.
+        self._default_options = options_lib.merged(defaults, validated)
         self._blob: Optional[bytes] = None
         self._function_id: Optional[bytes] = None
         # The exported-functions set of the connection this function was last exported on:
@@ -37,6 +41,7 @@ class RemoteFunction:
         self._exported_in: Optional[set] = None
         self._default_call: Optional[_CallInfo] = None
         functools.update_wrapper(self, function, updated=())
+        self._bind_generator()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = self._function.__name__
@@ -60,12 +65,27 @@ class RemoteFunction:
         self._exported_in = None
         self._default_call = None
         functools.update_wrapper(self, self._function, updated=())
+        self._bind_generator()
+
+    def _bind_generator(self) -> None:
+        # A generator task by default: .remote() is the generator's submission, so that the
+        # ordinary .remote() has no test to make.
+        if isinstance(self._default_options["num_returns"], str):
+            self.remote = self._remote_default_generator  # type: ignore[method-assign]
+
+    def _remote_default_generator(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._default_call
+        if call is None:
+            call = self._default_call = _CallInfo(self._function, self._default_options)
+        return self._remote_generator(args, kwargs, call)
 
     def remote(self, *args: Any, **kwargs: Any) -> Union[ObjectRef, list, None]:
         """Submits a task that calls the function with these arguments.
 
         Returns:
-            An ObjectRef for num_returns=1, a list of num_returns ObjectRefs for more, None for 0.
+            An ObjectRef for num_returns=1, a list of num_returns ObjectRefs for more, None for 0;
+            an ObjectRefGenerator for num_returns="streaming" (a generator function's default),
+            an ObjectRef of a DynamicObjectRefGenerator for "dynamic".
         """
         call = self._default_call
         if call is None:
@@ -133,6 +153,27 @@ class RemoteFunction:
         return refs
 
 
+    def _remote_generator(
+        self, args: tuple, kwargs: dict, call: "_CallInfo"
+    ) -> Union[ObjectRefGenerator, ObjectRef]:
+        """Submits a generator task (num_returns "streaming" or "dynamic"): through the node, which
+        keeps it on this node (see rayx.object_ref_generator)."""
+        if worker.state.mode is None:
+            worker.auto_init()
+        function_id = self._export()
+        encoded = task_args.encode_args(
+            call.name, args, kwargs, call.retry_exceptions, worker.put_serialized
+        )
+        return_ids = _rayx.submit_task(
+            function_id, call.name, encoded.blob, _NO_IDS, encoded.dependencies,
+            encoded.contained, 1, call.resources, call.max_retries, call.retry, call.placement,
+            True,
+        )
+        del encoded
+        ref = ObjectRef(return_ids[0])
+        return ref if call.generator == "dynamic" else ObjectRefGenerator(ref)
+
+
 # No argument buffers, dependencies or contained refs: what submit_task gets for plain arguments.
 _NO_IDS = ()
 
@@ -147,12 +188,14 @@ class _CallInfo:
 
     __slots__ = (
         "name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry",
-        "no_args_blob", "placement",
+        "no_args_blob", "placement", "generator",
     )
 
     def __init__(self, function: Callable, task_options: dict):
         self.name = task_options.get("name") or function.__qualname__
         self.num_returns = task_options["num_returns"]
+        # "streaming" or "dynamic": a generator task, whose one return ends its stream of items.
+        self.generator = self.num_returns if isinstance(self.num_returns, str) else None
         self.resources = options_lib.task_resources(task_options)
         self.max_retries = task_options["max_retries"]
         retry_exceptions = task_options["retry_exceptions"]
@@ -160,8 +203,8 @@ class _CallInfo:
             retry_exceptions = tuple(retry_exceptions)
         self.retry = retry_exceptions is not False
         env_vars = options_lib.runtime_env_vars(task_options)
-        if env_vars:  # Set in the worker's environment for the task's run (worker_main).
-            retry_exceptions = task_args.TaskEnv(retry_exceptions, env_vars)
+        if env_vars or self.generator:  # Env vars: set in the worker for the task's run.
+            retry_exceptions = task_args.TaskEnv(retry_exceptions, env_vars, self.generator)
         self.retry_exceptions = retry_exceptions
         from rayx.util import scheduling_strategies  # Here: rayx.util imports rayx.
 
@@ -180,6 +223,8 @@ class _OptionsWrapper:
 
     def remote(self, *args: Any, **kwargs: Any) -> Union[ObjectRef, list, None]:
         """Submits a task with the overridden options (see `RemoteFunction.remote`)."""
+        if self._call.generator is not None:
+            return self._remote_function._remote_generator(args, kwargs, self._call)
         return self._remote_function._remote(args, kwargs, self._call)
 
     def options(self, **task_options: Any) -> "_OptionsWrapper":

@@ -27,10 +27,15 @@ class OptionsTest(unittest.TestCase):
                     {"num_returns": -1}, {"num_returns": 1.0}, {"max_retries": -2},
                     {"retry_exceptions": [1]}, {"resources": {"CPU": 1}},
                     {"resources": {"x": -1}}, {"resources": [1]}, {"name": 3},
-                    {"num_returns": "dynamic"}]:
+                    {"num_returns": "dinamic"}]:
             with self.assertRaises(ValueError, msg=bad) as caught:
                 options.validate_options("task", bad)
             self.assertIn(next(iter(bad)), str(caught.exception))
+
+    def test_generator_num_returns(self):
+        for mode in ("streaming", "dynamic"):
+            self.assertEqual(options.validate_options("task", {"num_returns": mode}),
+                             {"num_returns": mode})
 
     def test_ignored_options_warn_once(self):
         with warnings.catch_warnings(record=True) as caught:

@@ -92,10 +92,12 @@ def _next_task() -> Any:
 
 
 def _prepare(instance: Any, task: tuple) -> tuple:
+    """The bound method, its arguments, and its generator mode ("streaming", "dynamic", None)."""
     method = getattr(instance, task[_METHOD])
     current.set_task(task[_TASK_ID], task[_NAME], method, current.actor().resources)
-    args, kwargs, _ = task_args.decode_args(task[_ARGS], task[_DEPS])
-    return method, args, kwargs
+    args, kwargs, extra = task_args.decode_args(task[_ARGS], task[_DEPS])
+    generator = extra.generator if type(extra) is task_args.TaskEnv else None
+    return method, args, kwargs, generator
 
 
 def _call(instance: Any, task: tuple) -> list:
@@ -106,10 +108,12 @@ def _call(instance: Any, task: tuple) -> list:
     name = task[_NAME]
     try:
         try:
-            method, args, kwargs = _prepare(instance, task)
+            method, args, kwargs, generator = _prepare(instance, task)
             wm._in_user_code = True
             try:
                 output = method(*args, **kwargs)
+                if generator is not None:  # Its items go out as they are yielded.
+                    return wm.stream_items(task[_TASK_ID], name, output, generator)
             finally:
                 wm._in_user_code = False
             return wm._serialize_returns(name, output, len(task[_RETURNS]))
@@ -153,6 +157,16 @@ def _serve_threaded(instance: Any, max_concurrency: int) -> None:
     pool.shutdown(wait=False)
 
 
+async def _collect(output: Any) -> Any:
+    """An async generator's items, as a generator (checked against num_returns as a sync one)."""
+    items = [value async for value in output]
+    return _as_generator(items)
+
+
+def _as_generator(items: list) -> Any:
+    yield from items
+
+
 def _serve_async(instance: Any, max_concurrency: int) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -162,11 +176,18 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
         name = task[_NAME]
         async with slots:
             try:
-                method, args, kwargs = _prepare(instance, task)
+                method, args, kwargs, generator = _prepare(instance, task)
                 output = method(*args, **kwargs)
-                if inspect.isawaitable(output):
-                    output = await output
-                results = wm._serialize_returns(name, output, len(task[_RETURNS]))
+                if generator is not None and inspect.isasyncgen(output):
+                    results = await wm.stream_items_async(task[_TASK_ID], name, output, generator)
+                elif generator is not None:
+                    results = wm.stream_items(task[_TASK_ID], name, output, generator)
+                else:
+                    if inspect.isasyncgen(output):  # A fixed num_returns: the items are returns.
+                        output = await _collect(output)
+                    if inspect.isawaitable(output):
+                        output = await output
+                    results = wm._serialize_returns(name, output, len(task[_RETURNS]))
             except task_args.DependencyFailed as failed:
                 results = [failed.triple]
             except (KeyboardInterrupt, asyncio.CancelledError):

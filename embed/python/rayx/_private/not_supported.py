@@ -19,8 +19,6 @@ _NO_PLACEMENT_GROUPS = "rayx has no placement groups"
 
 # Names of `ray` rayx lacks, with why.
 NAMES_OF_RAY: Mapping[str, str] = {
-    "ObjectRefGenerator": "generator tasks (num_returns='streaming') are not implemented",
-    "DynamicObjectRefGenerator": "generator tasks (num_returns='dynamic') are not implemented",
     "java_function": "rayx runs Python only",
     "java_actor_class": "rayx runs Python only",
     "cpp_function": "rayx runs Python only",

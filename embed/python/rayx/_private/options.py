@@ -44,16 +44,16 @@ def _integer(minimum: int) -> Callable[[str, Any], None]:
     return check
 
 
-class _NotSupportedValue(NotImplementedError, ValueError):
-    """An option value Ray accepts and rayx does not implement yet (a ValueError too, as before)."""
+GENERATOR_MODES = ("streaming", "dynamic")
 
 
 def _num_returns(name: str, value: Any) -> None:
-    if value in ("dynamic", "streaming"):
-        raise _NotSupportedValue(
-            f"rayx does not support the option '{name}={value!r}' yet: generator tasks are not "
-            "implemented (see the API compatibility table in rayx's README)."
-        )
+    if isinstance(value, str):
+        if value not in GENERATOR_MODES:
+            raise ValueError(
+                f"The option '{name}' must be an integer, 'streaming' or 'dynamic', got {value!r}."
+            )
+        return
     _integer(0)(name, value)
 
 

@@ -7,7 +7,7 @@ buffers, of the tuple
 
 (an actor's creation task has no retry_exceptions: that place holds the actor's context, a dict
 of its name, namespace, handle meta, lifetime resources and env_vars, which its worker reads back;
-a task with runtime_env env_vars has a `TaskEnv` there, which carries both).
+a task with runtime_env env_vars, or a generator task, has a `TaskEnv` there, which carries them).
 
 in which every top-level argument that is an ObjectRef has been replaced by
 ``DependencyArg(i)``, i being its index in the task's ``dependencies`` list (each distinct ref
@@ -34,10 +34,16 @@ ARGS_FORMAT = 1
 
 
 class TaskEnv(NamedTuple):
-    """The retry_exceptions place of a task given runtime_env env_vars: both travel in it."""
+    """The retry_exceptions place of a task given runtime_env env_vars or of a generator task (or
+    of an actor's generator method call): they travel in it.
+
+    generator: "streaming" or "dynamic" for a generator task (see rayx.object_ref_generator),
+    None otherwise.
+    """
 
     retry_exceptions: Any
-    env_vars: dict
+    env_vars: Optional[dict]
+    generator: Optional[str] = None
 
 
 class DependencyArg:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
@@ -370,9 +371,16 @@ def wait(
     """Splits refs into (ready, not_ready), both in the given order (see `rayx.wait`)."""
     if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
         raise TypeError(f"wait() expected a list of ObjectRef, got {type(object_refs)}")
+    generators = False
     for ref in object_refs:
         if not isinstance(ref, ObjectRef):
-            raise TypeError(f"wait() expected a list of ObjectRef, got list containing {type(ref)}")
+            from rayx.object_ref_generator import ObjectRefGenerator
+
+            if not isinstance(ref, ObjectRefGenerator):
+                raise TypeError(
+                    f"wait() expected a list of ObjectRef, got list containing {type(ref)}"
+                )
+            generators = True
     if isinstance(num_returns, bool) or not isinstance(num_returns, int) or num_returns <= 0:
         raise ValueError(f"Invalid number of objects to return {num_returns}.")
     timeout = _check_timeout(timeout)
@@ -386,7 +394,10 @@ def wait(
         raise ValueError(
             "num_returns cannot be greater than the number of objects provided to rayx.wait."
         )
-    flags = _rayx.wait([r.binary() for r in refs], num_returns, timeout, bool(fetch_local))
+    if generators:
+        flags = _wait_with_generators(refs, num_returns, timeout, bool(fetch_local))
+    else:
+        flags = _rayx.wait([r.binary() for r in refs], num_returns, timeout, bool(fetch_local))
     ready: list = []
     not_ready: list = []
     for ref, flag in zip(refs, flags):
@@ -394,8 +405,42 @@ def wait(
     return ready, not_ready
 
 
+def _wait_with_generators(
+    waitables: list, num_returns: int, timeout: Optional[float], fetch_local: bool
+) -> list:
+    """wait's readiness flags for ObjectRefs and ObjectRefGenerators (ready: next() would not
+    block, as in Ray). Each round asks the node which are ready now, then waits for any of the
+    ids not ready yet (a generator's next item or end) for at most 50 ms, until num_returns are
+    ready or timeout passes."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        flags = []
+        waiting: list = []  # The ids whose readiness would change a flag.
+        for w in waitables:
+            if isinstance(w, ObjectRef):
+                ready = _rayx.wait([w.binary()], 1, 0, fetch_local)[0]
+                if not ready:
+                    waiting.append(w.binary())
+            else:
+                ready = w._next_ready(0)
+                if not ready:
+                    waiting.extend(w._wait_ids())
+            flags.append(ready)
+        left = None if deadline is None else deadline - time.monotonic()
+        if sum(flags) >= num_returns or not waiting or (left is not None and left <= 0):
+            return flags
+        step = 0.05 if left is None else min(0.05, left)
+        _rayx.wait(waiting, 1, step, fetch_local, True)
+
+
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
-    """Cancels the task that makes object_ref (see `rayx.cancel`)."""
+    """Cancels the task that makes object_ref (see `rayx.cancel`); for an ObjectRefGenerator,
+    its generator task."""
+    if not isinstance(object_ref, ObjectRef):
+        from rayx.object_ref_generator import ObjectRefGenerator
+
+        if isinstance(object_ref, ObjectRefGenerator):
+            object_ref = object_ref.completed()
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(
             "rayx.cancel() only supported for object refs. "

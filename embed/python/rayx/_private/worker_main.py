@@ -17,6 +17,7 @@ first task asks too.
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import pickle
@@ -24,6 +25,7 @@ import signal
 import sys
 import threading
 import traceback
+import types
 from typing import Any, Callable, Optional
 
 import _rayx
@@ -31,6 +33,7 @@ import _rayx
 from rayx import exceptions
 from rayx._private import current, serialization, task_args, worker
 from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, VALUE
+from rayx.object_ref import ObjectRef
 
 # Ids in a serialization's contained list: 20-byte object ids, and 16-byte actor ids (handles).
 ACTOR_ID_SIZE = 16
@@ -145,12 +148,17 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             resources = task[14] if len(task) > 14 else _NO_RESOURCES
             _set_task(_TaskInfo(task_id, name, function, resources))
             saved_env = None
+            generator = None
             if type(retry_exceptions) is task_args.TaskEnv:
-                retry_exceptions, env_vars = retry_exceptions
-                saved_env = apply_env_vars(env_vars)
+                retry_exceptions, env_vars, generator = retry_exceptions
+                if env_vars:
+                    saved_env = apply_env_vars(env_vars)
             try:
                 _enter_user_code(task_id)
                 output = function(*args, **kwargs) if kwargs else function(*args)
+                if generator is not None:  # Its items go out as they come (user code runs).
+                    del args, kwargs
+                    return stream_items(task_id, name, output, generator), False
             finally:
                 _in_user_code = False
                 if saved_env is not None:
@@ -215,7 +223,71 @@ def _load_function(function_id: bytes, blob: Optional[bytes]) -> Callable:
     return function
 
 
+def stream_items(task_id: bytes, name: str, output: Any, mode: str) -> list:
+    """Runs a generator task's generator: puts each item as it is yielded (return k + 1 of the
+    task, held by the node for the caller's generator), then returns the task's one result: the
+    number of items ("streaming"), or a DynamicObjectRefGenerator of their refs ("dynamic").
+
+    Raises what the generator raises (the caller turns it into the task's error result).
+    """
+    if not (inspect.isgenerator(output) or _is_iterator(output)):
+        raise TypeError(
+            f"Task {name} was called with num_returns={mode!r} but returned a "
+            f"{type(output).__name__}, not a generator: use yield."
+        )
+    refs: Optional[list] = [] if mode == "dynamic" else None
+    index = 0
+    for value in output:
+        produced = put_item(task_id, index, value)
+        if refs is not None:
+            refs.append(ObjectRef(produced))
+        index += 1
+    return _stream_result(name, index, refs)
+
+
+async def stream_items_async(task_id: bytes, name: str, output: Any, mode: str) -> list:
+    """`stream_items` for an async generator (an async actor's method)."""
+    refs: Optional[list] = [] if mode == "dynamic" else None
+    index = 0
+    async for value in output:
+        produced = put_item(task_id, index, value)
+        if refs is not None:
+            refs.append(ObjectRef(produced))
+        index += 1
+    return _stream_result(name, index, refs)
+
+
+def _stream_result(name: str, count: int, refs: Optional[list]) -> list:
+    if refs is None:
+        return [(VALUE, _dumps(count, 5), _NONE, _NONE)]
+    from rayx.object_ref_generator import DynamicObjectRefGenerator
+
+    return _serialize_returns(name, DynamicObjectRefGenerator(refs), 1)
+
+
+def _is_iterator(output: Any) -> bool:
+    return hasattr(output, "__next__") and hasattr(output, "__iter__")
+
+
+def put_item(task_id: bytes, index: int, value: Any) -> bytes:
+    """Puts item index of the generator task task_id; returns its object id."""
+    if type(value) in _PLAIN_TYPES:
+        return _rayx.put_item(task_id, index, _dumps(value, 5), _NONE, _NONE)
+    serialized = serialization.serialize(value)
+    return _rayx.put_item(
+        task_id, index, serialized.data, serialized.buffers, serialized.contained
+    )
+
+
 def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
+    if type(output) is _GeneratorType:
+        # A generator with a fixed num_returns (as Ray allows): its items are the returns.
+        items = list(output)
+        if len(items) != num_returns:
+            raise ValueError(
+                f"Task {name} yielded {len(items)} value(s), but num_returns={num_returns}."
+            )
+        output = items[0] if num_returns == 1 else items
     if num_returns == 1:
         outputs = [output]
     elif num_returns == 0:
@@ -246,6 +318,7 @@ def _serialize_returns(name: str, output: Any, num_returns: int) -> list:
 
 
 _dumps = pickle.dumps
+_GeneratorType = types.GeneratorType
 _NONE = ()  # The buffers and contained refs of a plain result: none.
 
 
