@@ -19,6 +19,9 @@ constexpr size_t kMaxStartFailures = 5;
 // The retry budget of a task with this max_retries: -1 (any negative value) retries for ever.
 int BudgetOf(int max_retries) { return max_retries < 0 ? -1 : max_retries; }
 
+// Runs of a task lost with a member start at the next multiple of this (OnRemoteLost).
+constexpr uint32_t kAttemptBlock = 1u << 16;
+
 // Takes one retry from a budget: false when none is left. The next run is one attempt later.
 bool TakeRetry(int* retries_left, uint32_t* attempt) {
   if (*retries_left == 0) return false;
@@ -512,12 +515,7 @@ void TaskManager::OnWorkerExit(Worker* worker) {
 
 void TaskManager::OnRunningTaskLost(Task* task, const std::string& worker) {
   DetachFromWorker(task, /*worker_alive=*/false);
-  if (task->spec.from_peer && !task->cancelled) {
-    // Its owner retries it, as its next run: the owner numbers the runs, from which the ids of the
-    // tasks each run submits derive, so two runs never make tasks of the same id.
-    FinishWithValue(task, SystemErrorValue(SystemErrorCode::kWorkerDied,
-                                           worker + " running task " + task->spec.name + " died"));
-  } else if (task->cancelled) {
+  if (task->cancelled) {
     FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
                                            "task " + task->spec.name + " was cancelled"));
   } else if (TakeRetry(&task->retries_left, &task->attempt)) {
@@ -536,24 +534,7 @@ void TaskManager::OnRemoteDone(uint64_t key, std::vector<RemoteResult> results) 
   auto it = tasks_.find(key);
   if (it == tasks_.end() || it->second->state != State::kRemote) return;
   Task* task = it->second.get();
-  std::string where = "node " + task->remote_node.Hex();
   task->remote_node = NodeID();
-  if (results.size() == 1 && !task->cancelled) {
-    // A member does not retry a task whose worker died (OnRunningTaskLost): it is retried here,
-    // as the next run, within this task's budget.
-    const StoredValue& value = results[0].value;
-    const bool worker_died =
-        value.kind == ValueKind::kSystemError &&
-        std::string_view(value.inline_data)
-                .substr(0, SystemErrorName(SystemErrorCode::kWorkerDied).size()) ==
-            SystemErrorName(SystemErrorCode::kWorkerDied);
-    if (worker_died) {
-      task->state = State::kRunning;
-      OnRunningTaskLost(task, "a worker on " + where);
-      TryDispatch();
-      return;
-    }
-  }
   std::vector<StoredValue> values;
   std::vector<NodeID> locations;
   for (RemoteResult& r : results) {
@@ -571,6 +552,10 @@ void TaskManager::OnRemoteLost(uint64_t key, const std::string& why) {
   std::string where = "node " + task->remote_node.Hex();
   task->remote_node = NodeID();
   task->state = State::kRunning;
+  // The member may have run it more than once (it retries a worker's death itself, as runs
+  // attempt + 1, + 2, ...): the runs from here on start a block of their own, so that no run
+  // here or elsewhere has the number, and so the ids of the tasks it submits, of one there.
+  task->attempt = ((task->attempt / kAttemptBlock) + 1) * kAttemptBlock - 1;
   OnRunningTaskLost(task, where + " (" + why + ")");
   TryDispatch();
 }
