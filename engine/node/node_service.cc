@@ -241,6 +241,7 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
   const wire::TaskSpec* spec = submit->spec();
   if (spec == nullptr) return ProtocolError("SubmitTask without a spec");
   RAYX_ASSIGN_OR_RETURN(TaskID task_id, UnpackId<TaskID>(spec->task_id()));
+  if (spec->num_returns() > kMaxNumReturns) return ParseTaskSpec(spec).status();  // It says why.
   // The submitter holds the returns from the start; its first RefCountUpdate may come later.
   for (uint32_t i = 0; i < spec->num_returns(); ++i) {
     ObjectID id = ObjectID::ForReturn(task_id, i);

@@ -48,6 +48,10 @@ class _NotSupportedValue(NotImplementedError, ValueError):
     """An option value Ray accepts and rayx does not implement yet (a ValueError too, as before)."""
 
 
+# The node's limit (kMaxNumReturns in engine/wire/messages.h): it refuses a task with more.
+_MAX_NUM_RETURNS = 65536
+
+
 def _num_returns(name: str, value: Any) -> None:
     if value in ("dynamic", "streaming"):
         raise _NotSupportedValue(
@@ -55,6 +59,8 @@ def _num_returns(name: str, value: Any) -> None:
             "implemented (see the API compatibility table in rayx's README)."
         )
     _integer(0)(name, value)
+    if value > _MAX_NUM_RETURNS:
+        raise ValueError(f"The option '{name}' must be <= {_MAX_NUM_RETURNS}, got {value}.")
 
 
 def _string(name: str, value: Any) -> None:
