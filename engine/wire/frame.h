@@ -44,14 +44,19 @@ class FrameDecoder {
 
   // A frame larger than one read is read straight into its place: once its header is known and
   // its payload incomplete, ReadSpace returns where its next bytes go and sets *room to how many
-  // are missing (null when no frame is partial past its header). The caller reads at most *room
-  // bytes there and calls Commit with how many it read, which delivers the frame when whole.
+  // may go there now (null when no frame is partial past its header): the bytes missing, or for a
+  // frame over 8 MiB, whose buffer grows as its bytes come, at least 64 KiB of them. The caller
+  // reads at most *room bytes there and calls Commit with how many it read, which delivers the
+  // frame when whole.
   char* ReadSpace(size_t* room);
   void Commit(size_t n, const FrameFn& on_frame);
 
  private:
   // Makes room for cap bytes of partial frame, keeping the partial_len_ held.
   void Reserve(size_t cap);
+  // Makes room for wanted more bytes of a frame of frame_size bytes (header included): all of it
+  // up to 8 MiB, else at least twice the room held before.
+  void Grow(size_t frame_size, size_t wanted);
   // Delivers the partial frame when it is whole, and lets a large buffer go.
   void MaybeDeliver(const FrameFn& on_frame);
 
