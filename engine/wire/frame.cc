@@ -1,6 +1,7 @@
 #include "engine/wire/frame.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -123,7 +124,17 @@ Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
     const uint32_t length = DecodeLength(data);
     if (length > max_frame_) return OversizedFrame(length, max_frame_);
     if (n - kFrameHeaderSize < length) break;
-    on_frame(std::string_view(data + kFrameHeaderSize, length));
+    const char* payload = data + kFrameHeaderSize;
+    if (reinterpret_cast<uintptr_t>(payload) % kFrameAlignment == 0) {
+      on_frame(std::string_view(payload, length));
+    } else {
+      // After a frame whose length is not a multiple of 4 (no FlatBuffers message is such, a
+      // hostile sender's may be): copied to the buffer, whose payload is aligned.
+      Reserve(kFrameHeaderSize + static_cast<size_t>(length));
+      std::memcpy(partial_.get(), data, kFrameHeaderSize + static_cast<size_t>(length));
+      partial_len_ = kFrameHeaderSize + static_cast<size_t>(length);
+      MaybeDeliver(on_frame);
+    }
     data += kFrameHeaderSize + length;
     n -= kFrameHeaderSize + length;
   }

@@ -18,6 +18,9 @@ namespace rayx {
 
 constexpr uint32_t kFrameHeaderSize = 4;
 constexpr uint32_t kMaxFrameSize = 256u << 20;
+// Every payload FrameDecoder delivers starts at an address that is a multiple of this, as reading
+// a FlatBuffers message needs (its root offset is a 4-byte load).
+constexpr size_t kFrameAlignment = 4;
 
 // Appends the 4-byte header and then payload to out. A payload over kMaxFrameSize (which no sender
 // should make: the node bounds every message it builds, and Connection::Send refuses one) never
@@ -34,7 +37,8 @@ class FrameDecoder {
   explicit FrameDecoder(uint32_t max_frame = kMaxFrameSize) : max_frame_(max_frame) {}
   void set_max_frame(uint32_t max_frame) { max_frame_ = max_frame; }
 
-  // Consumes n bytes, calling on_frame for each frame they complete, in order. A partial frame is
+  // Consumes n bytes, calling on_frame for each frame they complete, in order, with its payload
+  // aligned to kFrameAlignment (a frame that would not be is copied first). A partial frame is
   // kept until the rest arrives. Returns ProtocolError on an oversized length; the decoder must not
   // be fed again after an error.
   Status Feed(const char* data, size_t n, const FrameFn& on_frame);
