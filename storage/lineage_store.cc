@@ -2,6 +2,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstdint>
+
 #include "engine/base/logging.h"
 #include "storage/records_generated.h"
 
@@ -88,7 +90,18 @@ void EncodeTaskInto(const TaskInfo& task, std::string* out) {
   out->append(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
-StatusOr<JobInfo> DecodeJob(std::string_view bytes) {
+// RocksDB hands out a scanned value at any address, and a FlatBuffers record is read with 4-byte
+// loads: a value that is not aligned is read from an aligned copy (found under UBSan).
+std::string_view Aligned(std::string_view bytes, std::string* copy) {
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(flatbuffers::uoffset_t) == 0)
+    return bytes;
+  copy->assign(bytes.data(), bytes.size());
+  return *copy;
+}
+
+StatusOr<JobInfo> DecodeJob(std::string_view unaligned) {
+  std::string copy;
+  std::string_view bytes = Aligned(unaligned, &copy);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!verifier.VerifyBuffer<storage::JobRecord>(nullptr))
     return ProtocolError("corrupt job record");
@@ -120,7 +133,9 @@ StatusOr<JobInfo> DecodeJob(std::string_view bytes) {
   return job;
 }
 
-StatusOr<TaskInfo> DecodeTask(std::string_view bytes) {
+StatusOr<TaskInfo> DecodeTask(std::string_view unaligned) {
+  std::string copy;
+  std::string_view bytes = Aligned(unaligned, &copy);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!verifier.VerifyBuffer<storage::TaskRecord>(nullptr))
     return ProtocolError("corrupt task record");

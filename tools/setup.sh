@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages that building and testing rayx need, and nothing else.
 # Idempotent: quiet when everything is present; runs `apt-get update` only when something is
 # missing. Needs root (or sudo) only in that case.
+# `setup.sh fuzz` adds what tools/fuzz.sh needs: clang-14 and its libFuzzer (libclang-rt-14-dev).
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,9 @@ packages=(
   clang-format-14
   python3-numpy python3-cloudpickle python3-dask python3-distributed
 )
+if [[ ${1:-} == fuzz ]]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

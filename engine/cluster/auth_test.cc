@@ -132,3 +132,21 @@ TEST(PeerWireTest, GarbageFailsVerification) {
 
 }  // namespace
 }  // namespace rayx
+
+namespace rayx {
+namespace {
+
+// The verifier passes a union whose type is set and whose value is absent (found by
+// //engine/node:envelope_fuzz_test on the client protocol): ParsePeer refuses it, as
+// ParseEnvelope does.
+TEST(PeerWireTest, RefusesATypeWithoutItsMessage) {
+  flatbuffers::FlatBufferBuilder b;
+  peer::PeerEnvelopeBuilder e(b);
+  e.add_message_type(peer::PeerMessageTraits<peer::AuthHello>::enum_value);
+  b.Finish(e.Finish());
+  std::string frame(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  EXPECT_EQ(ParsePeer(frame).status().code(), StatusCode::kProtocolError);
+}
+
+}  // namespace
+}  // namespace rayx

@@ -13,6 +13,9 @@ StatusOr<const peer::PeerEnvelope*> ParsePeer(std::string_view frame) {
   if (envelope->message_type() == peer::PeerMessage::NONE) {
     return ProtocolError("a peer frame without a message");
   }
+  // The verifier accepts a union whose type is set and whose value is absent (see ParseEnvelope).
+  if (envelope->message() == nullptr)
+    return ProtocolError("a peer message type without its message");
   return envelope;
 }
 

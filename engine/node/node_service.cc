@@ -211,6 +211,7 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
   const wire::TaskSpec* spec = submit->spec();
   if (spec == nullptr) return ProtocolError("SubmitTask without a spec");
   RAYX_ASSIGN_OR_RETURN(TaskID task_id, UnpackId<TaskID>(spec->task_id()));
+  if (spec->num_returns() > kMaxNumReturns) return ParseTaskSpec(spec).status();  // It says why.
   StatusOr<TaskSpec> parsed = ParseTaskSpec(spec);
   Status status = parsed.status();
   if (parsed.ok() && session->role == wire::Role::Node) {

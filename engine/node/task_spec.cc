@@ -45,6 +45,10 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
   RAYX_ASSIGN_OR_RETURN(out.dependencies, UnpackIds<ObjectID>(spec->dependencies()));
   RAYX_ASSIGN_OR_RETURN(out.contained, UnpackIds<ObjectID>(spec->contained()));
   RAYX_ASSIGN_OR_RETURN(out.contained_actors, UnpackIds<ActorID>(spec->contained_actors()));
+  if (spec->num_returns() > kMaxNumReturns) {
+    return ProtocolError("a task with " + std::to_string(spec->num_returns()) +
+                         " returns, over the limit of " + std::to_string(kMaxNumReturns));
+  }
   out.num_returns = spec->num_returns();
   out.max_retries = spec->max_retries();
   if (spec->actor_id() != nullptr && spec->actor_id()->size() != 0) {

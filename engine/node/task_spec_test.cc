@@ -59,6 +59,23 @@ TEST(TaskSpecTest, ParsesEveryField) {
   EXPECT_FALSE(parsed->is_direct());
 }
 
+// Found by //engine/node:envelope_fuzz_test: the node made every return of a task with 2^32 - 1
+// returns before it looked further, and its loop stopped answering.
+TEST(TaskSpecTest, TooManyReturnsIsAProtocolError) {
+  TaskID id = TaskID::FromRandom();
+  for (uint32_t num_returns : {kMaxNumReturns, kMaxNumReturns + 1, UINT32_MAX}) {
+    SpecFrame f;
+    Finish(&f, wire::CreateTaskSpec(f.b, f.b.CreateVector(id.data(), TaskID::kSize), 0, 0, 0, 0, 0,
+                                    num_returns));
+    StatusOr<TaskSpec> parsed = ParseTaskSpec(f.spec);
+    if (num_returns <= kMaxNumReturns) {
+      EXPECT_TRUE(parsed.ok()) << parsed.status();
+    } else {
+      EXPECT_EQ(parsed.status().code(), StatusCode::kProtocolError);
+    }
+  }
+}
+
 TEST(TaskSpecTest, MalformedIdsAreProtocolErrors) {
   SpecFrame short_id;
   Finish(&short_id, wire::CreateTaskSpec(short_id.b, Bytes(short_id.b, "short")));

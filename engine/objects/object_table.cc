@@ -630,7 +630,10 @@ void ObjectTable::OnPulled(const ObjectID& id, uint64_t generation, const Status
                       << ": " << status;
     (void)RemoveObjectFile(path);
     MakeLost(id, entry);
-    if (!entry.waiters.empty()) NeedLost(id);
+    // Looked up again: releasing what the value held may have freed the entry (a hostile client's
+    // value that holds a reference to itself did, found by //engine/node:envelope_fuzz_test).
+    it = objects_.find(id);
+    if (it != objects_.end() && !it->second.waiters.empty()) NeedLost(id);
     return;
   }
   entry.where = Where::kMemory;

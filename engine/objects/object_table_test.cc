@@ -274,6 +274,24 @@ TEST_F(RemoteObjectTest, ARemoteValueIsReadyButNotAvailable) {
   EXPECT_EQ(stats.shm_bytes, 0u);
 }
 
+// A hostile client's value that holds a reference to itself: when its fetch fails, releasing
+// what it held frees it, and the table must not read it after (a use after free under ASan,
+// found by //engine/node:envelope_fuzz_test).
+TEST_F(RemoteObjectTest, AFailedFetchOfAValueHoldingItselfFreesItCleanly) {
+  ObjectID id = Id(29);
+  table_->AddHolder(id);
+  StoredValue v = Remote();
+  v.contained = {id};
+  table_->SealRemote(id, std::move(v), node_a_);
+  uint64_t handle = table_->OnAvailable(id, [] {});
+  ASSERT_EQ(fetches_.size(), 1u);
+  table_->CancelWaiter(id, handle);
+  table_->RemoveHolder(id);
+  Finish(fetches_[0], Unavailable("the other node is gone"));
+  EXPECT_TRUE(lost_.empty());
+  EXPECT_FALSE(table_->Exists(id));
+}
+
 TEST_F(RemoteObjectTest, TwoWaitersShareOneFetchThatMakesItAvailable) {
   ObjectID id = Id(21);
   table_->AddHolder(id);

@@ -1,6 +1,7 @@
 #include "engine/wire/frame.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -11,6 +12,13 @@ namespace {
 
 // A buffer that grew past this for one large frame is released once the frame is delivered.
 constexpr size_t kMaxRetainedBuffer = 1u << 20;
+// A frame up to this size gets its whole buffer as soon as its header is known; a larger one's
+// buffer grows as its bytes come (doubling), so that a length alone, which costs a sender four
+// bytes, never makes the reader allocate more than this (or twice what it was sent).
+constexpr size_t kEagerReserve = 8u << 20;
+// ReadSpace offers at least this much room (or the rest of the frame): Connection reads into
+// place only chunks this large.
+constexpr size_t kMinReadRoom = 64u << 10;
 
 uint32_t DecodeLength(const char* p) {
   const auto* b = reinterpret_cast<const unsigned char*>(p);
@@ -50,6 +58,14 @@ void FrameDecoder::Reserve(size_t cap) {
   partial_cap_ = cap;
 }
 
+void FrameDecoder::Grow(size_t frame_size, size_t wanted) {
+  const size_t need = partial_len_ + wanted;
+  if (partial_cap_ >= need) return;
+  Reserve(frame_size <= kEagerReserve
+              ? frame_size
+              : std::min(frame_size, std::max({need, 2 * partial_cap_, kEagerReserve})));
+}
+
 void FrameDecoder::MaybeDeliver(const FrameFn& on_frame) {
   const uint32_t length = DecodeLength(partial_.get());
   if (partial_len_ < kFrameHeaderSize + static_cast<size_t>(length)) return;
@@ -67,8 +83,9 @@ char* FrameDecoder::ReadSpace(size_t* room) {
   const uint32_t length = DecodeLength(partial_.get());
   if (length > max_frame_) return nullptr;  // Feed reported it.
   const size_t frame_size = kFrameHeaderSize + static_cast<size_t>(length);
-  Reserve(frame_size);
-  *room = frame_size - partial_len_;
+  const size_t missing = frame_size - partial_len_;
+  Grow(frame_size, std::min(missing, kMinReadRoom));
+  *room = std::min(missing, partial_cap_ - partial_len_);
   return partial_.get() + partial_len_;
 }
 
@@ -92,8 +109,8 @@ Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
     const uint32_t length = DecodeLength(partial_.get());
     if (length > max_frame_) return OversizedFrame(length, max_frame_);
     const size_t frame_size = kFrameHeaderSize + static_cast<size_t>(length);
-    Reserve(frame_size);
     const size_t take = std::min(frame_size - partial_len_, n);
+    Grow(frame_size, take);
     std::memcpy(partial_.get() + partial_len_, data, take);
     partial_len_ += take;
     data += take;
@@ -107,19 +124,28 @@ Status FrameDecoder::Feed(const char* data, size_t n, const FrameFn& on_frame) {
     const uint32_t length = DecodeLength(data);
     if (length > max_frame_) return OversizedFrame(length, max_frame_);
     if (n - kFrameHeaderSize < length) break;
-    on_frame(std::string_view(data + kFrameHeaderSize, length));
+    const char* payload = data + kFrameHeaderSize;
+    if (reinterpret_cast<uintptr_t>(payload) % kFrameAlignment == 0) {
+      on_frame(std::string_view(payload, length));
+    } else {
+      // After a frame whose length is not a multiple of 4 (no FlatBuffers message is such, a
+      // hostile sender's may be): copied to the buffer, whose payload is aligned.
+      Reserve(kFrameHeaderSize + static_cast<size_t>(length));
+      std::memcpy(partial_.get(), data, kFrameHeaderSize + static_cast<size_t>(length));
+      partial_len_ = kFrameHeaderSize + static_cast<size_t>(length);
+      MaybeDeliver(on_frame);
+    }
     data += kFrameHeaderSize + length;
     n -= kFrameHeaderSize + length;
   }
 
   // Keep the start of an incomplete frame for the next chunk (or a read into its place).
   if (n > 0) {
-    size_t want = n;
     if (n >= kFrameHeaderSize) {
-      const uint32_t length = DecodeLength(data);
-      want = kFrameHeaderSize + static_cast<size_t>(length);
+      Grow(kFrameHeaderSize + static_cast<size_t>(DecodeLength(data)), n);
+    } else {
+      Reserve(n);
     }
-    Reserve(std::max(want, n));
     std::memcpy(partial_.get(), data, n);
     partial_len_ = n;
   }

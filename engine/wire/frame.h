@@ -18,6 +18,9 @@ namespace rayx {
 
 constexpr uint32_t kFrameHeaderSize = 4;
 constexpr uint32_t kMaxFrameSize = 256u << 20;
+// Every payload FrameDecoder delivers starts at an address that is a multiple of this, as reading
+// a FlatBuffers message needs (its root offset is a 4-byte load).
+constexpr size_t kFrameAlignment = 4;
 
 // Appends the 4-byte header and then payload to out. A payload over kMaxFrameSize (which no sender
 // should make: the node bounds every message it builds, and Connection::Send refuses one) never
@@ -34,7 +37,8 @@ class FrameDecoder {
   explicit FrameDecoder(uint32_t max_frame = kMaxFrameSize) : max_frame_(max_frame) {}
   void set_max_frame(uint32_t max_frame) { max_frame_ = max_frame; }
 
-  // Consumes n bytes, calling on_frame for each frame they complete, in order. A partial frame is
+  // Consumes n bytes, calling on_frame for each frame they complete, in order, with its payload
+  // aligned to kFrameAlignment (a frame that would not be is copied first). A partial frame is
   // kept until the rest arrives. Returns ProtocolError on an oversized length; the decoder must not
   // be fed again after an error.
   Status Feed(const char* data, size_t n, const FrameFn& on_frame);
@@ -44,14 +48,19 @@ class FrameDecoder {
 
   // A frame larger than one read is read straight into its place: once its header is known and
   // its payload incomplete, ReadSpace returns where its next bytes go and sets *room to how many
-  // are missing (null when no frame is partial past its header). The caller reads at most *room
-  // bytes there and calls Commit with how many it read, which delivers the frame when whole.
+  // may go there now (null when no frame is partial past its header): the bytes missing, or for a
+  // frame over 8 MiB, whose buffer grows as its bytes come, at least 64 KiB of them. The caller
+  // reads at most *room bytes there and calls Commit with how many it read, which delivers the
+  // frame when whole.
   char* ReadSpace(size_t* room);
   void Commit(size_t n, const FrameFn& on_frame);
 
  private:
   // Makes room for cap bytes of partial frame, keeping the partial_len_ held.
   void Reserve(size_t cap);
+  // Makes room for wanted more bytes of a frame of frame_size bytes (header included): all of it
+  // up to 8 MiB, else at least twice the room held before.
+  void Grow(size_t frame_size, size_t wanted);
   // Delivers the partial frame when it is whole, and lets a large buffer go.
   void MaybeDeliver(const FrameFn& on_frame);
 

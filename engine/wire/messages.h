@@ -19,6 +19,11 @@ namespace rayx {
 // Bumped whenever a message changes incompatibly.
 constexpr uint32_t kProtocolVersion = 6;
 
+// The most return values one task may have. A task's returns are made (pending) as it is
+// submitted, so a larger count, which only a hostile client sends (the Python API refuses it),
+// would hold the node's loop for as many objects: the node closes that connection.
+constexpr uint32_t kMaxNumReturns = 1u << 16;
+
 // The most bytes one ObjectChunk answers (ReadObject): pulls of large objects go in chunks of this.
 constexpr uint32_t kMaxReadChunk = 4u << 20;
 

@@ -47,6 +47,10 @@ def _integer(minimum: int) -> Callable[[str, Any], None]:
 GENERATOR_MODES = ("streaming", "dynamic")
 
 
+# The node's limit (kMaxNumReturns in engine/wire/messages.h): it refuses a task with more.
+_MAX_NUM_RETURNS = 65536
+
+
 def _num_returns(name: str, value: Any) -> None:
     if isinstance(value, str):
         if value not in GENERATOR_MODES:
@@ -55,6 +59,8 @@ def _num_returns(name: str, value: Any) -> None:
             )
         return
     _integer(0)(name, value)
+    if value > _MAX_NUM_RETURNS:
+        raise ValueError(f"The option '{name}' must be <= {_MAX_NUM_RETURNS}, got {value}.")
 
 
 def _string(name: str, value: Any) -> None:
