@@ -74,8 +74,11 @@ for i in range(60):
     start = time.monotonic()
     assert rayx.get(add_one.remote(square.remote(i))) == i * i + 1
     durations.append(time.monotonic() - start)
-mean = sum(durations) / len(durations)
-assert mean < 0.001, f"a chain of two tasks took {mean * 1000:.2f} ms (mean)"
+# The median, so that a moment of load on a shared machine does not decide; a sanitizer build runs
+# everything about three times slower, and its bound is scaled to match (still below the batch).
+median = sorted(durations)[len(durations) // 2]
+bound = 0.003 if os.environ.get("RAYX_SANITIZER") else 0.001
+assert median < bound, f"a chain of two tasks took {median * 1000:.2f} ms (median)"
 
 # A task that waits for another task while it holds the only CPU lends it while it waits.
 @rayx.remote
