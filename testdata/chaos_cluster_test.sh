@@ -6,7 +6,13 @@
 set -u
 rayx=$(readlink -f "$1")
 script=$(readlink -f "$2")
-tasks=${CHAOS_TASKS:-3000}
+tasks=${CHAOS_TASKS:-3000} every=0.1
+# Under AddressSanitizer (bazel test --config=asan sets RAYX_SANITIZER) a worker takes about ten
+# times as long to start and to run: fewer tasks, and a kill every 500 ms.
+[[ ${RAYX_SANITIZER:-} == asan ]] && tasks=${CHAOS_TASKS:-600} every=0.5
+# The kills stop after this many seconds if the job has not ended (chaos.py --kill-for: on a loaded
+# machine a kill every 100 ms can starve a nested task for good); every result must still come.
+kill_for=${CHAOS_KILL_FOR:-120}
 export RAYX_HOME=$(mktemp -d)
 export RAYX_CLUSTER_TOKEN=chaos-cluster-test-secret
 tmp=$(mktemp -d)
@@ -32,7 +38,8 @@ pids="$(pid_of a),$(pid_of b),$(pid_of c)"
 fail=0
 for mode in "" --actors; do
   timeout 600 "$rayx" run --address "$(addr a)" "$script" --tasks "$tasks" --spread \
-    --kill-children-of "$pids" $mode >"$tmp/run.out" 2>&1
+    --kill-every "$every" --kill-for "$kill_for" --kill-children-of "$pids" $mode \
+    >"$tmp/run.out" 2>&1
   out=$(grep -v 'retrying it\|restart' "$tmp/run.out")
   echo "$out" | tail -3
   [[ -n $out ]] || tail -5 "$tmp/run.out"

@@ -173,7 +173,9 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
   if (hello->role() == wire::Role::Worker) {
     RAYX_ASSIGN_OR_RETURN(client_id, UnpackId<WorkerID>(hello->worker_id()));
     if (pool_->Find(client_id) == nullptr) {
-      return ProtocolError("a worker this node did not start said hello");
+      // Also the hello of a worker killed after it sent it: its exit was handled first.
+      return ProtocolError(
+          "a worker that this node did not start, or that has exited since, said hello");
     }
   } else if (hello->role() == wire::Role::Driver) {
     session->job_id = JobID::FromInt(next_job_++);

@@ -1,7 +1,7 @@
 """Chaos: a mixed job runs while a worker is killed with SIGKILL every 100 ms; every result is checked.
 
-    rayx run testdata/chaos/chaos.py [--tasks 10000] [--kill-every 0.1] [--seed S] [--actors]
-        [--spread --kill-children-of PID,PID,...]
+    rayx run testdata/chaos/chaos.py [--tasks 10000] [--kill-every 0.1] [--kill-for S]
+        [--seed S] [--actors] [--kinds plain,chain,...] [--spread --kill-children-of PID,PID,...]
 
 The job: plain tasks, chains (each task takes the previous one's result), nested tasks (a task
 that submits one and waits for it), tasks with 1 MB results, and, with --actors, calls to actors
@@ -10,6 +10,14 @@ their arguments, so a retried call returns what the first would have). A thread 
 picks one of the node's workers at random every --kill-every seconds and kills it with SIGKILL
 (with --actors, actor workers included). Exits 0 when every result is right, 1 otherwise; prints
 how many workers were killed and how long the job took.
+
+--kill-for bounds the chaos: the kills stop after that many seconds if the job has not finished,
+and every result must then come in within the get timeout (300 s; CHAOS_GET_TIMEOUT). Without a
+bound, a slow machine can starve a task for good rather than reveal a fault: a kill every 100 ms
+among a handful of workers gives each a life of well under a second, and a nested task needs two
+workers alive at once (measured at load 22, where a worker took 0.5 to 1.2 s to start: 400 nested
+tasks, 5 done in 40 s of kills, all 400 within 4 s after). A result still missing once the kills
+have stopped is a fault, and is reported as stuck.
 
 On a cluster (the driver attached with --address): --spread sends every task and actor with
 scheduling_strategy="SPREAD", so that the work is on every node, and --kill-children-of names the
@@ -49,9 +57,11 @@ def worker_pids(parents: list[int]) -> list[int]:
     return pids
 
 
-def killer(stop: threading.Event, every: float, rng: random.Random, kills: list,
+def killer(stop: threading.Event, every: float, until: float, rng: random.Random, kills: list,
            parents: list[int]) -> None:
-    while not stop.wait(every):
+    """Kills a random worker every `every` seconds until stop is set or the monotonic clock
+    passes until."""
+    while not stop.wait(every) and time.monotonic() < until:
         pids = worker_pids(parents)
         if not pids:
             continue
@@ -100,10 +110,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--kill-every", type=float, default=0.1)
+    parser.add_argument("--kill-for", type=float, default=float("inf"))
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--actors", action="store_true")
     parser.add_argument("--spread", action="store_true")
     parser.add_argument("--kill-children-of", default="")
+    # Only some kinds of work (comma-separated: plain, chain, nested, block, actor), to narrow
+    # down a finding.
+    parser.add_argument("--kinds", default="")
     args = parser.parse_args()
     parents = [int(p) for p in args.kill_children_of.split(",") if p] or [os.getpid()]
     spread = {"scheduling_strategy": "SPREAD"} if args.spread else {}
@@ -113,14 +127,18 @@ def main() -> int:
 
     n = args.tasks
     kinds = ["plain", "chain", "nested", "block"] + (["actor"] * 2 if args.actors else [])
+    if args.kinds:
+        kinds = args.kinds.split(",")
+        args.actors = args.actors or "actor" in kinds
     plan = [rng.choice(kinds) for _ in range(n)]
     actors = [Scaler.options(**spread).remote(k) for k in (2, 3, 4)] if args.actors else []
 
     stop = threading.Event()
     kills: list = []
-    thread = threading.Thread(target=killer, args=(stop, args.kill_every, rng, kills, parents),
-                              daemon=True)
     start = time.monotonic()
+    thread = threading.Thread(
+        target=killer, args=(stop, args.kill_every, start + args.kill_for, rng, kills, parents),
+        daemon=True)
     thread.start()
     refs, expected = [], []
     chain = rayx.put(0)
@@ -163,6 +181,9 @@ def main() -> int:
     stop.set()
     thread.join()
     elapsed = time.monotonic() - start
+    if elapsed > args.kill_for:
+        print(f"note: the kills stopped after {args.kill_for:.0f} s, before the job ended",
+              file=sys.stderr)
     print(f"chaos: {n} tasks ({', '.join(f'{k} {plan.count(k)}' for k in sorted(set(plan)))}), "
           f"{len(kills)} workers killed, {elapsed:.1f} s, seed {seed}: "
           f"{n - wrong} right, {wrong} wrong")
