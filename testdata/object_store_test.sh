@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end: the object store's reference counting, spilling and restoring, and a long churn of
-# large objects through a small store (testdata/objects/*.py), each under `rayx run`.
+# large objects through a small store, and reads that hold no memory (testdata/objects/*.py), each
+# under `rayx run`.
 # Usage: object_store_test.sh RAYX_BINARY
 set -u
 RAYX=$(readlink -f "${1:?usage: $0 RAYX_BINARY}")
@@ -8,7 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d "${TEST_TMPDIR:-/tmp}/rayx-objects.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 fails=0
-for script in refcount spill churn; do
+for script in refcount spill churn reads; do
   if (cd "$TMP" && RAYX_HOME=$TMP/home timeout 120 "$RAYX" run "$HERE/objects/$script.py"); then
     echo "ok: $script"
   else

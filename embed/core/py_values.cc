@@ -43,8 +43,13 @@ PyTypeObject MappingType = [] {
 
 PyObject* Slice(PyObject* memory, const uint8_t* base, ByteSpan span) {
   Py_ssize_t start = span.data - base;
-  PyObject* slice =
-      PySlice_New(PyLong_FromSsize_t(start), PyLong_FromSsize_t(start + span.size), nullptr);
+  // PySlice_New takes new references of its bounds: ours are dropped after (leaking them cost an
+  // int per buffer of every shared-memory value read, found by the soak).
+  PyObject* from = PyLong_FromSsize_t(start);
+  PyObject* to = PyLong_FromSsize_t(start + static_cast<Py_ssize_t>(span.size));
+  PyObject* slice = from != nullptr && to != nullptr ? PySlice_New(from, to, nullptr) : nullptr;
+  Py_XDECREF(from);
+  Py_XDECREF(to);
   if (slice == nullptr) return nullptr;
   PyObject* out = PyObject_GetItem(memory, slice);
   Py_DECREF(slice);
