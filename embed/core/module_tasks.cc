@@ -104,11 +104,12 @@ PyObject* PutItem(PyObject*, PyObject* args) {
 PyObject* Cancel(PyObject*, PyObject* args) {
   PyObject* id_obj;
   int force;
-  if (!PyArg_ParseTuple(args, "Op", &id_obj, &force)) return nullptr;
+  int recursive = 1;
+  if (!PyArg_ParseTuple(args, "Op|p", &id_obj, &force, &recursive)) return nullptr;
   ObjectID id;
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
   if (runtime == nullptr || !IdFromBytes(id_obj, &id)) return nullptr;
-  Status status = WithoutGil([&] { return runtime->Cancel(id, force); });
+  Status status = WithoutGil([&] { return runtime->Cancel(id, force, recursive); });
   if (!status.ok()) return RaiseStatus(status);
   Py_RETURN_NONE;
 }

@@ -96,8 +96,8 @@ Status ClientRuntime::ExportFunction(const std::string& function_id, ByteSpan bl
 StatusOr<std::vector<ObjectID>> ClientRuntime::SubmitTask(const TaskSubmission& task) {
   return submitter_->SubmitTask(task);
 }
-Status ClientRuntime::Cancel(const ObjectID& id, bool force) {
-  return submitter_->Cancel(id, force);
+Status ClientRuntime::Cancel(const ObjectID& id, bool force, bool recursive) {
+  return submitter_->Cancel(id, force, recursive);
 }
 StatusOr<ActorLookup> ClientRuntime::CreateActor(const ActorCreation& creation) {
   return submitter_->CreateActor(creation);

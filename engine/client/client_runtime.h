@@ -83,7 +83,7 @@ class ClientRuntime {
   // See TaskSubmitter.
   Status ExportFunction(const std::string& function_id, ByteSpan blob);
   StatusOr<std::vector<ObjectID>> SubmitTask(const TaskSubmission& task);
-  Status Cancel(const ObjectID& id, bool force);
+  Status Cancel(const ObjectID& id, bool force, bool recursive);
   StatusOr<ActorLookup> CreateActor(const ActorCreation& creation);
   StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
   Status KillActor(const ActorID& id, bool no_restart);
