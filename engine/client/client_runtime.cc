@@ -121,7 +121,11 @@ Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<Outgoing
   return executor_->TaskDone(task_id, results, retry);
 }
 
-bool ClientRuntime::TaskCancelled(const TaskID& task_id) { return executor_->Cancelled(task_id); }
+bool ClientRuntime::TaskCancelled(const TaskID& task_id, int wait_ms) {
+  return executor_->Cancelled(task_id, wait_ms);
+}
+
+void ClientRuntime::EnableCancelNotices() { executor_->EnableCancelNotices(); }
 
 void ClientRuntime::Disconnect() {
   disconnected_ = true;

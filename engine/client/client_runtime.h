@@ -93,7 +93,8 @@ class ClientRuntime {
   // Worker: see TaskExecutor.
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
-  bool TaskCancelled(const TaskID& task_id);
+  bool TaskCancelled(const TaskID& task_id, int wait_ms);
+  void EnableCancelNotices();
 
   // Closes the connection: calls waiting in other threads return Unavailable, later calls fail.
   void Disconnect();
