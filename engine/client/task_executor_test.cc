@@ -355,6 +355,27 @@ TEST_F(TaskExecutorTest, CancelNoticesComeOutOfNextTaskInOrder) {
   EXPECT_TRUE(executor_->Cancelled(call));
 }
 
+// A CancelTask that came with Welcome (a task sent to a worker the moment it registered, and
+// cancelled at once) waits for the executor, which is built after the connection, and is not
+// dropped for want of a taker: the task's first check finds it.
+TEST(TaskExecutorStartTest, CancelThatCameWithWelcomeIsKept) {
+  FakeNode node;
+  TaskID id = TaskID::FromRandom();
+  node.SetAfterWelcome(CancelTaskEnvelope(id));
+  ASSERT_TRUE(node.Start().ok());
+  auto conn =
+      NodeConnection::Connect(node.socket_path(), wire::Role::Worker, WorkerID::FromRandom());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  NodeChannel channel(std::move(*conn));
+  ValueIo io(channel.welcome().session_dir, &channel.connection());
+  ReferenceCounter refs(&channel);
+  TaskContext context(TaskID(), channel.welcome().job_id);
+  DirectSubmitter direct(&channel, &refs);
+  TaskExecutor executor(&channel, &context, &io, &direct);
+  EXPECT_TRUE(executor.Cancelled(id, 0));
+  channel.Stop();
+}
+
 TEST_F(TaskExecutorTest, ClosedConnectionEndsNextTask) {
   FakeNode::Disconnect(node_client_);
   TaskToRun run;
