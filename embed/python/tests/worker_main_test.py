@@ -28,7 +28,9 @@ class WorkerMainTest(unittest.TestCase):
 
         self.module = _rayx
         self.done = []
-        self.cancelled = set()  # Task ids the fake engine says were cancelled.
+        # Task ids the fake engine says were cancelled; on _rayx, so that a task's function (a
+        # copy, by cloudpickle) adds to the same set.
+        self.cancelled = _rayx._test_cancelled = set()
         _rayx.task_done = lambda *report: self.done.append(report)
         _rayx.task_cancelled = lambda task_id, wait=True: task_id in self.cancelled
 
@@ -36,6 +38,7 @@ class WorkerMainTest(unittest.TestCase):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         del self.module.task_done
         del self.module.task_cancelled
+        del self.module._test_cancelled
         if hasattr(self.module, "next_task"):
             del self.module.next_task
 
@@ -109,7 +112,9 @@ class WorkerMainTest(unittest.TestCase):
 
     def test_sigint_cancels_a_running_task_and_is_ignored_when_idle(self):
         def sleepy():
-            self.cancelled.add(b"t1")  # The engine names the task, then signals.
+            import _rayx
+
+            _rayx._test_cancelled.add(b"t1")  # The engine names the task, then signals.
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
             return "finished"
