@@ -5,7 +5,8 @@
 # actor is found from another node; when a node is killed (kill -9), the results that lived only
 # there are rebuilt from lineage, a task running there is retried elsewhere, an actor with
 # max_restarts restarts elsewhere, and a task without retries or an actor without restarts fails.
-# Generator tasks run on their caller's node (work_generators.py).
+# Generator tasks run on their caller's node (work_generators.py). ray.cancel reaches a task and
+# an actor's call on another member (work_cancel.py).
 # Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
@@ -53,6 +54,9 @@ check "tasks, objects and actors spread over the nodes" grep -q "spread ok" "$tm
 run "$tmp/lookup.out" "$(addr a)" "$scripts/work_lookup.py"
 check "a named actor on b is found and killed from a" grep -q "lookup ok" "$tmp/lookup.out" ||
   cat "$tmp/lookup.out"
+run "$tmp/cancel.out" "$(addr a)" "$scripts/work_cancel.py"
+check "a task on c and a queued call to an actor on b are cancelled from a" \
+  grep -q "cancel ok" "$tmp/cancel.out" || cat "$tmp/cancel.out"
 run "$tmp/generators.out" "$(addr a)" "$scripts/work_generators.py"
 check "generator tasks run on their caller's node; elsewhere they fail clearly" \
   grep -q "generators ok" "$tmp/generators.out" || cat "$tmp/generators.out"

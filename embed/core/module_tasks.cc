@@ -104,11 +104,12 @@ PyObject* PutItem(PyObject*, PyObject* args) {
 PyObject* Cancel(PyObject*, PyObject* args) {
   PyObject* id_obj;
   int force;
-  if (!PyArg_ParseTuple(args, "Op", &id_obj, &force)) return nullptr;
+  int recursive = 1;
+  if (!PyArg_ParseTuple(args, "Op|p", &id_obj, &force, &recursive)) return nullptr;
   ObjectID id;
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
   if (runtime == nullptr || !IdFromBytes(id_obj, &id)) return nullptr;
-  Status status = WithoutGil([&] { return runtime->Cancel(id, force); });
+  Status status = WithoutGil([&] { return runtime->Cancel(id, force, recursive); });
   if (!status.ok()) return RaiseStatus(status);
   Py_RETURN_NONE;
 }
@@ -122,6 +123,10 @@ PyObject* NextTask(PyObject*, PyObject*) {
   if (interrupted && PyErr_Occurred()) return nullptr;
   if (!got.ok()) return RaiseStatus(got.status());
   if (!*got) Py_RETURN_NONE;
+  if (task.cancel_notice) {  // A cancel notice: the cancelled call's task id.
+    return PyBytes_FromStringAndSize(task.task_id.Binary().data(),
+                                     static_cast<Py_ssize_t>(TaskID::kSize));
+  }
   return TaskToTuple(task);
 }
 
@@ -174,14 +179,25 @@ PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   Py_RETURN_NONE;
 }
 
-// task_cancelled(task_id): whether the node cancelled this task (a worker asks when a SIGINT came
-// before the task's code started).
-PyObject* TaskCancelled(PyObject*, PyObject* arg) {
+// task_cancelled(task_id, wait=True): whether the node cancelled this task, after reading what
+// has arrived (a worker asks when a SIGINT came; with wait, it waits for another thread's read to
+// end, so that a CancelTask in the socket before the signal is seen; is_canceled() does not).
+PyObject* TaskCancelled(PyObject*, PyObject* args) {
+  PyObject* id_obj;
+  int wait = 1;
+  if (!PyArg_ParseTuple(args, "O|p", &id_obj, &wait)) return nullptr;
   TaskID id;
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
-  if (runtime == nullptr || !IdFromBytes(arg, &id)) return nullptr;
-  bool cancelled = WithoutGil([&] { return runtime->TaskCancelled(id); });
+  if (runtime == nullptr || !IdFromBytes(id_obj, &id)) return nullptr;
+  bool cancelled = WithoutGil([&] { return runtime->TaskCancelled(id, wait ? 500 : 0); });
   return PyBool_FromLong(cancelled);
+}
+
+PyObject* EnableCancelNotices(PyObject*, PyObject*) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  runtime->EnableCancelNotices();
+  Py_RETURN_NONE;
 }
 
 PyObject* SetCurrentTask(PyObject*, PyObject* arg) {
@@ -213,15 +229,22 @@ void AddTaskMethods(std::vector<PyMethodDef>* methods) {
           {"put_item", Entry<PutItem>, METH_VARARGS,
            "Worker: put_item(task_id, index, data, buffers, contained) -> the item's object id "
            "(a generator task's item index, held for its generator)."},
-          {"cancel", Entry<Cancel>, METH_VARARGS, "cancel(object_id, force)"},
+          {"cancel", Entry<Cancel>, METH_VARARGS,
+           "cancel(object_id, force, recursive=True); ValueError for force=True on an actor's "
+           "call."},
           {"next_task", Entry<NextTask>, METH_NOARGS,
-           "Worker: the next task tuple, or None at shutdown."},
+           "Worker: the next task tuple, a cancelled call's id (bytes, with cancel notices on), "
+           "or None at shutdown."},
           {"task_done", FastEntry<TaskDone>(), METH_FASTCALL,
            "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves "
            "the "
            "calling thread's current task as it is."},
-          {"task_cancelled", Entry<TaskCancelled>, METH_O,
-           "Worker: whether the node cancelled this task (reads what has arrived first)."},
+          {"task_cancelled", Entry<TaskCancelled>, METH_VARARGS,
+           "Worker: task_cancelled(task_id, wait=True): whether the node cancelled this task "
+           "(reads what has arrived first)."},
+          {"enable_cancel_notices", Entry<EnableCancelNotices>, METH_NOARGS,
+           "Worker (an actor serving calls concurrently): next_task also returns the id (bytes) of "
+           "each call the node cancels."},
           {"set_current_task", Entry<SetCurrentTask>, METH_O,
            "Worker: the calling thread now runs this task (ids of what it submits derive from "
            "it)."},

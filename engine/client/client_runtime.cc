@@ -96,8 +96,8 @@ Status ClientRuntime::ExportFunction(const std::string& function_id, ByteSpan bl
 StatusOr<std::vector<ObjectID>> ClientRuntime::SubmitTask(const TaskSubmission& task) {
   return submitter_->SubmitTask(task);
 }
-Status ClientRuntime::Cancel(const ObjectID& id, bool force) {
-  return submitter_->Cancel(id, force);
+Status ClientRuntime::Cancel(const ObjectID& id, bool force, bool recursive) {
+  return submitter_->Cancel(id, force, recursive);
 }
 StatusOr<ActorLookup> ClientRuntime::CreateActor(const ActorCreation& creation) {
   return submitter_->CreateActor(creation);
@@ -121,7 +121,11 @@ Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<Outgoing
   return executor_->TaskDone(task_id, results, retry);
 }
 
-bool ClientRuntime::TaskCancelled(const TaskID& task_id) { return executor_->Cancelled(task_id); }
+bool ClientRuntime::TaskCancelled(const TaskID& task_id, int wait_ms) {
+  return executor_->Cancelled(task_id, wait_ms);
+}
+
+void ClientRuntime::EnableCancelNotices() { executor_->EnableCancelNotices(); }
 
 void ClientRuntime::Disconnect() {
   disconnected_ = true;

@@ -83,7 +83,7 @@ class ClientRuntime {
   // See TaskSubmitter.
   Status ExportFunction(const std::string& function_id, ByteSpan blob);
   StatusOr<std::vector<ObjectID>> SubmitTask(const TaskSubmission& task);
-  Status Cancel(const ObjectID& id, bool force);
+  Status Cancel(const ObjectID& id, bool force, bool recursive);
   StatusOr<ActorLookup> CreateActor(const ActorCreation& creation);
   StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
   Status KillActor(const ActorID& id, bool no_restart);
@@ -93,7 +93,8 @@ class ClientRuntime {
   // Worker: see TaskExecutor.
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
-  bool TaskCancelled(const TaskID& task_id);
+  bool TaskCancelled(const TaskID& task_id, int wait_ms);
+  void EnableCancelNotices();
 
   // Closes the connection: calls waiting in other threads return Unavailable, later calls fail.
   void Disconnect();

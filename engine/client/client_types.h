@@ -135,6 +135,8 @@ struct TaskToRun {
   bool actor_creation = false;
   int max_concurrency = 0;
   bool cancelled = false;  // Cancelled before it came: report it cancelled, do not run it.
+  // Not a task: the node cancelled task_id (TaskExecutor::EnableCancelNotices); nothing else set.
+  bool cancel_notice = false;
 };
 
 }  // namespace rayx

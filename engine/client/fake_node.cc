@@ -86,8 +86,10 @@ void FakeNode::Welcome(std::unique_ptr<Client> client) {
   auto job = b.CreateVector(job_id.data(), JobID::kSize);
   auto worker = b.CreateVector(client_id.data(), WorkerID::kSize);
   auto dir = b.CreateString(dir_);
-  if (!SendFrame(client.get(), FinishEnvelope(b, wire::CreateWelcome(b, node, job, worker, dir)))
-           .ok()) {
+  std::string frames;
+  AppendFrame(&frames, FinishEnvelope(b, wire::CreateWelcome(b, node, job, worker, dir)));
+  if (!after_welcome_.empty()) AppendFrame(&frames, after_welcome_);
+  if (!SendBytes(client->fd, frames).ok()) {
     close(client->fd);
     return;
   }
@@ -127,17 +129,21 @@ std::optional<std::string> FakeNode::ReadFrame(Client* client, int timeout_ms) {
   return frame;
 }
 
-Status FakeNode::SendFrame(Client* client, std::string_view envelope) {
-  std::string frame;
-  AppendFrame(&frame, envelope);
+Status FakeNode::SendBytes(int fd, std::string_view bytes) {
   size_t sent = 0;
-  while (sent < frame.size()) {
-    ssize_t n = send(client->fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+  while (sent < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("send to a client", errno);
     sent += static_cast<size_t>(n);
   }
   return Status::OK();
+}
+
+Status FakeNode::SendFrame(Client* client, std::string_view envelope) {
+  std::string frame;
+  AppendFrame(&frame, envelope);
+  return SendBytes(client->fd, frame);
 }
 
 void FakeNode::Disconnect(Client* client) { shutdown(client->fd, SHUT_RDWR); }

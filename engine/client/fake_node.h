@@ -38,6 +38,9 @@ class FakeNode {
   // Creates the temp dir (never named by pid: tests share /tmp across pid namespaces), listens and
   // starts serving.
   Status Start();
+  // Call before Start: every client is sent envelope right behind its Welcome, in the same write
+  // (so that Connect reads it with Welcome, as a node's first task or cancel can come).
+  void SetAfterWelcome(std::string envelope) { after_welcome_ = std::move(envelope); }
 
   const std::string& dir() const { return dir_; }
   const std::string& socket_path() const { return socket_path_; }
@@ -53,10 +56,12 @@ class FakeNode {
 
  private:
   void Serve();
+  static Status SendBytes(int fd, std::string_view bytes);
   void Welcome(std::unique_ptr<Client> client);
 
   std::string dir_;
   std::string socket_path_;
+  std::string after_welcome_;
   int listen_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};
   std::thread thread_;

@@ -6,14 +6,21 @@ namespace rayx {
 
 NodeChannel::NodeChannel(std::unique_ptr<NodeConnection> connection)
     : connection_(std::move(connection)) {
+  // The frames read with Welcome are handed over here, before any taker is added: they wait.
   connection_->SetFrameHandler([this](uint64_t link, std::string frame) {
     for (const FrameTaker& take : frame_takers_) {
       if (take(link, frame)) return;
     }
+    if (!started_) unclaimed_.emplace_back(link, std::move(frame));
   });
 }
 
-void NodeChannel::AddFrameTaker(FrameTaker taker) { frame_takers_.push_back(std::move(taker)); }
+void NodeChannel::AddFrameTaker(FrameTaker taker) {
+  for (auto it = unclaimed_.begin(); it != unclaimed_.end();) {
+    it = taker(it->first, it->second) ? unclaimed_.erase(it) : it + 1;
+  }
+  frame_takers_.push_back(std::move(taker));
+}
 
 NodeChannel::~NodeChannel() { Stop(); }
 
@@ -25,6 +32,8 @@ void NodeChannel::SetPendingSource(PendingSource source, std::function<bool()> s
 void NodeChannel::AddUpkeep(Upkeep upkeep) { upkeeps_.push_back(std::move(upkeep)); }
 
 void NodeChannel::Start() {
+  started_ = true;
+  unclaimed_.clear();
   flusher_ = std::thread([this] { FlushLoop(); });
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/base/status.h"
@@ -58,6 +59,9 @@ class NodeChannel {
   // when it was this handler's. Handlers are asked in the order they were added. Add them before
   // any other thread uses the channel.
   using FrameTaker = std::function<bool(uint64_t link, std::string& frame)>;
+  // A frame that came before the takers were added (with Welcome, say: a CancelTask for the task
+  // sent right after it) is offered to each taker as it is added, until one takes it; Start()
+  // drops what none took.
   void AddFrameTaker(FrameTaker taker);
   void AddUpkeep(Upkeep upkeep);
   // Starts the flusher. Call once the pending source and upkeeps are set.
@@ -100,6 +104,10 @@ class NodeChannel {
   std::function<bool()> source_empty_;
   std::vector<Upkeep> upkeeps_;
   std::vector<FrameTaker> frame_takers_;
+  // Frames no taker took before Start(), with their links (see AddFrameTaker). Touched only by the
+  // thread that builds the channel, before any other uses it.
+  std::vector<std::pair<uint64_t, std::string>> unclaimed_;
+  bool started_ = false;
 
   std::mutex order_mu_;  // Taken before mu_, never while holding it.
 

@@ -37,6 +37,8 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
       return envelope->message_as_ObjectStoreStatsReply()->request_id();
     case wire::Message::DropObjectCopiesReply:
       return envelope->message_as_DropObjectCopiesReply()->request_id();
+    case wire::Message::CancelReply:
+      return envelope->message_as_CancelReply()->request_id();
     default:
       return 0;
   }
@@ -199,6 +201,37 @@ void NodeConnection::Poll() {
   ReadOnce(0);
   std::lock_guard<std::mutex> lock(mu_);
   reading_ = false;
+  last_read_ = std::chrono::steady_clock::now();
+  cv_.notify_all();
+}
+
+void NodeConnection::Drain() {
+  for (int i = 0; i < kMaxDrainReads && ReadOnce(0); ++i) {
+  }
+}
+
+void NodeConnection::ReadArrived(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  drain_waiters_++;  // WaitFor leaves the next turn to this thread.
+  bool turn = cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                           [&] { return !reading_ || closed_; });
+  drain_waiters_--;
+  if (!turn || closed_) {
+    cv_.notify_all();
+    return;
+  }
+  reading_ = true;
+  lock.unlock();
+  Drain();
+  lock.lock();
+  reading_ = false;
+  last_read_ = std::chrono::steady_clock::now();
+  cv_.notify_all();
+}
+
+void NodeConnection::QueueForNextTask(std::string frame) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tasks_.push_back(QueuedTask{0, std::move(frame)});
   cv_.notify_all();
 }
 
@@ -351,6 +384,18 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
 
 std::optional<std::string> NodeConnection::NextTask(bool* interrupted, uint64_t* link) {
   std::unique_lock<std::mutex> lock(mu_);
+  if (!tasks_.empty() && !reading_ && !closed_ &&
+      std::chrono::steady_clock::now() - last_read_ >= kStaleRead) {
+    // Read long ago (the worker ran the call before): what came since goes first, a CancelTask
+    // for this very task among it.
+    reading_ = true;
+    lock.unlock();
+    Drain();
+    lock.lock();
+    reading_ = false;
+    last_read_ = std::chrono::steady_clock::now();
+    cv_.notify_all();
+  }
   bool gave_up = WaitFor(lock, [&] { return !tasks_.empty(); });
   if (interrupted != nullptr) *interrupted = gave_up;
   if (gave_up || tasks_.empty()) return std::nullopt;
@@ -401,7 +446,7 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
   while (!done() && !closed_) {
     auto now = std::chrono::steady_clock::now();
     auto wait = std::min<std::chrono::steady_clock::duration>(kCheckEvery, deadline - now);
-    if (reading_) {
+    if (reading_ || drain_waiters_ > 0) {
       cv_.wait_for(lock, wait);
     } else {
       reading_ = true;
@@ -410,6 +455,7 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
           std::chrono::ceil<std::chrono::milliseconds>(std::max(wait, wait.zero())).count()));
       lock.lock();
       reading_ = false;
+      last_read_ = std::chrono::steady_clock::now();
       // Whoever waits for something else may now take over the reading, or has its answer.
       cv_.notify_all();
     }
@@ -424,7 +470,7 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
   return false;
 }
 
-void NodeConnection::ReadOnce(int timeout_ms) {
+bool NodeConnection::ReadOnce(int timeout_ms) {
   std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
   std::vector<std::pair<uint64_t, std::shared_ptr<Link>>> links;
   bool listening;
@@ -438,23 +484,27 @@ void NodeConnection::ReadOnce(int timeout_ms) {
   }
   if (listening) fds.push_back({listen_fd_, POLLIN, 0});
   int ready = poll(fds.data(), fds.size(), timeout_ms);
-  if (ready == 0 || (ready < 0 && errno == EINTR)) return;  // Nothing yet: the caller checks in.
+  if (ready <= 0) return false;  // Nothing yet (or EINTR): the caller checks in.
   for (size_t i = 0; i < links.size(); ++i) {
     if (fds[i + 1].revents != 0) ReadLink(links[i].first, links[i].second);
   }
   if (listening && fds.back().revents != 0) AcceptLinks();
-  if (fds[0].revents == 0) return;
+  if (fds[0].revents == 0) return true;
   ssize_t n;
   do {
     n = read(fd_, read_buffer_.data(), read_buffer_.size());
   } while (n < 0 && errno == EINTR);
   if (n <= 0) {
     Close();
-    return;
+    return false;
   }
   Status s = decoder_.Feed(read_buffer_.data(), static_cast<size_t>(n),
                            [this](std::string_view frame) { Route(std::string(frame)); });
-  if (!s.ok()) CloseWith("a bad frame from the node (" + s.ToString() + ")");
+  if (!s.ok()) {
+    CloseWith("a bad frame from the node (" + s.ToString() + ")");
+    return false;
+  }
+  return true;
 }
 
 void NodeConnection::AcceptLinks() {

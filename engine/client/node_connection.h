@@ -103,6 +103,14 @@ class NodeConnection {
   Status SendFramed(std::string_view frames, std::string_view envelope);
   // Reads what has arrived, without waiting, unless another thread reads now.
   void Poll();
+  // Reads and routes everything that has arrived on the node's socket and the links by now. When
+  // another thread reads, waits for its turn to end first (taking the next turn before that
+  // thread takes another), for at most timeout_ms. For a worker told by a signal to look for a
+  // message that was in its socket before the signal was sent.
+  void ReadArrived(int timeout_ms = 500);
+  // Worker: queues a verified envelope for NextTask, as if it had come from the node (the
+  // executor's cancel notices for an actor that serves calls concurrently).
+  void QueueForNextTask(std::string frame);
 
   // A fresh request id for Call.
   uint64_t NextRequestId();
@@ -152,9 +160,16 @@ class NodeConnection {
                std::chrono::steady_clock::time_point deadline =
                    std::chrono::steady_clock::time_point::max());
   // Waits up to timeout_ms for the socket to be readable, then reads once and routes the frames
-  // it completes. Closes on end of stream or error.
+  // it completes. Closes on end of stream or error. Returns whether anything was readable.
   // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
-  void ReadOnce(int timeout_ms);
+  bool ReadOnce(int timeout_ms);
+  // Reads until nothing more is readable now (at most kMaxDrainReads reads).
+  // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
+  void Drain();
+  static constexpr int kMaxDrainReads = 64;
+  // A queued task older than this since the last read is handed out only after a Drain, so that a
+  // CancelTask that came meanwhile (an actor's worker busy with the call before) is seen first.
+  static constexpr auto kStaleRead = std::chrono::milliseconds(1);
   void Route(std::string frame);
   // Reads what a link has; closes it on end of stream or a bad frame.
   void ReadLink(uint64_t id, const std::shared_ptr<Link>& link);
@@ -185,11 +200,14 @@ class NodeConnection {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool closed_ = false;           // GUARDED_BY(mu_)
-  std::string close_reason_;      // Why it was closed, when it was us. GUARDED_BY(mu_)
-  bool welcomed_ = false;         // GUARDED_BY(mu_)
-  bool reading_ = false;          // A thread reads the socket now.      // GUARDED_BY(mu_)
-  uint64_t next_request_id_ = 1;  // GUARDED_BY(mu_)
+  bool closed_ = false;       // GUARDED_BY(mu_)
+  std::string close_reason_;  // Why it was closed, when it was us. GUARDED_BY(mu_)
+  bool welcomed_ = false;     // GUARDED_BY(mu_)
+  bool reading_ = false;      // A thread reads the socket now.      // GUARDED_BY(mu_)
+  int drain_waiters_ = 0;     // Threads in ReadArrived waiting for their turn. GUARDED_BY(mu_)
+  // When the last read turn ended. GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_read_;
+  uint64_t next_request_id_ = 1;                                      // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::optional<std::string>> replies_;  // GUARDED_BY(mu_)
   std::deque<QueuedTask> tasks_;                                      // GUARDED_BY(mu_)
   uint64_t next_link_ = 1;                                            // GUARDED_BY(mu_)

@@ -23,8 +23,17 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
   if (!frame.has_value()) return false;
   task->frame = std::move(*frame);
   // Verified when it arrived (NodeConnection verifies every frame it routes).
-  const wire::ExecuteTask* execute =
-      wire::GetEnvelope(task->frame.data())->message_as_ExecuteTask();
+  const wire::Envelope* envelope = wire::GetEnvelope(task->frame.data());
+  if (const wire::CancelTask* cancel = envelope->message_as_CancelTask()) {
+    // A cancel notice (EnableCancelNotices), queued by HandleFrame.
+    RAYX_ASSIGN_OR_RETURN(ObjectID object_id, UnpackId<ObjectID>(cancel->object_id()));
+    task->task_id = object_id.Task();
+    task->cancel_notice = true;
+    return true;
+  }
+  task->cancel_notice = false;
+  const wire::ExecuteTask* execute = envelope->message_as_ExecuteTask();
+  if (execute == nullptr) return ProtocolError("a queued task that is not an ExecuteTask");
   const wire::TaskSpec* spec = execute->spec();
   if (spec == nullptr) return ProtocolError("ExecuteTask without a spec");
   RAYX_ASSIGN_OR_RETURN(task->task_id, UnpackId<TaskID>(spec->task_id()));
@@ -95,18 +104,27 @@ bool TaskExecutor::HandleFrame(uint64_t link, const std::string& frame) {
   if (cancel == nullptr) return false;
   auto object_id = UnpackId<ObjectID>(cancel->object_id());
   if (!object_id.ok()) return true;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!cancelled_.insert(object_id->Task()).second) return true;
-  cancelled_order_.push_back(object_id->Task());
-  if (cancelled_order_.size() > kMaxCancelled) {
-    cancelled_.erase(cancelled_order_.front());
-    cancelled_order_.pop_front();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!cancelled_.insert(object_id->Task()).second) return true;
+    cancelled_order_.push_back(object_id->Task());
+    if (cancelled_order_.size() > kMaxCancelled) {
+      cancelled_.erase(cancelled_order_.front());
+      cancelled_order_.pop_front();
+    }
   }
+  if (notices_) channel_->connection().QueueForNextTask(frame);
   return true;
 }
 
-bool TaskExecutor::Cancelled(const TaskID& task_id) {
-  channel_->connection().Poll();  // A CancelTask sent before the signal has arrived by now.
+bool TaskExecutor::Cancelled(const TaskID& task_id, int wait_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_.count(task_id) != 0) return true;
+  }
+  // A CancelTask the node sent before its signal is in the socket by now (the node signals once
+  // it is written): read everything that has arrived.
+  channel_->connection().ReadArrived(wait_ms);
   std::lock_guard<std::mutex> lock(mu_);
   return cancelled_.count(task_id) != 0;
 }

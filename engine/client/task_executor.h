@@ -7,14 +7,18 @@
 // references, which the owner keeps and promotes to the node when someone there may wait for it.
 // Otherwise the report goes at once.
 //
-// Cancellation: the node names a cancelled task (CancelTask) before it sends the SIGINT that
-// interrupts it, so the worker can tell which task a signal is for: a task named before it comes
-// is handed out marked cancelled, and Cancelled() answers for a signal that came before the task's
-// code started.
+// Cancellation: the node names a cancelled task (CancelTask), and sends the SIGINT that interrupts
+// it only once that frame is in the worker's socket, so the worker can tell which task a signal is
+// for: a task named before it comes is handed out marked cancelled, and Cancelled() reads what has
+// arrived and answers for a signal (one that came before the task's code started, or while it
+// runs). An actor's calls get no signal: the names alone say which to skip, and with cancel
+// notices on (an actor serving calls concurrently) NextTask hands each name out too, for the
+// Python side to cancel a coroutine or skip a call that waits for a thread.
 //
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -46,8 +50,12 @@ class TaskExecutor {
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   // The task is done with these results (retry: it failed in a way that is to be retried).
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
-  // Whether the node said that task_id is cancelled, after reading what has arrived.
-  bool Cancelled(const TaskID& task_id);
+  // Whether the node said that task_id is cancelled, after reading what has arrived (waiting up
+  // to wait_ms for another thread's read to end, see NodeConnection::ReadArrived; 0: when another
+  // thread reads, it routes what arrives anyway, and this answers from what it routed).
+  bool Cancelled(const TaskID& task_id, int wait_ms = 500);
+  // From now on NextTask also hands out each CancelTask the node sends (TaskToRun::cancel_notice).
+  void EnableCancelNotices() { notices_ = true; }
   // Takes a CancelTask from the node (NodeConnection::FrameHandler); false for other frames.
   bool HandleFrame(uint64_t link, const std::string& frame);
 
@@ -67,6 +75,7 @@ class TaskExecutor {
   static constexpr size_t kMaxCancelled = 1024;
   std::unordered_set<TaskID> cancelled_;  // GUARDED_BY(mu_)
   std::deque<TaskID> cancelled_order_;    // GUARDED_BY(mu_)
+  std::atomic<bool> notices_{false};
 };
 
 }  // namespace rayx

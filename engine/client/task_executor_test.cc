@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -289,6 +290,90 @@ TEST_F(TaskExecutorTest, ActorCreationStopsDirectLinks) {
                    ->OpenLink(DirectSocketPath(node_.socket_path(), worker_id_), wire::Role::Driver,
                               WorkerID())
                    .ok());
+}
+
+std::string CancelTaskEnvelope(const TaskID& id) {
+  flatbuffers::FlatBufferBuilder b(64);
+  ObjectID first = ObjectID::ForReturn(id, 0);
+  return std::string(
+      FinishEnvelope(b, wire::CreateCancelTask(b, b.CreateVector(first.data(), ObjectID::kSize))));
+}
+
+// A CancelTask in the socket before the worker asks (the node signals only once it is written) is
+// read by Cancelled(), with no waiting and no race.
+TEST_F(TaskExecutorTest, CancelledReadsWhatArrivedBeforeItWasAsked) {
+  TaskID cancelled = TaskID::FromRandom();
+  ASSERT_TRUE(FakeNode::SendFrame(node_client_, CancelTaskEnvelope(cancelled)).ok());
+  EXPECT_TRUE(executor_->Cancelled(cancelled));
+  auto start = Clock::now();
+  EXPECT_FALSE(executor_->Cancelled(TaskID::FromRandom()));
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(kQuietMs));
+}
+
+// An actor's worker busy with one call: the cancel of the next, queued behind it, came meanwhile
+// and is read before that call is handed out, which then comes marked cancelled.
+TEST_F(TaskExecutorTest, QueuedCallCancelledWhileTheWorkerWasBusyComesMarked) {
+  TaskID first = TaskID::FromRandom();
+  TaskID second = TaskID::FromRandom();
+  Execute e;
+  ASSERT_TRUE(FakeNode::SendFrame(node_client_, ExecuteTaskEnvelope(task_, first, 1, e)).ok());
+  ASSERT_TRUE(FakeNode::SendFrame(node_client_, ExecuteTaskEnvelope(task_, second, 1, e)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // Both in the socket.
+  TaskToRun run;
+  bool interrupted = false;
+  auto got = executor_->NextTask(&run, &interrupted);
+  ASSERT_TRUE(got.ok() && *got) << got.status();
+  EXPECT_EQ(run.task_id, first);
+  EXPECT_FALSE(run.cancelled);
+  // The first call runs; the node cancels the second.
+  ASSERT_TRUE(FakeNode::SendFrame(node_client_, CancelTaskEnvelope(second)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  got = executor_->NextTask(&run, &interrupted);
+  ASSERT_TRUE(got.ok() && *got) << got.status();
+  EXPECT_EQ(run.task_id, second);
+  EXPECT_TRUE(run.cancelled);
+  EXPECT_FALSE(run.cancel_notice);
+}
+
+// With notices on (an actor serving calls concurrently), each cancel also comes out of NextTask.
+TEST_F(TaskExecutorTest, CancelNoticesComeOutOfNextTaskInOrder) {
+  executor_->EnableCancelNotices();
+  TaskID call = TaskID::FromRandom();
+  Execute e;
+  ASSERT_TRUE(FakeNode::SendFrame(node_client_, ExecuteTaskEnvelope(task_, call, 1, e)).ok());
+  ASSERT_TRUE(FakeNode::SendFrame(node_client_, CancelTaskEnvelope(call)).ok());
+  TaskToRun run;
+  bool interrupted = false;
+  auto got = executor_->NextTask(&run, &interrupted);
+  ASSERT_TRUE(got.ok() && *got) << got.status();
+  EXPECT_EQ(run.task_id, call);
+  EXPECT_FALSE(run.cancel_notice);
+  got = executor_->NextTask(&run, &interrupted);
+  ASSERT_TRUE(got.ok() && *got) << got.status();
+  EXPECT_TRUE(run.cancel_notice);
+  EXPECT_EQ(run.task_id, call);
+  EXPECT_TRUE(executor_->Cancelled(call));
+}
+
+// A CancelTask that came with Welcome (a task sent to a worker the moment it registered, and
+// cancelled at once) waits for the executor, which is built after the connection, and is not
+// dropped for want of a taker: the task's first check finds it.
+TEST(TaskExecutorStartTest, CancelThatCameWithWelcomeIsKept) {
+  FakeNode node;
+  TaskID id = TaskID::FromRandom();
+  node.SetAfterWelcome(CancelTaskEnvelope(id));
+  ASSERT_TRUE(node.Start().ok());
+  auto conn =
+      NodeConnection::Connect(node.socket_path(), wire::Role::Worker, WorkerID::FromRandom());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  NodeChannel channel(std::move(*conn));
+  ValueIo io(channel.welcome().session_dir, &channel.connection());
+  ReferenceCounter refs(&channel);
+  TaskContext context(TaskID(), channel.welcome().job_id);
+  DirectSubmitter direct(&channel, &refs);
+  TaskExecutor executor(&channel, &context, &io, &direct);
+  EXPECT_TRUE(executor.Cancelled(id, 0));
+  channel.Stop();
 }
 
 TEST_F(TaskExecutorTest, ClosedConnectionEndsNextTask) {

@@ -46,10 +46,26 @@ StatusOr<std::vector<ObjectID>> TaskSubmitter::SubmitTask(const TaskSubmission& 
   return returns;
 }
 
-Status TaskSubmitter::Cancel(const ObjectID& id, bool force) {
+Status TaskSubmitter::Cancel(const ObjectID& id, bool force, bool recursive) {
   flatbuffers::FlatBufferBuilder b(64);
   auto object_id = b.CreateVector(id.data(), ObjectID::kSize);
-  return channel_->Send(FinishEnvelope(b, wire::CreateCancelTask(b, object_id, force)));
+  if (!force) {
+    return channel_->Send(
+        FinishEnvelope(b, wire::CreateCancelTask(b, object_id, false, recursive, 0)));
+  }
+  // force=True is refused for an actor's call, which only the node knows: it answers.
+  uint64_t request_id = channel_->NextRequestId();
+  RAYX_ASSIGN_OR_RETURN(
+      std::string frame,
+      channel_->Call(request_id, FinishEnvelope(b, wire::CreateCancelTask(b, object_id, true,
+                                                                          recursive, request_id))));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
+  const wire::CancelReply* reply = parsed->message_as_CancelReply();
+  if (reply == nullptr) return ProtocolError("expected CancelReply");
+  if (reply->error() != nullptr && reply->error()->size() != 0) {
+    return InvalidArgument(StringOf(reply->error()));
+  }
+  return Status::OK();
 }
 
 StatusOr<ActorLookup> TaskSubmitter::ActorCall(uint64_t request_id, std::string_view envelope) {

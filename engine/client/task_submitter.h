@@ -31,7 +31,9 @@ class TaskSubmitter {
   Status ExportFunction(const std::string& function_id, ByteSpan blob);
   // Returns the return object ids, held by this process from the start (see ObjectClient::Put).
   StatusOr<std::vector<ObjectID>> SubmitTask(const TaskSubmission& task);
-  Status Cancel(const ObjectID& id, bool force);
+  // Cancels the task that makes id (ray.cancel). With force, waits for the node's answer:
+  // InvalidArgument when id is an actor call's (Ray refuses force=True there).
+  Status Cancel(const ObjectID& id, bool force, bool recursive);
 
   // Creates an actor (or finds the live one of that name with get_if_exists). InvalidArgument
   // when the name is taken.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <climits>
 #include <utility>
+#include <vector>
 
 #include "engine/base/logging.h"
 #include "engine/loop/callback_guard.h"
@@ -102,7 +103,11 @@ struct Connection::Impl : internal::HandleHolder {
         conn->Close(UvStatus("write", status));
         return;
       }
-      if (!impl->out.empty()) conn->ScheduleFlush();
+      if (!impl->out.empty()) {
+        conn->ScheduleFlush();
+      } else {
+        impl->RunAfterWritten();
+      }
     });
     if (!ok) impl->CloseAfterException("the write callback");
   }
@@ -139,6 +144,15 @@ struct Connection::Impl : internal::HandleHolder {
   FrameHandler next_on_frame;
   CloseHandler next_on_close;
   Status close_reason;
+  std::vector<std::function<void()>> after_written;  // See AfterWritten.
+
+  // Everything queued is in the kernel: the AfterWritten callbacks run (they may send or close).
+  void RunAfterWritten() {
+    if (after_written.empty()) return;
+    std::vector<std::function<void()>> ready;
+    ready.swap(after_written);
+    for (auto& done : ready) done();
+  }
 
   void ApplyRebind() {
     if (!rebound) return;
@@ -300,6 +314,7 @@ void Connection::Flush() {
     if (written == impl_->out.size()) {
       ReleaseOrClear(&impl_->out);
       pending_bytes_ = 0;
+      impl_->RunAfterWritten();
       return;
     }
   }
@@ -315,6 +330,17 @@ void Connection::Flush() {
   }
   impl_->writing = true;
   pending_bytes_ = 0;
+}
+
+void Connection::AfterWritten(std::function<void()> done) {
+  if (closed_) return;
+  if (!impl_->writing && !impl_->out.empty()) Flush();  // Hands what waits to the kernel now.
+  if (closed_) return;
+  if (!impl_->writing && impl_->out.empty()) {
+    done();
+    return;
+  }
+  impl_->after_written.push_back(std::move(done));
 }
 
 size_t Connection::pending_write_bytes() const {
@@ -337,6 +363,7 @@ void Connection::Close(const Status& why) {
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->flusher), &Impl::OnHandleClosed);
   pending_bytes_ = 0;
   std::string().swap(impl_->out);
+  impl_->after_written.clear();
   impl_->close_reason = why;
   RAYX_LOG(Debug) << "connection closed: " << why;
   impl_->ApplyRebind();

@@ -63,6 +63,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues one frame holding payload. Ignored after Close(). Returns false if closed.
   bool Send(std::string_view payload);
 
+  // Runs done once every frame queued so far has been handed to the kernel: inside this call when
+  // they can all be written now without blocking (the usual case), else from the write callback
+  // that finishes them (frames queued meanwhile may delay it). Never runs if the connection closes
+  // first. For a message that must be in the peer's socket before something else reaches the peer
+  // (a signal to its process, say).
+  void AfterWritten(std::function<void()> done);
+
   // Flushes nothing further, closes the handle, and calls the close handler with why. Idempotent.
   void Close(const Status& why);
 

@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/loop/event_loop.h"
@@ -295,6 +296,63 @@ TEST_F(ConnectionTest, StopClosesOpenConnectionsWithCancelled) {
   EXPECT_FALSE(client->Send("after stop"));
   client.reset();
   listener_.reset();  // Removes the socket file; the loop closed its handle already.
+}
+
+// AfterWritten runs at once when the frames queued so far fit in the socket (the peer can read
+// them the moment it returns), later when the peer must read first, and never after a close.
+TEST_F(ConnectionTest, AfterWrittenRunsOnceQueuedFramesAreInTheKernel) {
+  std::promise<std::shared_ptr<Connection>> accepted_promise;
+  Listen([&](std::shared_ptr<Connection> conn) {
+    conn->Start([](std::string_view) {}, nullptr);
+    accepted_promise.set_value(conn);
+  });
+  int fd = RawConnect(path_);
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Connection> server = accepted_promise.get_future().get();
+
+  bool ran_inside = false;
+  RunOnLoop([&] {
+    server->Send("cancel task 7");
+    server->AfterWritten([&] { ran_inside = true; });
+  });
+  EXPECT_TRUE(ran_inside);
+  char small[64];
+  ssize_t n = recv(fd, small, sizeof(small), MSG_DONTWAIT);  // Already there: no waiting.
+  EXPECT_EQ(n, static_cast<ssize_t>(kFrameHeaderSize + 13));
+
+  // More than the socket holds: the callback waits until the peer has read enough.
+  std::atomic<int> ran{0};
+  const std::string big(1 << 20, 'b');
+  RunOnLoop([&] {
+    for (int i = 0; i < 16; ++i) server->Send(big);
+    server->AfterWritten([&] { ran++; });
+  });
+  RunOnLoop([] {});
+  EXPECT_EQ(ran.load(), 0);
+  std::vector<char> sink(1 << 20);
+  size_t total = 0;
+  const size_t expected = 16 * (kFrameHeaderSize + big.size());
+  while (total < expected) {
+    ssize_t got = read(fd, sink.data(), sink.size());
+    ASSERT_GT(got, 0);
+    total += static_cast<size_t>(got);
+  }
+  for (int i = 0; i < 200 && ran.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ran.load(), 1);
+
+  // Closed before its frames went out: the callback never runs.
+  bool ran_after_close = false;
+  RunOnLoop([&] {
+    for (int i = 0; i < 16; ++i) server->Send(big);
+    server->AfterWritten([&] { ran_after_close = true; });
+    server->Close(Cancelled("test over"));
+  });
+  RunOnLoop([] {});
+  EXPECT_FALSE(ran_after_close);
+  close(fd);
+  RunOnLoop([&] { server.reset(); });
 }
 
 TEST_F(ConnectionTest, ListenReplacesAStaleSocketButNotALiveOne) {

@@ -415,6 +415,69 @@ void ActorManager::FinishCall(Call* call, std::vector<StoredValue> results) {
   for (const ActorID& id : call->spec.contained_actors) PinActor(id, -1);
 }
 
+void ActorManager::FailCancelled(Call* call) {
+  std::vector<StoredValue> results(call->spec.num_returns,
+                                   SystemErrorValue(SystemErrorCode::kTaskCancelled,
+                                                    "task " + call->spec.name + " was cancelled"));
+  FinishCall(call, std::move(results));
+}
+
+bool ActorManager::HasCall(const TaskID& task_id) const {
+  for (const auto& [id, actor] : actors_) {
+    for (const auto* calls : {&actor->queue, &actor->running}) {
+      for (const auto& call : *calls) {
+        if (call->spec.task_id == task_id) return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool ActorManager::CancelCall(const TaskID& task_id) {
+  for (auto& [id, entry] : actors_) {
+    Actor* actor = entry.get();
+    for (auto it = actor->queue.begin(); it != actor->queue.end(); ++it) {
+      if ((*it)->spec.task_id != task_id) continue;
+      bool head = it == actor->queue.begin();
+      std::unique_ptr<Call> call = std::move(*it);
+      actor->queue.erase(it);
+      FailCancelled(call.get());
+      to_check_.insert(actor->id);  // An actor out of scope ends once its last call is done.
+      if (head && actor->head_waiting) {
+        // It held back the calls behind it for an argument it no longer needs.
+        objects_->CancelWaiter(actor->head_waiter.first, actor->head_waiter.second);
+        actor->head_waiting = false;
+        Pump(actor);
+      }
+      return false;
+    }
+    for (auto& call : actor->running) {
+      if (call->spec.task_id != task_id) continue;
+      if (call->cancelled) return true;
+      call->cancelled = true;
+      Worker* worker = pool_->Find(actor->worker_id);
+      if (worker != nullptr && worker->connection != nullptr) {
+        flatbuffers::FlatBufferBuilder b(64);
+        ObjectID first_return = ObjectID::ForReturn(task_id, 0);
+        auto object_id = b.CreateVector(first_return.data(), ObjectID::kSize);
+        worker->connection->Send(FinishEnvelope(b, wire::CreateCancelTask(b, object_id, false)));
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+void ActorManager::AppendChildren(const TaskID& parent, std::vector<TaskID>* children) const {
+  for (const auto& [id, actor] : actors_) {
+    for (const auto* calls : {&actor->queue, &actor->running}) {
+      for (const auto& call : *calls) {
+        if (call->spec.parent == parent) children->push_back(call->spec.task_id);
+      }
+    }
+  }
+}
+
 void ActorManager::FailCall(Call* call, const std::string& why) {
   std::vector<StoredValue> results(call->spec.num_returns,
                                    SystemErrorValue(SystemErrorCode::kActorDied, why));
@@ -442,7 +505,9 @@ void ActorManager::OnActorWorkerLost(Actor* actor, const std::string& why) {
   while (!actor->running.empty()) {
     std::unique_ptr<Call> call = std::move(actor->running.back());
     actor->running.pop_back();
-    if (restart && call->retries_left != 0) {
+    if (call->cancelled) {
+      FailCancelled(call.get());  // Cancelled calls are not retried (Ray's rule).
+    } else if (restart && call->retries_left != 0) {
       if (call->retries_left > 0) call->retries_left--;
       call->attempt++;
       actor->queue.push_front(std::move(call));

@@ -73,6 +73,17 @@ class ActorManager {
   Status Submit(TaskSpec spec);
   void Kill(const ActorID& id, bool no_restart);
 
+  // Cancellation of calls, as Ray does for actor tasks. A call not sent to the actor's worker yet
+  // ends now with TASK_CANCELLED; one sent is named to the worker (CancelTask, never a signal),
+  // which does not run it if it has not started, cancels its coroutine on an async actor, and
+  // lets it run on otherwise (a sync or threaded actor's state is not interrupted). A cancelled
+  // call is not retried when its worker dies. HasCall: task_id is a call here not finished yet.
+  // CancelCall returns true when the call goes on for now (it was sent to the worker).
+  bool HasCall(const TaskID& task_id) const;
+  bool CancelCall(const TaskID& task_id);
+  // Appends the unfinished calls that parent submitted (for cancellation; walks every call).
+  void AppendChildren(const TaskID& parent, std::vector<TaskID>* children) const;
+
   // True when worker runs an actor; its TaskDone then comes here.
   bool OwnsWorker(const Worker* worker) const { return by_worker_.count(worker->id) != 0; }
   Status OnTaskDone(Worker* worker, const wire::TaskDone* done);
@@ -100,6 +111,7 @@ class ActorManager {
     TaskSpec spec;
     int retries_left = 0;  // -1: for ever.
     uint32_t attempt = 0;  // One more each time it is sent again after its worker died.
+    bool cancelled = false;
   };
   struct Actor;
 
@@ -116,6 +128,7 @@ class ActorManager {
   void OnActorWorkerLost(Actor* actor, const std::string& why);
   void Die(Actor* actor, const std::string& why);
   void FailCall(Call* call, const std::string& why);
+  void FailCancelled(Call* call);
   void FinishCall(Call* call, std::vector<StoredValue> results);
   void ReleaseResources(Actor* actor);
   void MaybeCollect(Actor* actor);

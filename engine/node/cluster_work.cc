@@ -360,13 +360,13 @@ Status ClusterWork::OnRefused(Peer* peer, const wire::SubmitRefused* refusal) {
   return Status::OK();
 }
 
-void ClusterWork::Cancel(const NodeID& node, const TaskID& task_id, bool force) {
+void ClusterWork::Cancel(const NodeID& node, const TaskID& task_id, bool force, bool recursive) {
   Peer* peer = PeerFor(node);
   if (peer == nullptr) return;
   flatbuffers::FlatBufferBuilder b(64);
   ObjectID first = ObjectID::ForReturn(task_id, 0);
   auto id = b.CreateVector(first.data(), ObjectID::kSize);
-  peer->client->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, force)));
+  peer->client->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, force, recursive)));
 }
 
 void ClusterWork::OnGetReply(Peer* peer, const wire::GetReply* reply) {

@@ -81,7 +81,7 @@ class ClusterWork : public RemoteRunner {
   // RemoteRunner (the TaskManager).
   StatusOr<NodeID> Place(const TaskSpec& spec, bool fits_now, bool feasible) override;
   void Run(const NodeID& node, uint64_t key, const TaskSpec& spec, uint32_t attempt) override;
-  void Cancel(const NodeID& node, const TaskID& task_id, bool force) override;
+  void Cancel(const NodeID& node, const TaskID& task_id, bool force, bool recursive) override;
   void RecoverBorrowed(const ObjectID& id, const NodeID& lender) override;
   std::string DescribeMembers() override;
 
@@ -110,6 +110,13 @@ class ClusterWork : public RemoteRunner {
   // method's call (spec.streaming) fails at once (UNSCHEDULABLE): its items would stream to the
   // actor's node.
   void SubmitActorCall(TaskSpec spec);
+  // Whether task_id is an unfinished call to a remote actor (queued here or sent).
+  bool HasActorCall(const TaskID& task_id) const;
+  // Cancels such a call: one queued here ends now with TASK_CANCELLED (false); one sent is
+  // cancelled on the actor's member, whose outcome comes back as its result (true: it goes on).
+  bool CancelActorCall(const TaskID& task_id, bool recursive);
+  // Appends the unfinished calls to remote actors that parent submitted (for cancellation).
+  void AppendChildren(const TaskID& parent, std::vector<TaskID>* children) const;
   void KillActor(const ActorID& id, bool no_restart);
   void AddActorHolder(uint64_t session, const ActorID& id);
   void RemoveActorHolder(uint64_t session, const ActorID& id);

@@ -369,4 +369,61 @@ void ClusterWork::OnSessionClosed(uint64_t session) {
   for (const ActorID& id : held) RemoveActorHolder(session, id);
 }
 
+// ---- Cancelling calls -------------------------------------------------------------------------
+
+bool ClusterWork::HasActorCall(const TaskID& task_id) const {
+  for (const auto& [id, actor] : actors_) {
+    for (const auto& call : actor->queued) {
+      if (call->spec.task_id == task_id) return true;
+    }
+  }
+  for (const auto& [key, pending] : gets_) {
+    if (pending->call != nullptr && pending->call->spec.task_id == task_id) return true;
+  }
+  return false;
+}
+
+bool ClusterWork::CancelActorCall(const TaskID& task_id, bool recursive) {
+  for (auto& [id, actor] : actors_) {
+    auto& queued = actor->queued;
+    for (auto it = queued.begin(); it != queued.end(); ++it) {
+      if ((*it)->spec.task_id != task_id) continue;
+      bool head = it == queued.begin();
+      std::unique_ptr<ActorCall> call = std::move(*it);
+      queued.erase(it);
+      std::vector<RemoteResult> results(1);
+      results[0].value = SystemErrorValue(SystemErrorCode::kTaskCancelled,
+                                          "task " + call->spec.name + " was cancelled");
+      FinishCall(call.get(), std::move(results));
+      if (head && actor->waiting) {
+        // It held back the calls behind it: they go now (its waiter's late callback pumps again).
+        actor->waiting = false;
+        PumpActor(id);
+      }
+      return false;
+    }
+  }
+  for (auto& [key, pending] : gets_) {
+    if (pending->call == nullptr || pending->call->spec.task_id != task_id) continue;
+    // Sent: the member cancels its copy as its own caller would; the outcome comes back as the
+    // call's result.
+    Cancel(pending->node, task_id, /*force=*/false, recursive);
+    return true;
+  }
+  return false;
+}
+
+void ClusterWork::AppendChildren(const TaskID& parent, std::vector<TaskID>* children) const {
+  for (const auto& [id, actor] : actors_) {
+    for (const auto& call : actor->queued) {
+      if (call->spec.parent == parent) children->push_back(call->spec.task_id);
+    }
+  }
+  for (const auto& [key, pending] : gets_) {
+    if (pending->call != nullptr && pending->call->spec.parent == parent) {
+      children->push_back(pending->call->spec.task_id);
+    }
+  }
+}
+
 }  // namespace rayx

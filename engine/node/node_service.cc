@@ -95,12 +95,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleWait(session, envelope->message_as_WaitObjects());
     case wire::Message::RefCountUpdate:
       return HandleRefCounts(session, envelope->message_as_RefCountUpdate());
-    case wire::Message::CancelTask: {
-      const auto* c = envelope->message_as_CancelTask();
-      RAYX_ASSIGN_OR_RETURN(ObjectID id, UnpackId<ObjectID>(c->object_id()));
-      tasks_->Cancel(id, c->force());
-      return Status::OK();
-    }
+    case wire::Message::CancelTask:
+      return HandleCancel(session, envelope->message_as_CancelTask());
     case wire::Message::InfoRequest:
       return HandleInfo(session, envelope->message_as_InfoRequest());
     case wire::Message::CreateActor:
@@ -251,6 +247,8 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
     }
     lineage_->Submitted(*parsed, session->role == wire::Role::Driver);
   }
+  // Submitted by a task that a recursive cancel reached while it ran: cancelled as it arrives.
+  bool parent_cancelled = parsed.ok() && cancelled_parents_.Contains(parsed->parent);
   if (parsed.ok() && parsed->is_direct()) {
     if (parsed->is_actor_call()) return ProtocolError("an actor call cannot be a direct task");
     // A worker this client no longer leases (its link closed and the lease went back before the
@@ -266,6 +264,7 @@ Status NodeService::HandleSubmit(Session* session, const wire::SubmitTask* submi
                                        : tasks_->Submit(std::move(parsed).value());
     }
   }
+  if (status.ok() && parent_cancelled) return CancelTree(task_id, false, true);
   if (!status.ok() && status.code() != StatusCode::kProtocolError) {
     // A task the node refuses (bad resources, say) fails, like any task, through its results.
     for (uint32_t i = 0; i < spec->num_returns(); ++i) {

@@ -21,6 +21,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/cancelled_parents.h"
 #include "engine/node/cluster_work.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/object_table.h"
@@ -78,6 +79,8 @@ class NodeService {
   struct PendingWait;
   LineageRecorder* lineage_ = nullptr;
   ClusterWork* cluster_work_ = nullptr;
+  // Running tasks a recursive cancel reached: what they submit from now on is cancelled on arrival.
+  CancelledParents cancelled_parents_;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);
@@ -87,6 +90,14 @@ class NodeService {
   Status HandleGet(Session* session, const wire::GetObjects* get);
   Status HandleWait(Session* session, const wire::WaitObjects* wait);
   Status HandleRefCounts(Session* session, const wire::RefCountUpdate* update);
+  // ray.cancel (node_service_cancel.cc): routes the cancel to the task manager, the actor
+  // manager or the calls to remote actors, and answers it when asked (force=True).
+  Status HandleCancel(Session* session, const wire::CancelTask* cancel);
+  // Cancels task_id and, with recursive, what it submitted, level by level (Ray: force applies
+  // to tasks only, never to actor calls below). InvalidArgument for force on an actor's call.
+  Status CancelTree(const TaskID& task_id, bool force, bool recursive);
+  // Cancels one task or call; true when it goes on for now (it may still submit tasks).
+  bool CancelOne(const TaskID& task_id, bool force, bool recursive);
   Status HandleInfo(Session* session, const wire::InfoRequest* request);
   Status HandleCreateActor(Session* session, const wire::CreateActor* create,
                            std::string_view frame);

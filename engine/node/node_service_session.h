@@ -1,5 +1,5 @@
 // The records a NodeService keeps per client session and per waiting get or wait. Private to the
-// service's own sources (node_service.cc and node_service_objects.cc), which both use them.
+// service's own sources (node_service.cc, node_service_objects.cc, node_service_cancel.cc).
 #ifndef RAYX_ENGINE_NODE_NODE_SERVICE_SESSION_H_
 #define RAYX_ENGINE_NODE_NODE_SERVICE_SESSION_H_
 

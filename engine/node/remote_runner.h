@@ -33,7 +33,8 @@ class RemoteRunner {
   // (never from inside this call). spec's dependencies are available on this node.
   // attempt: this run's number (TaskManager's), which the member runs it as.
   virtual void Run(const NodeID& node, uint64_t key, const TaskSpec& spec, uint32_t attempt) = 0;
-  virtual void Cancel(const NodeID& node, const TaskID& task_id, bool force) = 0;
+  // Cancels a task sent to node (recursive: and the tasks it submitted there).
+  virtual void Cancel(const NodeID& node, const TaskID& task_id, bool force, bool recursive) = 0;
   // A borrowed object (ObjectTable::CreateBorrowed) whose copies here are lost is needed: asks
   // its lender for it again, or seals it OWNER_DIED when the lender is dead.
   virtual void RecoverBorrowed(const ObjectID& id, const NodeID& lender) = 0;

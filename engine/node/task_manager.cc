@@ -611,10 +611,11 @@ void TaskManager::OnWorkerUnblocked(Worker* worker) {
   resources_.ReacquireCpu(it->second->allocation.amounts.Get(kCpu));
 }
 
-void TaskManager::Cancel(const ObjectID& object_id, bool force) {
-  auto by_id = by_id_.find(object_id.Task());
-  if (by_id == by_id_.end()) return;  // Finished already, or never here: nothing to do.
+bool TaskManager::Cancel(const TaskID& task_id, bool force, bool recursive) {
+  auto by_id = by_id_.find(task_id);
+  if (by_id == by_id_.end()) return false;  // Finished already, or never here: nothing to do.
   Task* task = tasks_.at(by_id->second).get();
+  if (task->on_lease) return false;  // Leases have ids of their own that nobody names.
   task->cancelled = true;
   switch (task->state) {
     case State::kWaitingForArgs:
@@ -624,21 +625,48 @@ void TaskManager::Cancel(const ObjectID& object_id, bool force) {
                         infeasible_.end());
       FinishWithValue(task, SystemErrorValue(SystemErrorCode::kTaskCancelled,
                                              "task " + task->spec.name + " was cancelled"));
-      break;
-    case State::kRunning:
-      if (!force && task->worker->connection != nullptr) {
-        // Named first, so that the worker knows which task the signal is for (see CancelTask).
-        flatbuffers::FlatBufferBuilder b(64);
-        ObjectID first_return = ObjectID::ForReturn(task->spec.task_id, 0);
-        auto id = b.CreateVector(first_return.data(), ObjectID::kSize);
-        task->worker->connection->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, false)));
+      return false;
+    case State::kRunning: {
+      Worker* worker = task->worker;
+      if (force || worker->connection == nullptr) {
+        pool_->Signal(worker, force ? SIGKILL : SIGINT);
+        return true;
       }
-      pool_->Signal(task->worker, force ? SIGKILL : SIGINT);
-      break;
+      // Named first, so that the worker knows which task the signal is for (see CancelTask); the
+      // signal goes once the name is in the worker's socket, where the worker looks when it comes.
+      // (Sent at once, it could come before the frame was written, and find nothing.)
+      flatbuffers::FlatBufferBuilder b(64);
+      ObjectID first_return = ObjectID::ForReturn(task->spec.task_id, 0);
+      auto id = b.CreateVector(first_return.data(), ObjectID::kSize);
+      worker->connection->Send(FinishEnvelope(b, wire::CreateCancelTask(b, id, false)));
+      uint64_t key = task->key;
+      WorkerID worker_id = worker->id;
+      worker->connection->AfterWritten([this, key, worker_id] {
+        auto it = tasks_.find(key);
+        if (it == tasks_.end() || it->second->worker == nullptr ||
+            it->second->worker->id != worker_id) {
+          return;  // Ended meanwhile: no signal to stray into its worker's next task.
+        }
+        pool_->Signal(it->second->worker, SIGINT);
+      });
+      return true;
+    }
     case State::kRemote:
-      // The member cancels its copy; the error comes back as the task's result.
-      remote_->Cancel(task->remote_node, task->spec.task_id, force);
-      break;
+      // The member cancels its copy (and what it submitted); the error comes back as the result.
+      remote_->Cancel(task->remote_node, task->spec.task_id, force, recursive);
+      return true;
+  }
+  return false;
+}
+
+bool TaskManager::HasTask(const TaskID& task_id) const {
+  auto by_id = by_id_.find(task_id);
+  return by_id != by_id_.end() && !tasks_.at(by_id->second)->on_lease;
+}
+
+void TaskManager::AppendChildren(const TaskID& parent, std::vector<TaskID>* children) const {
+  for (const auto& [key, task] : tasks_) {
+    if (!task->on_lease && task->spec.parent == parent) children->push_back(task->spec.task_id);
   }
 }
 

@@ -69,9 +69,17 @@ class TaskManager {
   // A worker running a task waits in get or wait (blocked) or stopped waiting.
   void OnWorkerBlocked(Worker* worker);
   void OnWorkerUnblocked(Worker* worker);
-  // Cancels the task that makes object_id: at once if it has not started, by SIGINT to its worker
-  // (KeyboardInterrupt) if it runs, or by killing the worker with force.
-  void Cancel(const ObjectID& object_id, bool force);
+  // Cancels task_id (not an actor's call): at once if it has not started, by SIGINT to its worker
+  // (KeyboardInterrupt) if it runs, or by killing the worker with force; a task sent to a member
+  // is cancelled there (recursive: with the tasks it submitted there). Returns true when the task
+  // goes on for now (it runs, here or there, and may still submit tasks), false when it was
+  // finished here or is unknown (finished already, or never here).
+  bool Cancel(const TaskID& task_id, bool force, bool recursive);
+  // Whether task_id is a task of this manager that has not finished.
+  bool HasTask(const TaskID& task_id) const;
+  // Appends the unfinished tasks that parent submitted (TaskSpec::parent). Walks every task: for
+  // cancellation only.
+  void AppendChildren(const TaskID& parent, std::vector<TaskID>* children) const;
 
   // Leases a worker and resources for an actor. When demand is free and a worker idle,
   // on_granted(worker, allocation) runs; from then on the worker and the allocation are the

@@ -208,9 +208,12 @@ def wait(
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
     """Cancels the task that makes object_ref; getting it then raises TaskCancelledError.
 
-    A queued task is dropped; a running one gets KeyboardInterrupt, or with force=True its worker
-    is killed. ``recursive`` is accepted for Ray compatibility; the engine decides about the
-    task's children.
+    A task: a queued one is dropped; a running one gets KeyboardInterrupt, or with force=True its
+    worker is killed (WorkerCrashedError). An actor call (Ray's semantics): a queued one is
+    dropped; a running async one gets asyncio.CancelledError; a running sync or threaded one goes
+    on (it can check ``get_runtime_context().is_canceled()``); force=True raises ValueError (use
+    ``kill``). With ``recursive`` (the default) the tasks and actor calls it submitted are
+    cancelled too. A finished task is left as it is.
     """
     _worker.cancel(object_ref, force=force, recursive=recursive)
 

@@ -146,6 +146,27 @@ class RuntimeContext:
         info = current.task()
         return dict(info.resources) if info is not None else {}
 
+    def is_canceled(self) -> bool:
+        """Whether ray.cancel was called on the running task or actor call, as in Ray: a sync or
+        threaded actor's call that runs is not interrupted by a cancel, and may check this now
+        and then to stop early.
+
+        Raises:
+            RuntimeError: called in a driver, or in an async actor (whose cancelled calls get
+                asyncio.CancelledError instead).
+        """
+        if not self._in_worker():
+            raise RuntimeError("is_canceled() is only available in a task or an actor call.")
+        from rayx._private import actor_loop
+
+        if actor_loop.serving_async:
+            raise RuntimeError(
+                "is_canceled() is not supported in an async actor: a cancelled call gets "
+                "asyncio.CancelledError where it awaits."
+            )
+        info = current.task()
+        return info is not None and _rayx.task_cancelled(info.task_id, False)
+
     def get_accelerator_ids(self) -> dict:
         """Returns the accelerator ids given to the current task, e.g. ``{"GPU": ["0"]}``."""
         return {"GPU": [str(i) for i in worker.get_gpu_ids()]}

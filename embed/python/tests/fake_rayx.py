@@ -164,7 +164,7 @@ class FakeEngine:
                                  self._copy_buffers(buffers))
             self.contained[rid] = list(contained)
 
-    def cancel(self, object_id, force):
+    def cancel(self, object_id, force, recursive=True):
         self._check()
         for task_id, spec in list(self.pending.items()):
             if object_id in spec["return_ids"]:

@@ -28,14 +28,17 @@ class WorkerMainTest(unittest.TestCase):
 
         self.module = _rayx
         self.done = []
-        self.cancelled = set()  # Task ids the fake engine says were cancelled.
+        # Task ids the fake engine says were cancelled; on _rayx, so that a task's function (a
+        # copy, by cloudpickle) adds to the same set.
+        self.cancelled = _rayx._test_cancelled = set()
         _rayx.task_done = lambda *report: self.done.append(report)
-        _rayx.task_cancelled = lambda task_id: task_id in self.cancelled
+        _rayx.task_cancelled = lambda task_id, wait=True: task_id in self.cancelled
 
     def tearDown(self):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         del self.module.task_done
         del self.module.task_cancelled
+        del self.module._test_cancelled
         if hasattr(self.module, "next_task"):
             del self.module.next_task
 
@@ -109,6 +112,9 @@ class WorkerMainTest(unittest.TestCase):
 
     def test_sigint_cancels_a_running_task_and_is_ignored_when_idle(self):
         def sleepy():
+            import _rayx
+
+            _rayx._test_cancelled.add(b"t1")  # The engine names the task, then signals.
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
             return "finished"
@@ -142,6 +148,15 @@ class WorkerMainTest(unittest.TestCase):
         self.assertEqual(kind, SYSTEM_ERROR)
         self.assertTrue(text.startswith("TASK_CANCELLED: "), text)
         self.assertEqual(serialization.deserialize(*self.done[1][1][0][:3]), "quick")
+
+    def test_sigint_for_no_running_task_does_not_stop_it(self):
+        def busy():
+            os.kill(os.getpid(), signal.SIGINT)  # Late, for a task that ended (t1 not cancelled).
+            time.sleep(0.2)
+            return "finished"
+
+        self.run_loop([_task(busy)])
+        self.assertEqual(serialization.deserialize(*self.done[0][1][0][:3]), "finished")
 
     def test_task_cancelled_before_it_came_does_not_run(self):
         ran = []

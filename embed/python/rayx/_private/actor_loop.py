@@ -9,6 +9,14 @@ result, and the engine then ends this process), then serves method calls until t
 - on one asyncio loop, up to max_concurrency at once, for a class with ``async def`` methods.
   Calls and what they submit run under the actor's creation task there (a thread's current task
   cannot follow interleaved coroutines), so their ids stay unique but do not name the call.
+
+Cancellation (ray.cancel of a call, as Ray does it for actor tasks): the engine never signals an
+actor's worker. A call cancelled before it starts is not run and reports TASK_CANCELLED: next_task
+marks one named before it is handed out, and a threaded actor's calls waiting for a thread are
+told by the cancel notices that next_task returns (a call's id, bytes) once enabled. An async
+actor's call is a task on the loop: a notice cancels it (asyncio.CancelledError inside it, Ray's
+semantics), wherever it waits. A sync or threaded call that runs goes on (its state is the actor's);
+it can ask ``rayx.get_runtime_context().is_canceled()``.
 """
 
 from __future__ import annotations
@@ -25,8 +33,11 @@ from rayx._private import current, task_args, worker
 from rayx._private import worker_main as wm
 from rayx._private.serialization import SYSTEM_ERROR
 
+# True in an async actor's worker once it serves calls (RuntimeContext.is_canceled refuses there).
+serving_async = False
+
 # Fields of a task tuple from _rayx.next_task.
-_TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD, _ATTEMPT = 0, 3, 4, 5, 6, 10, 13
+_TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD, _CANCELLED, _ATTEMPT = 0, 3, 4, 5, 6, 10, 12, 13
 
 
 def run(task: tuple) -> None:
@@ -84,11 +95,16 @@ def _set_actor(task: tuple, context: dict) -> None:
 
 
 def _next_task() -> Any:
+    """The next task tuple, a cancel notice (a call's id, bytes), or None when the engine goes."""
     while True:
         try:
             return _rayx.next_task()
         except KeyboardInterrupt:
             continue
+
+
+def _cancelled_result(name: str) -> list:
+    return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])]
 
 
 def _prepare(instance: Any, task: tuple) -> tuple:
@@ -106,6 +122,8 @@ def _call(instance: Any, task: tuple) -> list:
     The refs inside the results stay held until _done has sent them.
     """
     name = task[_NAME]
+    if len(task) > _CANCELLED and task[_CANCELLED]:  # Cancelled before it came: not run.
+        return _cancelled_result(name)
     try:
         try:
             method, args, kwargs, generator = _prepare(instance, task)
@@ -140,19 +158,37 @@ def _serve_in_order(instance: Any) -> None:
         task = _next_task()
         if task is None:
             return
+        if type(task) is bytes:  # A cancel notice (not enabled here): next_task marks the call.
+            continue
         _done(task, _call(instance, task))
 
 
 def _serve_threaded(instance: Any, max_concurrency: int) -> None:
-    def run_one(task: tuple) -> None:
-        _rayx.set_current_task(task[_TASK_ID])
-        _done(task, _call(instance, task))
+    # Calls handed to the pool and not finished: True once the node cancelled them.
+    pending: dict = {}
 
+    def run_one(task: tuple) -> None:
+        task_id = task[_TASK_ID]
+        try:
+            if pending.get(task_id):  # Cancelled while it waited for a thread: not run.
+                _done(task, _cancelled_result(task[_NAME]))
+                return
+            _rayx.set_current_task(task_id)
+            _done(task, _call(instance, task))
+        finally:
+            pending.pop(task_id, None)
+
+    _rayx.enable_cancel_notices()
     pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="rayx-actor")
     while True:
         task = _next_task()
         if task is None:
             break
+        if type(task) is bytes:
+            if task in pending:
+                pending[task] = True
+            continue
+        pending[task[_TASK_ID]] = False
         pool.submit(run_one, task)
     pool.shutdown(wait=False)
 
@@ -168,39 +204,69 @@ def _as_generator(items: list) -> Any:
 
 
 def _serve_async(instance: Any, max_concurrency: int) -> None:
+    global serving_async
+    serving_async = True
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     slots = asyncio.Semaphore(max_concurrency)
+    # Call id -> its asyncio task once it began (None until then), from start until it reported.
+    running: dict = {}
+    cancelled_early: set = set()  # Calls cancelled before their task began.
+
+    async def invoke(task: tuple) -> list:
+        name = task[_NAME]
+        try:
+            method, args, kwargs, generator = _prepare(instance, task)
+            output = method(*args, **kwargs)
+            if generator is not None and inspect.isasyncgen(output):
+                return await wm.stream_items_async(task[_TASK_ID], name, output, generator)
+            if generator is not None:
+                return wm.stream_items(task[_TASK_ID], name, output, generator)
+            if inspect.isasyncgen(output):  # A fixed num_returns: the items are returns.
+                output = await _collect(output)
+            if inspect.isawaitable(output):
+                output = await output
+            return wm._serialize_returns(name, output, len(task[_RETURNS]))
+        except task_args.DependencyFailed as failed:
+            return [failed.triple]
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            return _cancelled_result(name)
+        except Exception as e:
+            return [wm._error_result(name, e)]
+        finally:
+            wm._flush()
 
     async def run_one(task: tuple) -> None:
-        name = task[_NAME]
-        async with slots:
-            try:
-                method, args, kwargs, generator = _prepare(instance, task)
-                output = method(*args, **kwargs)
-                if generator is not None and inspect.isasyncgen(output):
-                    results = await wm.stream_items_async(task[_TASK_ID], name, output, generator)
-                elif generator is not None:
-                    results = wm.stream_items(task[_TASK_ID], name, output, generator)
-                else:
-                    if inspect.isasyncgen(output):  # A fixed num_returns: the items are returns.
-                        output = await _collect(output)
-                    if inspect.isawaitable(output):
-                        output = await output
-                    results = wm._serialize_returns(name, output, len(task[_RETURNS]))
-            except task_args.DependencyFailed as failed:
-                results = [failed.triple]
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                results = [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])]
-            except Exception as e:
-                results = [wm._error_result(name, e)]
-            finally:
-                wm._flush()
-        _rayx.task_done(task[_TASK_ID], results, False, True)
+        task_id = task[_TASK_ID]
+        running[task_id] = asyncio.current_task()  # No await before the try: cancels land inside.
+        try:
+            if (len(task) > _CANCELLED and task[_CANCELLED]) or task_id in cancelled_early:
+                results = _cancelled_result(task[_NAME])  # Cancelled before it began.
+            else:
+                async with slots:
+                    results = await invoke(task)
+        except asyncio.CancelledError:  # Cancelled while it waited for a slot.
+            results = _cancelled_result(task[_NAME])
+        finally:
+            running.pop(task_id, None)
+            cancelled_early.discard(task_id)
+        _rayx.task_done(task_id, results, False, True)
         wm._release_contained(results)
 
     def start(task: tuple) -> None:
+        running[task[_TASK_ID]] = None
         loop.create_task(run_one(task))
+
+    def cancel(task_id: bytes) -> None:
+        if task_id not in running:
+            return  # Reported already.
+        call = running[task_id]
+        if call is None:
+            # A task cancelled before its first step would end without running run_one at all
+            # (and never report): it is told when it begins instead.
+            cancelled_early.add(task_id)
+        else:
+            call.cancel()  # asyncio.CancelledError where the call waits (Ray's semantics).
 
     def read() -> None:
         while True:
@@ -208,7 +274,12 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
             if task is None:
                 loop.call_soon_threadsafe(loop.stop)
                 return
-            loop.call_soon_threadsafe(start, task)
+            if type(task) is bytes:
+                loop.call_soon_threadsafe(cancel, task)
+            else:
+                loop.call_soon_threadsafe(start, task)
+
+    _rayx.enable_cancel_notices()
 
     threading.Thread(target=read, name="rayx-actor-reader", daemon=True).start()
     loop.run_forever()

@@ -435,7 +435,8 @@ def _wait_with_generators(
 
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
     """Cancels the task that makes object_ref (see `rayx.cancel`); for an ObjectRefGenerator,
-    its generator task."""
+    its generator task. With recursive, the tasks and actor calls it submitted are cancelled
+    too. force=True on an actor call raises ValueError, as in Ray."""
     if not isinstance(object_ref, ObjectRef):
         from rayx.object_ref_generator import ObjectRefGenerator
 
@@ -447,7 +448,7 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
             f"For actors, try rayx.kill(). Got: {type(object_ref)}."
         )
     auto_init()
-    _rayx.cancel(object_ref.binary(), bool(force))
+    _rayx.cancel(object_ref.binary(), bool(force), bool(recursive))
 
 
 def get_gpu_ids() -> list:

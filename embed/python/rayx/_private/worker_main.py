@@ -5,14 +5,15 @@ The engine starts a worker, connects it, and calls `main`, which takes tasks fro
 ``_rayx.task_done``. `execute_task` is the part that runs one task; it never raises. A worker sent
 an actor's creation task becomes that actor's for good (`actor_loop.run`).
 
-Cancellation: the engine names a cancelled task to its worker, then sends it SIGINT. The handler
-installed here raises KeyboardInterrupt only while user code runs; the task then reports
-TASK_CANCELLED. A task named before it comes is not run at all (next_task marks it). A SIGINT that
-arrives while no user code runs is remembered: when the next task's code is about to start, the
-worker asks the engine whether that task was cancelled, so a cancel that raced the task's start
-is never lost, and a stray or late signal (meant for a task that ended) never stops another.
-The worker ignores SIGINT until this handler is installed (see the worker subcommand), so the
-first task asks too.
+Cancellation: the engine names a cancelled task to its worker, and sends it SIGINT once that
+name is in the worker's socket. The handler installed here raises KeyboardInterrupt only while
+user code runs and only when the engine says (having read what arrived) that the running task was
+cancelled; the task then reports TASK_CANCELLED. A task named before it comes is not run at all
+(next_task marks it). A SIGINT that arrives while no user code runs is remembered: when the next
+task's code is about to start, the worker asks the engine whether that task was cancelled, so a
+cancel that raced the task's start is never lost, and a stray or late signal (meant for a task
+that ended) never stops another. The worker ignores SIGINT until this handler is installed (see
+the worker subcommand), so the first task asks too. Actor calls get no signal (actor_loop.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ _functions: dict[bytes, Callable] = {}
 # Definitions that came with a task that was not run (it was cancelled before it came).
 _unloaded_definitions: dict[bytes, bytes] = {}
 _in_user_code = False
+# The task whose user code runs while _in_user_code is set (None for an actor's calls).
+_running_task: Optional[bytes] = None
 # A SIGINT came while no user code ran (or may have, before the handler was installed).
 _sigint_pending = True
 
@@ -82,7 +85,10 @@ def _install_sigint_handler() -> None:
 def _on_sigint(signum: int, frame: Any) -> None:
     global _sigint_pending
     if _in_user_code:
-        raise KeyboardInterrupt
+        task_id = _running_task
+        if task_id is not None and _rayx.task_cancelled(task_id):
+            raise KeyboardInterrupt
+        return  # Meant for a task that ended (or not from the engine): this one goes on.
     _sigint_pending = True
 
 
@@ -127,9 +133,10 @@ def execute_task(task: tuple) -> tuple[list, bool]:
 
     Never raises: user errors become one TASK_ERROR result, cancellation a SYSTEM_ERROR one.
     """
-    global _in_user_code
+    global _in_user_code, _running_task
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
+    _running_task = task_id
     if len(task) > 12 and task[12]:  # Cancelled before it came.
         if function_blob is not None:  # The tasks after it come without the definition.
             _unloaded_definitions.setdefault(function_id, function_blob)
