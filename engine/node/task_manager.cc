@@ -226,7 +226,7 @@ void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
   if (it == leases_.end() || it->second.returned) return;
   OwnerLease& lease = it->second;
   lease.returned = true;
-  if (lease.blocked) resources_.ReacquireCpu(lease.allocation.amounts.Get(kCpu));
+  if (lease.blocked) resources_.ReacquireCpu(NodeResources::CpuShare(lease.allocation.amounts));
   lease.blocked = false;
   resources_.Release(lease.allocation);
   // A TaskDone that came before its SubmitDirect, which the owner sends before the return, is for
@@ -452,7 +452,7 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
     }
     return;
   }
-  if (worker->blocked) resources_.ReacquireCpu(task->allocation.amounts.Get(kCpu));
+  if (worker->blocked) resources_.ReacquireCpu(NodeResources::CpuShare(task->allocation.amounts));
   resources_.Release(task->allocation);
   task->allocation = Allocation();
   task->worker = nullptr;
@@ -504,7 +504,7 @@ void TaskManager::OnWorkerExit(Worker* worker) {
     if (lease != leases_.end()) {
       if (!lease->second.returned) {
         if (lease->second.blocked)
-          resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+          resources_.ReacquireCpu(NodeResources::CpuShare(lease->second.allocation.amounts));
         resources_.Release(lease->second.allocation);
       }
       EraseLease(lease);
@@ -586,14 +586,14 @@ void TaskManager::OnWorkerBlocked(Worker* worker) {
   if (lease != leases_.end() && !lease->second.returned) {
     if (lease->second.blocked) return;
     lease->second.blocked = true;
-    resources_.ReleaseCpu(lease->second.allocation.amounts.Get(kCpu));
+    resources_.ReleaseCpu(NodeResources::CpuShare(lease->second.allocation.amounts));
     TryDispatch();
     return;
   }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end() || worker->blocked) return;
   worker->blocked = true;
-  resources_.ReleaseCpu(it->second->allocation.amounts.Get(kCpu));
+  resources_.ReleaseCpu(NodeResources::CpuShare(it->second->allocation.amounts));
   TryDispatch();
 }
 
@@ -602,13 +602,13 @@ void TaskManager::OnWorkerUnblocked(Worker* worker) {
   if (lease != leases_.end() && !lease->second.returned) {
     if (!lease->second.blocked) return;
     lease->second.blocked = false;
-    resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+    resources_.ReacquireCpu(NodeResources::CpuShare(lease->second.allocation.amounts));
     return;
   }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end() || !worker->blocked) return;
   worker->blocked = false;
-  resources_.ReacquireCpu(it->second->allocation.amounts.Get(kCpu));
+  resources_.ReacquireCpu(NodeResources::CpuShare(it->second->allocation.amounts));
 }
 
 void TaskManager::Cancel(const ObjectID& object_id, bool force) {
