@@ -37,6 +37,8 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
       return envelope->message_as_ObjectStoreStatsReply()->request_id();
     case wire::Message::DropObjectCopiesReply:
       return envelope->message_as_DropObjectCopiesReply()->request_id();
+    case wire::Message::PlacementGroupReply:
+      return envelope->message_as_PlacementGroupReply()->request_id();
     default:
       return 0;
   }

@@ -72,6 +72,9 @@ class ActorManager {
   // task that would, kills the actor.
   Status Submit(TaskSpec spec);
   void Kill(const ActorID& id, bool no_restart);
+  // Kills for good the actors placed in the placement group whose hex this is (their placement or
+  // lifetime resources name it, placement_group_resources.h): its removal.
+  void KillPlacementGroupActors(const std::string& hex, const std::string& why);
 
   // True when worker runs an actor; its TaskDone then comes here.
   bool OwnsWorker(const Worker* worker) const { return by_worker_.count(worker->id) != 0; }
