@@ -32,17 +32,13 @@ StatusOr<const PlacementGroupManager::Group*> PlacementGroupManager::Create(Grou
   groups_.emplace(raw->id, std::move(owned));
   order_.push_back(raw->id);
   // Behind the groups that wait already: they were asked for first.
-  if (!pending_.empty() || !TryReserve(raw)) {
-    pending_.push_back(raw->id);
-    UpdateHook();
-  }
+  pending_.push_back(raw->id);
+  ReservePending();
   return raw;
 }
 
 bool PlacementGroupManager::TryReserve(Group* group) {
-  if (group->strategy == PlacementStrategy::kStrictSpread && group->bundles.size() > 1) {
-    return false;  // Each bundle on a node of its own: never on one node.
-  }
+  if (NeverFits(*group)) return false;
   // ReserveBundles dispatches, which runs the hook: reserving_ keeps it from coming back here.
   reserving_ = true;
   bool reserved = tasks_->ReserveBundles(BundlesTotal(group->bundles),
@@ -53,17 +49,29 @@ bool PlacementGroupManager::TryReserve(Group* group) {
   return true;
 }
 
+bool PlacementGroupManager::NeverFits(const Group& group) const {
+  if (group.strategy == PlacementStrategy::kStrictSpread && group.bundles.size() > 1) {
+    return true;  // Each bundle on a node of its own: never on one node.
+  }
+  return !tasks_->resources().IsFeasible(BundlesTotal(group.bundles));
+}
+
 void PlacementGroupManager::ReservePending() {
   if (reserving_) return;
-  while (!pending_.empty()) {
-    auto it = groups_.find(pending_.front());
-    if (it == groups_.end() || it->second->state != State::kPending) {
-      pending_.pop_front();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    auto group = groups_.find(*it);
+    if (group == groups_.end() || group->second->state != State::kPending) {
+      it = pending_.erase(it);
       continue;
     }
-    // In order: one that does not fit holds back the later ones, as Ray's queue does.
-    if (!TryReserve(it->second.get())) break;
-    pending_.pop_front();
+    // One that can never be placed here waits without holding back the others.
+    if (NeverFits(*group->second)) {
+      ++it;
+      continue;
+    }
+    // In order: one that does not fit now holds back the later ones, as Ray's queue does.
+    if (!TryReserve(group->second.get())) break;
+    it = pending_.erase(it);
   }
   UpdateHook();
 }

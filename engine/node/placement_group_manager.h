@@ -4,7 +4,8 @@
 // (TaskManager::ReserveBundles, with the derived resources of placement_group_resources.h). A
 // group that does not fit what is free waits (pending), in the order created, and is tried again
 // whenever resources may have come free (before each dispatch) and is reserved the moment it
-// fits; STRICT_SPREAD with more than one bundle never fits one node and stays pending. Removing a
+// fits. One that can never fit this node (STRICT_SPREAD of more than one bundle, or more than
+// the node has in all) stays pending without holding back the groups after it. Removing a
 // group kills its actors, fails its tasks that wait, cancels those that run and frees what it
 // reserved; the removed group stays in the table (state removed) as in Ray. A group that is not
 // detached is removed when the driver session that created it closes.
@@ -73,6 +74,8 @@ class PlacementGroupManager {
   // Reserves waiting groups, in order, while they fit.
   void ReservePending();
   bool TryReserve(Group* group);
+  // STRICT_SPREAD of several bundles, or more than the node has in all.
+  bool NeverFits(const Group& group) const;
   void Unreserve(Group* group, const std::string& why);
   void UpdateHook();
 
