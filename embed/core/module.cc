@@ -35,6 +35,7 @@ std::vector<PyMethodDef>& Methods() {
     AddObjectMethods(&all);
     AddTaskMethods(&all);
     AddActorMethods(&all);
+    AddPlacementGroupMethods(&all);
     all.push_back({nullptr, nullptr, 0, nullptr});
     return all;
   }();

@@ -108,6 +108,10 @@ StatusOr<ActorLookup> ClientRuntime::GetActor(const std::string& name, const std
 Status ClientRuntime::KillActor(const ActorID& id, bool no_restart) {
   return submitter_->KillActor(id, no_restart);
 }
+StatusOr<PlacementGroupAnswer> ClientRuntime::PlacementGroupCall(uint8_t op,
+                                                                 const PlacementGroupInfo& group) {
+  return submitter_->PlacementGroupCall(op, group);
+}
 StatusOr<std::vector<NodeDescription>> ClientRuntime::Nodes() {
   direct_->ReturnIdleLeases(std::chrono::steady_clock::duration::zero());
   return QueryNodes(channel_.get());

@@ -91,6 +91,24 @@ struct ActorLookup {
   std::string handle_meta;
 };
 
+// A placement group as a client names it to the node and reads it back (PlacementGroupRequest).
+// id: the group's 18 raw bytes, chosen by the client that creates it.
+struct PlacementGroupInfo {
+  std::string id;
+  std::string name;
+  std::string strategy;  // "PACK", "SPREAD", "STRICT_PACK" or "STRICT_SPREAD".
+  int state = 0;         // 0 pending, 1 created, 2 removed.
+  std::vector<std::map<std::string, double>> bundles;
+  NodeID node_id;  // Where it is reserved; nil unless created.
+  bool detached = false;
+};
+
+// The node's answer to a placement group request: error empty, or "KIND: message".
+struct PlacementGroupAnswer {
+  std::string error;
+  std::vector<PlacementGroupInfo> groups;
+};
+
 // Node-wide object store figures.
 struct StoreStats {
   uint64_t capacity = 0, used = 0, num_objects = 0, num_in_memory = 0, num_spilled = 0;

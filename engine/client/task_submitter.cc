@@ -120,4 +120,51 @@ Status TaskSubmitter::KillActor(const ActorID& id, bool no_restart) {
   return channel_->Send(FinishEnvelope(b, wire::CreateKillActor(b, actor_id, no_restart)));
 }
 
+StatusOr<PlacementGroupAnswer> TaskSubmitter::PlacementGroupCall(uint8_t op,
+                                                                 const PlacementGroupInfo& group) {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(256);
+  std::vector<flatbuffers::Offset<wire::Bundle>> bundles;
+  for (const auto& bundle : group.bundles) {
+    bundles.push_back(wire::CreateBundle(b, PackResources(b, bundle)));
+  }
+  auto record = wire::CreatePlacementGroupRecord(
+      b, b.CreateVector(reinterpret_cast<const uint8_t*>(group.id.data()), group.id.size()),
+      b.CreateString(group.name), b.CreateString(group.strategy), 0, b.CreateVector(bundles), 0,
+      group.detached);
+  auto request = wire::CreatePlacementGroupRequest(b, request_id,
+                                                   static_cast<wire::PlacementGroupOp>(op), record);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, request)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
+  const wire::PlacementGroupReply* reply = parsed->message_as_PlacementGroupReply();
+  if (reply == nullptr) return ProtocolError("expected PlacementGroupReply");
+  PlacementGroupAnswer answer;
+  answer.error = StringOf(reply->error());
+  if (reply->groups() == nullptr) return answer;
+  for (const wire::PlacementGroupRecord* r : *reply->groups()) {
+    PlacementGroupInfo info;
+    info.id = std::string(BytesOf(r->id()));
+    info.name = StringOf(r->name());
+    info.strategy = StringOf(r->strategy());
+    info.state = r->state();
+    info.detached = r->detached();
+    if (r->node_id() != nullptr && r->node_id()->size() != 0) {
+      RAYX_ASSIGN_OR_RETURN(info.node_id, UnpackId<NodeID>(r->node_id()));
+    }
+    if (r->bundles() != nullptr) {
+      for (const wire::Bundle* bundle : *r->bundles()) {
+        std::map<std::string, double> amounts;
+        if (bundle->resources() != nullptr) {
+          for (const wire::ResourceAmount* a : *bundle->resources()) {
+            amounts[StringOf(a->name())] = a->amount();
+          }
+        }
+        info.bundles.push_back(std::move(amounts));
+      }
+    }
+    answer.groups.push_back(std::move(info));
+  }
+  return answer;
+}
+
 }  // namespace rayx

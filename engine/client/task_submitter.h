@@ -42,6 +42,11 @@ class TaskSubmitter {
   StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
   Status KillActor(const ActorID& id, bool no_restart);
 
+  // A placement group request (protocol.fbs PlacementGroupRequest): op is a wire::PlacementGroupOp
+  // value; group says what the op needs (see there). The node's refusal comes back in the
+  // answer's error, not as a failed status (which means the node could not be asked).
+  StatusOr<PlacementGroupAnswer> PlacementGroupCall(uint8_t op, const PlacementGroupInfo& group);
+
  private:
   StatusOr<ActorLookup> ActorCall(uint64_t request_id, std::string_view envelope);
 

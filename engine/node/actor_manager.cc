@@ -8,6 +8,7 @@
 #include "engine/base/logging.h"
 #include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
+#include "engine/sched/placement_group_resources.h"
 #include "engine/wire/messages.h"
 
 namespace rayx {
@@ -545,6 +546,17 @@ void ActorManager::Kill(const ActorID& id, bool no_restart) {
     if (worker != nullptr) pool_->Signal(worker, SIGKILL);
     OnActorWorkerLost(actor, "The actor " + actor->spec.name + " was killed by rayx.kill");
   }
+}
+
+void ActorManager::KillPlacementGroupActors(const std::string& hex, const std::string& why) {
+  std::vector<Actor*> doomed;
+  for (auto& [id, actor] : actors_) {
+    if (actor->state != State::kDead && (NamesPlacementGroup(actor->spec.resources, hex) ||
+                                         NamesPlacementGroup(actor->lifetime, hex))) {
+      doomed.push_back(actor.get());
+    }
+  }
+  for (Actor* actor : doomed) Die(actor, "The actor " + actor->spec.name + " died: " + why);
 }
 
 void ActorManager::Die(Actor* actor, const std::string& why) {

@@ -72,6 +72,9 @@ class ActorManager {
   // task that would, kills the actor.
   Status Submit(TaskSpec spec);
   void Kill(const ActorID& id, bool no_restart);
+  // Kills for good the actors placed in the placement group whose hex this is (their placement or
+  // lifetime resources name it, placement_group_resources.h): its removal.
+  void KillPlacementGroupActors(const std::string& hex, const std::string& why);
 
   // Cancellation of calls, as Ray does for actor tasks. A call not sent to the actor's worker yet
   // ends now with TASK_CANCELLED; one sent is named to the worker (CancelTask, never a signal),

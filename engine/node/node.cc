@@ -15,6 +15,7 @@
 #include "engine/node/cluster_work.h"
 #include "engine/node/lineage_recorder.h"
 #include "engine/node/node_service.h"
+#include "engine/node/placement_group_manager.h"
 #include "engine/node/session_dirs.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/io_pool.h"
@@ -54,6 +55,7 @@ struct Node::Components {
   std::unique_ptr<LineageRecorder> lineage;
   std::unique_ptr<TaskManager> tasks;
   std::unique_ptr<ActorManager> actors;
+  std::unique_ptr<PlacementGroupManager> placement_groups;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
   std::unique_ptr<ClusterService> cluster;  // Only with peers, as are the two below.
@@ -130,6 +132,9 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                                c->objects.get(), c->pool.get(), c->tasks.get(),
                                                c->actors.get(), &c->functions);
     c->service->SetLineageRecorder(c->lineage.get());
+    c->placement_groups =
+        std::make_unique<PlacementGroupManager>(c->node_id, c->tasks.get(), c->actors.get());
+    c->service->SetPlacementGroups(c->placement_groups.get());
     c->listener = std::make_unique<UnixListener>(&c->loop);
     Status status = c->listener->Listen(c->socket_path, [c](std::shared_ptr<Connection> conn) {
       c->service->Accept(std::move(conn));
@@ -242,6 +247,7 @@ void Node::Stop(uint64_t grace_ms) {
     if (c->pool) c->pool->Stop();
     if (c->service) c->service->CloseAll();
     c->service.reset();
+    c->placement_groups.reset();
     c->cluster_work.reset();
     c->actors.reset();
     c->tasks.reset();

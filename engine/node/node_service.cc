@@ -117,6 +117,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleStats(session, envelope->message_as_ObjectStoreStatsRequest());
     case wire::Message::DropObjectCopies:
       return HandleDropCopies(session, envelope->message_as_DropObjectCopies());
+    case wire::Message::PlacementGroupRequest:
+      return HandlePlacementGroup(session, envelope->message_as_PlacementGroupRequest());
     case wire::Message::ReadObject:
       return HandleReadObject(session, envelope->message_as_ReadObject());
     case wire::Message::TaskDone: {
@@ -482,6 +484,7 @@ void NodeService::OnClose(Session* session) {
   for (uint64_t k : waits) FinishWait(k);
   for (const ObjectID& id : owned->held) objects_->RemoveHolder(id);
   actors_->OnSessionClosed(key);
+  if (placement_groups_ != nullptr) placement_groups_->OnSessionClosed(key);
   if (cluster_work_ != nullptr) cluster_work_->OnSessionClosed(key);
   for (const auto& [id, count] : owned->mapped) {
     for (int64_t i = 0; i < count; ++i) objects_->RemoveMapping(id);

@@ -23,6 +23,7 @@
 #include "engine/node/actor_manager.h"
 #include "engine/node/cancelled_parents.h"
 #include "engine/node/cluster_work.h"
+#include "engine/node/placement_group_manager.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/object_table.h"
 #include "engine/wire/protocol_generated.h"
@@ -72,6 +73,8 @@ class NodeService {
   // With peers: actors placed on other members, and names looked up there (cluster_work.h). It
   // outlives the service.
   void SetClusterWork(ClusterWork* work) { cluster_work_ = work; }
+  // The placement groups of this node's clients; it outlives the service.
+  void SetPlacementGroups(PlacementGroupManager* groups) { placement_groups_ = groups; }
 
  private:
   struct Session;
@@ -81,6 +84,7 @@ class NodeService {
   ClusterWork* cluster_work_ = nullptr;
   // Running tasks a recursive cancel reached: what they submit from now on is cancelled on arrival.
   CancelledParents cancelled_parents_;
+  PlacementGroupManager* placement_groups_ = nullptr;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);
@@ -107,6 +111,10 @@ class NodeService {
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,
                       const StatusOr<ActorManager::ActorInfo>& result);
+  // Placement groups (node_service_placement.cc). FailedPrecondition: what rayx cannot do yet.
+  Status HandlePlacementGroup(Session* session, const wire::PlacementGroupRequest* request);
+  StatusOr<const PlacementGroupManager::Group*> CreatePlacementGroup(
+      Session* session, const wire::PlacementGroupRecord* record);
   Status HandleDropCopies(Session* session, const wire::DropObjectCopies* drop);
   Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
   // Another node pulls an object stored here: one chunk of its bytes (read_chunk.h).

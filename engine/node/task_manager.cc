@@ -8,11 +8,21 @@
 #include "engine/base/logging.h"
 #include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
+#include "engine/sched/placement_group_resources.h"
 #include "engine/wire/messages.h"
 
 namespace rayx {
 
 namespace {
+
+// A demand for the resources of a placement group that is not reserved (yet, or any more): it
+// waits for the group without a report (the group's own state says why).
+bool WaitsForPlacementGroup(const ResourceSet& demand, const ResourceSet& total) {
+  for (const auto& [name, units] : demand.units()) {
+    if (name.find("_group_") != std::string::npos && total.GetUnits(name) == 0) return true;
+  }
+  return false;
+}
 // Workers that may die in a row before saying hello before the node stops starting more.
 constexpr size_t kMaxStartFailures = 5;
 
@@ -175,7 +185,15 @@ void TaskManager::Enqueue(Task* task) {
     }
   }
   if (!feasible) {
-    if (reported_infeasible_.insert(task->spec.resources).second) {
+    if (WaitsForPlacementGroup(task->spec.resources, resources_.total())) {
+      // Its group is pending or removed: the group's state says so; nothing to report.
+    } else if (task->spec.resources.ToString().find("_group_") != std::string::npos) {
+      if (reported_infeasible_.insert(task->spec.resources).second) {
+        report_("task " + task->spec.name + " needs " + task->spec.resources.ToString() +
+                ", more than its placement group's bundle holds (this node has " +
+                resources_.total().ToString() + "); it stays pending.");
+      }
+    } else if (reported_infeasible_.insert(task->spec.resources).second) {
       std::string others = remote_ != nullptr ? remote_->DescribeMembers() : "";
       report_("task " + task->spec.name + " needs " + task->spec.resources.ToString() +
               ", which no node of this cluster has (" +
@@ -192,6 +210,12 @@ void TaskManager::Enqueue(Task* task) {
 
 void TaskManager::TryDispatch() {
   if (dispatching_) return;
+  if (reservation_hook_ && !in_reservation_hook_) {
+    in_reservation_hook_ = true;
+    std::function<void()> hook = reservation_hook_;
+    hook();
+    in_reservation_hook_ = false;
+  }
   dispatching_ = true;
   ready_.Dispatch(&resources_, [this](uint64_t key, const Allocation& allocation) {
     auto it = tasks_.find(key);
@@ -226,7 +250,7 @@ void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
   if (it == leases_.end() || it->second.returned) return;
   OwnerLease& lease = it->second;
   lease.returned = true;
-  if (lease.blocked) resources_.ReacquireCpu(lease.allocation.amounts.Get(kCpu));
+  if (lease.blocked) resources_.ReacquireCpu(NodeResources::CpuShare(lease.allocation.amounts));
   lease.blocked = false;
   resources_.Release(lease.allocation);
   // A TaskDone that came before its SubmitDirect, which the owner sends before the return, is for
@@ -452,7 +476,7 @@ void TaskManager::DetachFromWorker(Task* task, bool worker_alive) {
     }
     return;
   }
-  if (worker->blocked) resources_.ReacquireCpu(task->allocation.amounts.Get(kCpu));
+  if (worker->blocked) resources_.ReacquireCpu(NodeResources::CpuShare(task->allocation.amounts));
   resources_.Release(task->allocation);
   task->allocation = Allocation();
   task->worker = nullptr;
@@ -504,7 +528,7 @@ void TaskManager::OnWorkerExit(Worker* worker) {
     if (lease != leases_.end()) {
       if (!lease->second.returned) {
         if (lease->second.blocked)
-          resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+          resources_.ReacquireCpu(NodeResources::CpuShare(lease->second.allocation.amounts));
         resources_.Release(lease->second.allocation);
       }
       EraseLease(lease);
@@ -572,6 +596,56 @@ bool TaskManager::CanStartNow(const ResourceSet& demand) const {
          demand.IsSubsetOf(resources_.available());
 }
 
+bool TaskManager::ReserveBundles(const ResourceSet& demand, const ResourceSet& derived) {
+  if (!resources_.Reserve(demand, derived)) return false;
+  RetryInfeasible();
+  TryDispatch();
+  return true;
+}
+
+void TaskManager::UnreserveBundles(const ResourceSet& demand, const ResourceSet& derived,
+                                   const std::string& hex, const std::string& why) {
+  std::vector<uint64_t> keys;
+  for (const auto& [key, task] : tasks_) {
+    if (NamesPlacementGroup(task->spec.resources, hex)) keys.push_back(key);
+  }
+  for (uint64_t key : keys) {
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) continue;
+    Task* task = it->second.get();
+    switch (task->state) {
+      case State::kWaitingForArgs:
+      case State::kQueued:
+        ready_.Remove(key);
+        infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key),
+                          infeasible_.end());
+        if (task->on_lease) {
+          LeaseFailedCallback failed = std::move(task->on_lease_failed);
+          Forget(task);
+          if (failed) failed(why);
+        } else {
+          FinishWithValue(task, SystemErrorValue(SystemErrorCode::kUnschedulable,
+                                                 "task " + task->spec.name + ": " + why));
+        }
+        break;
+      case State::kRunning:
+        Cancel(ObjectID::ForReturn(task->spec.task_id, 0), /*force=*/true);
+        break;
+      case State::kRemote:
+        break;  // Groups are reserved on their owner's node: its tasks never leave it.
+    }
+  }
+  for (auto& [worker, lease] : leases_) {
+    if (lease.revoked || lease.returned || !NamesPlacementGroup(lease.allocation.amounts, hex)) {
+      continue;
+    }
+    lease.revoked = true;
+    lease.revoke();
+  }
+  resources_.Unreserve(demand, derived);
+  TryDispatch();
+}
+
 void TaskManager::RetryInfeasible() {
   std::vector<uint64_t> keys;
   keys.swap(infeasible_);
@@ -586,14 +660,14 @@ void TaskManager::OnWorkerBlocked(Worker* worker) {
   if (lease != leases_.end() && !lease->second.returned) {
     if (lease->second.blocked) return;
     lease->second.blocked = true;
-    resources_.ReleaseCpu(lease->second.allocation.amounts.Get(kCpu));
+    resources_.ReleaseCpu(NodeResources::CpuShare(lease->second.allocation.amounts));
     TryDispatch();
     return;
   }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end() || worker->blocked) return;
   worker->blocked = true;
-  resources_.ReleaseCpu(it->second->allocation.amounts.Get(kCpu));
+  resources_.ReleaseCpu(NodeResources::CpuShare(it->second->allocation.amounts));
   TryDispatch();
 }
 
@@ -602,13 +676,13 @@ void TaskManager::OnWorkerUnblocked(Worker* worker) {
   if (lease != leases_.end() && !lease->second.returned) {
     if (!lease->second.blocked) return;
     lease->second.blocked = false;
-    resources_.ReacquireCpu(lease->second.allocation.amounts.Get(kCpu));
+    resources_.ReacquireCpu(NodeResources::CpuShare(lease->second.allocation.amounts));
     return;
   }
   auto it = tasks_.find(worker->task_key);
   if (it == tasks_.end() || !worker->blocked) return;
   worker->blocked = false;
-  resources_.ReacquireCpu(it->second->allocation.amounts.Get(kCpu));
+  resources_.ReacquireCpu(NodeResources::CpuShare(it->second->allocation.amounts));
 }
 
 bool TaskManager::Cancel(const TaskID& task_id, bool force, bool recursive) {

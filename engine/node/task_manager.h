@@ -135,6 +135,19 @@ class TaskManager {
   // A member joined: tasks that no node could run are placed again.
   void RetryInfeasible();
 
+  // Placement groups (placement_group_manager.h, placement_group_resources.h). ReserveBundles
+  // takes demand from what is free and adds derived (NodeResources::Reserve, all or nothing); when
+  // it succeeds, the tasks that waited for the derived resources are placed again.
+  bool ReserveBundles(const ResourceSet& demand, const ResourceSet& derived);
+  // Undoes a ReserveBundles of the group whose hex this is: its tasks and leases that wait fail
+  // with why (UNSCHEDULABLE; a lease's failure callback), its running tasks are cancelled with
+  // force (their workers killed), leases holding its resources are revoked, and demand is free.
+  void UnreserveBundles(const ResourceSet& demand, const ResourceSet& derived,
+                        const std::string& hex, const std::string& why);
+  // Runs before each dispatch while set (not from inside itself), so that placement groups that
+  // wait take freed resources before tasks do. Null to stop.
+  void SetReservationHook(std::function<void()> hook) { reservation_hook_ = std::move(hook); }
+
   // Where the tasks' state changes are logged (lineage_recorder.h); it outlives the manager.
   void SetLineageRecorder(LineageRecorder* recorder) { recorder_ = recorder; }
 
@@ -255,6 +268,8 @@ class TaskManager {
   uint64_t num_rebuilt_ = 0;
   LineageRecorder* recorder_ = nullptr;
   RemoteRunner* remote_ = nullptr;
+  std::function<void()> reservation_hook_;
+  bool in_reservation_hook_ = false;
 };
 
 }  // namespace rayx

@@ -7,11 +7,7 @@ namespace {
 
 constexpr int64_t kWhole = ResourceSet::kUnitsPerWhole;
 
-ResourceSet CpuOnly(double amount) {
-  ResourceSet set;
-  set.Set(kCpu, amount);
-  return set;
-}
+constexpr char kCpuGroupPrefix[] = "CPU_group_";
 
 }  // namespace
 
@@ -90,8 +86,34 @@ void NodeResources::Release(const Allocation& allocation) {
   available_.Add(allocation.amounts);
 }
 
-void NodeResources::ReleaseCpu(double amount) { available_.Add(CpuOnly(amount)); }
+ResourceSet NodeResources::CpuShare(const ResourceSet& amounts) {
+  ResourceSet share;
+  for (const auto& [name, units] : amounts.units()) {
+    if (name == kCpu || name.rfind(kCpuGroupPrefix, 0) == 0) {
+      share.Set(name, static_cast<double>(units) / kWhole);
+    }
+  }
+  return share;
+}
 
-void NodeResources::ReacquireCpu(double amount) { available_.Subtract(CpuOnly(amount)); }
+void NodeResources::ReleaseCpu(const ResourceSet& amounts) { available_.Add(amounts); }
+
+void NodeResources::ReacquireCpu(const ResourceSet& amounts) { available_.Subtract(amounts); }
+
+bool NodeResources::Reserve(const ResourceSet& demand, const ResourceSet& derived) {
+  if (!Validate(demand).ok() || demand.GetUnits(kGpu) != 0 || !demand.IsSubsetOf(available_)) {
+    return false;
+  }
+  available_.Subtract(demand);
+  total_.Add(derived);
+  available_.Add(derived);
+  return true;
+}
+
+void NodeResources::Unreserve(const ResourceSet& demand, const ResourceSet& derived) {
+  total_.Subtract(derived);
+  available_.Subtract(derived);
+  available_.Add(demand);
+}
 
 }  // namespace rayx

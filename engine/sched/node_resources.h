@@ -49,9 +49,22 @@ class NodeResources {
   void Release(const Allocation& allocation);
 
   // Takes away or gives back CPU alone, for a worker that blocks in get (gives its CPU back) and
-  // wakes (takes it again, even if that oversubscribes the node for a while).
-  void ReleaseCpu(double amount);
-  void ReacquireCpu(double amount);
+  // wakes (takes it again, even if that oversubscribes the node for a while). amounts holds "CPU"
+  // and the CPU a placement group's bundle reserved ("CPU_group_..."; see CpuShare).
+  void ReleaseCpu(const ResourceSet& amounts);
+  void ReacquireCpu(const ResourceSet& amounts);
+  // The CPU part of an allocation: its "CPU" and "CPU_group_*" entries.
+  static ResourceSet CpuShare(const ResourceSet& amounts);
+
+  // Placement groups (placement_group_resources.h). Reserve takes demand from what is free now
+  // and adds derived to both the total and what is free, all or nothing: false, and nothing
+  // changes, when demand does not fit what is free. A demand for GPUs is refused (false): GPU
+  // instances are not reserved by bundle. Unreserve undoes one Reserve: derived leaves the total
+  // and what is free (what running work still holds of it goes below zero there, and back to
+  // zero as it is released), and demand is free again. REQUIRES for Unreserve: the same demand and
+  // derived as a Reserve that succeeded and was not undone.
+  bool Reserve(const ResourceSet& demand, const ResourceSet& derived);
+  void Unreserve(const ResourceSet& demand, const ResourceSet& derived);
 
   const ResourceSet& total() const { return total_; }
   const ResourceSet& available() const { return available_; }

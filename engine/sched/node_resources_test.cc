@@ -170,11 +170,11 @@ TEST(NodeResourcesTest, BlockedWorkerLendsItsCpu) {
   auto running = node.TryAllocate(Res({{"CPU", 1}}));
   ASSERT_TRUE(running);
   // The running task blocks in get: its CPU lets a nested task run.
-  node.ReleaseCpu(1);
+  node.ReleaseCpu(Res({{"CPU", 1}}));
   auto nested = node.TryAllocate(Res({{"CPU", 1}}));
   ASSERT_TRUE(nested);
   // The first task wakes while the nested one still runs: the node is oversubscribed.
-  node.ReacquireCpu(1);
+  node.ReacquireCpu(Res({{"CPU", 1}}));
   EXPECT_EQ(node.available().Get("CPU"), -1.0);
   EXPECT_FALSE(node.TryAllocate(Res({{"CPU", 0.5}})));
   node.Release(*nested);
@@ -185,9 +185,9 @@ TEST(NodeResourcesTest, BlockedWorkerLendsItsCpu) {
 
 TEST(NodeResourcesTest, FractionalCpuLendingIsExact) {
   NodeResources node(Res({{"CPU", 1}}));
-  for (int i = 0; i < 10; ++i) node.ReacquireCpu(0.1);
+  for (int i = 0; i < 10; ++i) node.ReacquireCpu(Res({{"CPU", 0.1}}));
   EXPECT_TRUE(node.available().IsEmpty());
-  for (int i = 0; i < 10; ++i) node.ReleaseCpu(0.1);
+  for (int i = 0; i < 10; ++i) node.ReleaseCpu(Res({{"CPU", 0.1}}));
   EXPECT_EQ(node.available(), Res({{"CPU", 1}}));
 }
 

@@ -183,12 +183,12 @@ TEST(ReadyQueueTest, EmptiedClassIsDroppedAndComesBackAtTheEnd) {
 TEST(ReadyQueueTest, OversubscribedCpuHoldsBackCpuTasksOnly) {
   ReadyQueue queue;
   Runner runner(Res({{"CPU", 1}, {"GPU", 1}}));
-  runner.node().ReacquireCpu(1.5);  // Blocked workers woke up: CPU is at -0.5.
+  runner.node().ReacquireCpu(Res({{"CPU", 1.5}}));  // Blocked workers woke up: CPU is at -0.5.
   queue.Push(1, Res({{"CPU", 0.5}}));
   queue.Push(2, Res({{"GPU", 1}}));
   EXPECT_EQ(runner.Dispatch(&queue), 1u);
   EXPECT_EQ(runner.ran(), (Keys{2}));
-  runner.node().ReleaseCpu(1.5);
+  runner.node().ReleaseCpu(Res({{"CPU", 1.5}}));
   EXPECT_EQ(runner.Dispatch(&queue), 1u);
   EXPECT_EQ(runner.ran(), (Keys{2, 1}));
 }

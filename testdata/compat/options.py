@@ -92,7 +92,7 @@ with warnings.catch_warnings():
                         label_selector={})
     assert rayx.get(quiet.remote("RAYX_BASE")) == "base"
 raises(NotImplementedError, lambda: env.options(label_selector={"zone": "a"}), "label_selector")
-raises(NotImplementedError, lambda: env.options(placement_group=object()), "placement groups")
+raises(ValueError, lambda: env.options(placement_group=object()), "placement_group")
 # The node's limit on a task's returns (kMaxNumReturns), refused here before anything is sent.
 raises(ValueError, lambda: env.options(num_returns=65537), "num_returns", "65536")
 assert len(env.options(num_returns=3).remote("X")) == 3

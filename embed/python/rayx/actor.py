@@ -12,6 +12,7 @@ lives does not end the actor (Ray would end it).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import pickle
 from typing import Any, Callable, Optional
@@ -19,7 +20,7 @@ from typing import Any, Callable, Optional
 import _rayx
 
 from rayx._private import options as options_lib
-from rayx._private import serialization, task_args, worker
+from rayx._private import current, serialization, task_args, worker
 from rayx.object_ref import ObjectRef
 from rayx.object_ref_generator import ObjectRefGenerator
 
@@ -172,6 +173,20 @@ class ActorClass:
         worker.export_function(self._class_id, self._blob)
         name = self._cls.__qualname__
         placement, lifetime = actor_resources(actor_options)
+        # Imported here: rayx.util imports rayx (and its name placement_group is the function).
+        pg_lib = importlib.import_module("rayx.util.placement_group")
+
+        group = pg_lib.resolve(actor_options)
+        if group is None and pg_lib.capturable(actor_options) and current.capture_group:
+            group = (pg_lib.PlacementGroup(pg_lib.PlacementGroupID(current.capture_group)), -1,
+                     True)
+        in_group = None
+        if group is not None:  # The bundle's derived resources instead of the node's.
+            placement_group, index, capture = group
+            pg_hex = placement_group.id.hex()
+            placement = pg_lib.bundle_demand(placement, pg_hex, index)
+            lifetime = pg_lib.bundle_demand(lifetime, pg_hex, index) if lifetime else {}
+            in_group = (placement_group.id.binary(), capture)
         # A creation task has no retry_exceptions: its place in the arguments carries what the
         # actor's worker tells of itself (rayx.get_runtime_context() there).
         actor_context = {
@@ -180,6 +195,7 @@ class ActorClass:
             "meta": self._meta,
             "resources": lifetime,
             "env_vars": options_lib.runtime_env_vars(actor_options),
+            "placement_group": in_group,
         }
         encoded = task_args.encode_args(name, args, kwargs, actor_context, worker.put_serialized)
         max_concurrency = actor_options.get("max_concurrency")

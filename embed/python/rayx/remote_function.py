@@ -8,13 +8,14 @@ The function is pickled (cloudpickle) on first use and exported once per connect
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 from typing import Any, Callable, Optional, Union
 
 import _rayx
 
 from rayx._private import options as options_lib
-from rayx._private import serialization, task_args, worker
+from rayx._private import current, serialization, task_args, worker
 from rayx.object_ref import ObjectRef
 from rayx.object_ref_generator import ObjectRefGenerator
 
@@ -111,6 +112,8 @@ class RemoteFunction:
 
     def _remote(self, args: tuple, kwargs: dict, call: "_CallInfo") -> Union[ObjectRef, list, None]:
         state = worker.state
+        if call.capturable and current.capture_group is not None:
+            call = call.captured(current.capture_group)  # In the parent's placement group.
         if state.mode is None:
             worker.auto_init()
         if self._exported_in is state.exported_functions:
@@ -160,6 +163,8 @@ class RemoteFunction:
         keeps it on this node (see rayx.object_ref_generator)."""
         if worker.state.mode is None:
             worker.auto_init()
+        if call.capturable and current.capture_group is not None:
+            call = call.captured(current.capture_group)
         function_id = self._export()
         encoded = task_args.encode_args(
             call.name, args, kwargs, call.retry_exceptions, worker.put_serialized
@@ -188,10 +193,23 @@ class _CallInfo:
 
     __slots__ = (
         "name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry",
-        "no_args_blob", "placement", "generator",
+        "no_args_blob", "placement", "generator", "capturable", "_function", "_options",
+        "_captured",
     )
 
-    def __init__(self, function: Callable, task_options: dict):
+    def __init__(self, function: Callable, task_options: dict, group: Optional[tuple] = None):
+        """group: ``(placement group, bundle index, capture)`` to place the task in; None for
+        the one the options name, if any."""
+        # Imported here: rayx.util imports rayx (and its name placement_group is the function).
+        pg_lib = importlib.import_module("rayx.util.placement_group")
+
+        self._function = function
+        self._options = task_options
+        self._captured: Optional[tuple] = None
+        if group is None:
+            group = pg_lib.resolve(task_options)
+        # With no group of its own, a call is placed in its parent's when that captures.
+        self.capturable = group is None and pg_lib.capturable(task_options)
         self.name = task_options.get("name") or function.__qualname__
         self.num_returns = task_options["num_returns"]
         # "streaming" or "dynamic": a generator task, whose one return ends its stream of items.
@@ -203,14 +221,32 @@ class _CallInfo:
             retry_exceptions = tuple(retry_exceptions)
         self.retry = retry_exceptions is not False
         env_vars = options_lib.runtime_env_vars(task_options)
-        if env_vars or self.generator:  # Env vars: set in the worker for the task's run.
-            retry_exceptions = task_args.TaskEnv(retry_exceptions, env_vars, self.generator)
+        in_group = None
+        if group is not None:  # The bundle's derived resources instead of the node's.
+            placement_group, index, capture = group
+            self.resources = pg_lib.bundle_demand(self.resources, placement_group.id.hex(), index)
+            in_group = (placement_group.id.binary(), capture)
+        if env_vars or self.generator or in_group:  # Env vars: set in the worker for the run.
+            retry_exceptions = task_args.TaskEnv(
+                retry_exceptions, env_vars, self.generator, in_group)
         self.retry_exceptions = retry_exceptions
         from rayx.util import scheduling_strategies  # Here: rayx.util imports rayx.
 
         self.placement = scheduling_strategies.placement(task_options.get("scheduling_strategy"))
         # The args blob of a call without arguments (None: encode_args makes it per call).
         self.no_args_blob = task_args.plain_args_blob((), {}, retry_exceptions)
+
+    def captured(self, group_id: bytes) -> "_CallInfo":
+        """These options for a child captured by its parent's placement group (any bundle)."""
+        cached = self._captured
+        if cached is not None and cached[0] == group_id:
+            return cached[1]
+        pg_lib = importlib.import_module("rayx.util.placement_group")
+
+        group = pg_lib.PlacementGroup(pg_lib.PlacementGroupID(group_id))
+        call = _CallInfo(self._function, self._options, (group, -1, True))
+        self._captured = (group_id, call)
+        return call
 
 
 class _OptionsWrapper:

@@ -172,20 +172,22 @@ class RuntimeContext:
         return {"GPU": [str(i) for i in worker.get_gpu_ids()]}
 
     def get_placement_group_id(self) -> Optional[str]:
-        """None: rayx has no placement groups, so no task runs in one."""
+        """The id (hex) of the placement group the current task or actor runs in, else None."""
         self._context()
-        return None
+        group = current.placement_group()
+        return group[0].hex() if group is not None else None
 
     @property
     def current_placement_group_id(self) -> Optional[str]:
-        """None (see get_placement_group_id); deprecated in Ray."""
+        """See get_placement_group_id; deprecated in Ray."""
         return self.get_placement_group_id()
 
     @property
     def should_capture_child_tasks_in_placement_group(self) -> bool:
-        """False: rayx has no placement groups to capture child tasks in."""
+        """True when the tasks the current task or actor submits go to its placement group."""
         self._context()
-        return False
+        group = current.placement_group()
+        return bool(group is not None and group[1])
 
     def get_node_labels(self) -> dict:
         """Not supported: rayx nodes have no labels yet."""

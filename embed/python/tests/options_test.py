@@ -47,10 +47,11 @@ class OptionsTest(unittest.TestCase):
 
     def test_what_rayx_cannot_do_is_named(self):
         for bad, named in [({"runtime_env": {"pip": ["x"]}}, "'pip'"),
-                           ({"label_selector": {"zone": "a"}}, "label_selector"),
-                           ({"placement_group": object()}, "placement_group")]:
+                           ({"label_selector": {"zone": "a"}}, "label_selector")]:
             with self.assertRaisesRegex(NotImplementedError, named, msg=bad):
                 options.validate_options("task", bad)
+        with self.assertRaisesRegex(ValueError, "placement_group"):
+            options.validate_options("task", {"placement_group": object()})
         with self.assertRaises(TypeError):
             options.validate_options("task", {"runtime_env": {"env_vars": {"A": 1}}})
         options.validate_options("task", {"runtime_env": {"env_vars": {"A": "1"}},

@@ -52,6 +52,8 @@ def run(task: tuple) -> None:
         _set_actor(task, actor_context)
         if actor_context.get("env_vars"):  # The actor's worker is its own: set for good.
             wm.apply_env_vars(actor_context["env_vars"])
+        if actor_context.get("placement_group"):  # Likewise the group it was placed in.
+            current.set_placement_group(actor_context["placement_group"])
         current.set_task(task_id, name, getattr(cls, "__init__", None), current.actor().resources)
         wm._in_user_code = True
         try:

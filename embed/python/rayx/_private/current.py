@@ -11,7 +11,10 @@ import contextvars
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional
 
-__all__ = ["TaskInfo", "ActorInfo", "set_task", "task", "actor", "set_actor", "function_name"]
+__all__ = [
+    "TaskInfo", "ActorInfo", "set_task", "task", "actor", "set_actor", "function_name",
+    "placement_group", "set_placement_group",
+]
 
 
 class TaskInfo(NamedTuple):
@@ -39,6 +42,12 @@ _task: contextvars.ContextVar[Optional[TaskInfo]] = contextvars.ContextVar(
     "rayx_task", default=None
 )
 _actor: Optional[ActorInfo] = None
+# The placement group the running task or the actor is in: (group id bytes, capture child tasks),
+# or None. Set per task by the worker (one task at a time), for good in an actor's worker.
+_placement_group: Optional[tuple] = None
+# The group id while child tasks are captured (_placement_group[1] is True), else None: what
+# remote calls check on their fast path.
+capture_group: Optional[bytes] = None
 
 
 def set_task(task_id: bytes, name: str, function: Optional[Callable], resources: dict) -> None:
@@ -60,6 +69,18 @@ def set_actor(info: ActorInfo) -> None:
 def actor() -> Optional[ActorInfo]:
     """The actor of this worker, or None outside an actor."""
     return _actor
+
+
+def set_placement_group(group: Optional[tuple]) -> None:
+    """The calling task or actor now runs in this group ((id, capture) or None)."""
+    global _placement_group, capture_group
+    _placement_group = group
+    capture_group = group[0] if group is not None and group[1] else None
+
+
+def placement_group() -> Optional[tuple]:
+    """(group id bytes, capture child tasks) of the running task or actor, or None."""
+    return _placement_group
 
 
 def function_name(function: Any) -> Optional[str]:

@@ -15,7 +15,6 @@ from typing import Any, Mapping, Optional
 __all__ = ["refuse_name", "install_import_refuser", "NAMES_OF_RAY", "NAMES_OF_RAY_UTIL"]
 
 _SEE = "(see the API compatibility table in rayx's README)"
-_NO_PLACEMENT_GROUPS = "rayx has no placement groups"
 
 # Names of `ray` rayx lacks, with why.
 NAMES_OF_RAY: Mapping[str, str] = {
@@ -28,11 +27,6 @@ NAMES_OF_RAY: Mapping[str, str] = {
 
 # Names of `ray.util` rayx lacks, with why.
 NAMES_OF_RAY_UTIL: Mapping[str, str] = {
-    "placement_group": _NO_PLACEMENT_GROUPS,
-    "remove_placement_group": _NO_PLACEMENT_GROUPS,
-    "get_placement_group": _NO_PLACEMENT_GROUPS,
-    "placement_group_table": _NO_PLACEMENT_GROUPS,
-    "PlacementGroup": _NO_PLACEMENT_GROUPS,
     "list_named_actors": "named actors cannot be listed yet",
     "register_serializer": "custom serializers are not implemented",
     "deregister_serializer": "custom serializers are not implemented",
@@ -51,7 +45,6 @@ MODULES: Mapping[str, str] = {
     "workflow": _LIBRARIES,
     "dag": "Ray's compiled graphs and DAG API are not implemented",
     "job_submission": "rayx has no job server; run jobs with `rayx run`",
-    "util.placement_group": _NO_PLACEMENT_GROUPS,
     "util.state": "rayx has no state API; `rayx status` and `rayx jobs` show nodes and jobs",
     "util.collective": "collective communication is not implemented",
     "util.metrics": "custom metrics are not implemented",

@@ -134,8 +134,13 @@ def _label_selector(name: str, value: Any) -> None:
 
 
 def _placement_group(name: str, value: Any) -> None:
-    if value != "default":  # Ray's own default: no placement group.
-        raise _not_supported(f"the option '{name}'", "rayx has no placement groups")
+    from rayx.util.placement_group import PlacementGroup
+
+    # "default" (Ray's default: none, or the parent's when it captures child tasks) or a group.
+    if value != "default" and not isinstance(value, PlacementGroup):
+        raise ValueError(
+            f"The option '{name}' must be a PlacementGroup or 'default', got {value!r}."
+        )
 
 
 def _scheduling_strategy(name: str, value: Any) -> None:
@@ -178,11 +183,12 @@ _OPTIONS: dict[str, _Option] = {
     "runtime_env": _Option(_runtime_env, _BOTH),
     "label_selector": _Option(_label_selector, _BOTH),
     "placement_group": _Option(_placement_group, _BOTH),
+    # With placement_group (rayx.util.placement_group.resolve).
+    "placement_group_bundle_index": _Option(_integer(-1), _BOTH),
+    "placement_group_capture_child_tasks": _Option(_bool, _BOTH),
     # No-ops here, as they are in Ray for what rayx does: accepted silently.
     "enable_task_events": _Option(_bool, _BOTH),  # rayx keeps no task events to disable.
     "_metadata": _Option(_anything, _BOTH),  # Ray's libraries' private annotations.
-    "placement_group_bundle_index": _Option(_integer(-1), _BOTH),  # Only with a placement group.
-    "placement_group_capture_child_tasks": _Option(_anything, _BOTH),
     # Accepted for compatibility; rayx does not act on them (a warning, once).
     "object_store_memory": _Option(_non_negative, _BOTH, supported=False),
     "max_calls": _Option(_integer(0), _TASK, supported=False),

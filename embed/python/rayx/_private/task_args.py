@@ -7,7 +7,8 @@ buffers, of the tuple
 
 (an actor's creation task has no retry_exceptions: that place holds the actor's context, a dict
 of its name, namespace, handle meta, lifetime resources and env_vars, which its worker reads back;
-a task with runtime_env env_vars, or a generator task, has a `TaskEnv` there, which carries them).
+a task with runtime_env env_vars, a generator task or a task in a placement group has a `TaskEnv`
+there, which carries them).
 
 in which every top-level argument that is an ObjectRef has been replaced by
 ``DependencyArg(i)``, i being its index in the task's ``dependencies`` list (each distinct ref
@@ -38,12 +39,14 @@ class TaskEnv(NamedTuple):
     of an actor's generator method call): they travel in it.
 
     generator: "streaming" or "dynamic" for a generator task (see rayx.object_ref_generator),
-    None otherwise.
+    None otherwise. placement_group: ``(group id bytes, capture child tasks)`` for a task placed
+    in a placement group (rayx.util.placement_group), None otherwise.
     """
 
     retry_exceptions: Any
     env_vars: Optional[dict]
     generator: Optional[str] = None
+    placement_group: Optional[tuple] = None
 
 
 class DependencyArg:

@@ -157,9 +157,13 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             saved_env = None
             generator = None
             if type(retry_exceptions) is task_args.TaskEnv:
-                retry_exceptions, env_vars, generator = retry_exceptions
+                retry_exceptions, env_vars, generator, group = retry_exceptions
                 if env_vars:
                     saved_env = apply_env_vars(env_vars)
+                if group is not None or current._placement_group is not None:
+                    current.set_placement_group(group)
+            elif current._placement_group is not None:
+                current.set_placement_group(None)
             try:
                 _enter_user_code(task_id)
                 output = function(*args, **kwargs) if kwargs else function(*args)

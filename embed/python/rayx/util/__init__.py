@@ -2,6 +2,7 @@
 
 What is here: `ActorPool` (a fixed set of actors sharing work), `queue.Queue` (a FIFO queue
 held by an actor), `multiprocessing.Pool` (Python's ``multiprocessing.Pool`` API over actors),
+placement groups (`placement_group` and the names beside it, from the module of that name),
 `scheduling_strategies`, `accelerators` (accelerator type names), `get_node_ip_address` and
 `inspect_serializability`. Everything is ordinary Python over `rayx.remote`, actors, `get`,
 `wait` and `put`; the submodules load on first use.
@@ -16,15 +17,21 @@ from typing import Any, Optional
 from rayx._private import not_supported
 from rayx.util.actor_pool import ActorPool
 from rayx.util.check_serialize import inspect_serializability
+# As in Ray: these names bind over the submodule's own name, ray.util.placement_group.
+from rayx.util.placement_group import (
+    PlacementGroup,
+    get_current_placement_group,
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
 
 __all__ = [
-    "ActorPool", "get_current_placement_group", "get_node_ip_address", "inspect_serializability",
+    "ActorPool", "PlacementGroup", "get_current_placement_group", "get_node_ip_address",
+    "get_placement_group", "inspect_serializability", "placement_group", "placement_group_table",
+    "remove_placement_group",
 ]
-
-
-def get_current_placement_group() -> Optional[Any]:
-    """None: rayx has no placement groups, so no task or actor runs in one."""
-    return None
 
 
 def __getattr__(name: str) -> Any:
