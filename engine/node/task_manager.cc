@@ -629,7 +629,7 @@ void TaskManager::UnreserveBundles(const ResourceSet& demand, const ResourceSet&
         }
         break;
       case State::kRunning:
-        Cancel(ObjectID::ForReturn(task->spec.task_id, 0), /*force=*/true);
+        Cancel(task->spec.task_id, /*force=*/true, /*recursive=*/true);
         break;
       case State::kRemote:
         break;  // Groups are reserved on their owner's node: its tasks never leave it.
