@@ -67,6 +67,10 @@ void ClientRuntime::SetInterruptCheck(std::function<bool()> check) {
 JobID ClientRuntime::job_id() const { return context_->job_id(); }
 TaskID ClientRuntime::current_task() const { return context_->current_task(); }
 void ClientRuntime::SetCurrentTask(const TaskID& task_id) { context_->SetCurrentTask(task_id); }
+std::string ClientRuntime::job_namespace() const { return context_->job_namespace(); }
+void ClientRuntime::SetJobNamespace(std::string_view ns) {
+  context_->SetProcessNamespace(ns, /*actor=*/false);
+}
 
 StatusOr<ObjectID> ClientRuntime::Put(const OutgoingValue& value) { return objects_->Put(value); }
 Status ClientRuntime::PutItem(const ObjectID& id, const OutgoingValue& value) {

@@ -64,6 +64,9 @@ class ClientRuntime {
   JobID job_id() const;
   TaskID current_task() const;
   void SetCurrentTask(const TaskID& task_id);
+  std::string job_namespace() const;
+  // A driver's job namespace, before it submits anything.
+  void SetJobNamespace(std::string_view ns);
 
   // See ObjectClient and ReferenceCounter.
   StatusOr<ObjectID> Put(const OutgoingValue& value);

@@ -79,6 +79,8 @@ def init(
         ignore_reinit_error: when already initialized, return instead of raising.
         runtime_env: ``{"env_vars": {...}}``, set in the environment of every worker of the
             embedded node (and of the driver); other keys raise NotImplementedError.
+        namespace: the job's namespace, where its named actors live and `get_actor` looks
+            (None: an anonymous namespace of the job's own, as in Ray).
         **kwargs: other ray.init parameters are accepted and ignored, with a warning.
 
     Returns:

@@ -171,12 +171,13 @@ class ActorClass:
             self._class_id, self._blob = serialization.serialize_function(self._cls)
         worker.export_function(self._class_id, self._blob)
         name = self._cls.__qualname__
+        namespace = actor_options.get("namespace") or worker.current_namespace()
         placement, lifetime = actor_resources(actor_options)
         # A creation task has no retry_exceptions: its place in the arguments carries what the
         # actor's worker tells of itself (rayx.get_runtime_context() there).
         actor_context = {
             "name": actor_options.get("name") or "",
-            "namespace": actor_options.get("namespace") or "",
+            "namespace": namespace,
             "meta": self._meta,
             "resources": lifetime,
             "env_vars": options_lib.runtime_env_vars(actor_options),
@@ -197,7 +198,7 @@ class ActorClass:
             actor_options["max_task_retries"],
             max_concurrency,
             actor_options.get("name") or "",
-            actor_options.get("namespace") or "",
+            namespace,
             actor_options.get("lifetime") == "detached",
             bool(actor_options.get("get_if_exists")),
             self._meta_blob,
@@ -386,17 +387,18 @@ class _ActorMethodOptions:
 
 
 def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:
-    """Returns a handle to the live actor with this name (in namespace, default the shared one).
+    """Returns a handle to the live actor with this name in namespace (None: the current job's).
 
     Raises:
-        ValueError: no live actor has this name.
+        ValueError: no live actor has this name there, or namespace is "".
+        TypeError: namespace is not a string.
     """
     if not isinstance(name, str) or not name:
         raise ValueError("Please supply a non-empty value to get_actor")
-    if namespace is not None and not isinstance(namespace, str):
-        raise TypeError(f"namespace must be None or a string, not {type(namespace).__name__}")
+    if namespace is not None:
+        options_lib.validate_namespace(namespace)
     worker.auto_init()
-    actor_id, meta_blob = _rayx.get_actor(name, namespace or "")
+    actor_id, meta_blob = _rayx.get_actor(name, namespace or worker.current_namespace())
     return ActorHandle(actor_id, pickle.loads(meta_blob))
 
 

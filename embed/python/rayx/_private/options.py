@@ -126,6 +126,23 @@ def _runtime_env(name: str, value: Any) -> None:
             raise TypeError("runtime_env['env_vars'] must be a dict of str to str.")
 
 
+def validate_namespace(namespace: Any) -> None:
+    """Checks a namespace as Ray does: a non-empty string.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: the empty string.
+    """
+    if not isinstance(namespace, str):
+        raise TypeError(f"namespace must be None or a string, not {type(namespace).__name__}.")
+    if namespace == "":
+        raise ValueError('"" is not a valid namespace. Pass None to not specify a namespace.')
+
+
+def _namespace(name: str, value: Any) -> None:
+    validate_namespace(value)
+
+
 def _label_selector(name: str, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise ValueError(f"The option '{name}' must be a dict, not {type(value).__name__}.")
@@ -168,7 +185,7 @@ _OPTIONS: dict[str, _Option] = {
     "max_restarts": _Option(_integer(-1), _ACTOR),
     "max_task_retries": _Option(_integer(-1), _ACTOR),
     "max_concurrency": _Option(_integer(1), _ACTOR),
-    "namespace": _Option(_string, _ACTOR),
+    "namespace": _Option(_namespace, _ACTOR),
     "lifetime": _Option(_anything, _ACTOR),
     "get_if_exists": _Option(_bool, _ACTOR),
     "max_pending_calls": _Option(_integer(-1), _ACTOR),
