@@ -37,6 +37,7 @@ StatusOr<std::unique_ptr<ClientRuntime>> ClientRuntime::Connect(const std::strin
   const bool shared_store = !connection->remote();
   std::unique_ptr<ClientRuntime> r(new ClientRuntime());
   r->welcome_ = connection->welcome();
+  r->role_ = role;
   r->channel_ = std::make_unique<NodeChannel>(std::move(connection));
   r->io_ =
       std::make_unique<ValueIo>(r->welcome_.session_dir, &r->channel_->connection(), shared_store);
@@ -123,6 +124,13 @@ StatusOr<bool> ClientRuntime::NextTask(TaskToRun* task, bool* interrupted) {
 Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
                                bool retry) {
   return executor_->TaskDone(task_id, results, retry);
+}
+
+Status ClientRuntime::SetOutputName(std::string_view name) {
+  if (role_ == ClientRole::kDriver) {
+    return FailedPrecondition("only a worker has output that the node prefixes");
+  }
+  return executor_->SetOutputName(name);
 }
 
 bool ClientRuntime::TaskCancelled(const TaskID& task_id) { return executor_->Cancelled(task_id); }

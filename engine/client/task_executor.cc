@@ -95,6 +95,17 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
   return true;
 }
 
+Status TaskExecutor::SetOutputName(std::string_view name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (name == name_at_node_) return Status::OK();
+    name_at_node_ = name;
+  }
+  flatbuffers::FlatBufferBuilder b(64 + name.size());
+  return channel_->Send(
+      FinishEnvelope(b, wire::CreateTaskStarted(b, b.CreateString(name.data(), name.size()))));
+}
+
 bool TaskExecutor::HandleFrame(uint64_t link, const std::string& frame) {
   if (link != 0 || frame.empty()) return false;
   // Verified when it arrived.

@@ -55,6 +55,7 @@ def run(task: tuple) -> None:
         return
     finally:
         wm._flush()
+    _name_output(instance)
     is_async = any(
         inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
         for _, m in inspect.getmembers(type(instance), inspect.isfunction)
@@ -67,6 +68,20 @@ def run(task: tuple) -> None:
         _serve_threaded(instance, max_concurrency)
     else:
         _serve_in_order(instance)
+
+
+def _name_output(instance: Any) -> None:
+    """As in Ray, an actor whose class defines ``__repr__`` has its output lines prefixed with
+    its repr, taken once its constructor ran (``(Counter(id=3) pid=N)``), instead of its class
+    name. A repr that raises leaves the class name."""
+    if type(instance).__repr__ is object.__repr__:
+        return
+    try:
+        name = repr(instance)
+    except Exception:
+        return
+    if isinstance(name, str) and name:
+        _rayx.set_output_name(name)
 
 
 def _set_actor(task: tuple, context: dict) -> None:
