@@ -18,6 +18,11 @@ value of ``dependency_values[i]``. ObjectRefs nested deeper are pickled as Objec
 
 A top-level argument whose serialized size exceeds INLINE_THRESHOLD (e.g. a large numpy array) is
 put into the object store first and passed as a dependency, so it travels through shared memory.
+
+Arguments that hold out-of-band buffers (small numpy arrays) travel inline in format 2: the
+pickle of ``(2, data, buffers)``, data being the pickle of the tuple above with those buffers out
+of band, each buffer as bytes. The worker unpickles data over the bytes, so that such an array is
+read-only in the task, as an argument read from the object store is (and as in Ray).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from rayx._private.serialization import _PLAIN_TYPES, INLINE_THRESHOLD, VALUE, S
 from rayx.object_ref import ObjectRef
 
 ARGS_FORMAT = 1
+ARGS_FORMAT_BUFFERS = 2
 
 
 class TaskEnv(NamedTuple):
@@ -172,10 +178,12 @@ def _encode_general(
 
         args = tuple(put_if_large(a) for a in args)
         kwargs = {k: put_if_large(v) for k, v in kwargs.items()}
-        serialized = serialization.serialize(
-            (ARGS_FORMAT, args, kwargs, retry_exceptions), out_of_band=False
-        )
-    return EncodedArgs(serialized.data, list(dependencies), serialized.contained, keepalive)
+        serialized = serialization.serialize((ARGS_FORMAT, args, kwargs, retry_exceptions))
+    data = serialized.data
+    if serialized.buffers:  # Format 2: the buffers come back read-only (see the docstring).
+        buffers = [memoryview(b).tobytes() for b in serialized.buffers]
+        data = _dumps((ARGS_FORMAT_BUFFERS, data, buffers), 5)
+    return EncodedArgs(data, list(dependencies), serialized.contained, keepalive)
 
 
 def _argument_error(function_name: str, args: tuple, kwargs: dict, error: Exception) -> TypeError:
@@ -208,6 +216,8 @@ def decode_args(blob: bytes, dependency_values: Sequence[tuple]) -> tuple[tuple,
         if retry_exceptions is not None:  # A call without arguments: nothing to unpickle.
             return (), {}, retry_exceptions
     decoded = serialization.pickle.loads(blob)
+    if type(decoded) is tuple and len(decoded) == 3 and decoded[0] == ARGS_FORMAT_BUFFERS:
+        decoded = serialization.pickle.loads(decoded[1], buffers=decoded[2])
     if not isinstance(decoded, tuple) or not decoded or decoded[0] != ARGS_FORMAT:
         raise ValueError("unknown args_blob format")
     _, args, kwargs, retry_exceptions = decoded
