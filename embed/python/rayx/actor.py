@@ -183,13 +183,20 @@ class ActorClass:
             "env_vars": options_lib.runtime_env_vars(actor_options),
         }
         encoded = task_args.encode_args(name, args, kwargs, actor_context, worker.put_serialized)
+        blob = encoded.blob
+        if (actor_options.get("runtime_env") or {}).get("working_dir") is not None or (
+            actor_options.get("runtime_env") or {}
+        ).get("py_modules"):
+            from rayx._private import runtime_env  # working_dir and py_modules: copied now.
+
+            blob = task_args.with_place(blob, runtime_env.prepare(actor_options["runtime_env"]))
         max_concurrency = actor_options.get("max_concurrency")
         if max_concurrency is None:
             max_concurrency = DEFAULT_ASYNC_CONCURRENCY if self._meta["is_async"] else 1
         actor_id, meta_blob = _rayx.create_actor(
             self._class_id,
             name,
-            encoded.blob,
+            blob,
             encoded.dependencies,
             encoded.contained,
             placement,

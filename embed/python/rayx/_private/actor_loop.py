@@ -21,7 +21,7 @@ from typing import Any
 
 import _rayx
 
-from rayx._private import current, task_args, worker
+from rayx._private import current, runtime_env, task_args, worker
 from rayx._private import worker_main as wm
 from rayx._private.serialization import SYSTEM_ERROR
 
@@ -35,12 +35,17 @@ def run(task: tuple) -> None:
      _retries, gpu_ids, _creation, _method, max_concurrency) = task[:12]
     wm.set_gpu_ids(gpu_ids)
     try:
+        place, args_blob = task_args.split_place(args_blob)
+        if place is not None:  # working_dir and py_modules, for good (the worker is the actor's).
+            runtime_env.apply(place)
         cls = wm._load_function(function_id, function_blob)
         args, kwargs, actor_context = task_args.decode_args(args_blob, dependency_values)
         actor_context = actor_context if isinstance(actor_context, dict) else {}
         _set_actor(task, actor_context)
         if actor_context.get("env_vars"):  # The actor's worker is its own: set for good.
             wm.apply_env_vars(actor_context["env_vars"])
+        if actor_context.get("runtime_env"):  # working_dir and py_modules, for good too.
+            runtime_env.apply(actor_context["runtime_env"])
         current.set_task(task_id, name, getattr(cls, "__init__", None), current.actor().resources)
         wm._in_user_code = True
         try:

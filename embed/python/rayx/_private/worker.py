@@ -9,6 +9,7 @@ way Ray does, turn values to and from their serialized form, and leave the work 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import threading
 import time
@@ -105,6 +106,7 @@ def init(
         if address in ("local", ""):
             address = None
         env_vars = _job_env_vars(runtime_env, attaching=address is not None)
+        place = _job_place(runtime_env, attaching=address is not None)
         if address is not None:
             if num_cpus is not None or num_gpus is not None or resources:
                 raise ValueError(
@@ -115,6 +117,12 @@ def init(
         else:
             node = _check_node_resources(num_cpus, num_gpus, resources, object_store_memory)
             os.environ.update(env_vars)  # The node's workers inherit them.
+            from rayx._private import runtime_env as runtime_env_lib
+
+            if place is not None:  # And where they run.
+                os.environ[runtime_env_lib.JOB_PLACE_VARIABLE] = json.dumps(place)
+            else:  # Not an earlier driver's (this process's parent's).
+                os.environ.pop(runtime_env_lib.JOB_PLACE_VARIABLE, None)
             address = _rayx.start_node(*node)
             try:
                 info = _rayx.connect(address, namespace)
@@ -158,6 +166,28 @@ def _job_env_vars(runtime_env: Optional[dict], attaching: bool) -> dict:
             "tasks and actors instead (see the API compatibility table in rayx's README)."
         )
     return {name: os.path.expandvars(value) for name, value in env_vars.items()}
+
+
+def _job_place(runtime_env: Optional[dict], attaching: bool) -> Optional[dict]:
+    """The copies of init's working_dir and py_modules, for every worker of the job.
+
+    Raises:
+        NotImplementedError: either of them when attaching to a running node (whose workers
+            start without them); give them to the tasks and actors instead.
+    """
+    if not runtime_env or (
+        runtime_env.get("working_dir") is None and not runtime_env.get("py_modules")
+    ):
+        return None
+    if attaching:
+        raise NotImplementedError(
+            "rayx does not support runtime_env working_dir and py_modules in rayx.init when "
+            "attaching to a running node yet: its workers start without them; give them to the "
+            "tasks and actors instead (see the API compatibility table in rayx's README)."
+        )
+    from rayx._private import runtime_env as runtime_env_lib
+
+    return runtime_env_lib.prepare_for_job(runtime_env)
 
 
 def _local_socket(address: str) -> str:
