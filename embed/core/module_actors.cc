@@ -109,6 +109,19 @@ PyObject* KillActor(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
+// set_output_name(name): an actor's worker names its output lines (its __repr__).
+PyObject* SetOutputName(PyObject*, PyObject* arg) {
+  Py_ssize_t size = 0;
+  const char* name = PyUnicode_AsUTF8AndSize(arg, &size);
+  if (name == nullptr) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  std::string_view view(name, static_cast<size_t>(size));
+  Status status = WithoutGil([&] { return runtime->SetOutputName(view); });
+  if (!status.ok()) return RaiseStatus(status);
+  Py_RETURN_NONE;
+}
+
 // Handle counts keep the GIL: they never wait for the node.
 PyObject* AddActorRef(PyObject*, PyObject* arg) {
   ActorID id;
@@ -140,6 +153,8 @@ void AddActorMethods(std::vector<PyMethodDef>* methods) {
           {"get_actor", Entry<GetActor>, METH_VARARGS,
            "get_actor(name, namespace) -> (actor_id, meta)"},
           {"kill_actor", Entry<KillActor>, METH_VARARGS, "kill_actor(actor_id, no_restart)"},
+          {"set_output_name", Entry<SetOutputName>, METH_O,
+           "set_output_name(name): this actor's output lines are prefixed with name."},
           {"add_actor_ref", Entry<AddActorRef>, METH_O,
            "This process holds one more handle to the actor."},
           {"remove_actor_ref", Entry<RemoveActorRef>, METH_O,

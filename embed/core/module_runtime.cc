@@ -76,7 +76,8 @@ bool g_connecting = false;  // Guarded by the GIL.
 
 PyObject* Connect(PyObject*, PyObject* args) {
   const char* path;
-  if (!PyArg_ParseTuple(args, "s", &path)) return nullptr;
+  const char* job_namespace = "";
+  if (!PyArg_ParseTuple(args, "s|s", &path, &job_namespace)) return nullptr;
   if (CurrentRuntime() != nullptr || g_connecting) {
     return RaiseStatus(FailedPrecondition("already connected to a node"));
   }
@@ -87,6 +88,7 @@ PyObject* Connect(PyObject*, PyObject* args) {
   g_connecting = false;
   if (!runtime.ok()) return RaiseStatus(runtime.status());
   (*runtime)->SetInterruptCheck(PythonSignalPending);
+  (*runtime)->SetJobNamespace(job_namespace);
   std::shared_ptr<ClientRuntime> installed = std::move(runtime).value();
   InstallRuntime(installed);
   return WelcomeDict(*installed);
@@ -113,11 +115,13 @@ PyObject* Context(PyObject*, PyObject*) {
   const WelcomeInfo& w = runtime->welcome();
   TaskID task = runtime->current_task();
   JobID job = runtime->job_id();
-  return Py_BuildValue("{s:y#,s:y#,s:y#,s:y#}", "job_id", job.Binary().data(),
+  std::string job_namespace = runtime->job_namespace();
+  return Py_BuildValue("{s:y#,s:y#,s:y#,s:y#,s:s#}", "job_id", job.Binary().data(),
                        (Py_ssize_t)JobID::kSize, "node_id", w.node_id.Binary().data(),
                        (Py_ssize_t)NodeID::kSize, "worker_id", w.worker_id.Binary().data(),
                        (Py_ssize_t)WorkerID::kSize, "task_id", task.Binary().data(),
-                       (Py_ssize_t)TaskID::kSize);
+                       (Py_ssize_t)TaskID::kSize, "namespace", job_namespace.data(),
+                       (Py_ssize_t)job_namespace.size());
 }
 
 // actor_id_of(creation_task_id): the id of the actor that the creation task creates.
@@ -182,7 +186,8 @@ void AddRuntimeMethods(std::vector<PyMethodDef>* methods) {
            "start_node(num_cpus, num_gpus, resources, object_store_memory) -> socket path"},
           {"stop_node", Entry<StopNode>, METH_NOARGS, "Stops the node embedded in this process."},
           {"connect", Entry<Connect>, METH_VARARGS,
-           "connect(socket_path) -> dict: connects as the driver."},
+           "connect(socket_path, namespace=\"\") -> dict: connects as the driver of a job in "
+           "namespace."},
           {"disconnect", Entry<Disconnect>, METH_NOARGS,
            "Closes the connection to the node; calls waiting in other threads raise EngineError."},
           {"is_connected", Entry<IsConnected>, METH_NOARGS, "True while connected to a node."},

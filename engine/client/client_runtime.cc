@@ -37,6 +37,7 @@ StatusOr<std::unique_ptr<ClientRuntime>> ClientRuntime::Connect(const std::strin
   const bool shared_store = !connection->remote();
   std::unique_ptr<ClientRuntime> r(new ClientRuntime());
   r->welcome_ = connection->welcome();
+  r->role_ = role;
   r->channel_ = std::make_unique<NodeChannel>(std::move(connection));
   r->io_ =
       std::make_unique<ValueIo>(r->welcome_.session_dir, &r->channel_->connection(), shared_store);
@@ -67,6 +68,10 @@ void ClientRuntime::SetInterruptCheck(std::function<bool()> check) {
 JobID ClientRuntime::job_id() const { return context_->job_id(); }
 TaskID ClientRuntime::current_task() const { return context_->current_task(); }
 void ClientRuntime::SetCurrentTask(const TaskID& task_id) { context_->SetCurrentTask(task_id); }
+std::string ClientRuntime::job_namespace() const { return context_->job_namespace(); }
+void ClientRuntime::SetJobNamespace(std::string_view ns) {
+  context_->SetProcessNamespace(ns, /*actor=*/false);
+}
 
 StatusOr<ObjectID> ClientRuntime::Put(const OutgoingValue& value) { return objects_->Put(value); }
 Status ClientRuntime::PutItem(const ObjectID& id, const OutgoingValue& value) {
@@ -123,6 +128,13 @@ StatusOr<bool> ClientRuntime::NextTask(TaskToRun* task, bool* interrupted) {
 Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
                                bool retry) {
   return executor_->TaskDone(task_id, results, retry);
+}
+
+Status ClientRuntime::SetOutputName(std::string_view name) {
+  if (role_ == ClientRole::kDriver) {
+    return FailedPrecondition("only a worker has output that the node prefixes");
+  }
+  return executor_->SetOutputName(name);
 }
 
 bool ClientRuntime::TaskCancelled(const TaskID& task_id, int wait_ms) {

@@ -64,6 +64,11 @@ class ClientRuntime {
   JobID job_id() const;
   TaskID current_task() const;
   void SetCurrentTask(const TaskID& task_id);
+  std::string job_namespace() const;
+  // A worker: see TaskExecutor::SetOutputName.
+  Status SetOutputName(std::string_view name);
+  // A driver's job namespace, before it submits anything.
+  void SetJobNamespace(std::string_view ns);
 
   // See ObjectClient and ReferenceCounter.
   StatusOr<ObjectID> Put(const OutgoingValue& value);
@@ -110,6 +115,7 @@ class ClientRuntime {
   ClientRuntime() = default;
 
   WelcomeInfo welcome_;
+  ClientRole role_ = ClientRole::kDriver;
   std::atomic<bool> disconnected_{false};
   // Declared in the order they are built; destroyed in reverse, the channel last.
   std::unique_ptr<NodeChannel> channel_;

@@ -42,13 +42,16 @@ void DirectSubmitter::RememberFunction(const std::string& function_id, ByteSpan 
 
 bool DirectSubmitter::TrySubmit(const TaskSubmission& task, const TaskID& task_id,
                                 const TaskID& parent, uint32_t depth, const std::string& shape,
-                                bool* request_lease) {
+                                std::string_view job_namespace, bool* request_lease) {
   std::optional<Target> target = PickLease(task, task_id, shape, request_lease);
-  if (!target.has_value() || !SendDirect(*target, task, task_id, depth)) return false;
+  if (!target.has_value() || !SendDirect(*target, task, task_id, depth, job_namespace)) {
+    return false;
+  }
   flatbuffers::FlatBufferBuilder b(256 + task.args.size);
   SpecExtras extras;
   extras.direct_worker = &target->worker_id;
   extras.parent = parent;
+  extras.job_namespace = job_namespace;
   auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   std::string_view announcement = FinishEnvelope(b, wire::CreateSubmitTask(b, spec));
   std::unique_lock<std::mutex> lock(mu_);
@@ -81,9 +84,12 @@ std::optional<DirectSubmitter::Target> DirectSubmitter::PickLease(const TaskSubm
 }
 
 bool DirectSubmitter::SendDirect(const Target& target, const TaskSubmission& task,
-                                 const TaskID& task_id, uint32_t depth) {
+                                 const TaskID& task_id, uint32_t depth,
+                                 std::string_view job_namespace) {
   flatbuffers::FlatBufferBuilder b(256 + task.args.size + target.blob.size());
-  auto spec = BuildTaskSpec(b, task, task_id, depth);
+  SpecExtras extras;
+  extras.job_namespace = job_namespace;
+  auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> function_blob;
   if (!target.blob.empty()) {
     function_blob =

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -61,7 +62,8 @@ class DirectSubmitter {
   // the node: true. Otherwise false, and *request_lease says whether to ask for a lease after the
   // task went the node's path (RequestLease).
   bool TrySubmit(const TaskSubmission& task, const TaskID& task_id, const TaskID& parent,
-                 uint32_t depth, const std::string& shape, bool* request_lease);
+                 uint32_t depth, const std::string& shape, std::string_view job_namespace,
+                 bool* request_lease);
   void RequestLease(const TaskSubmission& task, const std::string& shape);
 
   // A message about to go to the node names these ids: the ones that are results of this
@@ -111,7 +113,7 @@ class DirectSubmitter {
                                   const std::string& shape, bool* request_lease);
   // Sends the task to the leased worker; false (and nothing in flight) when the link is gone.
   bool SendDirect(const Target& target, const TaskSubmission& task, const TaskID& task_id,
-                  uint32_t depth);
+                  uint32_t depth, std::string_view job_namespace);
   // The task sent to target waits in the channel now (see Lease::in_flight); gives the lease back
   // if the node asked for it and nothing else is in flight. REQUIRES: lock holds mu_; it may be
   // released.

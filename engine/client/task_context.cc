@@ -13,6 +13,8 @@ struct ThreadTask {
   uint64_t attempt = 0;  // In the high bits of the submission counter (see SetCurrentTask).
   uint64_t submitted = 0;
   uint32_t put = 0;
+  bool has_namespace = false;  // SetTaskNamespace was called for the thread's task.
+  std::string job_namespace;
 };
 thread_local ThreadTask t_task;
 
@@ -37,6 +39,25 @@ void TaskContext::SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> 
   t_task.depth = depth.value_or(last_depth_.load());
   t_task.submitted = 0;
   t_task.put = 0;
+}
+
+std::string TaskContext::job_namespace() const {
+  if (t_task.has_namespace) return t_task.job_namespace;
+  std::lock_guard<std::mutex> lock(mu_);
+  return process_namespace_;
+}
+
+void TaskContext::SetProcessNamespace(std::string_view ns, bool actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  process_namespace_ = ns;
+  if (actor) actor_process_ = true;
+  t_task.has_namespace = false;
+}
+
+void TaskContext::SetTaskNamespace(std::string_view ns) {
+  if (actor_process_) return;
+  t_task.has_namespace = true;
+  t_task.job_namespace.assign(ns.data(), ns.size());  // Reuses the thread's buffer.
 }
 
 TaskID TaskContext::NextTaskId() {

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "engine/base/ids.h"
 
@@ -38,6 +40,16 @@ class TaskContext {
   void SetCurrentTask(const TaskID& task_id, std::optional<uint32_t> depth = std::nullopt,
                       uint32_t attempt = 0);
 
+  // The namespace of the job the calling thread works for, which the tasks it submits carry
+  // (protocol.fbs TaskSpec.job_namespace): the calling thread's task's (SetTaskNamespace), else
+  // the process's.
+  std::string job_namespace() const;
+  // The process's namespace: a driver's job's, or an actor's (its creation task's). In an actor's
+  // process, SetTaskNamespace is ignored from then on: its calls work for the actor's job.
+  void SetProcessNamespace(std::string_view ns, bool actor);
+  // The calling thread's task works for a job of this namespace, until its next task.
+  void SetTaskNamespace(std::string_view ns);
+
   // The id of the next task the calling thread submits, and that task's depth.
   TaskID NextTaskId();
   uint32_t ChildDepth() const;
@@ -52,6 +64,8 @@ class TaskContext {
   mutable std::mutex mu_;
   // The process's task, for threads that have none of their own.
   const TaskID process_task_;
+  std::string process_namespace_;  // GUARDED_BY(mu_)
+  std::atomic<bool> actor_process_{false};
   uint64_t submitted_ = 0;  // GUARDED_BY(mu_)
   uint32_t put_ = 0;        // GUARDED_BY(mu_)
 };

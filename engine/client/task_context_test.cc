@@ -121,5 +121,38 @@ TEST_F(TaskContextTest, ChildDepthIsOneBelowTheTask) {
   EXPECT_EQ(other_depth, 4u);
 }
 
+TEST_F(TaskContextTest, JobNamespaceIsTheTasksElseTheProcesss) {
+  TaskContext driver(driver_, job_);
+  EXPECT_EQ(driver.job_namespace(), "");
+  driver.SetProcessNamespace("colors", /*actor=*/false);
+  EXPECT_EQ(driver.job_namespace(), "colors");
+  std::string seen;
+  std::thread other([&] { seen = driver.job_namespace(); });  // Every thread of the driver.
+  other.join();
+  EXPECT_EQ(seen, "colors");
+
+  // A worker: each task's namespace, on the thread that runs it.
+  TaskContext worker(TaskID(), job_);
+  worker.SetTaskNamespace("fruits");
+  EXPECT_EQ(worker.job_namespace(), "fruits");
+  std::thread idle([&] { seen = worker.job_namespace(); });
+  idle.join();
+  EXPECT_EQ(seen, "");
+  worker.SetTaskNamespace("colors");
+  EXPECT_EQ(worker.job_namespace(), "colors");
+
+  // An actor's worker keeps its creation's for every call, whoever made the call.
+  TaskContext actor(TaskID(), job_);
+  actor.SetProcessNamespace("actors", /*actor=*/true);
+  actor.SetTaskNamespace("callers");
+  EXPECT_EQ(actor.job_namespace(), "actors");
+  std::thread call([&] {
+    actor.SetTaskNamespace("callers");
+    seen = actor.job_namespace();
+  });
+  call.join();
+  EXPECT_EQ(seen, "actors");
+}
+
 }  // namespace
 }  // namespace rayx

@@ -61,6 +61,13 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     task->cancelled = cancelled_.count(task->task_id) != 0;
   }
   context_->SetCurrentTask(task->task_id, spec->depth(), execute->attempt());
+  std::string_view job_namespace =
+      spec->job_namespace() == nullptr ? std::string_view() : spec->job_namespace()->string_view();
+  if (spec->actor_creation()) {
+    context_->SetProcessNamespace(job_namespace, /*actor=*/true);
+  } else {
+    context_->SetTaskNamespace(job_namespace);
+  }
   task->function_id = BytesOf(spec->function_id());
   task->has_function_blob = execute->function_blob() != nullptr;
   task->function_blob = BytesOf(execute->function_blob());
@@ -95,6 +102,17 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
     }
   }
   return true;
+}
+
+Status TaskExecutor::SetOutputName(std::string_view name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (name == name_at_node_) return Status::OK();
+    name_at_node_ = name;
+  }
+  flatbuffers::FlatBufferBuilder b(64 + name.size());
+  return channel_->Send(
+      FinishEnvelope(b, wire::CreateTaskStarted(b, b.CreateString(name.data(), name.size()))));
 }
 
 bool TaskExecutor::HandleFrame(uint64_t link, const std::string& frame) {

@@ -23,6 +23,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -50,6 +51,9 @@ class TaskExecutor {
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   // The task is done with these results (retry: it failed in a way that is to be retried).
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
+  // The node prefixes this worker's output lines with name from now on (an actor's __repr__),
+  // until the node sends it another task.
+  Status SetOutputName(std::string_view name);
   // Whether the node said that task_id is cancelled, after reading what has arrived (waiting up
   // to wait_ms for another thread's read to end, see NodeConnection::ReadArrived; 0: when another
   // thread reads, it routes what arrives anyway, and this answers from what it routed).

@@ -43,12 +43,16 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   }
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> parent;
   if (!extras.parent.IsNil()) parent = b.CreateVector(extras.parent.data(), TaskID::kSize);
+  flatbuffers::Offset<flatbuffers::String> job_namespace;
+  if (!extras.job_namespace.empty()) {
+    job_namespace = b.CreateString(extras.job_namespace.data(), extras.job_namespace.size());
+  }
   uint32_t num_returns = extras.actor_creation ? 0 : task.num_returns;
   return wire::CreateTaskSpec(
       b, id, function_id, name, args, deps, contained, num_returns, resources, task.max_retries,
       task.retry_exceptions, actor_id, method, extras.actor_creation, extras.max_concurrency, depth,
       PackIds(b, task.contained_actors), worker, affinity, task.affinity_soft, task.spread,
-      /*refusable=*/false, parent, /*attempt=*/0, task.streaming);
+      /*refusable=*/false, parent, /*attempt=*/0, task.streaming, job_namespace);
 }
 
 }  // namespace rayx

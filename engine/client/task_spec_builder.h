@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "engine/base/ids.h"
 #include "engine/client/client_types.h"
@@ -19,6 +20,7 @@ struct SpecExtras {
   bool actor_creation = false;              // An actor's creation task: no returns.
   int max_concurrency = 0;                  // Creation only.
   TaskID parent;  // The submitting task (TaskContext::current_task), for the node's log.
+  std::string_view job_namespace;  // TaskContext::job_namespace of the submitting thread.
 };
 
 // The spec of a task as the node and workers read it.

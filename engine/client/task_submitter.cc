@@ -30,14 +30,17 @@ StatusOr<std::vector<ObjectID>> TaskSubmitter::SubmitTask(const TaskSubmission& 
   }
   uint32_t depth = context_->ChildDepth();
   TaskID parent = context_->current_task();
+  std::string job_namespace = context_->job_namespace();
   std::string shape = DirectShape(task);
   bool request_lease = false;
-  if (!shape.empty() && direct_->TrySubmit(task, task_id, parent, depth, shape, &request_lease)) {
+  if (!shape.empty() &&
+      direct_->TrySubmit(task, task_id, parent, depth, shape, job_namespace, &request_lease)) {
     return returns;
   }
   flatbuffers::FlatBufferBuilder b(256 + task.args.size);
   SpecExtras extras;
   extras.parent = parent;
+  extras.job_namespace = job_namespace;
   auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   direct_->PromoteNamed(task.dependencies);
   direct_->PromoteNamed(task.contained);
@@ -93,6 +96,8 @@ StatusOr<ActorLookup> TaskSubmitter::CreateActor(const ActorCreation& creation) 
   extras.actor_creation = true;
   extras.max_concurrency = creation.max_concurrency;
   extras.parent = context_->current_task();
+  std::string job_namespace = context_->job_namespace();
+  extras.job_namespace = job_namespace;
   auto spec = BuildTaskSpec(b, task, task_id, /*depth=*/0, extras);
   auto lifetime = PackResources(b, creation.lifetime_resources);
   auto actor_name = b.CreateString(creation.name);

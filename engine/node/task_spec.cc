@@ -22,7 +22,8 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> Bytes(flatbuffers::FlatBufferB
 size_t ExecuteTaskBound(const TaskSpec& spec, const ExecuteExtras& extras) {
   size_t bound = 8 * kTableOverhead + TaskID::kSize + ActorID::kSize + spec.function_id.size() +
                  spec.name.size() + spec.args.size() + spec.method.size() +
-                 spec.dependencies.size() * ObjectID::kSize + kMaxGpuIds * sizeof(int32_t);
+                 spec.job_namespace.size() + spec.dependencies.size() * ObjectID::kSize +
+                 kMaxGpuIds * sizeof(int32_t);
   if (extras.function_blob != nullptr) bound += extras.function_blob->size();
   for (const StoredValue* value : extras.dependency_values) bound += StoredValueWireBound(*value);
   if (!spec.is_actor_call() && !spec.actor_creation) {
@@ -70,6 +71,7 @@ StatusOr<TaskSpec> ParseTaskSpec(const wire::TaskSpec* spec) {
     RAYX_ASSIGN_OR_RETURN(out.parent, UnpackId<TaskID>(spec->parent()));
   }
   out.streaming = spec->streaming();
+  if (spec->job_namespace() != nullptr) out.job_namespace = spec->job_namespace()->str();
   if (spec->direct_worker() != nullptr && spec->direct_worker()->size() != 0) {
     RAYX_ASSIGN_OR_RETURN(out.direct_worker, UnpackId<WorkerID>(spec->direct_worker()));
   }
@@ -97,6 +99,8 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
   if (!spec.actor_id.IsNil()) actor_id = b.CreateVector(spec.actor_id.data(), ActorID::kSize);
   auto method = b.CreateString(spec.method);
+  flatbuffers::Offset<flatbuffers::String> job_namespace;
+  if (!spec.job_namespace.empty()) job_namespace = b.CreateString(spec.job_namespace);
   wire::TaskSpecBuilder sb(b);
   sb.add_task_id(task_id);
   sb.add_function_id(function_id);
@@ -116,6 +120,7 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   sb.add_depth(spec.depth);
   sb.add_refusable(refusable);
   sb.add_attempt(attempt);
+  if (!job_namespace.IsNull()) sb.add_job_namespace(job_namespace);
   return sb.Finish();
 }
 
@@ -147,6 +152,8 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   }
   flatbuffers::Offset<flatbuffers::String> method;
   if (spec.is_actor_call()) method = b.CreateString(spec.method);
+  flatbuffers::Offset<flatbuffers::String> job_namespace;
+  if (!spec.job_namespace.empty()) job_namespace = b.CreateString(spec.job_namespace);
   // A task's worker is told what it holds (get_assigned_resources); an actor's knows its own.
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> resources;
   if (!spec.is_actor_call() && !spec.actor_creation) {
@@ -173,6 +180,7 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   }
   // An actor's calls run at the depth of the actor's worker, which the node never tells.
   if (spec.actor_id.IsNil() && !spec.actor_creation) sb.add_depth(spec.depth);
+  if (!job_namespace.IsNull()) sb.add_job_namespace(job_namespace);
   auto wire_spec = sb.Finish();
 
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;

@@ -49,6 +49,7 @@ struct TaskSpec {
   bool spread = false;
   // A generator task (protocol.fbs): it runs on its owner's node, never forwarded to a member.
   bool streaming = false;
+  std::string job_namespace;  // The namespace of the job the task works for (protocol.fbs).
   // Not on the wire: forwarded by another member (a Role::Node client), so it runs here and is
   // never placed elsewhere; that member keeps its lineage.
   bool from_peer = false;

@@ -194,6 +194,39 @@ TEST(TaskSpecTest, ExecuteTaskOfACreationAndOfACall) {
   EXPECT_EQ(execute->function_blob(), nullptr);
 }
 
+// The job's namespace travels with the task: from the client's spec to the node's, on to the
+// worker (ExecuteTask) and to a member the task is forwarded to; none when the spec had none.
+TEST(TaskSpecTest, JobNamespaceGoesWhereTheTaskGoes) {
+  TaskID id = TaskID::FromRandom();
+  SpecFrame f;
+  auto task_id = f.b.CreateVector(id.data(), TaskID::kSize);
+  auto ns = f.b.CreateString("colors");
+  wire::TaskSpecBuilder sb(f.b);
+  sb.add_task_id(task_id);
+  sb.add_job_namespace(ns);
+  Finish(&f, sb.Finish());
+  StatusOr<TaskSpec> parsed = ParseTaskSpec(f.spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->job_namespace, "colors");
+
+  flatbuffers::FlatBufferBuilder b;
+  StatusOr<std::string_view> bytes = BuildExecuteTask(b, *parsed, ExecuteExtras());
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(StringOf(ParseExecute(*bytes)->spec()->job_namespace()), "colors");
+
+  SpecFrame forwarded;
+  Finish(&forwarded, BuildTaskSpec(forwarded.b, *parsed));
+  StatusOr<TaskSpec> there = ParseTaskSpec(forwarded.spec);
+  ASSERT_TRUE(there.ok()) << there.status();
+  EXPECT_EQ(there->job_namespace, "colors");
+
+  parsed->job_namespace.clear();
+  flatbuffers::FlatBufferBuilder nb;
+  bytes = BuildExecuteTask(nb, *parsed, ExecuteExtras());
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(ParseExecute(*bytes)->spec()->job_namespace(), nullptr);
+}
+
 TEST(TaskSpecTest, TooManyLargeInlineArgumentsDoNotFit) {
   TaskSpec spec;
   spec.task_id = TaskID::FromRandom();

@@ -1,8 +1,8 @@
 #include "engine/worker/output_forwarder.h"
 
-#include <unistd.h>
-
+#include <cstdint>
 #include <cstdlib>
+#include <string_view>
 
 #include "engine/loop/callback_guard.h"
 
@@ -15,22 +15,9 @@ struct OutputForwarder::Handle {
   bool closed = false;     // The close callback ran.
 };
 
-namespace {
-
-void WriteAll(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) return;  // The terminal went away; output is best effort.
-    done += static_cast<size_t>(n);
-  }
-}
-
-}  // namespace
-
-OutputForwarder::OutputForwarder(EventLoop* loop, int target_fd,
+OutputForwarder::OutputForwarder(EventLoop* loop, OutputSink* sink,
                                  std::function<std::string()> prefix)
-    : target_fd_(target_fd), prefix_(std::move(prefix)), handle_(new Handle) {
+    : sink_(sink), prefix_(std::move(prefix)), handle_(new Handle) {
   uv_pipe_init(loop->uv(), &handle_->pipe, 0);
   handle_->owner = this;
   handle_->pipe.data = handle_;
@@ -92,23 +79,16 @@ void OutputForwarder::OnData(const char* data, size_t n) {
 
 void OutputForwarder::Flush(bool all) {
   if (partial_.empty()) return;
-  std::string out;
-  size_t start = 0;
-  std::string prefix;
-  while (true) {
-    size_t nl = partial_.find('\n', start);
-    if (nl == std::string::npos) break;
-    if (prefix.empty()) prefix = prefix_();
-    out.append(prefix).append(partial_, start, nl - start + 1);
-    start = nl + 1;
+  size_t end = partial_.rfind('\n');
+  end = end == std::string::npos ? 0 : end + 1;  // Past the last whole line.
+  if (all && end < partial_.size()) {
+    partial_.push_back('\n');
+    end = partial_.size();
   }
-  if (all && start < partial_.size()) {
-    if (prefix.empty()) prefix = prefix_();
-    out.append(prefix).append(partial_, start, std::string::npos).push_back('\n');
-    start = partial_.size();
-  }
-  partial_.erase(0, start);
-  if (!out.empty()) WriteAll(target_fd_, out);
+  if (end == 0) return;
+  sink_->Write(prefix_(), reinterpret_cast<uintptr_t>(this),
+               std::string_view(partial_).substr(0, end));
+  partial_.erase(0, end);
 }
 
 }  // namespace rayx

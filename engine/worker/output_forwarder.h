@@ -1,8 +1,6 @@
-// OutputForwarder: copies a worker's stdout or stderr to the node's own, line by line, each line
-// prefixed with the worker's current task name and pid, as in "(chatty pid=4242) hello".
-//
-// Lines are written whole with one write(2) each, so lines from different workers never interleave
-// within a line. A partial last line is written when the stream ends.
+// OutputForwarder: copies a worker's stdout or stderr to an OutputSink (the node's own stream),
+// line by line, each line prefixed with the worker's current task name (or its actor's) and pid,
+// as in "(chatty pid=4242) hello". A partial last line is written when the stream ends.
 // If forwarding throws (out of memory), the exception is logged, the text buffered so far is
 // dropped, and forwarding goes on; no exception crosses a libuv frame.
 // Thread: loop thread only.
@@ -14,13 +12,15 @@
 #include <string>
 
 #include "engine/loop/event_loop.h"
+#include "engine/worker/output_sink.h"
 
 namespace rayx {
 
 class OutputForwarder {
  public:
-  // prefix() is asked for the current prefix each time a line is written.
-  OutputForwarder(EventLoop* loop, int target_fd, std::function<std::string()> prefix);
+  // prefix() is asked for the current prefix each time lines are written. sink must outlive the
+  // forwarder.
+  OutputForwarder(EventLoop* loop, OutputSink* sink, std::function<std::string()> prefix);
   ~OutputForwarder();  // Closes the pipe if it is still open.
 
   // The pipe to hand to uv_spawn as the child's stdout or stderr (UV_CREATE_PIPE |
@@ -35,7 +35,7 @@ class OutputForwarder {
   void OnData(const char* data, size_t n);
   void Flush(bool all);
 
-  int target_fd_;
+  OutputSink* sink_;
   std::function<std::string()> prefix_;
   std::string partial_;
   Handle* handle_;  // Owned; deleted in the uv close callback.

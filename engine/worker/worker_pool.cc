@@ -33,7 +33,13 @@ void CloseProcessHandle(uv_process_t* process) {
 }  // namespace
 
 WorkerPool::WorkerPool(EventLoop* loop, WorkerPoolOptions options)
-    : loop_(loop), options_(std::move(options)) {}
+    : loop_(loop), options_(std::move(options)) {
+  std::string warning;
+  LogDedupOptions dedup = LogDedupOptions::FromEnvironment(&warning);
+  if (!warning.empty()) RAYX_LOG(Warning) << warning;
+  stdout_sink_ = std::make_unique<OutputSink>(loop_, STDOUT_FILENO, dedup);
+  stderr_sink_ = std::make_unique<OutputSink>(loop_, STDERR_FILENO, dedup);
+}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -55,8 +61,8 @@ Status WorkerPool::StartWorker() {
     return "(" + (raw->task_name.empty() ? std::string("worker") : raw->task_name) +
            " pid=" + std::to_string(raw->pid) + ") ";
   };
-  worker->stdout_forwarder = std::make_unique<OutputForwarder>(loop_, STDOUT_FILENO, prefix);
-  worker->stderr_forwarder = std::make_unique<OutputForwarder>(loop_, STDERR_FILENO, prefix);
+  worker->stdout_forwarder = std::make_unique<OutputForwarder>(loop_, stdout_sink_.get(), prefix);
+  worker->stderr_forwarder = std::make_unique<OutputForwarder>(loop_, stderr_sink_.get(), prefix);
 
   std::vector<std::string> args = {options_.executable,  "worker",      "--node-socket",
                                    options_.node_socket, "--worker-id", id_hex};
@@ -183,7 +189,9 @@ void WorkerPool::Stop() {
     if (worker->connection) worker->connection->Close(Unavailable("node stopping"));
   }
   idle_.clear();
-  workers_.clear();
+  workers_.clear();  // Their forwarders write out partial last lines.
+  stdout_sink_->Flush();
+  stderr_sink_->Flush();
 }
 
 }  // namespace rayx

@@ -23,6 +23,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/worker/output_forwarder.h"
+#include "engine/worker/output_sink.h"
 
 namespace rayx {
 
@@ -103,6 +104,9 @@ class WorkerPool {
 
   EventLoop* loop_;
   WorkerPoolOptions options_;
+  // Where every worker's output goes (declared before workers_, whose forwarders write to them).
+  std::unique_ptr<OutputSink> stdout_sink_;
+  std::unique_ptr<OutputSink> stderr_sink_;
   WorkerHandler on_ready_;
   WorkerHandler on_exit_;
   std::unordered_map<WorkerID, std::unique_ptr<Worker>> workers_;

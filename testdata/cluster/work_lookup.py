@@ -11,7 +11,7 @@ class Other:
         return -1, None
 
 
-rayx.init()
+rayx.init(namespace="work")  # Where work_spread.py made shared-counter.
 counter = rayx.get_actor("shared-counter")
 n, where = rayx.get(counter.add.remote(np.ones(10, dtype=np.int64)), timeout=30)
 b = [x["NodeID"] for x in rayx.nodes() if "b" in x["Resources"]][0]

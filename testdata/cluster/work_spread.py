@@ -6,7 +6,7 @@ import numpy as np
 import rayx
 from rayx.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-rayx.init()
+rayx.init(namespace="work")  # The next driver finds its shared-counter there.
 by_resource = {}
 for n in rayx.nodes():
     assert n["Alive"], n

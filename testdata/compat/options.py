@@ -82,7 +82,8 @@ assert rayx.get(with_env.remote("RAYX_TASK_VAR")) == "task-base"
 assert rayx.get([env.remote("RAYX_TASK_VAR") for _ in range(20)]) == [None] * 20
 raises(NotImplementedError, lambda: env.options(runtime_env={"pip": ["requests"]}),
        "rayx does not support runtime_env key 'pip' yet")
-raises(NotImplementedError, lambda: env.options(runtime_env={"working_dir": "."}), "working_dir")
+raises(NotImplementedError, lambda: env.options(runtime_env={"working_dir": "s3://b/d.zip"}),
+       "working_dir")  # A local one is applied: testdata/compat/runtime_env_dirs.py.
 raises(TypeError, lambda: env.options(runtime_env={"env_vars": {"A": 1}}), "env_vars")
 
 # No-ops, as they are here: accepted without a word.

@@ -22,13 +22,15 @@ def raises(error, call):
     raise AssertionError(f"{call} did not raise {error.__name__}")
 
 
-# The driver: no task, no actor, the one default namespace.
+# The driver: no task, no actor, an anonymous namespace of the job's own (a uuid, as in Ray;
+# testdata/compat/namespaces.py checks namespaces themselves).
 assert len(job_id) == 8 and len(ctx.get_node_id()) == 32 and len(ctx.get_worker_id()) == 32
 assert ctx.get_task_id() is None and ctx.get_task_name() is None
 assert ctx.get_task_function_name() is None
 assert ctx.get_actor_id() is None and ctx.get_actor_name() is None
-assert ctx.namespace == ""
-assert ctx.get() == {"job_id": job_id, "node_id": ctx.get_node_id(), "namespace": ""}
+namespace = ctx.namespace
+assert len(namespace) == 36 and namespace.count("-") == 4, namespace
+assert ctx.get() == {"job_id": job_id, "node_id": ctx.get_node_id(), "namespace": namespace}
 assert ctx.get_placement_group_id() is None
 assert ctx.should_capture_child_tasks_in_placement_group is False
 raises(RuntimeError, lambda: ctx.current_actor)
@@ -72,7 +74,7 @@ for info in (a, b):
     assert info["function"] == "__main__.about_task", info
     assert info["actor"] is None and info["actor_name"] is None
     assert info["resources"] == {"CPU": 1.0}, info
-    assert info["get"] == {"job_id": job_id, "node_id": ctx.get_node_id(), "namespace": "",
+    assert info["get"] == {"job_id": job_id, "node_id": ctx.get_node_id(), "namespace": namespace,
                            "task_id": info["task"]}
 assert a["task"] != b["task"] and len(a["task"]) == 32
 custom = rayx.get(

@@ -78,7 +78,11 @@ def init(
         object_store_memory: bytes of shared memory for large objects (default: the engine's).
         ignore_reinit_error: when already initialized, return instead of raising.
         runtime_env: ``{"env_vars": {...}}``, set in the environment of every worker of the
-            embedded node (and of the driver); other keys raise NotImplementedError.
+            embedded node (and of the driver); ``working_dir`` and ``py_modules`` (local
+            directories, copied): every worker of the job runs in the working directory's copy,
+            with it and the modules importable; other keys raise NotImplementedError.
+        namespace: the job's namespace, where its named actors live and `get_actor` looks
+            (None: an anonymous namespace of the job's own, as in Ray).
         **kwargs: other ray.init parameters are accepted and ignored, with a warning.
 
     Returns:

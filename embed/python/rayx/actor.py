@@ -172,6 +172,7 @@ class ActorClass:
             self._class_id, self._blob = serialization.serialize_function(self._cls)
         worker.export_function(self._class_id, self._blob)
         name = self._cls.__qualname__
+        namespace = actor_options.get("namespace") or worker.current_namespace()
         placement, lifetime = actor_resources(actor_options)
         # Imported here: rayx.util imports rayx (and its name placement_group is the function).
         pg_lib = importlib.import_module("rayx.util.placement_group")
@@ -191,20 +192,27 @@ class ActorClass:
         # actor's worker tells of itself (rayx.get_runtime_context() there).
         actor_context = {
             "name": actor_options.get("name") or "",
-            "namespace": actor_options.get("namespace") or "",
+            "namespace": namespace,
             "meta": self._meta,
             "resources": lifetime,
             "env_vars": options_lib.runtime_env_vars(actor_options),
             "placement_group": in_group,
         }
         encoded = task_args.encode_args(name, args, kwargs, actor_context, worker.put_serialized)
+        blob = encoded.blob
+        if (actor_options.get("runtime_env") or {}).get("working_dir") is not None or (
+            actor_options.get("runtime_env") or {}
+        ).get("py_modules"):
+            from rayx._private import runtime_env  # working_dir and py_modules: copied now.
+
+            blob = task_args.with_place(blob, runtime_env.prepare(actor_options["runtime_env"]))
         max_concurrency = actor_options.get("max_concurrency")
         if max_concurrency is None:
             max_concurrency = DEFAULT_ASYNC_CONCURRENCY if self._meta["is_async"] else 1
         actor_id, meta_blob = _rayx.create_actor(
             self._class_id,
             name,
-            encoded.blob,
+            blob,
             encoded.dependencies,
             encoded.contained,
             placement,
@@ -213,7 +221,7 @@ class ActorClass:
             actor_options["max_task_retries"],
             max_concurrency,
             actor_options.get("name") or "",
-            actor_options.get("namespace") or "",
+            namespace,
             actor_options.get("lifetime") == "detached",
             bool(actor_options.get("get_if_exists")),
             self._meta_blob,
@@ -402,17 +410,18 @@ class _ActorMethodOptions:
 
 
 def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:
-    """Returns a handle to the live actor with this name (in namespace, default the shared one).
+    """Returns a handle to the live actor with this name in namespace (None: the current job's).
 
     Raises:
-        ValueError: no live actor has this name.
+        ValueError: no live actor has this name there, or namespace is "".
+        TypeError: namespace is not a string.
     """
     if not isinstance(name, str) or not name:
         raise ValueError("Please supply a non-empty value to get_actor")
-    if namespace is not None and not isinstance(namespace, str):
-        raise TypeError(f"namespace must be None or a string, not {type(namespace).__name__}")
+    if namespace is not None:
+        options_lib.validate_namespace(namespace)
     worker.auto_init()
-    actor_id, meta_blob = _rayx.get_actor(name, namespace or "")
+    actor_id, meta_blob = _rayx.get_actor(name, namespace or worker.current_namespace())
     return ActorHandle(actor_id, pickle.loads(meta_blob))
 
 

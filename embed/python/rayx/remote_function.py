@@ -133,6 +133,8 @@ class RemoteFunction:
                 call.name, args, kwargs, call.retry_exceptions, worker.put_serialized
             )
             blob, dependencies, contained = encoded.blob, encoded.dependencies, encoded.contained
+        if call.runtime_env is not None:
+            blob = call.with_place(blob)
         num_returns = call.num_returns
         return_ids = _rayx.submit_task(
             function_id,
@@ -169,8 +171,9 @@ class RemoteFunction:
         encoded = task_args.encode_args(
             call.name, args, kwargs, call.retry_exceptions, worker.put_serialized
         )
+        blob = encoded.blob if call.runtime_env is None else call.with_place(encoded.blob)
         return_ids = _rayx.submit_task(
-            function_id, call.name, encoded.blob, _NO_IDS, encoded.dependencies,
+            function_id, call.name, blob, _NO_IDS, encoded.dependencies,
             encoded.contained, 1, call.resources, call.max_retries, call.retry, call.placement,
             True,
         )
@@ -194,7 +197,7 @@ class _CallInfo:
     __slots__ = (
         "name", "num_returns", "resources", "max_retries", "retry_exceptions", "retry",
         "no_args_blob", "placement", "generator", "capturable", "_function", "_options",
-        "_captured",
+        "_captured", "runtime_env", "place",
     )
 
     def __init__(self, function: Callable, task_options: dict, group: Optional[tuple] = None):
@@ -235,6 +238,21 @@ class _CallInfo:
         self.placement = scheduling_strategies.placement(task_options.get("scheduling_strategy"))
         # The args blob of a call without arguments (None: encode_args makes it per call).
         self.no_args_blob = task_args.plain_args_blob((), {}, retry_exceptions)
+        # working_dir and py_modules: copied at the first call (see with_place).
+        runtime_env = task_options.get("runtime_env") or {}
+        self.runtime_env = runtime_env if (
+            runtime_env.get("working_dir") is not None or runtime_env.get("py_modules")
+        ) else None
+        self.place = None
+
+    def with_place(self, blob: bytes) -> bytes:
+        """The args blob wrapped with the copies of this runtime_env's working_dir and
+        py_modules, made (once per process and directory) at the first call."""
+        if self.place is None:
+            from rayx._private import runtime_env
+
+            self.place = runtime_env.prepare(self.runtime_env)
+        return task_args.with_place(blob, self.place)
 
     def captured(self, group_id: bytes) -> "_CallInfo":
         """These options for a child captured by its parent's placement group (any bundle)."""

@@ -98,10 +98,10 @@ class RuntimeContext:
 
     @property
     def namespace(self) -> str:
-        """The job's namespace: always rayx's one default namespace, "" (rayx.init ignores
-        ``namespace=``; an actor's own ``namespace=`` option names it within that namespace)."""
+        """The current job's namespace: ``rayx.init(namespace=)``'s, or the job's anonymous one
+        (a uuid) when it gave none; in a task or actor, that of the job it works for."""
         self._context()
-        return ""
+        return worker.current_namespace()
 
     @property
     def was_current_actor_reconstructed(self) -> bool:

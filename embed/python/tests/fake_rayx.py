@@ -45,8 +45,9 @@ class FakeEngine:
         self.node_args = (num_cpus, num_gpus, dict(resources), object_store_memory)
         return "/tmp/fake-rayx.sock"
 
-    def connect(self, socket_path):
+    def connect(self, socket_path, namespace=""):
         self.connected = True
+        self.namespace = namespace
         return {"job_id": b"\x01" * 4, "node_id": b"\x02" * 28, "worker_id": b"\x03" * 28}
 
     def disconnect(self):
@@ -185,7 +186,7 @@ class FakeEngine:
 
     def context(self):
         return {"job_id": b"\x01" * 4, "node_id": b"\x02" * 28, "worker_id": b"\x03" * 28,
-                "task_id": self.task_id}
+                "task_id": self.task_id, "namespace": getattr(self, "namespace", "")}
 
 
 engine = FakeEngine()

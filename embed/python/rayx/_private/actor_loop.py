@@ -29,7 +29,7 @@ from typing import Any
 
 import _rayx
 
-from rayx._private import current, task_args, worker
+from rayx._private import current, runtime_env, task_args, worker
 from rayx._private import worker_main as wm
 from rayx._private.serialization import SYSTEM_ERROR
 
@@ -46,6 +46,9 @@ def run(task: tuple) -> None:
      _retries, gpu_ids, _creation, _method, max_concurrency) = task[:12]
     wm.set_gpu_ids(gpu_ids)
     try:
+        place, args_blob = task_args.split_place(args_blob)
+        if place is not None:  # working_dir and py_modules, for good (the worker is the actor's).
+            runtime_env.apply(place)
         cls = wm._load_function(function_id, function_blob)
         args, kwargs, actor_context = task_args.decode_args(args_blob, dependency_values)
         actor_context = actor_context if isinstance(actor_context, dict) else {}
@@ -54,6 +57,8 @@ def run(task: tuple) -> None:
             wm.apply_env_vars(actor_context["env_vars"])
         if actor_context.get("placement_group"):  # Likewise the group it was placed in.
             current.set_placement_group(actor_context["placement_group"])
+        if actor_context.get("runtime_env"):  # working_dir and py_modules, for good too.
+            runtime_env.apply(actor_context["runtime_env"])
         current.set_task(task_id, name, getattr(cls, "__init__", None), current.actor().resources)
         wm._in_user_code = True
         try:
@@ -68,6 +73,7 @@ def run(task: tuple) -> None:
         return
     finally:
         wm._flush()
+    _name_output(instance)
     is_async = any(
         inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
         for _, m in inspect.getmembers(type(instance), inspect.isfunction)
@@ -80,6 +86,20 @@ def run(task: tuple) -> None:
         _serve_threaded(instance, max_concurrency)
     else:
         _serve_in_order(instance)
+
+
+def _name_output(instance: Any) -> None:
+    """As in Ray, an actor whose class defines ``__repr__`` has its output lines prefixed with
+    its repr, taken once its constructor ran (``(Counter(id=3) pid=N)``), instead of its class
+    name. A repr that raises leaves the class name."""
+    if type(instance).__repr__ is object.__repr__:
+        return
+    try:
+        name = repr(instance)
+    except Exception:
+        return
+    if isinstance(name, str) and name:
+        _rayx.set_output_name(name)
 
 
 def _set_actor(task: tuple, context: dict) -> None:

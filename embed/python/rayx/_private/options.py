@@ -111,19 +111,43 @@ def _not_supported(what: str, why: str) -> NotImplementedError:
 
 
 def _runtime_env(name: str, value: Any) -> None:
-    # Ray's runtime_env; rayx applies env_vars (see runtime_env_vars) and nothing else yet.
+    # Ray's runtime_env; rayx applies env_vars (see runtime_env_vars), and working_dir, py_modules
+    # and excludes for local directories (rayx._private.runtime_env), nothing else yet.
+    from rayx._private import runtime_env
+
     if not isinstance(value, Mapping):
         raise ValueError(f"The option '{name}' must be a dict, not {type(value).__name__}.")
     for key, entry in value.items():
+        if key in runtime_env.KEYS:
+            continue
         if key != "env_vars":
             raise _not_supported(
                 f"runtime_env key {key!r}",
-                "only 'env_vars' is applied (tasks run in the driver's Python environment)",
+                "only 'env_vars', 'working_dir', 'py_modules' and 'excludes' are applied (tasks "
+                "run in the driver's Python environment)",
             )
         if not isinstance(entry, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in entry.items()
         ):
             raise TypeError("runtime_env['env_vars'] must be a dict of str to str.")
+    runtime_env.check(value)  # A path that is not a local directory is an error here, at the call.
+
+
+def validate_namespace(namespace: Any) -> None:
+    """Checks a namespace as Ray does: a non-empty string.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: the empty string.
+    """
+    if not isinstance(namespace, str):
+        raise TypeError(f"namespace must be None or a string, not {type(namespace).__name__}.")
+    if namespace == "":
+        raise ValueError('"" is not a valid namespace. Pass None to not specify a namespace.')
+
+
+def _namespace(name: str, value: Any) -> None:
+    validate_namespace(value)
 
 
 def _label_selector(name: str, value: Any) -> None:
@@ -173,7 +197,7 @@ _OPTIONS: dict[str, _Option] = {
     "max_restarts": _Option(_integer(-1), _ACTOR),
     "max_task_retries": _Option(_integer(-1), _ACTOR),
     "max_concurrency": _Option(_integer(1), _ACTOR),
-    "namespace": _Option(_string, _ACTOR),
+    "namespace": _Option(_namespace, _ACTOR),
     "lifetime": _Option(_anything, _ACTOR),
     "get_if_exists": _Option(_bool, _ACTOR),
     "max_pending_calls": _Option(_integer(-1), _ACTOR),

@@ -19,6 +19,16 @@ value of ``dependency_values[i]``. ObjectRefs nested deeper are pickled as Objec
 
 A top-level argument whose serialized size exceeds INLINE_THRESHOLD (e.g. a large numpy array) is
 put into the object store first and passed as a dependency, so it travels through shared memory.
+
+A task or actor given a runtime_env working_dir or py_modules has its blob wrapped (`with_place`):
+PLACE_MAGIC, the 4-byte little-endian length of a pickle of the place (the paths of their copies,
+rayx._private.runtime_env.prepare), that pickle, then the blob above. The worker moves there
+(`split_place`) before it loads the function and unpickles the arguments, which may need them.
+
+Arguments that hold out-of-band buffers (small numpy arrays) travel inline in format 2: the
+pickle of ``(2, data, buffers)``, data being the pickle of the tuple above with those buffers out
+of band, each buffer as bytes. The worker unpickles data over the bytes, so that such an array is
+read-only in the task, as an argument read from the object store is (and as in Ray).
 """
 
 from __future__ import annotations
@@ -32,6 +42,10 @@ from rayx._private.serialization import _PLAIN_TYPES, INLINE_THRESHOLD, VALUE, S
 from rayx.object_ref import ObjectRef
 
 ARGS_FORMAT = 1
+ARGS_FORMAT_BUFFERS = 2
+# Starts a blob wrapped with a place (see the module docstring); no pickle starts so (b"\x80").
+PLACE_MAGIC = b"RAYXENV1"
+ARGS_FORMAT_BUFFERS = 2
 
 
 class TaskEnv(NamedTuple):
@@ -175,10 +189,12 @@ def _encode_general(
 
         args = tuple(put_if_large(a) for a in args)
         kwargs = {k: put_if_large(v) for k, v in kwargs.items()}
-        serialized = serialization.serialize(
-            (ARGS_FORMAT, args, kwargs, retry_exceptions), out_of_band=False
-        )
-    return EncodedArgs(serialized.data, list(dependencies), serialized.contained, keepalive)
+        serialized = serialization.serialize((ARGS_FORMAT, args, kwargs, retry_exceptions))
+    data = serialized.data
+    if serialized.buffers:  # Format 2: the buffers come back read-only (see the docstring).
+        buffers = [memoryview(b).tobytes() for b in serialized.buffers]
+        data = _dumps((ARGS_FORMAT_BUFFERS, data, buffers), 5)
+    return EncodedArgs(data, list(dependencies), serialized.contained, keepalive)
 
 
 def _argument_error(function_name: str, args: tuple, kwargs: dict, error: Exception) -> TypeError:
@@ -193,6 +209,23 @@ def _argument_error(function_name: str, args: tuple, kwargs: dict, error: Except
                 f"{type(value).__qualname__} for remote function '{function_name}': {reason}"
             )
     return TypeError(f"Could not serialize the arguments of '{function_name}': {error}")
+
+
+def with_place(blob: bytes, place: Optional[dict]) -> bytes:
+    """Wraps an args blob with the place its task runs in (see the module docstring)."""
+    if not place:
+        return blob
+    header = _dumps(place, 5)
+    return PLACE_MAGIC + len(header).to_bytes(4, "little") + header + bytes(blob)
+
+
+def split_place(blob: Any) -> tuple:
+    """Returns ``(place, blob)``: the place of a wrapped blob (None if not wrapped), and the blob
+    within."""
+    if blob[:8] != PLACE_MAGIC:
+        return None, blob
+    size = int.from_bytes(blob[8:12], "little")
+    return serialization.pickle.loads(blob[12:12 + size]), blob[12 + size:]
 
 
 def decode_args(blob: bytes, dependency_values: Sequence[tuple]) -> tuple[tuple, dict, Any]:
@@ -211,6 +244,8 @@ def decode_args(blob: bytes, dependency_values: Sequence[tuple]) -> tuple[tuple,
         if retry_exceptions is not None:  # A call without arguments: nothing to unpickle.
             return (), {}, retry_exceptions
     decoded = serialization.pickle.loads(blob)
+    if type(decoded) is tuple and len(decoded) == 3 and decoded[0] == ARGS_FORMAT_BUFFERS:
+        decoded = serialization.pickle.loads(decoded[1], buffers=decoded[2])
     if not isinstance(decoded, tuple) or not decoded or decoded[0] != ARGS_FORMAT:
         raise ValueError("unknown args_blob format")
     _, args, kwargs, retry_exceptions = decoded

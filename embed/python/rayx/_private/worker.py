@@ -9,9 +9,11 @@ way Ray does, turn values to and from their serialized form, and leave the work 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import threading
 import time
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
@@ -29,7 +31,7 @@ WORKER = "worker"
 # Parameters of ray.init that rayx accepts and does not act on (warned about once).
 _IGNORED_INIT_ARGS = frozenset(
     {
-        "namespace", "log_to_driver", "logging_level", "logging_format",
+        "log_to_driver", "logging_level", "logging_format",
         "logging_config", "include_dashboard", "dashboard_host", "dashboard_port",
         "configure_logging", "local_mode", "job_config", "labels", "storage",
         "_temp_dir", "_system_config", "_node_ip_address", "_plasma_directory",
@@ -47,6 +49,7 @@ class _GlobalState:
     job_id: bytes = b""
     node_id: bytes = b""
     worker_id: bytes = b""
+    namespace: str = ""  # A driver's job namespace (given to init, or an anonymous one).
     exported_functions: set = field(default_factory=set)
     gpu_ids: list = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -69,6 +72,7 @@ def init(
     object_store_memory: Optional[int] = None,
     ignore_reinit_error: bool = False,
     runtime_env: Optional[dict] = None,
+    namespace: Optional[str] = None,
     **kwargs: Any,
 ) -> dict:
     """Connects this process as a driver, starting an embedded node unless given an address.
@@ -76,6 +80,10 @@ def init(
     See `rayx.init` for the arguments. Returns a dict with the node's ``address`` and the hex
     ``node_id`` and ``job_id``.
     """
+    if namespace is not None:
+        from rayx._private import options  # Here: options imports rayx.util (and rayx).
+
+        options.validate_namespace(namespace)
     for name in kwargs:
         if name not in _IGNORED_INIT_ARGS:
             raise TypeError(f"init() got an unexpected keyword argument '{name}'")
@@ -89,33 +97,53 @@ def init(
                 "by passing in 'ignore_reinit_error=True' or by calling 'rayx.shutdown()' "
                 "prior to 'rayx.init()'."
             )
+        if namespace is None:
+            # As in Ray: a job given no namespace has an anonymous one of its own, so that its
+            # named actors are not found from other jobs unless they name it.
+            namespace = str(uuid.uuid4())
         if address is None:
             address = os.environ.get("RAYX_ADDRESS") or os.environ.get("RAY_ADDRESS") or None
         if address in ("local", ""):
             address = None
         env_vars = _job_env_vars(runtime_env, attaching=address is not None)
+        place = _job_place(runtime_env, attaching=address is not None)
         if address is not None:
             if num_cpus is not None or num_gpus is not None or resources:
                 raise ValueError(
                     "When connecting to an existing cluster, num_cpus, num_gpus and resources "
                     "must not be provided."
                 )
-            info = _rayx.connect(_local_socket(address))
+            info = _rayx.connect(_local_socket(address), namespace)
         else:
             node = _check_node_resources(num_cpus, num_gpus, resources, object_store_memory)
             os.environ.update(env_vars)  # The node's workers inherit them.
+            from rayx._private import runtime_env as runtime_env_lib
+
+            if place is not None:  # And where they run.
+                os.environ[runtime_env_lib.JOB_PLACE_VARIABLE] = json.dumps(place)
+            else:  # Not an earlier driver's (this process's parent's).
+                os.environ.pop(runtime_env_lib.JOB_PLACE_VARIABLE, None)
             address = _rayx.start_node(*node)
             try:
-                info = _rayx.connect(address)
+                info = _rayx.connect(address, namespace)
             except BaseException:
                 _rayx.stop_node()
                 raise
             state.started_node = True
         state.address = address
+        state.namespace = namespace
         _set_ids(info)
         state.mode = DRIVER
         state.exported_functions = set()
         return _context_info()
+
+
+def current_namespace() -> str:
+    """The namespace of the job the calling code works for: the driver's, or in a worker that of
+    the job whose task (or actor) it runs."""
+    if state.mode == DRIVER:
+        return state.namespace
+    return _rayx.context()["namespace"]
 
 
 def _job_env_vars(runtime_env: Optional[dict], attaching: bool) -> dict:
@@ -138,6 +166,28 @@ def _job_env_vars(runtime_env: Optional[dict], attaching: bool) -> dict:
             "tasks and actors instead (see the API compatibility table in rayx's README)."
         )
     return {name: os.path.expandvars(value) for name, value in env_vars.items()}
+
+
+def _job_place(runtime_env: Optional[dict], attaching: bool) -> Optional[dict]:
+    """The copies of init's working_dir and py_modules, for every worker of the job.
+
+    Raises:
+        NotImplementedError: either of them when attaching to a running node (whose workers
+            start without them); give them to the tasks and actors instead.
+    """
+    if not runtime_env or (
+        runtime_env.get("working_dir") is None and not runtime_env.get("py_modules")
+    ):
+        return None
+    if attaching:
+        raise NotImplementedError(
+            "rayx does not support runtime_env working_dir and py_modules in rayx.init when "
+            "attaching to a running node yet: its workers start without them; give them to the "
+            "tasks and actors instead (see the API compatibility table in rayx's README)."
+        )
+    from rayx._private import runtime_env as runtime_env_lib
+
+    return runtime_env_lib.prepare_for_job(runtime_env)
 
 
 def _local_socket(address: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import os
 import pickle
 import signal
@@ -32,7 +33,7 @@ from typing import Any, Callable, Optional
 import _rayx
 
 from rayx import exceptions
-from rayx._private import current, serialization, task_args, worker
+from rayx._private import current, runtime_env, serialization, task_args, worker
 from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, TASK_ERROR, VALUE
 from rayx.object_ref import ObjectRef
 
@@ -52,6 +53,9 @@ _sigint_pending = True
 def main() -> None:
     """Runs tasks until the engine says to stop (next_task returns None)."""
     worker.connect_as_worker()
+    job_place = os.environ.get(runtime_env.JOB_PLACE_VARIABLE)
+    if job_place:  # init's working_dir and py_modules, for every task of this worker.
+        runtime_env.apply(json.loads(job_place))
     _install_sigint_handler()
     _note_direct_streams()
     next_task, task_done = _rayx.next_task, _rayx.task_done
@@ -123,6 +127,7 @@ def restore_env_vars(saved: dict) -> None:
             os.environ[name] = value
 
 
+_PLACE_FIRST_BYTE = task_args.PLACE_MAGIC[0]
 _set_task = current._task.set
 _TaskInfo = current.TaskInfo
 _NO_RESOURCES: dict = {}
@@ -146,8 +151,13 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     ):
         set_gpu_ids(gpu_ids)  # Otherwise no GPUs before and now, and the environment says so.
     retry_exceptions: Any = False
+    saved_place = None
     try:
         try:
+            if args_blob[0] == _PLACE_FIRST_BYTE:  # Not a pickle: maybe wrapped with a place.
+                place, args_blob = task_args.split_place(args_blob)
+                if place is not None:  # working_dir and py_modules, for the task's run.
+                    saved_place = runtime_env.apply(place)
             function = _functions.get(function_id)
             if function is None:
                 function = _load_function(function_id, function_blob)
@@ -190,6 +200,8 @@ def execute_task(task: tuple) -> tuple[list, bool]:
         return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
     finally:
         _in_user_code = False
+        if saved_place is not None:
+            runtime_env.restore(saved_place)
         _flush()
 
 

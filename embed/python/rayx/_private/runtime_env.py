@@ -1,0 +1,261 @@
+"""runtime_env's ``working_dir`` and ``py_modules`` on one machine, as Ray's "Environment
+Dependencies" guide describes them for local directories.
+
+The submitting process checks each path at the call that names it (it must be an existing local
+directory of at most 500 MiB; remote URIs and archives are refused by name) and copies it into
+the node's session directory when the options are first used (init, an actor's creation, the
+first call of a function's options), as Ray uploads it to the cluster: workers run in the copy,
+so a later change to the directory does not reach the options that took it; a copy of the same
+files (names, sizes, times) is shared, and the copies go when the node stops. A task's worker then runs with its current directory in the working
+directory's copy, which is first on ``sys.path``, and with the parent of each py_modules copy on
+``sys.path`` (so ``import pkg`` finds ``/local/dir/pkg``), for the task's run; an actor's worker
+for good. Modules imported during a task stay imported in its worker (Python's sys.modules).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import threading
+import types
+from typing import Any, Mapping, Optional
+
+__all__ = ["check", "prepare", "prepare_for_job", "apply", "restore", "KEYS", "JOB_PLACE_VARIABLE"]
+
+# The runtime_env keys this module applies.
+KEYS = ("working_dir", "py_modules", "excludes")
+
+# init's place (JSON), in the environment the embedded node's workers inherit.
+JOB_PLACE_VARIABLE = "RAYX_JOB_RUNTIME_ENV_PLACE"
+
+# Ray's limit on a local directory it uploads.
+MAX_BYTES = 500 * 1024 * 1024
+
+_lock = threading.Lock()
+_copies_root: Optional[str] = None  # Where this process's copies go (see _root).
+
+
+def _not_supported(what: str, why: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"rayx does not support {what} yet: {why} (see the API compatibility table in rayx's "
+        "README)."
+    )
+
+
+def _source(key: str, value: Any) -> str:
+    """The absolute local directory a working_dir or py_modules entry names.
+
+    Raises:
+        TypeError: not a string, a path or (py_modules) a module.
+        NotImplementedError: a remote URI or an archive.
+        ValueError: no such directory.
+    """
+    if key == "py_modules" and isinstance(value, types.ModuleType):
+        file = getattr(value, "__file__", None)
+        if not file:
+            raise ValueError(f"runtime_env py_modules: module {value.__name__} has no __file__.")
+        # A package is its directory; a plain module's file is not a directory (refused below).
+        value = os.path.dirname(file) if os.path.basename(file) == "__init__.py" else file
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"runtime_env {key} entries must be local directory paths (str), not "
+            f"{type(value).__name__}."
+        )
+    path = os.fspath(value)
+    if "://" in path:
+        raise _not_supported(
+            f"the remote runtime_env {key} URI {path!r}",
+            "only local directories on this machine are used",
+        )
+    if path.endswith((".zip", ".whl", ".tar.gz", ".tgz")):
+        raise _not_supported(
+            f"the runtime_env {key} archive {path!r}", "only local directories are used"
+        )
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(absolute):
+        what = "is not a directory" if os.path.exists(absolute) else "does not exist"
+        raise ValueError(f"runtime_env {key} {path!r} {what} (as {absolute!r}).")
+    return absolute
+
+
+def check(runtime_env: Mapping) -> None:
+    """Checks the working_dir, py_modules and excludes of a runtime_env (see `_source`)."""
+    if runtime_env.get("working_dir") is not None:
+        _source("working_dir", runtime_env["working_dir"])
+    modules = runtime_env.get("py_modules")
+    if modules is not None:
+        if not isinstance(modules, (list, tuple)):
+            raise TypeError("runtime_env py_modules must be a list of local directory paths.")
+        for entry in modules:
+            _source("py_modules", entry)
+    excludes = runtime_env.get("excludes")
+    if excludes is not None and (
+        not isinstance(excludes, (list, tuple)) or not all(isinstance(e, str) for e in excludes)
+    ):
+        raise TypeError("runtime_env excludes must be a list of strings.")
+
+
+def _excluded(relative: str, excludes: tuple) -> bool:
+    import fnmatch
+
+    name = os.path.basename(relative)
+    return any(
+        fnmatch.fnmatch(relative, pattern.strip("/")) or fnmatch.fnmatch(name, pattern)
+        for pattern in excludes
+    )
+
+
+def _root() -> str:
+    """The directory this process's copies go to: under the node's session directory (init's,
+    made before its node starts, go to a directory of the driver's own: see prepare_for_job)."""
+    global _copies_root
+    if _copies_root is None or not os.path.isdir(_copies_root):  # None yet, or an earlier node's.
+        from rayx._private import worker  # Here: worker imports this module's package.
+
+        spill_dir = worker.object_store_stats().get("spill_dir") or ""
+        session = os.path.dirname(spill_dir)
+        if not spill_dir or not os.path.isdir(session):
+            raise _not_supported(
+                "runtime_env working_dir and py_modules for a driver on another machine than "
+                "its node",
+                "the copies are made in the node's session directory",
+            )
+        _copies_root = os.path.join(session, "runtime_env")
+        os.makedirs(_copies_root, exist_ok=True)
+    return _copies_root
+
+
+def _fingerprint(key: str, source: str, excludes: tuple) -> str:
+    """A digest of what a copy of source would hold (names, sizes and modification times).
+
+    Raises:
+        ValueError: more than MAX_BYTES of files.
+    """
+    digest = hashlib.sha1(repr((key, source, excludes)).encode())
+    total = 0
+    for directory, dirs, files in os.walk(source):
+        dirs.sort()
+        for names in (dirs, files):
+            kept = [n for n in sorted(names) if not (excludes and _excluded(
+                os.path.relpath(os.path.join(directory, n), source), excludes))]
+            names[:] = kept
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            total += st.st_size
+            if total > MAX_BYTES:
+                raise ValueError(
+                    f"runtime_env {key} {source!r} is larger than {MAX_BYTES >> 20} MiB, Ray's "
+                    "limit for a local directory (use excludes to leave files out)."
+                )
+            relative = os.path.relpath(os.path.join(directory, name), source)
+            digest.update(f"{relative}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def _copy(key: str, source: str, excludes: tuple) -> str:
+    """Copies source (a directory) into the node's session directory, once per content: a copy
+    of the same files (names, sizes, times) is used again."""
+    with _lock:
+        name = os.path.basename(source.rstrip("/")) or "root"
+        # py_modules: the copy keeps the directory's name (import pkg), in a folder of its own.
+        target = os.path.join(_root(), _fingerprint(key, source, excludes)[:20], name)
+        if os.path.isdir(target):
+            return target
+
+        def ignore(directory: str, names: list) -> list:
+            if not excludes:
+                return []
+            return [n for n in names
+                    if _excluded(os.path.relpath(os.path.join(directory, n), source), excludes)]
+
+        staging = f"{target}.tmp{os.getpid()}-{threading.get_ident()}"
+        try:
+            shutil.copytree(source, staging, ignore=ignore, symlinks=True)
+            try:
+                os.rename(staging, target)
+            except OSError:  # Another process made the same copy meanwhile.
+                if not os.path.isdir(target):
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+
+def prepare(runtime_env: Optional[Mapping]) -> Optional[dict]:
+    """Returns what a worker applies for a runtime_env's working_dir and py_modules (the paths
+    of their copies), copying them first; None when it names neither.
+
+    Raises:
+        As `check`, and ValueError for a directory over 500 MiB.
+    """
+    if not runtime_env:
+        return None
+    working_dir = runtime_env.get("working_dir")
+    modules = runtime_env.get("py_modules") or ()
+    if working_dir is None and not modules:
+        return None
+    check(runtime_env)
+    excludes = tuple(runtime_env.get("excludes") or ())
+    prepared: dict = {"working_dir": None, "py_modules": []}
+    if working_dir is not None:
+        prepared["working_dir"] = _copy("working_dir", _source("working_dir", working_dir), excludes)
+    for entry in modules:
+        copy = _copy("py_modules", _source("py_modules", entry), excludes)
+        prepared["py_modules"].append(os.path.dirname(copy))
+    return prepared
+
+
+def prepare_for_job(runtime_env: Optional[Mapping]) -> Optional[dict]:
+    """`prepare` for init's runtime_env, before its embedded node starts (its workers start with
+    the node, so they are told where in their environment): the copies go to a directory of
+    this driver's own under $RAYX_HOME/runtime_env, removed when the driver exits (the node's
+    workers end with it).
+    """
+    global _copies_root
+    if not runtime_env or (
+        runtime_env.get("working_dir") is None and not runtime_env.get("py_modules")
+    ):
+        return None
+    check(runtime_env)
+    import atexit
+    import tempfile
+
+    home = os.environ.get("RAYX_HOME") or os.path.join(os.path.expanduser("~"), ".rayx")
+    parent = os.path.join(home, "runtime_env")
+    os.makedirs(parent, exist_ok=True)
+    root = tempfile.mkdtemp(prefix=f"job-{os.getpid()}-", dir=parent)
+    atexit.register(shutil.rmtree, root, True)
+    previous, _copies_root = _copies_root, root
+    try:
+        return prepare(runtime_env)
+    finally:
+        _copies_root = previous
+
+
+def apply(prepared: dict) -> tuple:
+    """Moves this worker into a prepared runtime_env; returns what `restore` needs."""
+    saved = (os.getcwd(), list(sys.path))
+    paths = list(prepared.get("py_modules") or ())
+    working_dir = prepared.get("working_dir")
+    if working_dir is not None:
+        os.chdir(working_dir)
+        paths.insert(0, working_dir)
+    sys.path[:0] = [p for p in paths if p not in sys.path]
+    return saved
+
+
+def restore(saved: tuple) -> None:
+    """Undoes `apply`: the next task on this worker runs where the worker was."""
+    cwd, path = saved
+    try:
+        os.chdir(cwd)
+    except OSError:
+        pass
+    sys.path[:] = path
