@@ -75,9 +75,15 @@ def mix(seed, rounds):
         failures.append(e)
 
 
-# Under AddressSanitizer (bazel test --config=asan sets RAYX_SANITIZER) a task runs about ten times
-# as long, and a kill every 50 ms would kill one task more often than its retries allow.
-KILL_EVERY = 0.5 if os.environ.get("RAYX_SANITIZER") == "asan" else 0.05
+# A kill every 50 ms, unless a worker takes long to start here: on a loaded machine (a full
+# suite on two cores) the first task, which waits for a worker to start, took up to a second,
+# and a kill every 50 ms then killed one nested task more often than its retries allow (it needs
+# two workers alive at once). So the kills are at most four a worker start. Under AddressSanitizer
+# (bazel test --config=asan sets RAYX_SANITIZER) a task runs about ten times as long: 500 ms.
+started = time.monotonic()
+assert rayx.get(square.remote(0)) == 0
+WORKER_START = time.monotonic() - started
+KILL_EVERY = 0.5 if os.environ.get("RAYX_SANITIZER") == "asan" else max(0.05, WORKER_START / 4)
 
 
 def kill_workers(stop):
@@ -102,4 +108,5 @@ for t in threads:
 stop.set()
 killer.join()
 assert not failures, failures
+print(f"direct stress: a kill every {KILL_EVERY * 1000:.0f} ms")
 print("direct stress: all checks held")
