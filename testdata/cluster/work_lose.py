@@ -25,7 +25,9 @@ def make(i):
 
 @rayx.remote(max_retries=2)
 def slow(i):
-    time.sleep(2 if rayx.get_runtime_context().get_node_id() == b else 0)
+    # Long on b, so that it still runs when b is killed however loaded the machine (2 s was not
+    # always: the kill comes after a status call); at once elsewhere.
+    time.sleep(60 if rayx.get_runtime_context().get_node_id() == b else 0)
     return i, rayx.get_runtime_context().get_node_id()
 
 
