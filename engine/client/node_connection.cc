@@ -222,6 +222,10 @@ void NodeConnection::ReadArrived(int timeout_ms) {
     cv_.notify_all();
     return;
   }
+  ReadAsReader(lock);
+}
+
+void NodeConnection::ReadAsReader(std::unique_lock<std::mutex>& lock) {
   reading_ = true;
   lock.unlock();
   Drain();
@@ -390,13 +394,7 @@ std::optional<std::string> NodeConnection::NextTask(bool* interrupted, uint64_t*
       std::chrono::steady_clock::now() - last_read_ >= kStaleRead) {
     // Read long ago (the worker ran the call before): what came since goes first, a CancelTask
     // for this very task among it.
-    reading_ = true;
-    lock.unlock();
-    Drain();
-    lock.lock();
-    reading_ = false;
-    last_read_ = std::chrono::steady_clock::now();
-    cv_.notify_all();
+    ReadAsReader(lock);
   }
   bool gave_up = WaitFor(lock, [&] { return !tasks_.empty(); });
   if (interrupted != nullptr) *interrupted = gave_up;

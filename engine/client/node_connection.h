@@ -166,6 +166,9 @@ class NodeConnection {
   // Reads until nothing more is readable now (at most kMaxDrainReads reads).
   // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
   void Drain();
+  // Takes the reader's turn: drains what has arrived with lock released, then wakes the waiters.
+  // REQUIRES: lock holds mu_ and no other thread reads.
+  void ReadAsReader(std::unique_lock<std::mutex>& lock);
   static constexpr int kMaxDrainReads = 64;
   // A queued task older than this since the last read is handed out only after a Drain, so that a
   // CancelTask that came meanwhile (an actor's worker busy with the call before) is seen first.
