@@ -1,5 +1,6 @@
 #include "engine/client/node_channel.h"
 
+#include "engine/base/signals.h"
 #include "engine/wire/frame.h"
 
 namespace rayx {
@@ -100,6 +101,7 @@ void NodeChannel::Wake() {
 }
 
 void NodeChannel::FlushLoop() {
+  BlockProcessSignals();  // They are the main thread's (signals.h).
   bool idle = true;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
