@@ -23,9 +23,11 @@ class LineageLogTest : public ::testing::Test {
   void SetUp() override {
     char dir[] = "/tmp/rayx-lineage-log-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
-    root_ = std::string(dir) + "/lineage";
+    dir_ = dir;
+    root_ = dir_ + "/lineage";
   }
-  void TearDown() override { (void)std::system(("rm -rf " + root_ + "/..").c_str()); }
+  // Not root_/..: rm refuses a path that ends in "..", and each run left its logs behind.
+  void TearDown() override { (void)std::system(("rm -rf " + dir_).c_str()); }
 
   static JobInfo Job(const std::string& uid, int64_t start_ms) {
     JobInfo job;
@@ -74,6 +76,7 @@ class LineageLogTest : public ::testing::Test {
     }
   }
 
+  std::string dir_;  // The test's own directory under /tmp.
   std::string root_;
 };
 
