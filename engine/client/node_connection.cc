@@ -235,6 +235,11 @@ void NodeConnection::ReadAsReader(std::unique_lock<std::mutex>& lock) {
   cv_.notify_all();
 }
 
+bool NodeConnection::HasQueuedTask() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !tasks_.empty();
+}
+
 void NodeConnection::QueueForNextTask(std::string frame) {
   std::lock_guard<std::mutex> lock(mu_);
   tasks_.push_back(QueuedTask{0, std::move(frame)});

@@ -44,7 +44,8 @@ StatusOr<std::vector<ObjectID>> TaskSubmitter::SubmitTask(const TaskSubmission& 
   auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   direct_->PromoteNamed(task.dependencies);
   direct_->PromoteNamed(task.contained);
-  RAYX_RETURN_IF_ERROR(channel_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
+  // With the submissions after it, unless a get or a wait comes first (NodeChannel::SendSoon).
+  RAYX_RETURN_IF_ERROR(channel_->SendSoon(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
   if (request_lease) direct_->RequestLease(task, shape);
   return returns;
 }

@@ -130,6 +130,7 @@ def restore_env_vars(saved: dict) -> None:
 _PLACE_FIRST_BYTE = task_args.PLACE_MAGIC[0]
 _set_task = current._task.set
 _TaskInfo = current.TaskInfo
+_new_tuple = tuple.__new__  # TaskInfo's own __new__ is Python code: this is not.
 _NO_RESOURCES: dict = {}
 
 
@@ -163,7 +164,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
                 function = _load_function(function_id, function_blob)
             args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
             resources = task[14] if len(task) > 14 else _NO_RESOURCES
-            _set_task(_TaskInfo(task_id, name, function, resources))
+            _set_task(_new_tuple(_TaskInfo, (task_id, name, function, resources)))
             saved_env = None
             generator = None
             if type(retry_exceptions) is task_args.TaskEnv:
