@@ -127,11 +127,11 @@ class NodeChannel {
   std::condition_variable cv_;
   std::string deferred_;   // GUARDED_BY(mu_)
   bool wake_ = false;      // Something new since the flusher last looked. GUARDED_BY(mu_)
-  // deferred_ holds a frame of SendSoon's, which must go by soon_by_. GUARDED_BY(mu_)
-  bool soon_ = false;
-  std::chrono::steady_clock::time_point soon_by_;  // GUARDED_BY(mu_)
   bool asleep_ = false;    // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
+  // Whether deferred_ holds a frame of SendSoon's, and when it must go. GUARDED_BY(mu_)
+  bool soon_ = false;
+  std::chrono::steady_clock::time_point soon_by_;
   std::thread flusher_;
 };
 

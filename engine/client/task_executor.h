@@ -19,12 +19,12 @@
 #pragma once
 
 #include <atomic>
-#include <thread>
 #include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
