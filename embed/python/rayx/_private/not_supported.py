@@ -28,8 +28,6 @@ NAMES_OF_RAY: Mapping[str, str] = {
 # Names of `ray.util` rayx lacks, with why.
 NAMES_OF_RAY_UTIL: Mapping[str, str] = {
     "list_named_actors": "named actors cannot be listed yet",
-    "register_serializer": "custom serializers are not implemented",
-    "deregister_serializer": "custom serializers are not implemented",
 }
 
 _LIBRARIES = "rayx implements Ray Core (tasks, actors, objects) only, not Ray's libraries"
