@@ -129,7 +129,7 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> TaskSubmitter::ListNa
   const wire::NamedActorList* reply = parsed->message_as_NamedActorList();
   if (reply == nullptr) return ProtocolError("expected NamedActorList");
   if (reply->error() != nullptr && reply->error()->size() != 0) {
-    return Status(StatusCode::kFailedPrecondition, reply->error()->str());
+    return FailedPrecondition(reply->error()->str());
   }
   std::vector<std::pair<std::string, std::string>> actors;
   if (reply->actors() == nullptr) return actors;
