@@ -52,7 +52,9 @@ kill -9 "$(pid_of b)"
 run "$tmp/dead.out" "$(addr c)" dead
 check "with b killed, its actor is not listed and the listing does not wait for b" \
   grep -q "named dead ok" "$tmp/dead.out" || cat "$tmp/dead.out"
-for d in a c; do grep -i "protocol" "$tmp/$d/node.log" && check "no protocol error on $d" false; done
+for d in a c; do
+  grep -i "protocol" "$tmp/$d/node.log" && check "no protocol error on $d" false
+done
 
 "$rayx" stop --data-dir "$tmp/a" >/dev/null 2>&1
 "$rayx" stop --data-dir "$tmp/c" >/dev/null 2>&1

@@ -135,7 +135,7 @@ class RemoteFunction:
             blob, dependencies, contained = encoded.blob, encoded.dependencies, encoded.contained
         if call.runtime_env is not None:
             blob = call.with_place(blob)
-        elif current.inherited_place is not None:  # Inside a task with a runtime_env: its.
+        elif current.inherited_place is not None:  # In a task or actor with a runtime_env.
             blob = task_args.with_place(blob, current.inherited_place)
         num_returns = call.num_returns
         return_ids = _rayx.submit_task(
