@@ -57,8 +57,12 @@ assert ray.util.deregister_serializer is deregister_from_module
 
 # Before: a put of the instance fails, as pickle refuses the lock.
 raises(TypeError, lambda: ray.put(Holder(1)), "lock")
+quiet = open("/dev/null", "w")
+assert not ray.util.inspect_serializability(Holder(1), print_file=quiet)[0]
 
 ray.util.register_serializer(Holder, serializer=holder_serializer, deserializer=holder_deserializer)
+assert ray.util.inspect_serializability(Holder(1), print_file=quiet)[0]  # It says so too.
+serialized.clear()
 back = ray.get(ray.put(Holder(1)))
 assert isinstance(back, Holder) and back.value == 1 and back.rebuilt, vars(back)
 assert serialized == [1], serialized
