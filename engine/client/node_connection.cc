@@ -41,6 +41,8 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
       return envelope->message_as_CancelReply()->request_id();
     case wire::Message::PlacementGroupReply:
       return envelope->message_as_PlacementGroupReply()->request_id();
+    case wire::Message::NamedActorList:
+      return envelope->message_as_NamedActorList()->request_id();
     default:
       return 0;
   }

@@ -120,6 +120,27 @@ StatusOr<ActorLookup> TaskSubmitter::GetActor(const std::string& name, const std
   return ActorCall(request_id, FinishEnvelope(b, get));
 }
 
+StatusOr<std::vector<std::pair<std::string, std::string>>> TaskSubmitter::ListNamedActors(
+    const std::string& ns, bool all_namespaces) {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(128);
+  auto list = wire::CreateListNamedActors(b, request_id, b.CreateString(ns), all_namespaces);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, list)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
+  const wire::NamedActorList* reply = parsed->message_as_NamedActorList();
+  if (reply == nullptr) return ProtocolError("expected NamedActorList");
+  if (reply->error() != nullptr && reply->error()->size() != 0) {
+    return FailedPrecondition(reply->error()->str());
+  }
+  std::vector<std::pair<std::string, std::string>> actors;
+  if (reply->actors() == nullptr) return actors;
+  actors.reserve(reply->actors()->size());
+  for (const wire::NamedActor* actor : *reply->actors()) {
+    actors.emplace_back(StringOf(actor->namespace_()), StringOf(actor->name()));
+  }
+  return actors;
+}
+
 Status TaskSubmitter::KillActor(const ActorID& id, bool no_restart) {
   flatbuffers::FlatBufferBuilder b(64);
   auto actor_id = b.CreateVector(id.data(), ActorID::kSize);

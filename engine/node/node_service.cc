@@ -103,6 +103,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleCreateActor(session, envelope->message_as_CreateActor(), frame);
     case wire::Message::GetActor:
       return HandleGetActor(session, envelope->message_as_GetActor());
+    case wire::Message::ListNamedActors:
+      return HandleListNamedActors(session, envelope->message_as_ListNamedActors());
     case wire::Message::KillActor: {
       const auto* k = envelope->message_as_KillActor();
       RAYX_ASSIGN_OR_RETURN(ActorID id, UnpackId<ActorID>(k->actor_id()));

@@ -111,6 +111,9 @@ class NodeService {
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,
                       const StatusOr<ActorManager::ActorInfo>& result);
+  // ray.util.list_named_actors (node_service_names.cc): this node's named actors and, for a client
+  // that is not a member, every other member's.
+  Status HandleListNamedActors(Session* session, const wire::ListNamedActors* list);
   // Placement groups (node_service_placement.cc). FailedPrecondition: what rayx cannot do yet.
   Status HandlePlacementGroup(Session* session, const wire::PlacementGroupRequest* request);
   StatusOr<const PlacementGroupManager::Group*> CreatePlacementGroup(

@@ -54,12 +54,18 @@ def run(task: tuple) -> None:
         place, args_blob = task_args.split_place(args_blob)
         if place is not None:  # working_dir and py_modules, for good (the worker is the actor's).
             runtime_env.apply(place)
+            if place.get("env_vars"):  # Its parent's, before its own (which win).
+                wm.apply_env_vars(place["env_vars"], expand=False)
         cls = wm._load_function(function_id, function_blob)
         args, kwargs, actor_context = task_args.decode_args(args_blob, dependency_values)
         actor_context = actor_context if isinstance(actor_context, dict) else {}
         _set_actor(task, actor_context)
-        if actor_context.get("env_vars"):  # The actor's worker is its own: set for good.
-            wm.apply_env_vars(actor_context["env_vars"])
+        own_env = actor_context.get("env_vars")
+        if own_env:  # The actor's worker is its own: set for good.
+            wm.apply_env_vars(own_env)
+        # What the tasks and actors it submits inherit, for good too.
+        current.inherited_place = runtime_env.running_place(
+            place, wm.applied_env_vars(own_env) if own_env else None)
         if actor_context.get("placement_group"):  # Likewise the group it was placed in.
             current.set_placement_group(actor_context["placement_group"])
         if actor_context.get("runtime_env"):  # working_dir and py_modules, for good too.
