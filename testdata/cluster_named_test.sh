@@ -3,8 +3,7 @@
 # detached named actors created by a driver on c live on a, b and c, and every member lists all
 # three (drivers on c and a, a task on b and one on c, an actor on a); a killed actor is no longer
 # listed; when b is killed (kill -9), its actor is not listed and the listing does not wait for b.
-# The drivers attach to different members with fresh daemons, so that their job ids (numbered per
-# member from 1) name no task of another driver's. Every wait is bounded.
+# Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)

@@ -29,6 +29,15 @@ NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string ses
 
 NodeService::~NodeService() { CloseAll(); }
 
+JobID NodeService::NextJobId() {
+  if (cluster_work_ == nullptr) return JobID::FromInt(next_job_++);
+  JobID id;
+  do {
+    id = JobID::FromRandom();
+  } while (id.IsNil());
+  return id;
+}
+
 void NodeService::Accept(std::shared_ptr<Connection> connection, ClientOrigin origin) {
   auto session = std::make_unique<Session>();
   session->key = next_session_++;
@@ -178,7 +187,7 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
           "a worker that this node did not start, or that has exited since, said hello");
     }
   } else if (hello->role() == wire::Role::Driver) {
-    session->job_id = JobID::FromInt(next_job_++);
+    session->job_id = NextJobId();
   } else if (hello->role() == wire::Role::Node) {
     RAYX_ASSIGN_OR_RETURN(session->member_id, UnpackId<NodeID>(hello->node_id()));
   }

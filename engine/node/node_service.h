@@ -145,6 +145,11 @@ class NodeService {
   ActorManager* actors_;
   std::unordered_map<std::string, std::string>* functions_;
 
+  // The job id of the next driver. An embedded node numbers its jobs from 1 (a replay submits
+  // the same task ids as the job it replays); a cluster member draws them at random, since task
+  // and actor ids derive from the job id and every member numbers its own drivers: two members'
+  // first drivers would make the same ids.
+  JobID NextJobId();
   uint32_t next_job_ = 1;
   uint64_t next_session_ = 1;
   uint64_t next_pending_ = 1;
