@@ -110,6 +110,7 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
         &c->loop, WorkerPoolOptions{options.executable, c->socket_path, /*max_workers=*/512});
     c->tasks =
         std::make_unique<TaskManager>(c->objects.get(), c->pool.get(), &c->functions, total, Warn);
+    c->tasks->EnableCancelResignal(&c->loop);
     c->lineage = std::make_unique<LineageRecorder>(c->lineage_log, c->objects.get());
     c->tasks->SetLineageRecorder(c->lineage.get());
     c->actors = std::make_unique<ActorManager>(c->objects.get(), c->pool.get(), c->tasks.get(),

@@ -722,6 +722,7 @@ bool TaskManager::Cancel(const TaskID& task_id, bool force, bool recursive) {
           return;  // Ended meanwhile: no signal to stray into its worker's next task.
         }
         pool_->Signal(it->second->worker, SIGINT);
+        if (resignal_ != nullptr) resignal_->Track(key, worker_id);
       });
       return true;
     }
@@ -731,6 +732,22 @@ bool TaskManager::Cancel(const TaskID& task_id, bool force, bool recursive) {
       return true;
   }
   return false;
+}
+
+void TaskManager::EnableCancelResignal(EventLoop* loop) {
+  constexpr uint64_t kResignalMs = 1000;
+  resignal_ = std::make_unique<CancelResignal>(
+      loop,
+      [this](uint64_t key, const WorkerID& worker_id) {
+        auto it = tasks_.find(key);
+        if (it == tasks_.end() || it->second->worker == nullptr ||
+            it->second->worker->id != worker_id) {
+          return false;  // Ended: its worker may run another task now.
+        }
+        pool_->Signal(it->second->worker, SIGINT);
+        return true;
+      },
+      kResignalMs);
 }
 
 bool TaskManager::HasTask(const TaskID& task_id) const {

@@ -37,6 +37,7 @@
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
+#include "engine/node/cancel_resignal.h"
 #include "engine/node/lineage_recorder.h"
 #include "engine/node/remote_runner.h"
 #include "engine/node/task_spec.h"
@@ -123,6 +124,9 @@ class TaskManager {
 
   // With peers: where tasks may run besides here (remote_runner.h); it outlives the manager.
   void SetRemoteRunner(RemoteRunner* remote) { remote_ = remote; }
+  // A cancelled running task is sent SIGINT again every second until it ends (cancel_resignal.h).
+  // Loop thread. Without it (unit tests), once.
+  void EnableCancelResignal(EventLoop* loop);
   // A task sent to another member (key from RemoteRunner::Run) finished there with results, one
   // per return (or one error value for all).
   void OnRemoteDone(uint64_t key, std::vector<RemoteResult> results);
@@ -268,6 +272,7 @@ class TaskManager {
   uint64_t num_rebuilt_ = 0;
   LineageRecorder* recorder_ = nullptr;
   RemoteRunner* remote_ = nullptr;
+  std::unique_ptr<CancelResignal> resignal_;
   std::function<void()> reservation_hook_;
   bool in_reservation_hook_ = false;
 };

@@ -14,6 +14,9 @@ task's code is about to start, the worker asks the engine whether that task was 
 cancel that raced the task's start is never lost, and a stray or late signal (meant for a task
 that ended) never stops another. The worker ignores SIGINT until this handler is installed (see
 the worker subcommand), so the first task asks too. Actor calls get no signal (actor_loop.py).
+A SIGINT that lands just before a blocking call (time.sleep) is seen only when the call returns,
+so the node repeats it every second until the task ends; KeyboardInterrupt is raised once per
+task, so the repeats do not interrupt its cleanup.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ _in_user_code = False
 _running_task: Optional[bytes] = None
 # A SIGINT came while no user code ran (or may have, before the handler was installed).
 _sigint_pending = True
+# The task KeyboardInterrupt was raised in: the node repeats a cancel's SIGINT until the task ends
+# (engine/node/cancel_resignal.h), and a repeat must not interrupt the task's cleanup.
+_interrupted_task: Optional[bytes] = None
 
 
 def main() -> None:
@@ -89,10 +95,13 @@ def _install_sigint_handler() -> None:
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
-    global _sigint_pending
+    global _sigint_pending, _interrupted_task
     if _in_user_code:
         task_id = _running_task
-        if task_id is not None and _rayx.task_cancelled(task_id):
+        if task_id is None or task_id == _interrupted_task:
+            return  # An actor's call, or a repeat for a task interrupted already.
+        if _rayx.task_cancelled(task_id):
+            _interrupted_task = task_id
             raise KeyboardInterrupt
         return  # Meant for a task that ended (or not from the engine): this one goes on.
     _sigint_pending = True
@@ -101,11 +110,12 @@ def _on_sigint(signum: int, frame: Any) -> None:
 def _enter_user_code(task_id: bytes) -> None:
     """Marks user code as running; raises KeyboardInterrupt when a SIGINT that came before was for
     this task."""
-    global _in_user_code, _sigint_pending
+    global _in_user_code, _sigint_pending, _interrupted_task
     _in_user_code = True  # First: a SIGINT from now on raises in the handler.
     if _sigint_pending:
         _sigint_pending = False
         if _rayx.task_cancelled(task_id):
+            _interrupted_task = task_id
             raise KeyboardInterrupt
 
 
