@@ -117,6 +117,42 @@ StatusOr<NodeID> ClusterWork::Place(const TaskSpec& spec, bool fits_now, bool fe
   return NodeID();  // No node can run it: it waits here, reported, until one joins.
 }
 
+bool ClusterWork::SendToMember(const NodeID& node, std::string_view frame) {
+  if (closed_) return false;
+  Peer* peer = PeerFor(node);
+  if (peer == nullptr) return false;
+  peer->client->Send(frame);
+  return true;
+}
+
+void ClusterWork::SetBundleListeners(
+    std::function<void(const NodeID&, const wire::BundleReply*)> on_reply,
+    std::function<void(const NodeID&)> on_lost) {
+  on_bundle_reply_ = std::move(on_reply);
+  on_member_lost_ = std::move(on_lost);
+}
+
+std::vector<std::pair<NodeID, std::pair<ResourceSet, ResourceSet>>> ClusterWork::MemberViews() {
+  std::vector<std::pair<NodeID, std::pair<ResourceSet, ResourceSet>>> out;
+  for (const auto& [id, member] : cluster_->peers()) {
+    View* view = Usable(id, ResourceSet());
+    if (view != nullptr) out.push_back({id, {view->total, view->available}});
+  }
+  return out;
+}
+
+void ClusterWork::NoteReserved(const NodeID& node, const ResourceSet& derived, bool added) {
+  View* view = Usable(node, ResourceSet());
+  if (view == nullptr) return;
+  if (added) {
+    view->total.Add(derived);
+    view->available.Add(derived);
+  } else {
+    view->total.Subtract(derived);
+    view->available.Subtract(derived);
+  }
+}
+
 std::string ClusterWork::DescribeMembers() {
   std::string out;
   for (const auto& [id, member] : cluster_->peers()) {
@@ -172,6 +208,9 @@ Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope
     }
     case wire::Message::SubmitRefused:
       return OnRefused(peer, envelope.message_as_SubmitRefused());
+    case wire::Message::BundleReply:
+      if (on_bundle_reply_) on_bundle_reply_(id, envelope.message_as_BundleReply());
+      return Status::OK();
     case wire::Message::ObjectChunk: {
       const wire::ObjectChunk* chunk = envelope.message_as_ObjectChunk();
       auto read = reads_.find(chunk->request_id());
@@ -211,6 +250,7 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
     peers_.erase(it);
   }
   views_.erase(id);
+  if (on_member_lost_) on_member_lost_(id);
   std::vector<uint64_t> task_keys;
   std::vector<std::unique_ptr<ActorCall>> calls;
   for (auto it = gets_.begin(); it != gets_.end();) {

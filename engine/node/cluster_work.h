@@ -125,6 +125,20 @@ class ClusterWork : public RemoteRunner {
   // ClusterService's membership listener.
   void OnMember(const NodeID& id, bool alive);
 
+  // Placement groups (placement_group_manager.h). SendToMember sends a frame to the member over
+  // this node's link to it (dialed on first use); false when the member is dead or unknown.
+  bool SendToMember(const NodeID& node, std::string_view frame);
+  // on_reply gets each BundleReply from a member; on_lost each member given up on (it died, or
+  // this node's link to it closed). Null to stop.
+  void SetBundleListeners(std::function<void(const NodeID&, const wire::BundleReply*)> on_reply,
+                          std::function<void(const NodeID&)> on_lost);
+  // The live members other than this node, with their totals and free resources as this node
+  // sees them (the last heartbeat, less what was sent there since).
+  std::vector<std::pair<NodeID, std::pair<ResourceSet, ResourceSet>>> MemberViews();
+  // Adds derived resources to this node's view of the member (or takes them away), until its
+  // next heartbeat says what it has.
+  void NoteReserved(const NodeID& node, const ResourceSet& derived, bool added);
+
  private:
   struct Peer;
   struct RemoteActor;
@@ -174,6 +188,9 @@ class ClusterWork : public RemoteRunner {
                   std::function<void(const wire::ActorReply*)> on_reply);
   // The actor's node died: restart it elsewhere, or let it die (see above).
   void RestartOrDie(RemoteActor* actor, const std::string& why);
+
+  std::function<void(const NodeID&, const wire::BundleReply*)> on_bundle_reply_;
+  std::function<void(const NodeID&)> on_member_lost_;
 
   // False once closed: callbacks posted to the loop check it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

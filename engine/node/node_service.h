@@ -21,6 +21,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/bundle_host.h"
 #include "engine/node/cancelled_parents.h"
 #include "engine/node/cluster_work.h"
 #include "engine/node/placement_group_manager.h"
@@ -75,6 +76,8 @@ class NodeService {
   void SetClusterWork(ClusterWork* work) { cluster_work_ = work; }
   // The placement groups of this node's clients; it outlives the service.
   void SetPlacementGroups(PlacementGroupManager* groups) { placement_groups_ = groups; }
+  // The bundles this node holds for groups, for members' BundleRequests; it outlives the service.
+  void SetBundleHost(BundleHost* host) { bundle_host_ = host; }
 
  private:
   struct Session;
@@ -85,6 +88,7 @@ class NodeService {
   // Running tasks a recursive cancel reached: what they submit from now on is cancelled on arrival.
   CancelledParents cancelled_parents_;
   PlacementGroupManager* placement_groups_ = nullptr;
+  BundleHost* bundle_host_ = nullptr;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);
@@ -115,6 +119,9 @@ class NodeService {
   Status HandlePlacementGroup(Session* session, const wire::PlacementGroupRequest* request);
   StatusOr<const PlacementGroupManager::Group*> CreatePlacementGroup(
       Session* session, const wire::PlacementGroupRecord* record);
+  // A member's BundleRequest (node_service_bundles.cc): only a member's session may send one; a
+  // malformed one closes the session.
+  Status HandleBundleRequest(Session* session, const wire::BundleRequest* request);
   Status HandleDropCopies(Session* session, const wire::DropObjectCopies* drop);
   Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
   // Another node pulls an object stored here: one chunk of its bytes (read_chunk.h).

@@ -17,16 +17,15 @@ std::string ErrorText(const Status& status) {
       return "InvalidArgument: " + status.message();
     case StatusCode::kNotFound:
       return "NotFound: " + status.message();
-    case StatusCode::kFailedPrecondition:  // What rayx cannot do yet (CreatePlacementGroup).
+    case StatusCode::kFailedPrecondition:  // What rayx cannot do (none now; kept for the API).
       return "NotImplemented: " + status.message();
     default:
       return "Internal: " + status.ToString();
   }
 }
 
-flatbuffers::Offset<wire::PlacementGroupRecord> PackGroup(flatbuffers::FlatBufferBuilder& b,
-                                                          const PlacementGroupManager::Group& group,
-                                                          const NodeID& node_id) {
+flatbuffers::Offset<wire::PlacementGroupRecord> PackGroup(
+    flatbuffers::FlatBufferBuilder& b, const PlacementGroupManager::Group& group) {
   std::vector<flatbuffers::Offset<wire::Bundle>> bundles;
   for (const ResourceSet& bundle : group.bundles) {
     std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
@@ -35,12 +34,13 @@ flatbuffers::Offset<wire::PlacementGroupRecord> PackGroup(flatbuffers::FlatBuffe
     }
     bundles.push_back(wire::CreateBundle(b, b.CreateVector(amounts)));
   }
-  const bool created = group.state == PlacementGroupManager::State::kCreated;
+  const bool placed = !group.nodes.empty() && !group.nodes[0].IsNil();
   return wire::CreatePlacementGroupRecord(
       b, b.CreateVector(reinterpret_cast<const uint8_t*>(group.id.data()), group.id.size()),
       b.CreateString(group.name), b.CreateString(PlacementStrategyName(group.strategy)),
       static_cast<uint8_t>(group.state), b.CreateVector(bundles),
-      created ? b.CreateVector(node_id.data(), NodeID::kSize) : 0, group.detached);
+      placed ? b.CreateVector(group.nodes[0].data(), NodeID::kSize) : 0, group.detached,
+      PackIds(b, group.nodes));
 }
 
 }  // namespace
@@ -57,24 +57,7 @@ StatusOr<const PlacementGroupManager::Group*> NodeService::CreatePlacementGroup(
       group.bundles.push_back(std::move(amounts));
     }
   }
-  for (const ResourceSet& bundle : group.bundles) {
-    if (bundle.GetUnits("GPU") != 0) {
-      return FailedPrecondition("placement group bundles with GPUs are not supported yet");
-    }
-  }
   group.detached = record->detached();
-  // Bundles spread over several nodes need the members' help, which rayx does not have yet.
-  const bool spreads = group.strategy == PlacementStrategy::kSpread ||
-                       group.strategy == PlacementStrategy::kStrictSpread;
-  if (spreads && group.bundles.size() > 1 && peers_) {
-    for (const PeerNodeInfo& peer : peers_()) {
-      if (peer.alive && peer.id != node_id_) {
-        return FailedPrecondition(std::string(PlacementStrategyName(group.strategy)) +
-                                  " placement groups of several bundles in a cluster are not "
-                                  "supported yet (every bundle is reserved on the creator's node)");
-      }
-    }
-  }
   if (session->role == wire::Role::Driver && !group.detached) group.creator_session = session->key;
   return placement_groups_->Create(std::move(group));
 }
@@ -128,7 +111,7 @@ Status NodeService::HandlePlacementGroup(Session* session,
   }
   std::vector<flatbuffers::Offset<wire::PlacementGroupRecord>> packed;
   for (const PlacementGroupManager::Group* group : groups) {
-    packed.push_back(PackGroup(b, *group, node_id_));
+    packed.push_back(PackGroup(b, *group));
   }
   auto reply = wire::CreatePlacementGroupReply(
       b, request->request_id(), error.empty() ? 0 : b.CreateString(error), b.CreateVector(packed));
