@@ -47,6 +47,7 @@ void ClusterWork::Close() {
   for (auto& [id, peer] : peers_) peer->client->Close(Cancelled("node stopping"));
   peers_.clear();
   gets_.clear();
+  group_asks_.clear();
   reads_.clear();
 }
 
@@ -125,6 +126,26 @@ bool ClusterWork::SendToMember(const NodeID& node, std::string_view frame) {
   return true;
 }
 
+bool ClusterWork::AskPlacementGroups(const NodeID& node,
+                                     const std::function<std::string(uint64_t)>& frame_for,
+                                     std::function<void(std::string_view)> done) {
+  if (closed_) return false;
+  Peer* peer = PeerFor(node);
+  if (peer == nullptr) return false;
+  uint64_t request_id = next_request_++;
+  group_asks_[request_id] = GroupAsk{node, std::move(done)};
+  peer->client->Send(frame_for(request_id));
+  return true;
+}
+
+std::vector<NodeID> ClusterWork::LiveMembers() {
+  std::vector<NodeID> out;
+  for (const auto& [id, member] : cluster_->peers()) {
+    if (member.alive && dead_.count(id) == 0 && id != self_) out.push_back(id);
+  }
+  return out;
+}
+
 void ClusterWork::SetBundleListeners(
     std::function<void(const NodeID&, const wire::BundleReply*)> on_reply,
     std::function<void(const NodeID&)> on_lost) {
@@ -180,8 +201,8 @@ ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
   peer->client = PeerClient::Connect(
       loop_, m->second.address, self_, cluster_->options().token,
       cluster_->options().auth_timeout_ms,
-      [this, node](const wire::Envelope& envelope, std::string_view) {
-        return OnPeerFrame(node, envelope);
+      [this, node](const wire::Envelope& envelope, std::string_view frame) {
+        return OnPeerFrame(node, envelope, frame);
       },
       [this, node](const Status& why) {
         FailPeer(node, "its link closed: " + why.ToString(), /*member_dead=*/false);
@@ -191,7 +212,8 @@ ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
   return raw;
 }
 
-Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope) {
+Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope,
+                                std::string_view frame) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status::OK();
   Peer* peer = it->second.get();
@@ -211,6 +233,14 @@ Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope
     case wire::Message::BundleReply:
       if (on_bundle_reply_) on_bundle_reply_(id, envelope.message_as_BundleReply());
       return Status::OK();
+    case wire::Message::PlacementGroupReply: {
+      auto ask = group_asks_.find(envelope.message_as_PlacementGroupReply()->request_id());
+      if (ask == group_asks_.end() || ask->second.node != id) return Status::OK();
+      auto done = std::move(ask->second.done);
+      group_asks_.erase(ask);
+      done(frame);
+      return Status::OK();
+    }
     case wire::Message::ObjectChunk: {
       const wire::ObjectChunk* chunk = envelope.message_as_ObjectChunk();
       auto read = reads_.find(chunk->request_id());
@@ -251,6 +281,16 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
   }
   views_.erase(id);
   if (on_member_lost_) on_member_lost_(id);
+  std::vector<std::function<void(std::string_view)>> asks;
+  for (auto it = group_asks_.begin(); it != group_asks_.end();) {
+    if (it->second.node != id) {
+      ++it;
+      continue;
+    }
+    asks.push_back(std::move(it->second.done));
+    it = group_asks_.erase(it);
+  }
+  for (auto& done : asks) done(std::string_view());
   std::vector<uint64_t> task_keys;
   std::vector<std::unique_ptr<ActorCall>> calls;
   for (auto it = gets_.begin(); it != gets_.end();) {

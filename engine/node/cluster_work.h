@@ -135,6 +135,14 @@ class ClusterWork : public RemoteRunner {
   // The live members other than this node, with their totals and free resources as this node
   // sees them (the last heartbeat, less what was sent there since).
   std::vector<std::pair<NodeID, std::pair<ResourceSet, ResourceSet>>> MemberViews();
+  // Sends the member a PlacementGroupRequest, the frame frame_for builds with the request id it is
+  // given; done gets the member's PlacementGroupReply frame (verified), or an empty one when the
+  // member dies or the link closes first. False, and done is never called, when the member is
+  // dead or unknown.
+  bool AskPlacementGroups(const NodeID& node, const std::function<std::string(uint64_t)>& frame_for,
+                          std::function<void(std::string_view)> done);
+  // The live members other than this node.
+  std::vector<NodeID> LiveMembers();
   // Adds derived resources to this node's view of the member (or takes them away), until its
   // next heartbeat says what it has.
   void NoteReserved(const NodeID& node, const ResourceSet& derived, bool added);
@@ -147,7 +155,7 @@ class ClusterWork : public RemoteRunner {
 
   // The link to a live member, dialed on first use; null when it is dead or unknown.
   Peer* PeerFor(const NodeID& id);
-  Status OnPeerFrame(const NodeID& id, const wire::Envelope& envelope);
+  Status OnPeerFrame(const NodeID& id, const wire::Envelope& envelope, std::string_view frame);
   void OnGetReply(Peer* peer, const wire::GetReply* reply);
   void Complete(uint64_t request_id);
   // Everything that waited on the member fails, and its copies are lost (see above): the member
@@ -191,6 +199,11 @@ class ClusterWork : public RemoteRunner {
 
   std::function<void(const NodeID&, const wire::BundleReply*)> on_bundle_reply_;
   std::function<void(const NodeID&)> on_member_lost_;
+  struct GroupAsk {
+    NodeID node;
+    std::function<void(std::string_view)> done;
+  };
+  std::unordered_map<uint64_t, GroupAsk> group_asks_;  // By request id.
 
   // False once closed: callbacks posted to the loop check it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

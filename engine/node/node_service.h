@@ -119,6 +119,14 @@ class NodeService {
   Status HandlePlacementGroup(Session* session, const wire::PlacementGroupRequest* request);
   StatusOr<const PlacementGroupManager::Group*> CreatePlacementGroup(
       Session* session, const wire::PlacementGroupRecord* record);
+  // A Get, Remove or Table request that this node's own groups do not answer, asked of the other
+  // members in turn (node_service_placement.cc): the first that knows the group answers a Get or
+  // Remove; a Table gathers every member's groups. Only for a session that is not a member's
+  // (a member's request is answered from this node's groups alone).
+  struct GroupQuery;
+  void AskNextMember(std::shared_ptr<GroupQuery> query);
+  void ReplyGroups(uint64_t session_key, uint64_t request_id, const std::string& error,
+                   const std::vector<const PlacementGroupManager::Group*>& groups);
   // A member's BundleRequest (node_service_bundles.cc): only a member's session may send one; a
   // malformed one closes the session.
   Status HandleBundleRequest(Session* session, const wire::BundleRequest* request);

@@ -1,5 +1,5 @@
 // NodeService: placement group requests (PlacementGroupRequest), answered from
-// PlacementGroupManager.
+// PlacementGroupManager, and from the other members for the groups they coordinate.
 #include <flatbuffers/flatbuffers.h>
 
 #include "engine/node/node_service.h"
@@ -43,7 +43,98 @@ flatbuffers::Offset<wire::PlacementGroupRecord> PackGroup(
       PackIds(b, group.nodes));
 }
 
+// A group as a member's PlacementGroupReply describes it.
+StatusOr<PlacementGroupManager::Group> GroupFromRecord(const wire::PlacementGroupRecord* record) {
+  PlacementGroupManager::Group group;
+  group.id = std::string(BytesOf(record->id()));
+  if (group.id.size() != kPlacementGroupIdSize) return InvalidArgument("a bad group id");
+  group.hex = PlacementGroupHex(group.id);
+  group.name = StringOf(record->name());
+  RAYX_ASSIGN_OR_RETURN(group.strategy, ParsePlacementStrategy(StringOf(record->strategy())));
+  if (record->state() > static_cast<uint8_t>(PlacementGroupManager::State::kRescheduling)) {
+    return InvalidArgument("a bad group state");
+  }
+  group.state = static_cast<PlacementGroupManager::State>(record->state());
+  if (record->bundles() != nullptr) {
+    for (const wire::Bundle* bundle : *record->bundles()) {
+      RAYX_ASSIGN_OR_RETURN(ResourceSet amounts, ResourcesFromWire(bundle->resources()));
+      group.bundles.push_back(std::move(amounts));
+    }
+  }
+  RAYX_ASSIGN_OR_RETURN(group.nodes, UnpackIds<NodeID>(record->bundle_nodes()));
+  group.nodes.resize(group.bundles.size());
+  group.detached = record->detached();
+  return group;
+}
+
+std::string RequestFrame(uint64_t request_id, wire::PlacementGroupOp op, const std::string& id,
+                         const std::string& name) {
+  flatbuffers::FlatBufferBuilder b(128);
+  auto record = wire::CreatePlacementGroupRecord(
+      b, b.CreateVector(reinterpret_cast<const uint8_t*>(id.data()), id.size()),
+      b.CreateString(name));
+  return std::string(
+      FinishEnvelope(b, wire::CreatePlacementGroupRequest(b, request_id, op, record)));
+}
+
 }  // namespace
+
+struct NodeService::GroupQuery {
+  uint64_t session_key = 0;
+  uint64_t request_id = 0;
+  wire::PlacementGroupOp op = wire::PlacementGroupOp::Get;
+  std::string id, name;
+  std::string error;                                // This node's answer, when no member knows it.
+  std::vector<NodeID> left;                         // Members not asked yet.
+  std::vector<PlacementGroupManager::Group> found;  // The members' groups.
+  bool done = false;                                // A Get or Remove that a member answered.
+};
+
+void NodeService::AskNextMember(std::shared_ptr<GroupQuery> query) {
+  while (!query->done && !query->left.empty() && cluster_work_ != nullptr) {
+    NodeID node = query->left.back();
+    query->left.pop_back();
+    auto asked = cluster_work_->AskPlacementGroups(
+        node,
+        [&](uint64_t request_id) {
+          return RequestFrame(request_id, query->op, query->id, query->name);
+        },
+        [this, query](std::string_view frame) {
+          StatusOr<const wire::Envelope*> envelope = ParseEnvelope(frame);
+          if (envelope.ok() && (*envelope)->message_type() == wire::Message::PlacementGroupReply) {
+            const wire::PlacementGroupReply* reply = (*envelope)->message_as_PlacementGroupReply();
+            const bool answered = reply->error() == nullptr || reply->error()->size() == 0;
+            if (answered && reply->groups() != nullptr) {
+              for (const wire::PlacementGroupRecord* record : *reply->groups()) {
+                StatusOr<PlacementGroupManager::Group> group = GroupFromRecord(record);
+                if (group.ok()) query->found.push_back(std::move(*group));
+              }
+            }
+            if (answered && query->op != wire::PlacementGroupOp::Table) query->done = true;
+          }
+          AskNextMember(query);
+        });
+    if (asked) return;  // Its answer goes on.
+  }
+  std::vector<const PlacementGroupManager::Group*> groups;
+  if (query->op == wire::PlacementGroupOp::Table && placement_groups_ != nullptr) {
+    groups = placement_groups_->All();
+  }
+  for (const PlacementGroupManager::Group& group : query->found) groups.push_back(&group);
+  ReplyGroups(query->session_key, query->request_id, query->done ? "" : query->error, groups);
+}
+
+void NodeService::ReplyGroups(uint64_t session_key, uint64_t request_id, const std::string& error,
+                              const std::vector<const PlacementGroupManager::Group*>& groups) {
+  auto session = sessions_.find(session_key);
+  if (session == sessions_.end()) return;  // Gone meanwhile.
+  flatbuffers::FlatBufferBuilder b(512);
+  std::vector<flatbuffers::Offset<wire::PlacementGroupRecord>> packed;
+  for (const PlacementGroupManager::Group* group : groups) packed.push_back(PackGroup(b, *group));
+  auto reply = wire::CreatePlacementGroupReply(
+      b, request_id, error.empty() ? 0 : b.CreateString(error), b.CreateVector(packed));
+  session->second->connection->Send(FinishEnvelope(b, reply));
+}
 
 StatusOr<const PlacementGroupManager::Group*> NodeService::CreatePlacementGroup(
     Session* session, const wire::PlacementGroupRecord* record) {
@@ -64,7 +155,6 @@ StatusOr<const PlacementGroupManager::Group*> NodeService::CreatePlacementGroup(
 
 Status NodeService::HandlePlacementGroup(Session* session,
                                          const wire::PlacementGroupRequest* request) {
-  flatbuffers::FlatBufferBuilder b(512);
   std::string error;
   std::vector<const PlacementGroupManager::Group*> groups;
   const wire::PlacementGroupRecord* record = request->group();
@@ -109,13 +199,27 @@ Status NodeService::HandlePlacementGroup(Session* session,
         break;
     }
   }
-  std::vector<flatbuffers::Offset<wire::PlacementGroupRecord>> packed;
-  for (const PlacementGroupManager::Group* group : groups) {
-    packed.push_back(PackGroup(b, *group));
+  // Not one of this node's groups (or the table): the other members may know it.
+  const bool ask_members =
+      cluster_work_ != nullptr && session->role != wire::Role::Node && record != nullptr &&
+      ((request->op() == wire::PlacementGroupOp::Table) ||
+       (error.rfind("NotFound: ", 0) == 0 && (request->op() == wire::PlacementGroupOp::Get ||
+                                              request->op() == wire::PlacementGroupOp::Remove)));
+  if (ask_members) {
+    auto query = std::make_shared<GroupQuery>();
+    query->session_key = session->key;
+    query->request_id = request->request_id();
+    query->op = request->op();
+    query->id = id;
+    query->name = StringOf(record->name());
+    query->error = error;
+    query->left = cluster_work_->LiveMembers();
+    if (!query->left.empty()) {
+      AskNextMember(std::move(query));
+      return Status::OK();
+    }
   }
-  auto reply = wire::CreatePlacementGroupReply(
-      b, request->request_id(), error.empty() ? 0 : b.CreateString(error), b.CreateVector(packed));
-  session->connection->Send(FinishEnvelope(b, reply));
+  ReplyGroups(session->key, request->request_id(), error, groups);
   return Status::OK();
 }
 

@@ -3,7 +3,8 @@ daemon pid as argv[1]): a 2 CPUs, b 2 CPUs and the resource "b", c 2 CPUs and 1 
 
 STRICT_SPREAD of three bundles lands on three distinct members and a fourth bundle makes it
 pending; tasks and actors given a bundle index run on that bundle's member, index -1 on one of
-the group's; PACK that fits one member stays on one, PACK that does not spreads; STRICT_PACK goes
+the group's; tasks on other members find the group (by name, in the table, through
+get_current_placement_group for a child's bundle index) and remove one; PACK that fits one member stays on one, PACK that does not spreads; STRICT_PACK goes
 to the one member that can hold it (not the creator's); SPREAD uses every member; a GPU bundle
 on c hands its GPU to its task; removal frees the resources on every member (its actor killed);
 and when b is killed, a SPREAD group's bundle there is rescheduled onto another member (the task
@@ -16,8 +17,17 @@ import sys
 import time
 
 import ray
-from ray.util.placement_group import placement_group, placement_group_table, remove_placement_group
-from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+from ray.util.placement_group import (
+    get_current_placement_group,
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
+from ray.util.scheduling_strategies import (
+    NodeAffinitySchedulingStrategy,
+    PlacementGroupSchedulingStrategy,
+)
 
 b_pid = int(sys.argv[1])
 ray.init()
@@ -67,6 +77,25 @@ def gpu_task():
 
 
 @ray.remote(num_cpus=1)
+def child_in_bundle(index):
+    # Runs on some member; its group lives on a: the handle's bundles are looked up there.
+    pg = get_current_placement_group()
+    return ray.get(node_of.options(scheduling_strategy=bundle(pg, index)).remote())
+
+
+@ray.remote(num_cpus=0, resources={"b": 0.01})
+def look_up_from_b(name):
+    pg = get_placement_group(name)
+    return ray.get_runtime_context().get_node_id(), where(pg), sorted(placement_group_table())
+
+
+@ray.remote(num_cpus=0)
+def remove_from_here(pg):
+    remove_placement_group(pg)
+    return ray.get_runtime_context().get_node_id()
+
+
+@ray.remote(num_cpus=1)
 class Sitter:
     def node(self):
         return ray.get_runtime_context().get_node_id()
@@ -75,7 +104,7 @@ class Sitter:
 until(lambda: free() == 6, "every member's 6 CPUs free")
 
 # --- STRICT_SPREAD: one bundle per member, each task on its bundle's member.
-spread = placement_group([{"CPU": 1}] * 3, strategy="STRICT_SPREAD")
+spread = placement_group([{"CPU": 1}] * 3, strategy="STRICT_SPREAD", name="spread3")
 assert spread.wait(30), placement_group_table(spread)
 nodes = where(spread)
 assert sorted(nodes) == [0, 1, 2] and set(nodes.values()) == set(members), nodes
@@ -85,6 +114,12 @@ for i in range(3):
     assert got == [nodes[i]] * 2, (i, got, nodes)
 assert ray.get(node_of.options(scheduling_strategy=bundle(spread, -1)).remote(),
                timeout=60) in members
+# From tasks on other members: a child placed by bundle index through get_current_placement_group,
+# and the group found by name and in the table (asked of a, which keeps it).
+assert ray.get(child_in_bundle.options(scheduling_strategy=bundle(spread, 2)).remote(0),
+               timeout=60) == nodes[0]
+on, seen, table_ids = ray.get(look_up_from_b.remote("spread3"), timeout=60)
+assert on == b_node and seen == nodes and spread.id.hex() in table_ids, (on, seen, table_ids)
 sitter = Sitter.options(scheduling_strategy=bundle(spread, 2)).remote()
 assert ray.get(sitter.node.remote(), timeout=60) == nodes[2]
 until(lambda: free() == 3, "the group's three CPUs taken, one on each member")
@@ -115,7 +150,11 @@ assert len(set(big_nodes.values())) >= 2, big_nodes
 for i in range(3):
     assert ray.get(node_of.options(scheduling_strategy=bundle(big, i)).remote(),
                    timeout=60) == big_nodes[i], (i, big_nodes)
-remove_placement_group(packed)
+# Removed by a task on c: the removal reaches a, which keeps the group.
+on_c = NodeAffinitySchedulingStrategy(c_node, soft=False)
+assert ray.get(remove_from_here.options(scheduling_strategy=on_c).remote(packed),
+               timeout=60) == c_node
+assert placement_group_table(packed)["state"] == "REMOVED"
 remove_placement_group(big)
 until(lambda: free() == 6, "PACK groups' CPUs back")
 
