@@ -48,6 +48,8 @@ void ClusterWork::Close() {
   peers_.clear();
   gets_.clear();
   group_asks_.clear();
+  awaiting_bundles_.clear();
+  bundle_timer_.reset();
   reads_.clear();
 }
 

@@ -194,8 +194,14 @@ class ClusterWork : public RemoteRunner {
   // its answer (null when the member died first).
   void SendCreate(Peer* peer, const TaskSpec& spec, std::string_view frame,
                   std::function<void(const wire::ActorReply*)> on_reply);
-  // The actor's node died: restart it elsewhere, or let it die (see above).
+  // The actor's node died: restart it elsewhere, or let it die (see above). An actor placed in a
+  // placement group bundle that no node holds now (its member died with it, and the group is
+  // being rescheduled) waits for it, tried again every kBundleRetryMs for up to kBundleWaitMs, as
+  // Ray restarts such an actor once its bundle is back.
   void RestartOrDie(RemoteActor* actor, const std::string& why);
+  void RetryAwaitingBundles();
+  static constexpr uint64_t kBundleRetryMs = 250;
+  static constexpr uint64_t kBundleWaitMs = 60000;
 
   std::function<void(const NodeID&, const wire::BundleReply*)> on_bundle_reply_;
   std::function<void(const NodeID&)> on_member_lost_;
@@ -204,6 +210,9 @@ class ClusterWork : public RemoteRunner {
     std::function<void(std::string_view)> done;
   };
   std::unordered_map<uint64_t, GroupAsk> group_asks_;  // By request id.
+  // Actors waiting for their bundle to restart (RestartOrDie), with why they restart.
+  std::vector<std::pair<ActorID, std::string>> awaiting_bundles_;
+  std::unique_ptr<Timer> bundle_timer_;  // Made on first use.
 
   // False once closed: callbacks posted to the loop check it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

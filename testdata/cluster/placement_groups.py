@@ -8,7 +8,7 @@ get_current_placement_group for a child's bundle index) and remove one; PACK tha
 to the one member that can hold it (not the creator's); SPREAD uses every member; a GPU bundle
 on c hands its GPU to its task; removal frees the resources on every member (its actor killed);
 and when b is killed, a SPREAD group's bundle there is rescheduled onto another member (the task
-that ran in it on b is retried there) while a group that only b could hold turns RESCHEDULING
+that ran in it on b is retried there, and its actor restarted there) while a group that only b could hold turns RESCHEDULING
 rather than staying CREATED.
 """
 import os
@@ -180,6 +180,10 @@ assert wide.wait(30), placement_group_table(wide)
 wide_nodes = where(wide)
 assert set(wide_nodes.values()) == set(members), wide_nodes
 lost = [i for i, n in wide_nodes.items() if n == b_node][0]
+# An actor in the bundle on b, with a restart: restarted where the bundle is placed again.
+keeper = Sitter.options(num_cpus=0, max_restarts=1, max_task_retries=1,
+                        scheduling_strategy=bundle(wide, lost)).remote()
+assert ray.get(keeper.node.remote(), timeout=60) == b_node
 # A task running in the bundle on b when b dies: retried by its owner, in the bundle's new place.
 running = slow_node_of.options(scheduling_strategy=bundle(wide, lost)).remote(4)
 until(lambda: free(f"CPU_group_{lost}_{wide.id.hex()}") == 0, "the task in b's bundle started",
@@ -195,6 +199,7 @@ assert moved in (here, c_node), where(wide)
 assert ray.get(node_of.options(num_cpus=0.5, scheduling_strategy=bundle(wide, lost)).remote(),
                timeout=60) == moved
 assert ray.get(running, timeout=60) == moved
+assert ray.get(keeper.node.remote(), timeout=60) == moved
 remove_placement_group(wide)
 remove_placement_group(only_b)
 until(lambda: free() == 4, "the two live members' CPUs back")
