@@ -70,8 +70,12 @@ PlacementGroupManager::Outcome PlacementGroupManager::TryReserve(Group* group) {
   members.push_back(
       MemberResources{node_id_, tasks_->resources().total(), tasks_->resources().available()});
   if (cluster_.members) {
+    const uint64_t now = loop_->NowMs();
+    for (auto it = lost_until_ms_.begin(); it != lost_until_ms_.end();) {
+      it = it->second <= now ? lost_until_ms_.erase(it) : std::next(it);
+    }
     for (MemberResources& m : cluster_.members()) {
-      if (m.id != node_id_) members.push_back(std::move(m));
+      if (m.id != node_id_ && lost_until_ms_.count(m.id) == 0) members.push_back(std::move(m));
     }
   }
   BundlePlacement placement = PlaceBundles(group->strategy, group->bundles, group->nodes, members);
@@ -171,6 +175,7 @@ void PlacementGroupManager::OnPrepareReply(const NodeID& from, uint64_t request_
 }
 
 void PlacementGroupManager::OnMemberLost(const NodeID& node) {
+  lost_until_ms_[node] = loop_->NowMs() + kLostMemberPauseMs;
   if (round_ && round_->remote.count(node) != 0) FinishRound(false);
   for (const std::string& id : order_) {
     Group* group = groups_.at(id).get();

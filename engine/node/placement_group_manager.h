@@ -22,7 +22,8 @@
 // When a member that holds bundles of a created group dies (or this node's link to it closes, on
 // which the member returns them itself, see BundleHost), the group is rescheduled, as in Ray:
 // state rescheduling, its other bundles stay where they are, and the lost ones are placed again
-// by the group's strategy, ahead of the groups that wait. If this node dies, its groups go with it
+// by the group's strategy, ahead of the groups that wait (on members other than the lost one, for
+// kLostMemberPauseMs). If this node dies, its groups go with it
 // (each member returns what it held for it), as everything a node owns does.
 //
 // Thread: the node's loop thread only.
@@ -109,6 +110,10 @@ class PlacementGroupManager {
   static constexpr size_t kMaxRemembered = 1000;
   static constexpr uint64_t kPrepareTimeoutMs = 10000;
   static constexpr uint64_t kRetryMs = 250;
+  // A member lost (its link closed, or it died) is not chosen for bundles for this long: a link
+  // that closes is often a member dying, which the others declare only after the heartbeat
+  // timeout, and until then it would look like the emptiest member.
+  static constexpr uint64_t kLostMemberPauseMs = 5000;
 
  private:
   // A two-phase reservation in flight.
@@ -153,7 +158,8 @@ class PlacementGroupManager {
   uint64_t next_request_ = 1;
   std::unique_ptr<Timer> tick_;  // Made on first use, on the loop thread.
   bool ticking_ = false;
-  uint64_t retry_infeasible_at_ms_ = 0;  // After a commit on members: see Tick.
+  uint64_t retry_infeasible_at_ms_ = 0;       // After a commit on members: see Tick.
+  std::map<NodeID, uint64_t> lost_until_ms_;  // See kLostMemberPauseMs.
 };
 
 }  // namespace rayx

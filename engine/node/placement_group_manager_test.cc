@@ -219,9 +219,10 @@ TEST_F(PlacementGroupManagerTest, LostBundleIsRescheduledAlone) {
   Take();
   ASSERT_EQ(Find('s')->state, State::kCreated);
   EXPECT_EQ(Find('s')->nodes, (std::vector<NodeID>{Node('a'), Node('b')}));
-  // b dies; c has joined: bundle 1 goes to c, bundle 0 stays here, and until c prepares the group
-  // says it is rescheduling.
-  members_ = {{Node('c'), 2}};
+  // b's link closes (it dies, but the others do not know yet); c has joined: bundle 1 goes to c,
+  // not to b, which still looks like the emptiest member; bundle 0 stays here; until c prepares
+  // the group says it is rescheduling.
+  members_ = {{Node('b'), 2}, {Node('c'), 2}};
   OnLoop([&] { manager_->OnMemberLost(Node('b')); });
   EXPECT_EQ(Find('s')->state, State::kRescheduling);
   std::vector<Sent> again = Take();
