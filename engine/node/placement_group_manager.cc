@@ -20,6 +20,12 @@ StatusOr<const PlacementGroupManager::Group*> PlacementGroupManager::Create(Grou
                            " bytes, got " + std::to_string(group.id.size()));
   }
   RAYX_RETURN_IF_ERROR(ValidateBundles(group.bundles));
+  if (group.bundles.size() > kMaxBundlesPerRequest) {
+    // A member refuses a BundleRequest naming more (bundle_wire.h).
+    return InvalidArgument("a placement group has at most " +
+                           std::to_string(kMaxBundlesPerRequest) + " bundles, got " +
+                           std::to_string(group.bundles.size()));
+  }
   for (const ResourceSet& bundle : group.bundles) {
     RAYX_RETURN_IF_ERROR(NodeResources::Validate(bundle));
   }

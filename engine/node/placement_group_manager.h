@@ -86,8 +86,8 @@ class PlacementGroupManager {
   void SetCluster(Cluster cluster) { cluster_ = std::move(cluster); }
 
   // Takes a new group and reserves it now if it fits (else it is pending, or being reserved on
-  // members). InvalidArgument for a bad id, strategy or bundles; AlreadyExists for an id or a
-  // live name already taken.
+  // members). InvalidArgument for a bad id, strategy or bundles (more than kMaxBundlesPerRequest
+  // of them among the bad); AlreadyExists for an id or a live name already taken.
   StatusOr<const Group*> Create(Group group);
   // Removes the group (see above). NotFound for an unknown id; a group removed already is left
   // as it is.

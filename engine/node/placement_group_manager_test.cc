@@ -247,5 +247,14 @@ TEST_F(PlacementGroupManagerTest, AllOnThisNodeNeedsNoMessages) {
   EXPECT_EQ(prepares[0].request.bundles.size(), 2u);
 }
 
+TEST_F(PlacementGroupManagerTest, TooManyBundlesForAMemberAreRefused) {
+  OnLoop([&] {
+    PlacementGroupManager::Group group;
+    group.id = std::string(kPlacementGroupIdSize, 't');
+    group.bundles.assign(kMaxBundlesPerRequest + 1, Res({{"CPU", 0.001}}));
+    EXPECT_EQ(manager_->Create(std::move(group)).status().code(), StatusCode::kInvalidArgument);
+  });
+}
+
 }  // namespace
 }  // namespace rayx
