@@ -78,7 +78,10 @@ bool NodeResources::AllocateBundleGpus(const ResourceSet& demand, Allocation* al
     std::string rest = name.substr(sizeof(kGpuGroupPrefix) - 1);
     size_t cut = rest.rfind('_');
     if (cut == std::string::npos) {
-      if (index < 0) hex = rest, units = amount;
+      if (index < 0) {  // The bundle's own entry, when there is one, decides.
+        hex = rest;
+        units = amount;
+      }
       continue;
     }
     std::string digits = rest.substr(0, cut);
