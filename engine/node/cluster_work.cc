@@ -270,6 +270,11 @@ void ClusterWork::OnMember(const NodeID& id, bool alive) {
   }
 }
 
+void ClusterWork::OnMemberTotals(const NodeID& id) {
+  if (closed_ || dead_.count(id) != 0) return;
+  tasks_->RetryInfeasible();
+}
+
 void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member_dead) {
   if (closed_) return;
   const bool newly_dead = member_dead && dead_.insert(id).second;

@@ -124,6 +124,9 @@ class ClusterWork : public RemoteRunner {
 
   // ClusterService's membership listener.
   void OnMember(const NodeID& id, bool alive);
+  // ClusterService's totals listener: a member's total resources changed (a placement group's
+  // bundle committed there, say), so the tasks that no node could run are placed again.
+  void OnMemberTotals(const NodeID& id);
 
   // Placement groups (placement_group_manager.h). SendToMember sends a frame to the member over
   // this node's link to it (dialed on first use); false when the member is dead or unknown.

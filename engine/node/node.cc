@@ -176,6 +176,9 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
               id, "the node that created its placement group (" + id.Hex() + ") died");
         }
       });
+      c->cluster->SetTotalsListener([c](const NodeID& id) {
+        if (c->cluster_work) c->cluster_work->OnMemberTotals(id);
+      });
       // Placement groups reserve bundles on the members through the links ClusterWork keeps.
       c->cluster_work->SetBundleListeners(
           [c](const NodeID& from, const wire::BundleReply* reply) {

@@ -146,10 +146,9 @@ void PlacementGroupManager::FinishRound(bool ok) {
     group->nodes = round->nodes;
     group->state = State::kCreated;
     pending_.erase(std::remove(pending_.begin(), pending_.end(), group->id), pending_.end());
-    // Work that found no member for the bundles' resources before the commit tries again now,
-    // and once more after the members' next heartbeats have spread them.
+    // Work that found no member for the bundles' resources before the commit tries again now
+    // (and again when a member's heartbeat shows its new totals: ClusterWork::OnMemberTotals).
     tasks_->RetryInfeasible();
-    retry_infeasible_at_ms_ = loop_->NowMs() + 1200;
   } else {
     const std::string why = "the reservation of placement group " + group->hex + " was abandoned";
     for (const auto& [node, indexes] : round->remote) {
@@ -239,8 +238,7 @@ void PlacementGroupManager::UpdateHook() {
 }
 
 void PlacementGroupManager::ArmTick() {
-  const bool wanted =
-      round_ != nullptr || retry_infeasible_at_ms_ != 0 || (!pending_.empty() && cluster_.members);
+  const bool wanted = round_ != nullptr || (!pending_.empty() && cluster_.members);
   if (!wanted) {
     if (ticking_) tick_->Stop();
     ticking_ = false;
@@ -257,10 +255,6 @@ void PlacementGroupManager::Tick() {
   if (round_ && now - round_->started_ms > kPrepareTimeoutMs) {
     RAYX_LOG(Warning) << "placement group: a member did not answer its prepare in time";
     FinishRound(false);
-  }
-  if (retry_infeasible_at_ms_ != 0 && now >= retry_infeasible_at_ms_) {
-    retry_infeasible_at_ms_ = 0;
-    tasks_->RetryInfeasible();
   }
   ReservePending();
 }

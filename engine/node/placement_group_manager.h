@@ -158,7 +158,6 @@ class PlacementGroupManager {
   uint64_t next_request_ = 1;
   std::unique_ptr<Timer> tick_;  // Made on first use, on the loop thread.
   bool ticking_ = false;
-  uint64_t retry_infeasible_at_ms_ = 0;       // After a commit on members: see Tick.
   std::map<NodeID, uint64_t> lost_until_ms_;  // See kLostMemberPauseMs.
 };
 

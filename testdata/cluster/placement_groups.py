@@ -95,6 +95,15 @@ def remove_from_here(pg):
     return ray.get_runtime_context().get_node_id()
 
 
+@ray.remote(num_cpus=0)
+class Submitter:
+    def ping(self):
+        return ray.get_runtime_context().get_node_id()
+
+    def gpu_in(self, pg):
+        return ray.get(gpu_task.options(scheduling_strategy=bundle(pg, 0)).remote())
+
+
 @ray.remote(num_cpus=1)
 class Sitter:
     def node(self):
@@ -165,12 +174,18 @@ assert set(where(only_b).values()) == {b_node}, where(only_b)
 assert ray.get(node_of.options(scheduling_strategy=bundle(only_b, 0)).remote(),
                timeout=60) == b_node
 
-# --- A GPU bundle on c: its task gets the bundle's GPU there.
+# --- A GPU bundle on c: its task gets the bundle's GPU there, also one submitted on b the moment
+# the group is made (b learns of the bundle from c's next heartbeat, and places the task then).
+submitter = Submitter.options(
+    scheduling_strategy=NodeAffinitySchedulingStrategy(b_node, soft=False)).remote()
+assert ray.get(submitter.ping.remote(), timeout=60) == b_node
 gpu = placement_group([{"GPU": 1}], strategy="STRICT_PACK")
+from_b = submitter.gpu_in.remote(gpu)
 assert gpu.wait(30), placement_group_table(gpu)
 assert where(gpu) == {0: c_node}, where(gpu)
 assert ray.get(gpu_task.options(scheduling_strategy=bundle(gpu, 0)).remote(),
                timeout=60) == (c_node, [0])
+assert ray.get(from_b, timeout=60) == (c_node, [0])
 remove_placement_group(gpu)
 
 # --- A member dies with bundles: SPREAD's bundle there is placed again on another member; the
