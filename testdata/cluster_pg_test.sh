@@ -26,6 +26,16 @@ start() {  # start NAME CPUS RESOURCES [ARGS...]
 start a 2 '{}' || { cat "$tmp/a.out"; exit 1; }
 start b 2 '{"b": 1}' --address "$(addr a)" || { cat "$tmp/b.out"; exit 1; }
 start c 2 '{}' --num-gpus 1 --address "$(addr b)" || { cat "$tmp/c.out"; exit 1; }
+# A driver attached to b makes a detached group first: its job has the same number on b as the
+# next driver's on a, and the groups must not share an id for it.
+timeout 60 "$rayx" run --address "$(addr b)" -c '
+import ray
+from ray.util.placement_group import placement_group
+ray.init()
+pg = placement_group([{"CPU": 0.5}], name="other", lifetime="detached")
+assert pg.wait(30)
+print("other group made")' >"$tmp/other.out" 2>&1
+grep -q "other group made" "$tmp/other.out" || { echo "FAIL: a group from b"; cat "$tmp/other.out"; exit 1; }
 timeout 240 "$rayx" run --address "$(addr a)" "$here/cluster/placement_groups.py" \
   "$(pid_of b)" >"$tmp/pg.out" 2>&1
 if grep -q "cluster placement groups ok" "$tmp/pg.out"; then

@@ -1,6 +1,8 @@
 """Placement groups across members (run by cluster_pg_test.sh, attached to member a, with b's
-daemon pid as argv[1]): a 2 CPUs, b 2 CPUs and the resource "b", c 2 CPUs and 1 GPU.
+daemon pid as argv[1], after a driver attached to b made the detached group "other"): a 2 CPUs,
+b 2 CPUs and the resource "b", c 2 CPUs and 1 GPU.
 
+Two drivers' first groups have distinct ids;
 STRICT_SPREAD of three bundles lands on three distinct members and a fourth bundle makes it
 pending; tasks and actors given a bundle index run on that bundle's member, index -1 on one of
 the group's; tasks on other members find the group (by name, in the table, through
@@ -110,6 +112,16 @@ class Sitter:
         return ray.get_runtime_context().get_node_id()
 
 
+# --- Two drivers on two members make their first groups: the ids differ, and each group's work
+# runs in its own bundles (the other driver's group, detached, is found on b by name).
+other = get_placement_group("other")
+first = placement_group([{"CPU": 0.5}])
+assert first.id != other.id, (first.id, other.id)
+assert first.wait(30), placement_group_table(first)
+assert ray.get(node_of.options(num_cpus=0.5, scheduling_strategy=bundle(first, 0)).remote(),
+               timeout=60) == where(first)[0]
+remove_placement_group(first)
+remove_placement_group(other)
 until(lambda: free() == 6, "every member's 6 CPUs free")
 
 # --- STRICT_SPREAD: one bundle per member, each task on its bundle's member.

@@ -189,8 +189,10 @@ _id_counter = 0
 
 
 def _next_id() -> bytes:
-    """A deterministic id: from the job, the calling task and how many groups it made before
-    (ids are deterministic in rayx, DESIGN.md), as task ids are."""
+    """An id from the node the caller is attached to, the job, the calling task and how many
+    groups it made before. Job numbers are per node, so two drivers attached to two members may
+    share one: the node's id keeps their groups (and the derived resource names their bundles
+    add on members, which the whole cluster sees) apart."""
     global _id_task, _id_counter
     context = _rayx.context()
     info = current.task()
@@ -200,7 +202,8 @@ def _next_id() -> bytes:
             _id_task, _id_counter = task, 0
         _id_counter += 1
         counter = _id_counter
-    seed = bytes(context["job_id"]) + bytes(task) + counter.to_bytes(8, "little")
+    seed = (bytes(context.get("node_id") or b"") + bytes(context["job_id"]) + bytes(task) +
+            counter.to_bytes(8, "little"))
     return hashlib.blake2b(seed, digest_size=_ID_SIZE).digest()
 
 
