@@ -16,6 +16,7 @@ struct JobsFlags {
   bool prune = false;
   int64_t keep_jobs = -1;
   int64_t keep_days = -1;
+  int64_t keep_bytes = -1;
 };
 
 const char* StateName(JobInfo::State state) {
@@ -78,11 +79,13 @@ void Jobs(const JobsFlags& flags) {
     RetentionPolicy policy = RetentionFromEnvironment();
     if (flags.keep_jobs >= 0) policy.keep_jobs = static_cast<size_t>(flags.keep_jobs);
     if (flags.keep_days >= 0) policy.keep_days = flags.keep_days;
+    if (flags.keep_bytes >= 0) policy.keep_bytes = static_cast<uint64_t>(flags.keep_bytes);
     size_t removed = PruneLineage(root, policy, &errors);
-    std::fprintf(
-        stderr,
-        "rayx jobs: pruned %zu job logs (keeping the newest %zu, none older than %lld days)\n",
-        removed, policy.keep_jobs, static_cast<long long>(policy.keep_days));
+    std::fprintf(stderr,
+                 "rayx jobs: pruned %zu job logs (keeping the newest %zu, none older than %lld "
+                 "days, at most %llu bytes)\n",
+                 removed, policy.keep_jobs, static_cast<long long>(policy.keep_days),
+                 static_cast<unsigned long long>(policy.keep_bytes));
   }
   std::vector<CatalogJob> jobs = ListLineageJobs(root, &errors);
   if (flags.json) {
@@ -103,10 +106,13 @@ void AddJobsCommand(CLI::App* app) {
   jobs->add_flag("--json", flags->json, "A JSON list of objects (job_id, status, ...).");
   jobs->add_flag("--prune", flags->prune,
                  "First remove the logs of ended jobs beyond the newest --keep (default 1000, "
-                 "$RAYX_LINEAGE_KEEP_JOBS) or older than --keep-days (default 30, "
-                 "$RAYX_LINEAGE_KEEP_DAYS).");
+                 "$RAYX_LINEAGE_KEEP_JOBS), older than --keep-days (default 30, "
+                 "$RAYX_LINEAGE_KEEP_DAYS), or past --keep-bytes with the newer ones (default "
+                 "10 GiB, $RAYX_LINEAGE_KEEP_BYTES; the newest ended job stays).");
   jobs->add_option("--keep", flags->keep_jobs, "With --prune: how many jobs to keep.");
   jobs->add_option("--keep-days", flags->keep_days, "With --prune: how many days to keep.");
+  jobs->add_option("--keep-bytes", flags->keep_bytes,
+                   "With --prune: how many bytes the kept logs may take together.");
   jobs->callback([flags]() { Jobs(*flags); });
 }
 

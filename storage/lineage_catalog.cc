@@ -40,6 +40,18 @@ int64_t EnvInt(const char* name, int64_t fallback) {
   return (end != nullptr && *end == '\0' && n >= 0) ? n : fallback;
 }
 
+// The bytes of the files in a database's directory (RocksDB keeps no subdirectories).
+uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::error_code size_ec;
+    uintmax_t size = entry.is_regular_file(size_ec) ? entry.file_size(size_ec) : 0;
+    if (!size_ec) total += size;
+  }
+  return total;
+}
+
 }  // namespace
 
 std::string LineageRoot(const std::string& data_dir) { return data_dir + "/lineage"; }
@@ -129,13 +141,21 @@ size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
                        .count();
   int64_t cutoff_ms = now_ms - policy.keep_days * 24 * 3600 * 1000;
   std::vector<std::string> remove;
-  // Newest first: the first keep_jobs stay.
+  // Newest first: the first keep_jobs stay, while they fit in keep_bytes.
   size_t seen = 0;
+  uint64_t bytes = 0;
+  bool kept_ended = false;
   for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
     ++seen;
+    bytes += DirectoryBytes(it->db_path);
     if (it->writer_alive) continue;
     int64_t ended = it->job.end_ms != 0 ? it->job.end_ms : it->job.start_ms;
-    if (seen > policy.keep_jobs || ended < cutoff_ms) remove.push_back(it->db_path);
+    bool too_many = seen > policy.keep_jobs || (bytes > policy.keep_bytes && kept_ended);
+    if (too_many || ended < cutoff_ms) {
+      remove.push_back(it->db_path);
+    } else {
+      kept_ended = true;
+    }
   }
   size_t removed = 0;
   for (const std::string& dir : remove) {
@@ -156,18 +176,23 @@ bool LineageMayNeedPruning(const std::string& root, const RetentionPolicy& polic
   if (dirs.size() > policy.keep_jobs) return true;
   auto cutoff = std::filesystem::file_time_type::clock::now() -
                 std::chrono::hours(24 * std::max<int64_t>(0, policy.keep_days));
+  uint64_t bytes = 0;
   for (const std::string& dir : dirs) {
     std::error_code ec;
     auto written = std::filesystem::last_write_time(dir, ec);
     if (!ec && written < cutoff) return true;
+    bytes += DirectoryBytes(dir);
   }
-  return false;
+  // Over the budget with more than one database: an older one may go (the newest stays).
+  return bytes > policy.keep_bytes && dirs.size() > 1;
 }
 
 RetentionPolicy RetentionFromEnvironment() {
   RetentionPolicy policy;
   policy.keep_jobs = static_cast<size_t>(EnvInt("RAYX_LINEAGE_KEEP_JOBS", policy.keep_jobs));
   policy.keep_days = EnvInt("RAYX_LINEAGE_KEEP_DAYS", policy.keep_days);
+  policy.keep_bytes = static_cast<uint64_t>(
+      EnvInt("RAYX_LINEAGE_KEEP_BYTES", static_cast<int64_t>(policy.keep_bytes)));
   return policy;
 }
 

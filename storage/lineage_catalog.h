@@ -45,17 +45,23 @@ StatusOr<std::vector<TaskInfo>> LineageTasksOf(const CatalogJob& job);
 struct RetentionPolicy {
   size_t keep_jobs = 1000;  // the newest ones
   int64_t keep_days = 30;
+  // What the newest jobs may take on disk together: a job of ten million tasks takes gigabytes,
+  // and a thousand of them would fill a disk long before the count or the age says so.
+  uint64_t keep_bytes = 10ull << 30;
 };
 // Removes the databases with no writer beyond the newest keep_jobs, or that ended more than
-// keep_days ago; unreadable ones are left (and reported). Returns how many were removed.
+// keep_days ago, or that come after the newest ones whose size passes keep_bytes (the newest
+// ended job always stays, for its replay); unreadable ones are left (and reported). Returns how
+// many were removed.
 size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
                     std::vector<std::string>* errors);
 
-// Whether PruneLineage could remove anything, from the directories' count and times alone (no
-// database is opened): cheap enough for every node start.
+// Whether PruneLineage could remove anything, from the directories' count, times and sizes alone
+// (no database is opened, one stat per file): cheap enough for every node start.
 bool LineageMayNeedPruning(const std::string& root, const RetentionPolicy& policy);
 
-// The policy from $RAYX_LINEAGE_KEEP_JOBS and $RAYX_LINEAGE_KEEP_DAYS, else the defaults.
+// The policy from $RAYX_LINEAGE_KEEP_JOBS, $RAYX_LINEAGE_KEEP_DAYS and $RAYX_LINEAGE_KEEP_BYTES,
+// else the defaults.
 RetentionPolicy RetentionFromEnvironment();
 
 }  // namespace rayx

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "engine/base/logging.h"
+#include "engine/base/signals.h"
 #include "storage/rocksdb_key_value_store.h"
 
 namespace rayx {
@@ -121,6 +122,7 @@ LineageLog::LineageLog(std::string db_path, std::unique_ptr<LineageStore> store,
       store_(std::move(store)),
       job_(std::move(job)) {
   writer_ = std::thread([this, on_failure = std::move(on_failure)] {
+    BlockProcessSignals();  // They are the main thread's (signals.h); RocksDB's threads inherit.
     if (store_ == nullptr) {
       auto store = OpenStore(db_path_, job_);
       if (!store.ok()) {

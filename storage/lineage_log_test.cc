@@ -23,9 +23,11 @@ class LineageLogTest : public ::testing::Test {
   void SetUp() override {
     char dir[] = "/tmp/rayx-lineage-log-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
-    root_ = std::string(dir) + "/lineage";
+    dir_ = dir;
+    root_ = dir_ + "/lineage";
   }
-  void TearDown() override { (void)std::system(("rm -rf " + root_ + "/..").c_str()); }
+  // Not root_/..: rm refuses a path that ends in "..", and each run left its logs behind.
+  void TearDown() override { (void)std::system(("rm -rf " + dir_).c_str()); }
 
   static JobInfo Job(const std::string& uid, int64_t start_ms) {
     JobInfo job;
@@ -74,6 +76,7 @@ class LineageLogTest : public ::testing::Test {
     }
   }
 
+  std::string dir_;  // The test's own directory under /tmp.
   std::string root_;
 };
 
@@ -187,6 +190,38 @@ TEST_F(LineageLogTest, PruningKeepsTheNewestAndRecentJobs) {
   usleep(2000);
   EXPECT_EQ(PruneLineage(root_, policy, &errors), 2u);
   EXPECT_TRUE(ListLineageJobs(root_, &errors).empty());
+  EXPECT_TRUE(errors.empty());
+}
+
+// A byte budget removes the oldest ended jobs once the newest ones fill it; the newest ended job
+// stays even when it alone is over the budget (it is the one a user replays).
+TEST_F(LineageLogTest, PruningKeepsTheNewestJobsThatFitTheByteBudget) {
+  std::vector<std::string> dirs;
+  for (int i = 0; i < 4; ++i) {
+    dirs.push_back(root_ + "/j" + std::to_string(i));
+    auto log = LineageLog::Open(dirs.back(), Job("j" + std::to_string(i), i));
+    ASSERT_TRUE(log.ok());
+    (*log)->FinishJob(0);
+  }
+  // Each database grows by a 1 MiB file of its own (the pruner counts every file's bytes).
+  for (const std::string& dir : dirs) std::ofstream(dir + "/padding") << std::string(1 << 20, 'x');
+  std::vector<std::string> errors;
+  RetentionPolicy policy;
+  policy.keep_bytes = 64ull << 20;
+  EXPECT_FALSE(LineageMayNeedPruning(root_, policy));
+  policy.keep_bytes = (5ull << 20) / 2;  // Room for two of them.
+  EXPECT_TRUE(LineageMayNeedPruning(root_, policy));
+  EXPECT_EQ(PruneLineage(root_, policy, &errors), 2u);
+  auto jobs = ListLineageJobs(root_, &errors);
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].job.uid, "j2");
+  EXPECT_EQ(jobs[1].job.uid, "j3");
+  policy.keep_bytes = 1;  // Less than any job: the newest stays all the same.
+  EXPECT_EQ(PruneLineage(root_, policy, &errors), 1u);
+  jobs = ListLineageJobs(root_, &errors);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].job.uid, "j3");
+  EXPECT_FALSE(LineageMayNeedPruning(root_, policy));
   EXPECT_TRUE(errors.empty());
 }
 

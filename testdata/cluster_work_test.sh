@@ -6,7 +6,8 @@
 # there are rebuilt from lineage, a task running there is retried elsewhere, an actor with
 # max_restarts restarts elsewhere, and a task without retries or an actor without restarts fails.
 # Generator tasks run on their caller's node (work_generators.py). ray.cancel reaches a task and
-# an actor's call on another member (work_cancel.py).
+# an actor's call on another member (work_cancel.py). The first drivers of two members get
+# different job ids (work_jobs.py).
 # Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
@@ -48,6 +49,15 @@ start a '{"a": 1}' || { cat "$tmp/a.out"; exit 1; }
 start b '{"b": 1}' --address "$(addr a)" || { cat "$tmp/b.out"; exit 1; }
 start c '{"c": 1}' --address "$(addr b)" || { cat "$tmp/c.out"; exit 1; }
 
+# The first drivers of two members at once: their job ids (and so their ids) must differ.
+run "$tmp/jobs_a.out" "$(addr a)" "$scripts/work_jobs.py" 4 &
+run "$tmp/jobs_b.out" "$(addr b)" "$scripts/work_jobs.py" 1
+wait
+job_a=$(sed -n 's/^jobs ok //p' "$tmp/jobs_a.out")
+job_b=$(sed -n 's/^jobs ok //p' "$tmp/jobs_b.out")
+check "the first drivers of two members have different job ids, and both their actors live" \
+  test -n "$job_a" -a -n "$job_b" -a "$job_a" != "$job_b" ||
+  cat "$tmp/jobs_a.out" "$tmp/jobs_b.out"
 run "$tmp/spread.out" "$(addr c)" "$scripts/work_spread.py"
 check "tasks, objects and actors spread over the nodes" grep -q "spread ok" "$tmp/spread.out" ||
   cat "$tmp/spread.out"

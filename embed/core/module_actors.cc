@@ -97,6 +97,32 @@ PyObject* GetActor(PyObject*, PyObject* args) {
   return ActorLookupToTuple(*found);
 }
 
+// list_named_actors(namespace, all_namespaces) -> [(namespace, name), ...], sorted.
+PyObject* ListNamedActors(PyObject*, PyObject* args) {
+  const char* ns;
+  int all_namespaces;
+  if (!PyArg_ParseTuple(args, "sp", &ns, &all_namespaces)) return nullptr;
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  std::string actor_ns = ns;
+  auto listed = WithoutGil([&] { return runtime->ListNamedActors(actor_ns, all_namespaces); });
+  if (!listed.ok()) return RaiseStatus(listed.status());
+  PyObject* out = PyList_New(static_cast<Py_ssize_t>(listed->size()));
+  if (out == nullptr) return nullptr;
+  for (size_t i = 0; i < listed->size(); ++i) {
+    const auto& [actor_namespace, name] = (*listed)[i];
+    PyObject* pair =
+        Py_BuildValue("(s#s#)", actor_namespace.data(), (Py_ssize_t)actor_namespace.size(),
+                      name.data(), (Py_ssize_t)name.size());
+    if (pair == nullptr) {
+      Py_DECREF(out);
+      return nullptr;
+    }
+    PyList_SET_ITEM(out, static_cast<Py_ssize_t>(i), pair);
+  }
+  return out;
+}
+
 PyObject* KillActor(PyObject*, PyObject* args) {
   PyObject* id_obj;
   int no_restart;
@@ -152,6 +178,9 @@ void AddActorMethods(std::vector<PyMethodDef>* methods) {
            "streaming=False) -> [return ids]"},
           {"get_actor", Entry<GetActor>, METH_VARARGS,
            "get_actor(name, namespace) -> (actor_id, meta)"},
+          {"list_named_actors", Entry<ListNamedActors>, METH_VARARGS,
+           "list_named_actors(namespace, all_namespaces) -> [(namespace, name), ...] of the live "
+           "named actors across the cluster, sorted"},
           {"kill_actor", Entry<KillActor>, METH_VARARGS, "kill_actor(actor_id, no_restart)"},
           {"set_output_name", Entry<SetOutputName>, METH_O,
            "set_output_name(name): this actor's output lines are prefixed with name."},

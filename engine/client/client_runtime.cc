@@ -113,6 +113,11 @@ StatusOr<ActorLookup> ClientRuntime::GetActor(const std::string& name, const std
 Status ClientRuntime::KillActor(const ActorID& id, bool no_restart) {
   return submitter_->KillActor(id, no_restart);
 }
+StatusOr<std::vector<std::pair<std::string, std::string>>> ClientRuntime::ListNamedActors(
+    const std::string& ns, bool all_namespaces) {
+  return submitter_->ListNamedActors(ns, all_namespaces);
+}
+
 StatusOr<PlacementGroupAnswer> ClientRuntime::PlacementGroupCall(uint8_t op,
                                                                  const PlacementGroupInfo& group) {
   return submitter_->PlacementGroupCall(op, group);

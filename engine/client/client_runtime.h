@@ -92,6 +92,8 @@ class ClientRuntime {
   StatusOr<ActorLookup> CreateActor(const ActorCreation& creation);
   StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
   Status KillActor(const ActorID& id, bool no_restart);
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListNamedActors(const std::string& ns,
+                                                                             bool all_namespaces);
   StatusOr<PlacementGroupAnswer> PlacementGroupCall(uint8_t op, const PlacementGroupInfo& group);
   // The cluster's nodes. Idle leases go back first, so that what they hold counts as available.
   StatusOr<std::vector<NodeDescription>> Nodes();

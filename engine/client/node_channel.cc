@@ -1,5 +1,8 @@
 #include "engine/client/node_channel.h"
 
+#include <algorithm>
+
+#include "engine/base/signals.h"
 #include "engine/wire/frame.h"
 
 namespace rayx {
@@ -57,6 +60,7 @@ std::string NodeChannel::TakeWaiting() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     frames.swap(deferred_);
+    soon_ = false;  // Nothing of SendSoon's waits now.
   }
   if (pending_source_) pending_source_(&frames);
   return frames;
@@ -86,6 +90,38 @@ void NodeChannel::Defer(std::string_view envelope) {
   if (asleep_) cv_.notify_one();
 }
 
+Status NodeChannel::SendSoon(std::string_view envelope) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!started_ || stopping_) {  // No flusher would send it later.
+      lock.unlock();
+      return Send(envelope);
+    }
+    AppendFrame(&deferred_, envelope);
+    if (deferred_.size() < kSoonBytes) {
+      if (!soon_) {  // The first of a batch sets its deadline, and the flusher's alarm.
+        soon_ = true;
+        soon_by_ = std::chrono::steady_clock::now() + kSoonDelay;
+        wake_ = true;
+        cv_.notify_one();
+      }
+      return Status::OK();
+    }
+  }
+  std::lock_guard<std::mutex> order(order_mu_);
+  std::string waiting = TakeWaiting();
+  if (waiting.empty()) return Status::OK();  // Another thread sent them meanwhile.
+  return connection_->SendFramed(waiting, std::string_view());
+}
+
+void NodeChannel::FlushSoon() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!soon_) return;
+  }
+  Flush();
+}
+
 void NodeChannel::Flush() {
   std::lock_guard<std::mutex> order(order_mu_);
   std::string waiting = TakeWaiting();
@@ -100,6 +136,7 @@ void NodeChannel::Wake() {
 }
 
 void NodeChannel::FlushLoop() {
+  BlockProcessSignals();  // They are the main thread's (signals.h).
   bool idle = true;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
@@ -110,8 +147,15 @@ void NodeChannel::FlushLoop() {
       continue;
     }
     wake_ = false;
-    // Waiting frames get kFlushDelay to travel with another frame first.
-    if (cv_.wait_for(lock, kFlushDelay, [&] { return stopping_; })) break;
+    // Waiting frames get kFlushDelay to travel with another frame first, a submission kSoonDelay
+    // (SendSoon wakes this wait when it sets a deadline).
+    auto until = std::chrono::steady_clock::now() + kFlushDelay;
+    while (!stopping_) {
+      auto limit = soon_ ? std::min(until, soon_by_) : until;
+      if (std::chrono::steady_clock::now() >= limit) break;
+      cv_.wait_until(lock, limit);
+    }
+    if (stopping_) break;
     lock.unlock();
     Flush();
     bool active = false;

@@ -4,7 +4,8 @@
 // Some messages need not go at once: a directly submitted task's announcement, a worker's report
 // of a direct task, batched reference removals. They wait (Defer, or the pending source's own
 // batch) and go out in front of the next frame this process sends, in one system call, or on their
-// own after kFlushDelay when nothing else is sent: the flusher thread sends them then. The flusher
+// own after kFlushDelay when nothing else is sent: the flusher thread sends them then (after
+// kSoonDelay for submissions, SendSoon, which also go at once once kSoonBytes wait). The flusher
 // also runs the upkeep callbacks components register (direct submission reads its links and
 // gives back idle leases there); it sleeps while nothing waits and no upkeep asks to run.
 //
@@ -37,6 +38,11 @@ namespace rayx {
 // How long a waiting frame may wait for another to travel with: short enough that an idle process
 // frees what it dropped promptly, long enough that a busy one sends its batches with its frames.
 inline constexpr auto kFlushDelay = std::chrono::milliseconds(5);
+// How long a submission may wait for others to travel with (SendSoon), and how many bytes of
+// waiting frames are sent at once: a burst of submissions goes in few system calls (the node reads
+// them in few too), a lone one at most this late; a get or a wait sends it at once.
+inline constexpr auto kSoonDelay = std::chrono::microseconds(200);
+inline constexpr size_t kSoonBytes = 32u << 10;
 
 class NodeChannel {
  public:
@@ -81,8 +87,14 @@ class NodeChannel {
   uint64_t NextRequestId() { return connection_->NextRequestId(); }
   // Keeps envelope to go in front of the next send, or within kFlushDelay.
   void Defer(std::string_view envelope);
+  // Keeps envelope to go in front of the next send, or within kSoonDelay, or at once when
+  // kSoonBytes wait (or before Start(): no flusher would send it). An error only when it was
+  // sent at once (a lost connection shows later).
+  Status SendSoon(std::string_view envelope);
   // Sends what waits now, if anything does.
   void Flush();
+  // Sends what waits now if a frame of SendSoon's is among it; otherwise leaves it waiting.
+  void FlushSoon();
   // A pending source or upkeep has something new: the flusher starts running if it slept.
   void Wake();
 
@@ -117,6 +129,9 @@ class NodeChannel {
   bool wake_ = false;      // Something new since the flusher last looked. GUARDED_BY(mu_)
   bool asleep_ = false;    // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
+  // Whether deferred_ holds a frame of SendSoon's, and when it must go. GUARDED_BY(mu_)
+  bool soon_ = false;
+  std::chrono::steady_clock::time_point soon_by_;
   std::thread flusher_;
 };
 

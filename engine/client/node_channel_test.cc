@@ -82,6 +82,57 @@ TEST_F(NodeChannelTest, DeferredFrameGoesWithinTheFlushDelayWhenNothingIsSent) {
   EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "again");
 }
 
+// A submission (SendSoon) waits for others to travel with it, but not long: the flusher sends a
+// lone one within kSoonDelay, far sooner than a deferred frame's kFlushDelay.
+TEST_F(NodeChannelTest, SoonFrameGoesWithinItsDelayWhenNothingIsSent) {
+  channel_->Start();
+  for (int i = 0; i < 3; ++i) {  // The flusher sleeps between them, and wakes for each.
+    auto start = Clock::now();
+    ASSERT_TRUE(channel_->SendSoon(Named("soon")).ok());
+    EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "soon");
+    EXPECT_LT(Clock::now() - start, kPromptly);
+    EXPECT_TRUE(NothingArrives(20)) << "sent twice";
+  }
+}
+
+// A burst keeps its order, goes in front of the next send, and never waits past kSoonBytes: the
+// frame that fills the batch sends it.
+TEST_F(NodeChannelTest, SoonFramesKeepTheirOrderAndGoInFrontOfTheNextSend) {
+  channel_->Start();
+  std::string pad(1000, 'x');
+  int count = static_cast<int>(3 * kSoonBytes / pad.size());
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(channel_->SendSoon(Named(std::to_string(i) + pad)).ok());
+  }
+  ASSERT_TRUE(channel_->Send(Named("sent")).ok());
+  for (int i = 0; i < count; ++i) {
+    ASSERT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), std::to_string(i) + pad) << i;
+  }
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "sent");
+}
+
+// Without a flusher (before Start, after Stop) nothing would send it later: it goes at once.
+TEST_F(NodeChannelTest, SoonFrameGoesAtOnceWithoutAFlusher) {
+  ASSERT_TRUE(channel_->SendSoon(Named("before")).ok());
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "before");
+  channel_->Start();
+  channel_->Stop();
+  ASSERT_TRUE(channel_->SendSoon(Named("after")).ok());
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "after");
+}
+
+// FlushSoon sends what waits only when a submission is among it.
+TEST_F(NodeChannelTest, FlushSoonLeavesDeferredFramesAloneAndSendsSubmissions) {
+  channel_->Defer(Named("deferred"));
+  channel_->FlushSoon();
+  EXPECT_TRUE(NothingArrives());
+  channel_->Start();
+  ASSERT_TRUE(channel_->SendSoon(Named("soon")).ok());
+  channel_->FlushSoon();
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "deferred");
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "soon");
+}
+
 TEST_F(NodeChannelTest, PendingSourceGoesAfterDeferredFramesAndBeforeTheEnvelope) {
   std::atomic<int> batches{0};
   channel_->SetPendingSource(

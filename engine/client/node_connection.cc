@@ -41,6 +41,8 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
       return envelope->message_as_CancelReply()->request_id();
     case wire::Message::PlacementGroupReply:
       return envelope->message_as_PlacementGroupReply()->request_id();
+    case wire::Message::NamedActorList:
+      return envelope->message_as_NamedActorList()->request_id();
     default:
       return 0;
   }
@@ -233,6 +235,11 @@ void NodeConnection::ReadAsReader(std::unique_lock<std::mutex>& lock) {
   reading_ = false;
   last_read_ = std::chrono::steady_clock::now();
   cv_.notify_all();
+}
+
+bool NodeConnection::HasQueuedTask() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !tasks_.empty();
 }
 
 void NodeConnection::QueueForNextTask(std::string frame) {

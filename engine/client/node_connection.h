@@ -111,6 +111,8 @@ class NodeConnection {
   // Worker: queues a verified envelope for NextTask, as if it had come from the node (the
   // executor's cancel notices for an actor that serves calls concurrently).
   void QueueForNextTask(std::string frame);
+  // Worker: whether a task has arrived that NextTask would hand out without waiting.
+  bool HasQueuedTask();
 
   // A fresh request id for Call.
   uint64_t NextRequestId();

@@ -16,8 +16,11 @@ TaskExecutor::TaskExecutor(NodeChannel* channel, TaskContext* context, ValueIo* 
 }
 
 StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
-  // Not flushed here (one system call per task fewer): the flusher sends what waits within
-  // kFlushDelay when the worker waits long for its next task.
+  taker_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  // The results of the tasks before go now unless another task is here already: in a burst they
+  // travel together (SendSoon sends them within kSoonDelay); a lone call's caller waits for none.
+  // Other frames that wait (a direct task's report) are left to the flusher, as before.
+  if (!channel_->connection().HasQueuedTask()) channel_->FlushSoon();
   uint64_t link = 0;
   std::optional<std::string> frame = channel_->connection().NextTask(interrupted, &link);
   if (!frame.has_value()) return false;
@@ -175,7 +178,12 @@ Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingV
       name_at_node_.clear();  // The node forgets the name when a task it sent ends.
     }
   }
-  if (link == 0) return channel_->Send(done);
+  if (link == 0) {
+    if (taker_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      return channel_->SendSoon(done);  // NextTask sends it before it waits (see taker_).
+    }
+    return channel_->Send(done);
+  }
   // A direct task: the owner first, it waits for this (a closed link means the owner is gone;
   // the node's copy is what counts). The node's report waits for the next frame to the node
   // unless a result is in shared memory (the owner reads that one from the node).

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -80,6 +81,10 @@ class TaskExecutor {
   std::unordered_set<TaskID> cancelled_;  // GUARDED_BY(mu_)
   std::deque<TaskID> cancelled_order_;    // GUARDED_BY(mu_)
   std::atomic<bool> notices_{false};
+  // The thread that takes the tasks. A TaskDone on it may wait to travel with the next ones,
+  // since NextTask sends what waits before it waits itself; one from another thread (a threaded
+  // or async actor's call) goes at once.
+  std::atomic<std::thread::id> taker_{};
 };
 
 }  // namespace rayx

@@ -214,6 +214,42 @@ TEST_F(TaskExecutorTest, TaskFromTheNodeIsReadWholeAndItsResultGoesToTheNodeAtOn
   EXPECT_FALSE(done->values[0].first);
 }
 
+// With the flusher running, a result reported by the thread that takes the tasks waits for the
+// results after it while tasks are queued (they travel in one write), and all go before the
+// worker waits for more: the caller of the last task never waits for the flusher.
+TEST_F(TaskExecutorTest, ResultsOfABurstGoBeforeTheWorkerWaitsAgain) {
+  channel_->Start();
+  std::vector<TaskID> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(TaskID::ForChild(JobID::FromInt(1), TaskID::ForDriver(JobID::FromInt(1)), i));
+    ASSERT_TRUE(
+        FakeNode::SendFrame(node_client_, ExecuteTaskEnvelope(task_, ids.back(), 1, Execute{}))
+            .ok());
+  }
+  std::string result = "done";
+  for (const TaskID& id : ids) {
+    TaskToRun run;
+    bool interrupted = false;
+    auto got = executor_->NextTask(&run, &interrupted);
+    ASSERT_TRUE(got.ok() && *got) << got.status();
+    ASSERT_EQ(run.task_id, id);
+    ASSERT_TRUE(executor_->TaskDone(id, {Value(result)}, false).ok());
+  }
+  // The worker now waits for a fourth task; the three results are at the node by then.
+  std::thread taker([&] {
+    TaskToRun run;
+    bool interrupted = false;
+    (void)executor_->NextTask(&run, &interrupted);
+  });
+  for (const TaskID& id : ids) {
+    auto done = AsTaskDone(NodeRead());
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->task_id, id);
+  }
+  channel_->Close();  // Ends the wait.
+  taker.join();
+}
+
 TEST_F(TaskExecutorTest, DirectTaskAnswersItsOwnerFirstAndItsReportWaitsForTheNextFrame) {
   ConnectOwner();
   TaskID id = TaskID::FromRandom();

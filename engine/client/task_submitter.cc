@@ -44,7 +44,8 @@ StatusOr<std::vector<ObjectID>> TaskSubmitter::SubmitTask(const TaskSubmission& 
   auto spec = BuildTaskSpec(b, task, task_id, depth, extras);
   direct_->PromoteNamed(task.dependencies);
   direct_->PromoteNamed(task.contained);
-  RAYX_RETURN_IF_ERROR(channel_->Send(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
+  // With the submissions after it, unless a get or a wait comes first (NodeChannel::SendSoon).
+  RAYX_RETURN_IF_ERROR(channel_->SendSoon(FinishEnvelope(b, wire::CreateSubmitTask(b, spec))));
   if (request_lease) direct_->RequestLease(task, shape);
   return returns;
 }
@@ -117,6 +118,27 @@ StatusOr<ActorLookup> TaskSubmitter::GetActor(const std::string& name, const std
   flatbuffers::FlatBufferBuilder b(128);
   auto get = wire::CreateGetActor(b, request_id, b.CreateString(name), b.CreateString(ns));
   return ActorCall(request_id, FinishEnvelope(b, get));
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> TaskSubmitter::ListNamedActors(
+    const std::string& ns, bool all_namespaces) {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(128);
+  auto list = wire::CreateListNamedActors(b, request_id, b.CreateString(ns), all_namespaces);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, list)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* parsed, ParseEnvelope(frame));
+  const wire::NamedActorList* reply = parsed->message_as_NamedActorList();
+  if (reply == nullptr) return ProtocolError("expected NamedActorList");
+  if (reply->error() != nullptr && reply->error()->size() != 0) {
+    return FailedPrecondition(reply->error()->str());
+  }
+  std::vector<std::pair<std::string, std::string>> actors;
+  if (reply->actors() == nullptr) return actors;
+  actors.reserve(reply->actors()->size());
+  for (const wire::NamedActor* actor : *reply->actors()) {
+    actors.emplace_back(StringOf(actor->namespace_()), StringOf(actor->name()));
+  }
+  return actors;
 }
 
 Status TaskSubmitter::KillActor(const ActorID& id, bool no_restart) {

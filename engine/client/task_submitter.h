@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "engine/base/ids.h"
@@ -41,6 +42,10 @@ class TaskSubmitter {
   // The live actor of this name; InvalidArgument when there is none.
   StatusOr<ActorLookup> GetActor(const std::string& name, const std::string& ns);
   Status KillActor(const ActorID& id, bool no_restart);
+  // The (namespace, name) of the live named actors in ns, or with all_namespaces in any, across
+  // the cluster; sorted. FailedPrecondition when the node refuses (too many to list).
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListNamedActors(const std::string& ns,
+                                                                             bool all_namespaces);
 
   // A placement group request (protocol.fbs PlacementGroupRequest): op is a wire::PlacementGroupOp
   // value; group says what the op needs (see there). The node's refusal comes back in the

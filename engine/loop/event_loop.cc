@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/base/logging.h"
+#include "engine/base/signals.h"
 #include "engine/loop/callback_guard.h"
 
 namespace rayx {
@@ -132,6 +133,7 @@ bool EventLoop::RunPosted() noexcept {
 }
 
 void EventLoop::ThreadMain() {
+  BlockProcessSignals();  // They are the main thread's (signals.h).
   loop_thread_id_.store(std::this_thread::get_id());
   // wake_ is always active, so uv_run returns only after uv_stop(); loop again if it ever does not.
   while (!quit_) uv_run(&loop_, UV_RUN_DEFAULT);

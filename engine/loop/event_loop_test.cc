@@ -1,6 +1,7 @@
 #include "engine/loop/event_loop.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,24 @@ TEST(EventLoopTest, PostRunsOnLoopThreadInOrder) {
   ASSERT_EQ(seen.size(), 1000u);
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(seen[i], i);
   EXPECT_TRUE(on_loop_thread);
+  loop.Stop();
+}
+
+// Signals sent to the process must reach the main thread, where Python handles them (signals.h):
+// the loop thread blocks them, and the threads it starts (libuv's pool) inherit that.
+TEST(EventLoopTest, LoopThreadLeavesProcessSignalsToTheMainThread) {
+  EventLoop loop;
+  ASSERT_TRUE(loop.Start().ok());
+  sigset_t on_loop;
+  sigemptyset(&on_loop);
+  RunOnLoop(&loop, [&] { pthread_sigmask(SIG_BLOCK, nullptr, &on_loop); });
+  for (int signal : {SIGINT, SIGTERM, SIGUSR1, SIGALRM}) {
+    EXPECT_EQ(sigismember(&on_loop, signal), 1) << "signal " << signal;
+  }
+  EXPECT_EQ(sigismember(&on_loop, SIGCHLD), 0);  // libuv's child watcher needs it.
+  sigset_t here;
+  pthread_sigmask(SIG_BLOCK, nullptr, &here);
+  EXPECT_EQ(sigismember(&here, SIGINT), 0);  // The caller's own mask is left alone.
   loop.Stop();
 }
 

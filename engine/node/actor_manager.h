@@ -66,6 +66,12 @@ class ActorManager {
   StatusOr<ActorInfo> Create(uint64_t session, const wire::CreateActor* create);
   // The live actor of this name. NotFound when there is none.
   StatusOr<ActorInfo> Lookup(const std::string& ns, const std::string& name) const;
+  // The (namespace, name) of every named actor here that is not dead (one being created or
+  // restarted is listed: its name is taken), in ns or with all_namespaces in any; sorted.
+  std::vector<std::pair<std::string, std::string>> ListNames(const std::string& ns,
+                                                             bool all_namespaces) const {
+    return names_.List(ns, all_namespaces);
+  }
 
   // A method call (spec.actor_id set). Its return objects must be registered already. A call whose
   // ExecuteTask would pass the frame limit fails (UNSCHEDULABLE) when its turn comes; a creation

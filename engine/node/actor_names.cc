@@ -22,4 +22,16 @@ void ActorNames::Release(const std::string& ns, const std::string& name, const A
   if (it != names_.end() && it->second == id) names_.erase(it);
 }
 
+std::vector<std::pair<std::string, std::string>> ActorNames::List(const std::string& ns,
+                                                                  bool all_namespaces) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  // The map is ordered by (namespace, name): one namespace's names are one range of it.
+  auto it = all_namespaces ? names_.begin() : names_.lower_bound(std::make_pair(ns, std::string()));
+  for (; it != names_.end(); ++it) {
+    if (!all_namespaces && it->first.first != ns) break;
+    out.push_back(it->first);
+  }
+  return out;
+}
+
 }  // namespace rayx

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
@@ -22,6 +23,10 @@ class ActorNames {
   std::optional<ActorID> Lookup(const std::string& ns, const std::string& name) const;
   // Frees the name if id has it (a dead actor's name can be taken again).
   void Release(const std::string& ns, const std::string& name, const ActorID& id);
+  // The (namespace, name) pairs given now: those in ns, or with all_namespaces every one; sorted by
+  // namespace, then name.
+  std::vector<std::pair<std::string, std::string>> List(const std::string& ns,
+                                                        bool all_namespaces) const;
   size_t size() const { return names_.size(); }
 
  private:

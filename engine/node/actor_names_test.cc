@@ -45,5 +45,19 @@ TEST(ActorNamesTest, OnlyTheOwnerReleasesAName) {
   EXPECT_TRUE(names.Register("", "a", Id(2)).ok());
 }
 
+TEST(ActorNamesTest, ListsOneNamespaceOrAllInOrder) {
+  ActorNames names;
+  ASSERT_TRUE(names.Register("b", "y", Id(1)).ok());
+  ASSERT_TRUE(names.Register("a", "z", Id(2)).ok());
+  ASSERT_TRUE(names.Register("b", "x", Id(3)).ok());
+  ASSERT_TRUE(names.Register("ba", "w", Id(4)).ok());
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(names.List("b", false), (Pairs{{"b", "x"}, {"b", "y"}}));
+  EXPECT_EQ(names.List("none", false), Pairs{});
+  EXPECT_EQ(names.List("", true), (Pairs{{"a", "z"}, {"b", "x"}, {"b", "y"}, {"ba", "w"}}));
+  names.Release("b", "x", Id(3));  // A dead actor's name is not listed.
+  EXPECT_EQ(names.List("b", false), (Pairs{{"b", "y"}}));
+}
+
 }  // namespace
 }  // namespace rayx

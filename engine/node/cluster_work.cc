@@ -51,6 +51,7 @@ void ClusterWork::Close() {
   awaiting_bundles_.clear();
   bundle_timer_.reset();
   reads_.clear();
+  listings_.clear();
 }
 
 // ---- Placement --------------------------------------------------------------------------------
@@ -176,6 +177,15 @@ Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope
     }
     case wire::Message::SubmitRefused:
       return OnRefused(peer, envelope.message_as_SubmitRefused());
+    case wire::Message::NamedActorList: {
+      const wire::NamedActorList* list = envelope.message_as_NamedActorList();
+      auto pending = listings_.find(list->request_id());
+      if (pending == listings_.end() || pending->second.node != id) {
+        return ProtocolError("a NamedActorList nobody asked for");
+      }
+      OnNamedActorList(id, list->request_id(), list);
+      return Status::OK();
+    }
     case wire::Message::BundleReply:
       if (on_bundle_reply_) on_bundle_reply_(id, envelope.message_as_BundleReply());
       return Status::OK();
@@ -275,6 +285,11 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
     if (it != actors_.end()) RestartOrDie(it->second.get(), "the actor's " + reason);
   }
   for (auto& done : reads) done(Unavailable(reason));
+  std::vector<uint64_t> listings;
+  for (const auto& [request_id, request] : listings_) {
+    if (request.node == id) listings.push_back(request_id);
+  }
+  for (uint64_t request_id : listings) OnNamedActorList(id, request_id, nullptr);
   for (uint64_t key : task_keys) tasks_->OnRemoteLost(key, why);
   // The objects it owned that this node has no copy of: lost with it (OWNER_DIED) when it died;
   // asked for again when only the link closed (it let go of them for this node).

@@ -32,7 +32,9 @@
 // them: the CreateActor is forwarded, this node records where the actor lives, sends its calls
 // there in the order made (a call waits for its argument objects, and holds back the calls behind
 // it), counts its clients' handles and lets the member's handle go when the last is gone. A name
-// not found here is looked up on the other members, in turn.
+// not found here is looked up on the other members, in turn. A listing of the named actors
+// (ray.util.list_named_actors) asks every live member at once and waits for each answer (or its
+// death).
 //
 // A member that dies (or whose link closes): its tasks here are retried within max_retries; its
 // actors are restarted elsewhere while their max_restarts allow (on another member, or here
@@ -61,6 +63,7 @@
 #include "engine/cluster/peer_client.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/named_actor_list.h"
 #include "engine/node/remote_runner.h"
 #include "engine/node/task_manager.h"
 #include "engine/objects/object_table.h"
@@ -106,6 +109,11 @@ class ClusterWork : public RemoteRunner {
   // Looks the name up on the other members in turn; reply gets NotFound when none has it.
   void LookupElsewhere(const std::string& ns, const std::string& name, ActorReplyFn reply);
   bool IsRemoteActor(const ActorID& id) const { return actors_.count(id) != 0; }
+  // Asks every other live member for its named actors (in ns, or in any namespace) and calls done
+  // once with their union, when each has answered or died (a dead member's are gone); a member
+  // that refuses (too long a list) fails the whole. With no other member, done runs at once.
+  using NamedActorsFn = std::function<void(StatusOr<NamedActorEntries>)>;
+  void ListNamesElsewhere(const std::string& ns, bool all_namespaces, NamedActorsFn done);
   // A call to a remote actor (IsRemoteActor); its returns are registered already. A generator
   // method's call (spec.streaming) fails at once (UNSCHEDULABLE): its items would stream to the
   // actor's node.
@@ -155,6 +163,7 @@ class ClusterWork : public RemoteRunner {
   struct RemoteActor;
   struct ActorCall;
   struct PendingGet;
+  struct NameListing;
 
   // The link to a live member, dialed on first use; null when it is dead or unknown.
   Peer* PeerFor(const NodeID& id);
@@ -190,6 +199,8 @@ class ClusterWork : public RemoteRunner {
   void FailCall(ActorCall* call, const std::string& why);
   void FinishCall(ActorCall* call, std::vector<RemoteResult> results);
   void LookupNext(std::shared_ptr<struct Lookup> lookup);
+  // A member's answer to ListNamedActors (or its death: list null), for the listing it belongs to.
+  void OnNamedActorList(const NodeID& from, uint64_t request_id, const wire::NamedActorList* list);
   // A member to hold demand (a peer other than those dead), or nil for none; *here is set when
   // this node should (and can) hold it instead.
   NodeID ChooseForActor(const ResourceSet& demand, bool* here);
@@ -241,6 +252,12 @@ class ClusterWork : public RemoteRunner {
   };
   std::unordered_map<uint64_t, PendingRead> reads_;
   std::unordered_map<ActorID, std::unique_ptr<RemoteActor>> actors_;
+  // Listings of named actors waiting for members, by the request id sent to each member.
+  struct ListingRequest {
+    NodeID node;
+    std::shared_ptr<NameListing> listing;
+  };
+  std::unordered_map<uint64_t, ListingRequest> listings_;
   // Tasks placed on a member's advertised free resources (Place), which Run sends refusable; and
   // per task the members that refused it, skipped when it is placed again.
   std::unordered_set<TaskID> offered_;

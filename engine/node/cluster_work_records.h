@@ -60,6 +60,13 @@ struct ClusterWork::PendingGet {
   std::unique_ptr<ActorCall> call;  // an actor call.
 };
 
+struct ClusterWork::NameListing {
+  NamedActorEntries entries;
+  Status error;     // The first member's refusal, or a merge past the limit.
+  size_t left = 0;  // Members yet to answer.
+  NamedActorsFn done;
+};
+
 struct Lookup {
   std::string ns;
   std::string name;

@@ -29,6 +29,15 @@ NodeService::NodeService(EventLoop* loop, const NodeID& node_id, std::string ses
 
 NodeService::~NodeService() { CloseAll(); }
 
+JobID NodeService::NextJobId() {
+  if (cluster_work_ == nullptr) return JobID::FromInt(next_job_++);
+  JobID id;
+  do {
+    id = JobID::FromRandom();
+  } while (id.IsNil());
+  return id;
+}
+
 void NodeService::Accept(std::shared_ptr<Connection> connection, ClientOrigin origin) {
   auto session = std::make_unique<Session>();
   session->key = next_session_++;
@@ -103,6 +112,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleCreateActor(session, envelope->message_as_CreateActor(), frame);
     case wire::Message::GetActor:
       return HandleGetActor(session, envelope->message_as_GetActor());
+    case wire::Message::ListNamedActors:
+      return HandleListNamedActors(session, envelope->message_as_ListNamedActors());
     case wire::Message::KillActor: {
       const auto* k = envelope->message_as_KillActor();
       RAYX_ASSIGN_OR_RETURN(ActorID id, UnpackId<ActorID>(k->actor_id()));
@@ -178,7 +189,7 @@ Status NodeService::HandleHello(Session* session, const wire::Hello* hello) {
           "a worker that this node did not start, or that has exited since, said hello");
     }
   } else if (hello->role() == wire::Role::Driver) {
-    session->job_id = JobID::FromInt(next_job_++);
+    session->job_id = NextJobId();
   } else if (hello->role() == wire::Role::Node) {
     RAYX_ASSIGN_OR_RETURN(session->member_id, UnpackId<NodeID>(hello->node_id()));
   }

@@ -115,6 +115,9 @@ class NodeService {
   Status HandleGetActor(Session* session, const wire::GetActor* get);
   void SendActorReply(Session* session, uint64_t request_id,
                       const StatusOr<ActorManager::ActorInfo>& result);
+  // ray.util.list_named_actors (node_service_names.cc): this node's named actors and, for a client
+  // that is not a member, every other member's.
+  Status HandleListNamedActors(Session* session, const wire::ListNamedActors* list);
   // Placement groups (node_service_placement.cc). FailedPrecondition: what rayx cannot do yet.
   Status HandlePlacementGroup(Session* session, const wire::PlacementGroupRequest* request);
   StatusOr<const PlacementGroupManager::Group*> CreatePlacementGroup(
@@ -157,6 +160,11 @@ class NodeService {
   ActorManager* actors_;
   std::unordered_map<std::string, std::string>* functions_;
 
+  // The job id of the next driver. An embedded node numbers its jobs from 1 (a replay submits
+  // the same task ids as the job it replays); a cluster member draws them at random, since task
+  // and actor ids derive from the job id and every member numbers its own drivers: two members'
+  // first drivers would make the same ids.
+  JobID NextJobId();
   uint32_t next_job_ = 1;
   uint64_t next_session_ = 1;
   uint64_t next_pending_ = 1;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "engine/base/signals.h"
+
 namespace rayx {
 
 IoPool::IoPool(size_t num_threads, Poster post) : post_(std::move(post)) {
@@ -27,6 +29,7 @@ void IoPool::Run(std::function<Status()> work, std::function<void(Status)> done)
 }
 
 void IoPool::ThreadMain() {
+  BlockProcessSignals();  // They are the main thread's (signals.h).
   for (;;) {
     Job job;
     {

@@ -17,7 +17,7 @@
 namespace rayx {
 
 // Bumped whenever a message changes incompatibly.
-constexpr uint32_t kProtocolVersion = 9;
+constexpr uint32_t kProtocolVersion = 10;
 
 // The most return values one task may have. A task's returns are made (pending) as it is
 // submitted, so a larger count, which only a hostile client sends (the Python API refuses it),
@@ -26,6 +26,11 @@ constexpr uint32_t kMaxNumReturns = 1u << 16;
 
 // The most bytes one ObjectChunk answers (ReadObject): pulls of large objects go in chunks of this.
 constexpr uint32_t kMaxReadChunk = 4u << 20;
+
+// The most bytes of names and namespaces one NamedActorList carries: a list longer than that is
+// refused with an error rather than sent, so that a member's answer stays well within the frame
+// limits (and the asker's memory) however many actors are named.
+constexpr size_t kMaxNamedActorListBytes = 4u << 20;
 
 // Verifies frame and returns its envelope; the pointer is valid while frame's bytes are.
 StatusOr<const wire::Envelope*> ParseEnvelope(std::string_view frame);

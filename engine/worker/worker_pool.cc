@@ -1,6 +1,7 @@
 #include "engine/worker/worker_pool.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,7 +133,17 @@ void WorkerPool::PushIdle(Worker* worker) {
 }
 
 void WorkerPool::Signal(Worker* worker, int signal) {
-  if (!worker->dead && worker->process != nullptr) uv_process_kill(worker->process, signal);
+  if (worker->dead || worker->process == nullptr) return;
+  if (signal == SIGKILL) {
+    uv_process_kill(worker->process, signal);
+    return;
+  }
+  // To the main thread (its id is the pid), where Python runs its handlers: sent to the process,
+  // the signal could go to another of the worker's threads, and then a task in time.sleep would
+  // not wake to see its cancel until the sleep ended. (The pid is not reused yet: the process
+  // is not reaped before its exit callback marks the worker dead.)
+  pid_t pid = worker->process->pid;
+  syscall(SYS_tgkill, pid, pid, signal);
 }
 
 void WorkerPool::Disconnect(Worker* worker) {

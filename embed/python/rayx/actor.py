@@ -200,12 +200,14 @@ class ActorClass:
         }
         encoded = task_args.encode_args(name, args, kwargs, actor_context, worker.put_serialized)
         blob = encoded.blob
-        if (actor_options.get("runtime_env") or {}).get("working_dir") is not None or (
-            actor_options.get("runtime_env") or {}
-        ).get("py_modules"):
+        own_env = actor_options.get("runtime_env") or {}
+        if own_env.get("working_dir") is not None or own_env.get("py_modules"):
             from rayx._private import runtime_env  # working_dir and py_modules: copied now.
 
-            blob = task_args.with_place(blob, runtime_env.prepare(actor_options["runtime_env"]))
+            # Over what the creating task or actor passes on (Ray's runtime_env inheritance).
+            blob = task_args.with_place(blob, runtime_env.child_place(runtime_env.prepare(own_env)))
+        elif current.inherited_place is not None:  # Created inside a task with a runtime_env.
+            blob = task_args.with_place(blob, current.inherited_place)
         max_concurrency = actor_options.get("max_concurrency")
         if max_concurrency is None:
             max_concurrency = DEFAULT_ASYNC_CONCURRENCY if self._meta["is_async"] else 1

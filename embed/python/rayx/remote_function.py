@@ -135,6 +135,8 @@ class RemoteFunction:
             blob, dependencies, contained = encoded.blob, encoded.dependencies, encoded.contained
         if call.runtime_env is not None:
             blob = call.with_place(blob)
+        elif current.inherited_place is not None:  # In a task or actor with a runtime_env.
+            blob = task_args.with_place(blob, current.inherited_place)
         num_returns = call.num_returns
         return_ids = _rayx.submit_task(
             function_id,
@@ -171,7 +173,7 @@ class RemoteFunction:
         encoded = task_args.encode_args(
             call.name, args, kwargs, call.retry_exceptions, worker.put_serialized
         )
-        blob = encoded.blob if call.runtime_env is None else call.with_place(encoded.blob)
+        blob = call.with_place(encoded.blob)
         return_ids = _rayx.submit_task(
             function_id, call.name, blob, _NO_IDS, encoded.dependencies,
             encoded.contained, 1, call.resources, call.max_retries, call.retry, call.placement,
@@ -246,13 +248,17 @@ class _CallInfo:
         self.place = None
 
     def with_place(self, blob: bytes) -> bytes:
-        """The args blob wrapped with the copies of this runtime_env's working_dir and
-        py_modules, made (once per process and directory) at the first call."""
-        if self.place is None:
-            from rayx._private import runtime_env
+        """The args blob wrapped with the place the task runs in: the copies of this
+        runtime_env's working_dir and py_modules (made once per process and directory, at the
+        first call) over what the calling task or actor passes on, as Ray's runtime_env
+        inheritance has it (rayx._private.runtime_env.child_place)."""
+        from rayx._private import runtime_env
 
+        if self.runtime_env is None:
+            return task_args.with_place(blob, current.inherited_place)
+        if self.place is None:
             self.place = runtime_env.prepare(self.runtime_env)
-        return task_args.with_place(blob, self.place)
+        return task_args.with_place(blob, runtime_env.child_place(self.place))
 
     def captured(self, group_id: bytes) -> "_CallInfo":
         """These options for a child captured by its parent's placement group (any bundle)."""

@@ -9,7 +9,7 @@ import unittest
 
 import _setup  # noqa: F401  (puts rayx on sys.path)
 
-from rayx._private import runtime_env, task_args
+from rayx._private import current, runtime_env, task_args
 
 
 class RuntimeEnvTest(unittest.TestCase):
@@ -61,7 +61,7 @@ class RuntimeEnvTest(unittest.TestCase):
         prepared = runtime_env.prepare({"py_modules": [self.source]})
         (parent,) = prepared["py_modules"]
         self.assertTrue(os.path.isdir(os.path.join(parent, "project")))
-        self.assertIsNone(prepared["working_dir"])
+        self.assertNotIn("working_dir", prepared)  # Not named: inherited from the parent.
         self.assertIsNone(runtime_env.prepare({"env_vars": {"A": "1"}}))
 
     def test_too_large_a_directory(self):
@@ -82,6 +82,42 @@ class RuntimeEnvTest(unittest.TestCase):
         self.assertIn(prepared["py_modules"][0], sys.path)
         runtime_env.restore(saved)
         self.assertEqual((os.getcwd(), sys.path), (cwd, path))
+
+    def test_a_child_place_overrides_its_parent_key_by_key(self):
+        try:
+            runtime_env.set_job_place({"working_dir": "/job", "py_modules": ["/job-m"]})
+            self.assertIsNone(runtime_env.child_place(None))  # The job's: every worker has it.
+            self.assertEqual(runtime_env.child_place({"working_dir": "/own"}),
+                             {"working_dir": "/own", "py_modules": ["/job-m"]})
+            current.inherited_place = {"py_modules": ["/parent-m"], "env_vars": {"A": "a"}}
+            self.assertIs(runtime_env.child_place(None), current.inherited_place)
+            self.assertEqual(runtime_env.child_place({"py_modules": ["/own-m"]}),
+                             {"py_modules": ["/own-m"], "env_vars": {"A": "a"}})
+        finally:
+            current.inherited_place = None
+            runtime_env.set_job_place(None)
+
+    def test_a_place_with_directories_replaces_the_jobs(self):
+        job = {"working_dir": "/nonexistent-job-dir", "py_modules": ["/job-m"]}
+        path = list(sys.path)
+        sys.path[:0] = ["/nonexistent-job-dir", "/job-m"]
+        runtime_env.set_job_place(job)
+        try:
+            prepared = runtime_env.prepare({"working_dir": self.source})
+            cwd = os.getcwd()
+            saved = runtime_env.apply(prepared)
+            self.assertNotIn("/job-m", sys.path)
+            self.assertNotIn("/nonexistent-job-dir", sys.path)
+            self.assertEqual(sys.path[0], prepared["working_dir"])
+            runtime_env.restore(saved)
+            self.assertEqual(os.getcwd(), cwd)
+            self.assertEqual(sys.path[:2], ["/nonexistent-job-dir", "/job-m"])
+            env_only = runtime_env.apply({"env_vars": {"A": "1"}})  # Directories left alone.
+            self.assertEqual(sys.path[:2], ["/nonexistent-job-dir", "/job-m"])
+            runtime_env.restore(env_only)
+        finally:
+            runtime_env.set_job_place(None)
+            sys.path[:] = path
 
     def test_place_wraps_an_args_blob(self):
         blob = task_args.plain_args_blob((1, "x"), {}, False)

@@ -70,6 +70,32 @@ class SerializationTest(unittest.TestCase):
         del out
         self.assertEqual(engine.refs[a.binary()], before)
 
+    def test_custom_reducers_apply_to_the_exact_class_and_keep_refs_recorded(self):
+        import threading
+
+        class Locked:
+            def __init__(self, ref):
+                self.ref, self.lock = ref, threading.Lock()
+
+        class Sub(Locked):
+            pass
+
+        ref = ObjectRef(b"d" * 28)
+        serialization.register_reducer(Locked, lambda o: (Locked, (o.ref,)))
+        try:
+            s = serialization.serialize([Locked(ref), 1])
+            self.assertEqual(s.contained, [ref.binary()])  # Refs inside the reduced state count.
+            out = serialization.deserialize(VALUE, s.data, [])
+            self.assertIsInstance(out[0], Locked)
+            self.assertEqual(out[0].ref, ref)
+            with self.assertRaises(TypeError):  # Only the exact class: a subclass is as before.
+                serialization.serialize(Sub(ref))
+        finally:
+            serialization.unregister_reducer(Locked)
+        with self.assertRaises(TypeError):
+            serialization.serialize(Locked(ref))
+        serialization.unregister_reducer(Locked)  # Again: no effect.
+
     def test_plain_pickle_of_a_ref_records_nothing(self):
         ref = ObjectRef(b"c" * 28)
         self.assertEqual(pickle.loads(pickle.dumps(ref)), ref)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,10 +32,14 @@ import _rayx
 
 from rayx._private import current, runtime_env, task_args, worker
 from rayx._private import worker_main as wm
-from rayx._private.serialization import SYSTEM_ERROR
+from rayx._private.serialization import _PLAIN_TYPES, SYSTEM_ERROR, VALUE
 
 # True in an async actor's worker once it serves calls (RuntimeContext.is_canceled refuses there).
 serving_async = False
+# What the actor holds while it lives (current.actor().resources), set once it is created.
+_actor_resources: dict = {}
+_dumps = pickle.dumps
+_NONE = wm._NONE  # A plain result's buffers and contained refs: none.
 
 # Fields of a task tuple from _rayx.next_task.
 _TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD, _CANCELLED, _ATTEMPT = 0, 3, 4, 5, 6, 10, 12, 13
@@ -49,12 +54,18 @@ def run(task: tuple) -> None:
         place, args_blob = task_args.split_place(args_blob)
         if place is not None:  # working_dir and py_modules, for good (the worker is the actor's).
             runtime_env.apply(place)
+            if place.get("env_vars"):  # Its parent's, before its own (which win).
+                wm.apply_env_vars(place["env_vars"], expand=False)
         cls = wm._load_function(function_id, function_blob)
         args, kwargs, actor_context = task_args.decode_args(args_blob, dependency_values)
         actor_context = actor_context if isinstance(actor_context, dict) else {}
         _set_actor(task, actor_context)
-        if actor_context.get("env_vars"):  # The actor's worker is its own: set for good.
-            wm.apply_env_vars(actor_context["env_vars"])
+        own_env = actor_context.get("env_vars")
+        if own_env:  # The actor's worker is its own: set for good.
+            wm.apply_env_vars(own_env)
+        # What the tasks and actors it submits inherit, for good too.
+        current.inherited_place = runtime_env.running_place(
+            place, wm.applied_env_vars(own_env) if own_env else None)
         if actor_context.get("placement_group"):  # Likewise the group it was placed in.
             current.set_placement_group(actor_context["placement_group"])
         if actor_context.get("runtime_env"):  # working_dir and py_modules, for good too.
@@ -104,13 +115,15 @@ def _name_output(instance: Any) -> None:
 
 def _set_actor(task: tuple, context: dict) -> None:
     """Records which actor this worker is (the creation task's actor context, see actor.py)."""
+    global _actor_resources
+    _actor_resources = context.get("resources", {})
     current.set_actor(
         current.ActorInfo(
             actor_id=_rayx.actor_id_of(task[_TASK_ID]),
             name=context.get("name", ""),
             namespace=context.get("namespace", ""),
             meta=context.get("meta", {}),
-            resources=context.get("resources", {}),
+            resources=_actor_resources,
             restarted=len(task) > _ATTEMPT and task[_ATTEMPT] > 0,
         )
     )
@@ -129,12 +142,21 @@ def _cancelled_result(name: str) -> list:
     return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])]
 
 
+# Per call, so bound once: current.set_task's work without its two Python calls (TaskInfo's
+# __new__ is Python code; tuple.__new__ is not).
+_set_task = current._task.set
+_new_tuple = tuple.__new__
+_TaskInfo = current.TaskInfo
+_TaskEnv = task_args.TaskEnv
+_decode_args = task_args.decode_args
+
+
 def _prepare(instance: Any, task: tuple) -> tuple:
     """The bound method, its arguments, and its generator mode ("streaming", "dynamic", None)."""
     method = getattr(instance, task[_METHOD])
-    current.set_task(task[_TASK_ID], task[_NAME], method, current.actor().resources)
-    args, kwargs, extra = task_args.decode_args(task[_ARGS], task[_DEPS])
-    generator = extra.generator if type(extra) is task_args.TaskEnv else None
+    _set_task(_new_tuple(_TaskInfo, (task[_TASK_ID], task[_NAME], method, _actor_resources)))
+    args, kwargs, extra = _decode_args(task[_ARGS], task[_DEPS])
+    generator = extra.generator if type(extra) is _TaskEnv else None
     return method, args, kwargs, generator
 
 
@@ -156,6 +178,8 @@ def _call(instance: Any, task: tuple) -> list:
                     return wm.stream_items(task[_TASK_ID], name, output, generator)
             finally:
                 wm._in_user_code = False
+            if type(output) in _PLAIN_TYPES and len(task[_RETURNS]) == 1:
+                return [(VALUE, _dumps(output, 5), _NONE, _NONE)]  # The common return.
             return wm._serialize_returns(name, output, len(task[_RETURNS]))
         except task_args.DependencyFailed as failed:
             return [failed.triple]
@@ -172,12 +196,17 @@ def _call(instance: Any, task: tuple) -> list:
 def _done(task: tuple, results: list) -> None:
     """Reports a call's results, then lets go of the refs held inside them."""
     _rayx.task_done(task[_TASK_ID], results, False)
-    wm._release_contained(results)
+    if len(results) != 1 or results[0][3] is not _NONE:  # Not a plain value: it may hold refs.
+        wm._release_contained(results)
 
 
 def _serve_in_order(instance: Any) -> None:
+    next_task = _rayx.next_task
     while True:
-        task = _next_task()
+        try:
+            task = next_task()
+        except KeyboardInterrupt:  # See _next_task.
+            continue
         if task is None:
             return
         if type(task) is bytes:  # A cancel notice (not enabled here): next_task marks the call.

@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 __all__ = [
     "TaskInfo", "ActorInfo", "set_task", "task", "actor", "set_actor", "function_name",
-    "placement_group", "set_placement_group",
+    "placement_group", "set_placement_group", "inherited_place",
 ]
 
 
@@ -48,6 +48,10 @@ _placement_group: Optional[tuple] = None
 # The group id while child tasks are captured (_placement_group[1] is True), else None: what
 # remote calls check on their fast path.
 capture_group: Optional[bytes] = None
+# The runtime_env the running task or the actor passes on to the tasks and actors it submits
+# beyond the job's (rayx._private.runtime_env.child_place): a place (working_dir, py_modules,
+# env_vars), or None when it runs with the job's alone. Set by the worker; None in a driver.
+inherited_place: Optional[dict] = None
 
 
 def set_task(task_id: bytes, name: str, function: Optional[Callable], resources: dict) -> None:

@@ -25,12 +25,8 @@ NAMES_OF_RAY: Mapping[str, str] = {
     "show_in_dashboard": "rayx has no dashboard",
 }
 
-# Names of `ray.util` rayx lacks, with why.
-NAMES_OF_RAY_UTIL: Mapping[str, str] = {
-    "list_named_actors": "named actors cannot be listed yet",
-    "register_serializer": "custom serializers are not implemented",
-    "deregister_serializer": "custom serializers are not implemented",
-}
+# Names of `ray.util` rayx lacks, with why: none of the common ones now.
+NAMES_OF_RAY_UTIL: Mapping[str, str] = {}
 
 _LIBRARIES = "rayx implements Ray Core (tasks, actors, objects) only, not Ray's libraries"
 

@@ -10,6 +10,14 @@ files (names, sizes, times) is shared, and the copies go when the node stops. A 
 directory's copy, which is first on ``sys.path``, and with the parent of each py_modules copy on
 ``sys.path`` (so ``import pkg`` finds ``/local/dir/pkg``), for the task's run; an actor's worker
 for good. Modules imported during a task stay imported in its worker (Python's sys.modules).
+
+Inheritance, as Ray's "Inheritance" rules have it: a task or actor runs with its parent's
+runtime_env (the running task's or actor's, or the job's: init's) unless it gives its own, and one
+it gives overrides the parent's key by key, env_vars being merged name by name (the child's win).
+So a child's place (`child_place`) is its parent's place updated with the keys its own
+runtime_env names, plus the parent's env_vars, which the worker sets before the child's own. A
+place always holds the job's directories unless overridden, so that a worker running a task with
+a place of its own runs in that place instead of the job's (`apply`), not on top of it.
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ import threading
 import types
 from typing import Any, Mapping, Optional
 
-__all__ = ["check", "prepare", "prepare_for_job", "apply", "restore", "KEYS", "JOB_PLACE_VARIABLE"]
+__all__ = [
+    "check", "prepare", "prepare_for_job", "apply", "restore", "set_job_place", "child_place",
+    "KEYS", "JOB_PLACE_VARIABLE",
+]
 
 # The runtime_env keys this module applies.
 KEYS = ("working_dir", "py_modules", "excludes")
@@ -33,8 +44,14 @@ JOB_PLACE_VARIABLE = "RAYX_JOB_RUNTIME_ENV_PLACE"
 # Ray's limit on a local directory it uploads.
 MAX_BYTES = 500 * 1024 * 1024
 
+# The keys of a place that name directories (a place may also hold env_vars).
+_DIRECTORY_KEYS = ("working_dir", "py_modules")
+
 _lock = threading.Lock()
 _copies_root: Optional[str] = None  # Where this process's copies go (see _root).
+# The place of init's runtime_env for this process's job: what every worker of the job runs in
+# unless a task's own place says otherwise (set_job_place). None: the job has none.
+_job_place: Optional[dict] = None
 
 
 def _not_supported(what: str, why: str) -> NotImplementedError:
@@ -203,12 +220,15 @@ def prepare(runtime_env: Optional[Mapping]) -> Optional[dict]:
         return None
     check(runtime_env)
     excludes = tuple(runtime_env.get("excludes") or ())
-    prepared: dict = {"working_dir": None, "py_modules": []}
+    # Only the keys the runtime_env names: a child's place overrides its parent's key by key.
+    prepared: dict = {}
     if working_dir is not None:
         prepared["working_dir"] = _copy("working_dir", _source("working_dir", working_dir), excludes)
-    for entry in modules:
-        copy = _copy("py_modules", _source("py_modules", entry), excludes)
-        prepared["py_modules"].append(os.path.dirname(copy))
+    if modules:
+        prepared["py_modules"] = [
+            os.path.dirname(_copy("py_modules", _source("py_modules", entry), excludes))
+            for entry in modules
+        ]
     return prepared
 
 
@@ -239,14 +259,61 @@ def prepare_for_job(runtime_env: Optional[Mapping]) -> Optional[dict]:
         _copies_root = previous
 
 
+def set_job_place(place: Optional[dict]) -> None:
+    """Records init's place for this process's job (the driver's, or the one a worker applied)."""
+    global _job_place
+    _job_place = place
+
+
+def child_place(own: Optional[dict]) -> Optional[dict]:
+    """The place of a task or actor submitted now, whose own runtime_env's directories are own
+    (`prepare`'s result, None when it names none): its keys over the parent's place, and the
+    parent's env_vars. None: the job's place alone, which every worker of the job has already.
+    """
+    from rayx._private import current  # Here: current is imported by this package's users.
+
+    parent = current.inherited_place
+    if own is None:
+        return parent
+    base = parent if parent is not None else (_job_place or {})
+    return {**base, **own}
+
+
+def running_place(place: Optional[dict], env_vars: Optional[dict]) -> Optional[dict]:
+    """What a task or actor that runs in place (None: the job's) with its own env_vars set (as
+    they were set, ${NAME} expanded) passes on to its children (`current.inherited_place`)."""
+    if not env_vars:
+        return place
+    base = place if place is not None else (_job_place or {})
+    return {**base, "env_vars": {**(base.get("env_vars") or {}), **env_vars}}
+
+
+def _paths_of(place: dict) -> list:
+    """The sys.path entries `apply` adds for place."""
+    paths = list(place.get("py_modules") or ())
+    if place.get("working_dir") is not None:
+        paths.insert(0, place["working_dir"])
+    return paths
+
+
 def apply(prepared: dict) -> tuple:
-    """Moves this worker into a prepared runtime_env; returns what `restore` needs."""
+    """Moves this worker into a prepared runtime_env's directories (none when it names none: its
+    env_vars are set by the caller); returns what `restore` needs.
+
+    A place with directories replaces the job's, which the worker applied at its start: the job's
+    entries leave sys.path until `restore` (a child place holds the job's directories unless it
+    overrides them).
+    """
     saved = (os.getcwd(), list(sys.path))
-    paths = list(prepared.get("py_modules") or ())
+    if not any(key in prepared for key in _DIRECTORY_KEYS):
+        return saved
+    if _job_place is not None and prepared is not _job_place:
+        job_paths = set(_paths_of(_job_place))
+        sys.path[:] = [p for p in sys.path if p not in job_paths]
     working_dir = prepared.get("working_dir")
     if working_dir is not None:
         os.chdir(working_dir)
-        paths.insert(0, working_dir)
+    paths = _paths_of(prepared)
     sys.path[:0] = [p for p in paths if p not in sys.path]
     return saved
 

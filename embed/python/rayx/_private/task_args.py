@@ -45,7 +45,6 @@ ARGS_FORMAT = 1
 ARGS_FORMAT_BUFFERS = 2
 # Starts a blob wrapped with a place (see the module docstring); no pickle starts so (b"\x80").
 PLACE_MAGIC = b"RAYXENV1"
-ARGS_FORMAT_BUFFERS = 2
 
 
 class TaskEnv(NamedTuple):

@@ -114,6 +114,9 @@ def init(
                     "must not be provided."
                 )
             info = _rayx.connect(_local_socket(address), namespace)
+            from rayx._private import runtime_env as runtime_env_lib
+
+            runtime_env_lib.set_job_place(None)  # The running node's workers have none.
         else:
             node = _check_node_resources(num_cpus, num_gpus, resources, object_store_memory)
             os.environ.update(env_vars)  # The node's workers inherit them.
@@ -123,6 +126,7 @@ def init(
                 os.environ[runtime_env_lib.JOB_PLACE_VARIABLE] = json.dumps(place)
             else:  # Not an earlier driver's (this process's parent's).
                 os.environ.pop(runtime_env_lib.JOB_PLACE_VARIABLE, None)
+            runtime_env_lib.set_job_place(place)  # What a task's own place is merged over.
             address = _rayx.start_node(*node)
             try:
                 info = _rayx.connect(address, namespace)

@@ -55,7 +55,9 @@ def main() -> None:
     worker.connect_as_worker()
     job_place = os.environ.get(runtime_env.JOB_PLACE_VARIABLE)
     if job_place:  # init's working_dir and py_modules, for every task of this worker.
-        runtime_env.apply(json.loads(job_place))
+        place = json.loads(job_place)
+        runtime_env.apply(place)
+        runtime_env.set_job_place(place)
     _install_sigint_handler()
     _note_direct_streams()
     next_task, task_done = _rayx.next_task, _rayx.task_done
@@ -107,15 +109,21 @@ def _enter_user_code(task_id: bytes) -> None:
             raise KeyboardInterrupt
 
 
-def apply_env_vars(env_vars: dict) -> dict:
+def apply_env_vars(env_vars: dict, expand: bool = True) -> dict:
     """Sets runtime_env env_vars in this process's environment; returns what to restore.
 
-    ``${NAME}`` in a value is replaced by NAME's value before, as Ray does.
+    ``${NAME}`` in a value is replaced by NAME's value before, as Ray does (unless expand is
+    False: a parent's env_vars, inherited, come as they were set in the parent).
     """
     saved = {name: os.environ.get(name) for name in env_vars}
     for name, value in env_vars.items():
-        os.environ[name] = os.path.expandvars(value) if "$" in value else value
+        os.environ[name] = os.path.expandvars(value) if expand and "$" in value else value
     return saved
+
+
+def applied_env_vars(env_vars: dict) -> dict:
+    """The values apply_env_vars set for env_vars, as a child inherits them."""
+    return {name: os.environ.get(name, "") for name in env_vars}
 
 
 def restore_env_vars(saved: dict) -> None:
@@ -130,6 +138,7 @@ def restore_env_vars(saved: dict) -> None:
 _PLACE_FIRST_BYTE = task_args.PLACE_MAGIC[0]
 _set_task = current._task.set
 _TaskInfo = current.TaskInfo
+_new_tuple = tuple.__new__  # TaskInfo's own __new__ is Python code: this is not.
 _NO_RESOURCES: dict = {}
 
 
@@ -151,25 +160,30 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     ):
         set_gpu_ids(gpu_ids)  # Otherwise no GPUs before and now, and the environment says so.
     retry_exceptions: Any = False
-    saved_place = None
+    saved_place = saved_place_env = None
     try:
         try:
             if args_blob[0] == _PLACE_FIRST_BYTE:  # Not a pickle: maybe wrapped with a place.
                 place, args_blob = task_args.split_place(args_blob)
-                if place is not None:  # working_dir and py_modules, for the task's run.
+                if place is not None:  # working_dir, py_modules, a parent's env_vars: the run's.
                     saved_place = runtime_env.apply(place)
+                    if place.get("env_vars"):  # Before the task's own, which win.
+                        saved_place_env = apply_env_vars(place["env_vars"], expand=False)
+                    current.inherited_place = place  # What its children inherit.
             function = _functions.get(function_id)
             if function is None:
                 function = _load_function(function_id, function_blob)
             args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
             resources = task[14] if len(task) > 14 else _NO_RESOURCES
-            _set_task(_TaskInfo(task_id, name, function, resources))
+            _set_task(_new_tuple(_TaskInfo, (task_id, name, function, resources)))
             saved_env = None
             generator = None
             if type(retry_exceptions) is task_args.TaskEnv:
                 retry_exceptions, env_vars, generator, group = retry_exceptions
                 if env_vars:
                     saved_env = apply_env_vars(env_vars)
+                    current.inherited_place = runtime_env.running_place(
+                        current.inherited_place, applied_env_vars(env_vars))
                 if group is not None or current._placement_group is not None:
                     current.set_placement_group(group)
             elif current._placement_group is not None:
@@ -200,6 +214,10 @@ def execute_task(task: tuple) -> tuple[list, bool]:
         return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
     finally:
         _in_user_code = False
+        if current.inherited_place is not None:
+            current.inherited_place = None
+        if saved_place_env is not None:
+            restore_env_vars(saved_place_env)
         if saved_place is not None:
             runtime_env.restore(saved_place)
         _flush()

@@ -3,9 +3,11 @@
 What is here: `ActorPool` (a fixed set of actors sharing work), `queue.Queue` (a FIFO queue
 held by an actor), `multiprocessing.Pool` (Python's ``multiprocessing.Pool`` API over actors),
 placement groups (`placement_group` and the names beside it, from the module of that name),
-`scheduling_strategies`, `accelerators` (accelerator type names), `get_node_ip_address` and
-`inspect_serializability`. Everything is ordinary Python over `rayx.remote`, actors, `get`,
-`wait` and `put`; the submodules load on first use.
+`scheduling_strategies`, `accelerators` (accelerator type names), `get_node_ip_address`,
+`inspect_serializability`, `list_named_actors`, and custom serializers (`register_serializer`,
+`deregister_serializer`, from `serialization`). Everything is ordinary Python over `rayx.remote`,
+actors, `get`, `wait` and `put` (list_named_actors asks the node); the submodules load on first
+use.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Optional
 from rayx._private import not_supported
 from rayx.util.actor_pool import ActorPool
 from rayx.util.check_serialize import inspect_serializability
+from rayx.util.named_actors import list_named_actors
+from rayx.util.serialization import deregister_serializer, register_serializer
 # As in Ray: these names bind over the submodule's own name, ray.util.placement_group.
 from rayx.util.placement_group import (
     PlacementGroup,
@@ -28,9 +32,9 @@ from rayx.util.placement_group import (
 )
 
 __all__ = [
-    "ActorPool", "PlacementGroup", "get_current_placement_group", "get_node_ip_address",
-    "get_placement_group", "inspect_serializability", "placement_group", "placement_group_table",
-    "remove_placement_group",
+    "ActorPool", "PlacementGroup", "deregister_serializer", "get_current_placement_group",
+    "get_node_ip_address", "get_placement_group", "inspect_serializability", "list_named_actors",
+    "placement_group", "placement_group_table", "register_serializer", "remove_placement_group",
 ]
 
 

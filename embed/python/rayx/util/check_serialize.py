@@ -1,8 +1,9 @@
 """`inspect_serializability`: finds what keeps an object from being serialized, as Ray's does.
 
-It tries to pickle the object (with cloudpickle, as rayx does); when that fails it looks, to a
-given depth, into a function's globals and closure variables, or an object's members, and
-reports the innermost values that fail.
+It tries to serialize the object as rayx does (cloudpickle, with this process's custom
+serializers, ray.util.register_serializer); when that fails it looks, to a given depth, into a
+function's globals and closure variables, or an object's members, and reports the innermost
+values that fail.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import inspect
 import sys
 from typing import Any, Iterator, Optional
 
-import cloudpickle
+from rayx._private import serialization
 
 __all__ = ["FailureTuple", "inspect_serializability"]
 
@@ -156,7 +157,7 @@ def _inspect_serializability(base_obj, name, depth, parent, failure_set, printer
     else:
         printer.print(f"Serializing '{name}' {base_obj}...")
     try:
-        cloudpickle.dumps(base_obj)
+        serialization.serialize(base_obj, out_of_band=False)
         return True, failure_set
     except Exception as e:
         printer.print(f"{printer.red('!!! FAIL')} serialization: {e}")

@@ -190,9 +190,9 @@ _id_counter = 0
 
 def _next_id() -> bytes:
     """An id from the node the caller is attached to, the job, the calling task and how many
-    groups it made before. Job numbers are per node, so two drivers attached to two members may
-    share one: the node's id keeps their groups (and the derived resource names their bundles
-    add on members, which the whole cluster sees) apart."""
+    groups it made before. Job ids are drawn per node, so two drivers attached to two members
+    may share one: the node's id keeps their groups (and the derived resource names their
+    bundles add on members, which the whole cluster sees) apart."""
     global _id_task, _id_counter
     context = _rayx.context()
     info = current.task()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# ray.util.list_named_actors on three node daemons on loopback (resources a, b, c; one CPU each):
+# detached named actors created by a driver on c live on a, b and c, and every member lists all
+# three (drivers on c and a, a task on b and one on c, an actor on a); a killed actor is no longer
+# listed; when b is killed (kill -9), its actor is not listed and the listing does not wait for b.
+# Every wait is bounded.
+set -u
+rayx=$(readlink -f "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+script=$here/cluster/work_named.py
+export RAYX_HOME=$(mktemp -d)
+export RAYX_CLUSTER_TOKEN=cluster-named-test-secret
+tmp=$(mktemp -d)
+fail=0
+
+check() {  # check WHAT COMMAND...
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; return 1; fi
+}
+addr() { sed -n 's/^address=//p' "$tmp/$1/node.info"; }
+pid_of() { sed -n 's/^pid=//p' "$tmp/$1/node.info"; }
+cleanup() {
+  for d in a b c; do
+    [[ -f $tmp/$d/node.info ]] && kill -9 "$(pid_of $d)" 2>/dev/null
+  done
+  rm -rf "$tmp" "$RAYX_HOME"
+}
+trap cleanup EXIT
+start() {  # start NAME RESOURCES [ARGS...]
+  local name=$1 res=$2
+  shift 2
+  timeout 60 "$rayx" start --port 0 --num-cpus 1 --resources "$res" --heartbeat-timeout 2 \
+    --data-dir "$tmp/$name" "$@" >"$tmp/$name.out" 2>&1
+}
+run() {  # run OUT ADDRESS STEP
+  timeout 120 "$rayx" run --address "$2" "$script" "$3" >"$1" 2>&1
+}
+
+start a '{"a": 1}' || { cat "$tmp/a.out"; exit 1; }
+start b '{"b": 1}' --address "$(addr a)" || { cat "$tmp/b.out"; exit 1; }
+start c '{"c": 1}' --address "$(addr b)" || { cat "$tmp/c.out"; exit 1; }
+
+run "$tmp/create.out" "$(addr c)" create
+check "named actors on a, b and c are listed from c, a task on b and an actor on a" \
+  grep -q "named create ok" "$tmp/create.out" || cat "$tmp/create.out"
+run "$tmp/check.out" "$(addr a)" check
+check "the same names are listed from a and a task on c; a killed actor is not" \
+  grep -q "named check ok" "$tmp/check.out" || cat "$tmp/check.out"
+kill -9 "$(pid_of b)"
+run "$tmp/dead.out" "$(addr c)" dead
+check "with b killed, its actor is not listed and the listing does not wait for b" \
+  grep -q "named dead ok" "$tmp/dead.out" || cat "$tmp/dead.out"
+for d in a c; do
+  grep -i "protocol" "$tmp/$d/node.log" && check "no protocol error on $d" false
+done
+
+"$rayx" stop --data-dir "$tmp/a" >/dev/null 2>&1
+"$rayx" stop --data-dir "$tmp/c" >/dev/null 2>&1
+exit $fail
