@@ -9,7 +9,8 @@
 namespace rayx {
 namespace {
 
-// (id, name, strategy, state, [bundle dicts], node_id bytes, detached)
+// (id, name, strategy, state, [bundle dicts], bundle_nodes bytes, detached): bundle_nodes holds
+// per bundle the raw id of the node that holds it (zeros: none), concatenated.
 PyObject* GroupToTuple(const PlacementGroupInfo& group) {
   PyObject* bundles = PyList_New(0);
   if (bundles == nullptr) return nullptr;
@@ -36,7 +37,7 @@ PyObject* GroupToTuple(const PlacementGroupInfo& group) {
       return nullptr;
     }
   }
-  std::string node = group.node_id.IsNil() ? std::string() : std::string(group.node_id.Binary());
+  const std::string& node = group.bundle_nodes;
   return Py_BuildValue("(y#s#s#iNy#O)", group.id.data(), (Py_ssize_t)group.id.size(),
                        group.name.data(), (Py_ssize_t)group.name.size(), group.strategy.data(),
                        (Py_ssize_t)group.strategy.size(), group.state, bundles, node.data(),
@@ -93,14 +94,15 @@ PyObject* PlacementGroupCall(PyObject*, PyObject* args) {
 }  // namespace
 
 void AddPlacementGroupMethods(std::vector<PyMethodDef>* methods) {
-  methods->insert(methods->end(),
-                  {
-                      {"placement_group_call", Entry<PlacementGroupCall>, METH_VARARGS,
-                       "placement_group_call(op, id, name, strategy, bundles, detached) -> "
-                       "[(id, name, strategy, state, bundles, node_id, detached)], or the node's "
-                       "refusal as a str 'KIND: message'; op: 0 create, 1 remove, 2 get (by id, "
-                       "or by name when id is b''), 3 table"},
-                  });
+  methods->insert(
+      methods->end(),
+      {
+          {"placement_group_call", Entry<PlacementGroupCall>, METH_VARARGS,
+           "placement_group_call(op, id, name, strategy, bundles, detached) -> "
+           "[(id, name, strategy, state, bundles, bundle_nodes, detached)], or the node's "
+           "refusal as a str 'KIND: message'; op: 0 create, 1 remove, 2 get (by id, "
+           "or by name when id is b''), 3 table"},
+      });
 }
 
 }  // namespace rayx

@@ -97,10 +97,12 @@ struct PlacementGroupInfo {
   std::string id;
   std::string name;
   std::string strategy;  // "PACK", "SPREAD", "STRICT_PACK" or "STRICT_SPREAD".
-  int state = 0;         // 0 pending, 1 created, 2 removed.
+  int state = 0;         // 0 pending, 1 created, 2 removed, 3 rescheduling.
   std::vector<std::map<std::string, double>> bundles;
-  NodeID node_id;  // Where it is reserved; nil unless created.
+  NodeID node_id;  // Where bundle 0 is reserved; nil while it is not.
   bool detached = false;
+  // Per bundle, the raw NodeID of the member that holds it, concatenated (zeros: none does).
+  std::string bundle_nodes;
 };
 
 // The node's answer to a placement group request: error empty, or "KIND: message".

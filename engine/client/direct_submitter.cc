@@ -19,7 +19,11 @@ std::string DirectShape(const TaskSubmission& task) {
   // for the string's inline buffer with one resource). Never empty, which means "not direct".
   std::string shape = "s";
   for (const auto& [resource, amount] : task.resources) {
-    if (resource == "GPU" && amount > 0) return std::string();  // GPU ids come with node grants.
+    // GPU ids come with node grants: the node's own GPUs, and a placement group bundle's
+    // (GPU_group_*, whose ids the bundle reserved).
+    if ((resource == "GPU" || resource.rfind("GPU_group_", 0) == 0) && amount > 0) {
+      return std::string();
+    }
     shape.append(resource).push_back('=');
     shape.append(reinterpret_cast<const char*>(&amount), sizeof(amount));
   }

@@ -178,6 +178,10 @@ StatusOr<PlacementGroupAnswer> TaskSubmitter::PlacementGroupCall(uint8_t op,
     if (r->node_id() != nullptr && r->node_id()->size() != 0) {
       RAYX_ASSIGN_OR_RETURN(info.node_id, UnpackId<NodeID>(r->node_id()));
     }
+    if (r->bundle_nodes() != nullptr) {
+      RAYX_ASSIGN_OR_RETURN(std::vector<NodeID> nodes, UnpackIds<NodeID>(r->bundle_nodes()));
+      for (const NodeID& node : nodes) info.bundle_nodes.append(node.Binary());
+    }
     if (r->bundles() != nullptr) {
       for (const wire::Bundle* bundle : *r->bundles()) {
         std::map<std::string, double> amounts;

@@ -286,8 +286,14 @@ Status ClusterService::OnMessage(PeerLink* link, const peer::PeerEnvelope& e) {
 
 bool ClusterService::NoteHeard(const MemberState& m, uint64_t now, bool direct) {
   const bool known = table_.IsAlive(m.id);
+  bool totals_changed = false;
+  if (known && direct && totals_listener_) {
+    auto before = table_.members().find(m.id);
+    totals_changed = before != table_.members().end() && before->second.total != m.total;
+  }
   if (!table_.Heard(m, now, direct)) return false;
   if (!known && membership_listener_) membership_listener_(m.id, true);
+  if (totals_changed) totals_listener_(m.id);
   return true;
 }
 

@@ -75,6 +75,11 @@ class ClusterService {
   void SetMembershipListener(std::function<void(const NodeID&, bool alive)> listener) {
     membership_listener_ = std::move(listener);
   }
+  // Called when a live member's heartbeat says its total resources changed (a placement group
+  // bundle committed or returned there, say).
+  void SetTotalsListener(std::function<void(const NodeID&)> listener) {
+    totals_listener_ = std::move(listener);
+  }
   // HOST:PORT others join by.
   std::string address() const;
 
@@ -108,6 +113,7 @@ class ClusterService {
   std::function<void(Status)> join_done_;
   ClientHandler client_handler_;
   std::function<void(const NodeID&, bool alive)> membership_listener_;
+  std::function<void(const NodeID&)> totals_listener_;
   bool seed_answered_ = false;
   bool closed_ = false;
   uint64_t last_heartbeat_ms_ = 0;

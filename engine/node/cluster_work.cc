@@ -47,6 +47,9 @@ void ClusterWork::Close() {
   for (auto& [id, peer] : peers_) peer->client->Close(Cancelled("node stopping"));
   peers_.clear();
   gets_.clear();
+  group_asks_.clear();
+  awaiting_bundles_.clear();
+  bundle_timer_.reset();
   reads_.clear();
   listings_.clear();
 }
@@ -145,8 +148,8 @@ ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
   peer->client = PeerClient::Connect(
       loop_, m->second.address, self_, cluster_->options().token,
       cluster_->options().auth_timeout_ms,
-      [this, node](const wire::Envelope& envelope, std::string_view) {
-        return OnPeerFrame(node, envelope);
+      [this, node](const wire::Envelope& envelope, std::string_view frame) {
+        return OnPeerFrame(node, envelope, frame);
       },
       [this, node](const Status& why) {
         FailPeer(node, "its link closed: " + why.ToString(), /*member_dead=*/false);
@@ -156,7 +159,8 @@ ClusterWork::Peer* ClusterWork::PeerFor(const NodeID& id) {
   return raw;
 }
 
-Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope) {
+Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope,
+                                std::string_view frame) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status::OK();
   Peer* peer = it->second.get();
@@ -180,6 +184,17 @@ Status ClusterWork::OnPeerFrame(const NodeID& id, const wire::Envelope& envelope
         return ProtocolError("a NamedActorList nobody asked for");
       }
       OnNamedActorList(id, list->request_id(), list);
+      return Status::OK();
+    }
+    case wire::Message::BundleReply:
+      if (on_bundle_reply_) on_bundle_reply_(id, envelope.message_as_BundleReply());
+      return Status::OK();
+    case wire::Message::PlacementGroupReply: {
+      auto ask = group_asks_.find(envelope.message_as_PlacementGroupReply()->request_id());
+      if (ask == group_asks_.end() || ask->second.node != id) return Status::OK();
+      auto done = std::move(ask->second.done);
+      group_asks_.erase(ask);
+      done(frame);
       return Status::OK();
     }
     case wire::Message::ObjectChunk: {
@@ -221,6 +236,17 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
     peers_.erase(it);
   }
   views_.erase(id);
+  if (on_member_lost_) on_member_lost_(id);
+  std::vector<std::function<void(std::string_view)>> asks;
+  for (auto it = group_asks_.begin(); it != group_asks_.end();) {
+    if (it->second.node != id) {
+      ++it;
+      continue;
+    }
+    asks.push_back(std::move(it->second.done));
+    it = group_asks_.erase(it);
+  }
+  for (auto& done : asks) done(std::string_view());
   std::vector<uint64_t> task_keys;
   std::vector<std::unique_ptr<ActorCall>> calls;
   for (auto it = gets_.begin(); it != gets_.end();) {

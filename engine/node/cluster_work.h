@@ -132,6 +132,31 @@ class ClusterWork : public RemoteRunner {
 
   // ClusterService's membership listener.
   void OnMember(const NodeID& id, bool alive);
+  // ClusterService's totals listener: a member's total resources changed (a placement group's
+  // bundle committed there, say), so the tasks that no node could run are placed again.
+  void OnMemberTotals(const NodeID& id);
+
+  // Placement groups (placement_group_manager.h). SendToMember sends a frame to the member over
+  // this node's link to it (dialed on first use); false when the member is dead or unknown.
+  bool SendToMember(const NodeID& node, std::string_view frame);
+  // on_reply gets each BundleReply from a member; on_lost each member given up on (it died, or
+  // this node's link to it closed). Null to stop.
+  void SetBundleListeners(std::function<void(const NodeID&, const wire::BundleReply*)> on_reply,
+                          std::function<void(const NodeID&)> on_lost);
+  // The live members other than this node, with their totals and free resources as this node
+  // sees them (the last heartbeat, less what was sent there since).
+  std::vector<std::pair<NodeID, std::pair<ResourceSet, ResourceSet>>> MemberViews();
+  // Sends the member a PlacementGroupRequest, the frame frame_for builds with the request id it is
+  // given; done gets the member's PlacementGroupReply frame (verified), or an empty one when the
+  // member dies or the link closes first. False, and done is never called, when the member is
+  // dead or unknown.
+  bool AskPlacementGroups(const NodeID& node, const std::function<std::string(uint64_t)>& frame_for,
+                          std::function<void(std::string_view)> done);
+  // The live members other than this node.
+  std::vector<NodeID> LiveMembers();
+  // Adds derived resources to this node's view of the member (or takes them away), until its
+  // next heartbeat says what it has.
+  void NoteReserved(const NodeID& node, const ResourceSet& derived, bool added);
 
  private:
   struct Peer;
@@ -142,7 +167,7 @@ class ClusterWork : public RemoteRunner {
 
   // The link to a live member, dialed on first use; null when it is dead or unknown.
   Peer* PeerFor(const NodeID& id);
-  Status OnPeerFrame(const NodeID& id, const wire::Envelope& envelope);
+  Status OnPeerFrame(const NodeID& id, const wire::Envelope& envelope, std::string_view frame);
   void OnGetReply(Peer* peer, const wire::GetReply* reply);
   void Complete(uint64_t request_id);
   // Everything that waited on the member fails, and its copies are lost (see above): the member
@@ -183,8 +208,25 @@ class ClusterWork : public RemoteRunner {
   // its answer (null when the member died first).
   void SendCreate(Peer* peer, const TaskSpec& spec, std::string_view frame,
                   std::function<void(const wire::ActorReply*)> on_reply);
-  // The actor's node died: restart it elsewhere, or let it die (see above).
+  // The actor's node died: restart it elsewhere, or let it die (see above). An actor placed in a
+  // placement group bundle that no node holds now (its member died with it, and the group is
+  // being rescheduled) waits for it, tried again every kBundleRetryMs for up to kBundleWaitMs, as
+  // Ray restarts such an actor once its bundle is back.
   void RestartOrDie(RemoteActor* actor, const std::string& why);
+  void RetryAwaitingBundles();
+  static constexpr uint64_t kBundleRetryMs = 250;
+  static constexpr uint64_t kBundleWaitMs = 60000;
+
+  std::function<void(const NodeID&, const wire::BundleReply*)> on_bundle_reply_;
+  std::function<void(const NodeID&)> on_member_lost_;
+  struct GroupAsk {
+    NodeID node;
+    std::function<void(std::string_view)> done;
+  };
+  std::unordered_map<uint64_t, GroupAsk> group_asks_;  // By request id.
+  // Actors waiting for their bundle to restart (RestartOrDie), with why they restart.
+  std::vector<std::pair<ActorID, std::string>> awaiting_bundles_;
+  std::unique_ptr<Timer> bundle_timer_;  // Made on first use.
 
   // False once closed: callbacks posted to the loop check it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -10,6 +10,18 @@
 #include "engine/wire/messages.h"
 
 namespace rayx {
+namespace {
+
+// Whether demand places the actor in a placement group's bundle (placement_group_resources.h:
+// every such demand asks for a bundle_group_* marker).
+bool NamesABundle(const ResourceSet& demand) {
+  for (const auto& [name, units] : demand.units()) {
+    if (name.rfind("bundle_group_", 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 // ---- Actors -----------------------------------------------------------------------------------
 
@@ -163,6 +175,21 @@ void ClusterWork::RestartOrDie(RemoteActor* actor, const std::string& why) {
     for (const ObjectID& arg : pinned) objects_->Unpin(arg);
     return;
   }
+  if (target.IsNil() && NamesABundle(actor->demand)) {
+    const uint64_t now = loop_->NowMs();
+    if (actor->bundle_deadline_ms == 0) actor->bundle_deadline_ms = now + kBundleWaitMs;
+    if (now < actor->bundle_deadline_ms) {
+      if (actor->restarts_left >= 0) actor->restarts_left++;  // Waiting is not a restart.
+      actor->restarting = true;                               // Its calls queue meanwhile.
+      awaiting_bundles_.emplace_back(actor->id, why);
+      if (!bundle_timer_) {
+        bundle_timer_ = std::make_unique<Timer>(loop_);
+        bundle_timer_->Start(kBundleRetryMs, kBundleRetryMs, [this] { RetryAwaitingBundles(); });
+      }
+      return;
+    }
+  }
+  actor->bundle_deadline_ms = 0;
   Peer* peer = target.IsNil() ? nullptr : PeerFor(target);
   if (peer == nullptr) return die(why + ", and no live node can hold it");
   actor->restarting = true;
@@ -185,6 +212,19 @@ void ClusterWork::RestartOrDie(RemoteActor* actor, const std::string& why) {
                a->held_there = true;
                PumpActor(id);
              });
+}
+
+void ClusterWork::RetryAwaitingBundles() {
+  std::vector<std::pair<ActorID, std::string>> waiting;
+  waiting.swap(awaiting_bundles_);
+  for (auto& [id, why] : waiting) {
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second->dead) continue;
+    it->second->restarting = false;
+    RestartOrDie(it->second.get(), why);  // Queues it again while its bundle is not back.
+  }
+  // Destroying the timer from its own callback is safe (Timer keeps the running function alive).
+  if (awaiting_bundles_.empty()) bundle_timer_.reset();
 }
 
 void ClusterWork::LookupElsewhere(const std::string& ns, const std::string& name,

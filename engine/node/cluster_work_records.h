@@ -39,6 +39,9 @@ struct ClusterWork::RemoteActor {
   int restarts_left = 0;              // -1: for ever.
   std::vector<ObjectID> pinned_args;  // The constructor's arguments, while it may restart.
   bool restarting = false;
+  // An actor in a placement group whose bundle went with its member waits for the bundle to be
+  // placed again until then (loop ms; 0: not waiting).
+  uint64_t bundle_deadline_ms = 0;
   bool dead = false;
   std::string death;
   std::unordered_set<uint64_t> holders;           // Sessions of this node with a handle.

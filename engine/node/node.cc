@@ -12,6 +12,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/bundle_host.h"
 #include "engine/node/cluster_work.h"
 #include "engine/node/lineage_recorder.h"
 #include "engine/node/node_service.h"
@@ -55,6 +56,7 @@ struct Node::Components {
   std::unique_ptr<LineageRecorder> lineage;
   std::unique_ptr<TaskManager> tasks;
   std::unique_ptr<ActorManager> actors;
+  std::unique_ptr<BundleHost> bundle_host;
   std::unique_ptr<PlacementGroupManager> placement_groups;
   std::unique_ptr<NodeService> service;
   std::unique_ptr<UnixListener> listener;
@@ -133,9 +135,11 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                                c->objects.get(), c->pool.get(), c->tasks.get(),
                                                c->actors.get(), &c->functions);
     c->service->SetLineageRecorder(c->lineage.get());
-    c->placement_groups =
-        std::make_unique<PlacementGroupManager>(c->node_id, c->tasks.get(), c->actors.get());
+    c->bundle_host = std::make_unique<BundleHost>(c->tasks.get(), c->actors.get());
+    c->placement_groups = std::make_unique<PlacementGroupManager>(
+        &c->loop, c->node_id, c->tasks.get(), c->actors.get(), c->bundle_host.get());
     c->service->SetPlacementGroups(c->placement_groups.get());
+    c->service->SetBundleHost(c->bundle_host.get());
     c->listener = std::make_unique<UnixListener>(&c->loop);
     Status status = c->listener->Listen(c->socket_path, [c](std::shared_ptr<Connection> conn) {
       c->service->Accept(std::move(conn));
@@ -168,7 +172,36 @@ StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
           });
       c->cluster->SetMembershipListener([c](const NodeID& id, bool alive) {
         if (c->cluster_work) c->cluster_work->OnMember(id, alive);
+        if (!alive && c->bundle_host) {
+          c->bundle_host->OnCreatorGone(
+              id, "the node that created its placement group (" + id.Hex() + ") died");
+        }
       });
+      c->cluster->SetTotalsListener([c](const NodeID& id) {
+        if (c->cluster_work) c->cluster_work->OnMemberTotals(id);
+      });
+      // Placement groups reserve bundles on the members through the links ClusterWork keeps.
+      c->cluster_work->SetBundleListeners(
+          [c](const NodeID& from, const wire::BundleReply* reply) {
+            c->placement_groups->OnPrepareReply(from, reply->request_id(),
+                                                reply->error() ? reply->error()->str() : "");
+          },
+          [c](const NodeID& node) { c->placement_groups->OnMemberLost(node); });
+      PlacementGroupManager::Cluster members;
+      members.members = [c] {
+        std::vector<MemberResources> out;
+        for (auto& [id, view] : c->cluster_work->MemberViews()) {
+          out.push_back(MemberResources{id, view.first, view.second});
+        }
+        return out;
+      };
+      members.send = [c](const NodeID& node, std::string_view frame) {
+        return c->cluster_work->SendToMember(node, frame);
+      };
+      members.note = [c](const NodeID& node, const ResourceSet& derived, bool added) {
+        c->cluster_work->NoteReserved(node, derived, added);
+      };
+      c->placement_groups->SetCluster(std::move(members));
       c->puller = std::make_unique<ObjectPuller>(
           [c](const NodeID& from, const ObjectID& id, uint64_t offset, uint32_t length,
               std::function<void(StatusOr<std::string_view>)> done) {
@@ -233,6 +266,8 @@ void Node::Stop(uint64_t grace_ms) {
   }
   std::promise<void> stopped;
   c->loop.Post([c, &stopped] {
+    if (c->placement_groups) c->placement_groups->SetCluster({});
+    if (c->cluster_work) c->cluster_work->SetBundleListeners(nullptr, nullptr);
     if (c->service) c->service->SetPeerNodes(nullptr);
     if (c->cluster_work) c->cluster_work->Close();  // Nothing is called back from here on.
     if (c->tasks) c->tasks->SetRemoteRunner(nullptr);
@@ -249,6 +284,7 @@ void Node::Stop(uint64_t grace_ms) {
     if (c->service) c->service->CloseAll();
     c->service.reset();
     c->placement_groups.reset();
+    c->bundle_host.reset();
     c->cluster_work.reset();
     c->actors.reset();
     c->tasks.reset();

@@ -130,6 +130,8 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
       return HandleDropCopies(session, envelope->message_as_DropObjectCopies());
     case wire::Message::PlacementGroupRequest:
       return HandlePlacementGroup(session, envelope->message_as_PlacementGroupRequest());
+    case wire::Message::BundleRequest:
+      return HandleBundleRequest(session, envelope->message_as_BundleRequest());
     case wire::Message::ReadObject:
       return HandleReadObject(session, envelope->message_as_ReadObject());
     case wire::Message::TaskDone: {
@@ -496,6 +498,11 @@ void NodeService::OnClose(Session* session) {
   for (const ObjectID& id : owned->held) objects_->RemoveHolder(id);
   actors_->OnSessionClosed(key);
   if (placement_groups_ != nullptr) placement_groups_->OnSessionClosed(key);
+  if (bundle_host_ != nullptr && owned->role == wire::Role::Node && !owned->member_id.IsNil()) {
+    // The member that reserved bundles here through this link let go of them with it.
+    bundle_host_->OnCreatorGone(owned->member_id, "the node that created its placement group (" +
+                                                      owned->member_id.Hex() + ") is gone");
+  }
   if (cluster_work_ != nullptr) cluster_work_->OnSessionClosed(key);
   for (const auto& [id, count] : owned->mapped) {
     for (int64_t i = 0; i < count; ++i) objects_->RemoveMapping(id);

@@ -21,6 +21,7 @@
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
 #include "engine/node/actor_manager.h"
+#include "engine/node/bundle_host.h"
 #include "engine/node/cancelled_parents.h"
 #include "engine/node/cluster_work.h"
 #include "engine/node/placement_group_manager.h"
@@ -75,6 +76,8 @@ class NodeService {
   void SetClusterWork(ClusterWork* work) { cluster_work_ = work; }
   // The placement groups of this node's clients; it outlives the service.
   void SetPlacementGroups(PlacementGroupManager* groups) { placement_groups_ = groups; }
+  // The bundles this node holds for groups, for members' BundleRequests; it outlives the service.
+  void SetBundleHost(BundleHost* host) { bundle_host_ = host; }
 
  private:
   struct Session;
@@ -85,6 +88,7 @@ class NodeService {
   // Running tasks a recursive cancel reached: what they submit from now on is cancelled on arrival.
   CancelledParents cancelled_parents_;
   PlacementGroupManager* placement_groups_ = nullptr;
+  BundleHost* bundle_host_ = nullptr;
 
   void OnFrame(Session* session, std::string_view frame);
   Status Handle(Session* session, const wire::Envelope* envelope, std::string_view frame);
@@ -118,6 +122,17 @@ class NodeService {
   Status HandlePlacementGroup(Session* session, const wire::PlacementGroupRequest* request);
   StatusOr<const PlacementGroupManager::Group*> CreatePlacementGroup(
       Session* session, const wire::PlacementGroupRecord* record);
+  // A Get, Remove or Table request that this node's own groups do not answer, asked of the other
+  // members in turn (node_service_placement.cc): the first that knows the group answers a Get or
+  // Remove; a Table gathers every member's groups. Only for a session that is not a member's
+  // (a member's request is answered from this node's groups alone).
+  struct GroupQuery;
+  void AskNextMember(std::shared_ptr<GroupQuery> query);
+  void ReplyGroups(uint64_t session_key, uint64_t request_id, const std::string& error,
+                   const std::vector<const PlacementGroupManager::Group*>& groups);
+  // A member's BundleRequest (node_service_bundles.cc): only a member's session may send one; a
+  // malformed one closes the session.
+  Status HandleBundleRequest(Session* session, const wire::BundleRequest* request);
   Status HandleDropCopies(Session* session, const wire::DropObjectCopies* drop);
   Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
   // Another node pulls an object stored here: one chunk of its bytes (read_chunk.h).

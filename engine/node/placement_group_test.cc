@@ -148,13 +148,15 @@ TEST_F(PlacementGroupTest, BadRequestsAreRefusedWithTheReason) {
   EXPECT_EQ(Call(kCreate, Group('a', {{{"CPU", -1}}})).error.rfind("InvalidArgument: ", 0), 0u);
   EXPECT_EQ(Call(kCreate, Group('a', {{{"CPU", 1}}}, "PACKED")).error.rfind("InvalidArgument", 0),
             0u);
-  EXPECT_EQ(Call(kCreate, Group('a', {{{"GPU", 1}}})).error.rfind("NotImplemented: ", 0), 0u);
+  // A node without GPUs takes a GPU bundle, and it waits (pending) for a GPU that never comes.
+  EXPECT_EQ(Call(kCreate, Group('g', {{{"GPU", 1}}})).error, "");
+  EXPECT_EQ(StateOf('g'), 0);
   ASSERT_EQ(Call(kCreate, Group('a', {{{"CPU", 0.5}}}, "PACK", "x")).error, "");
   EXPECT_EQ(Call(kCreate, Group('a', {{{"CPU", 0.5}}})).error.rfind("InvalidArgument: ", 0), 0u);
   EXPECT_EQ(Call(kCreate, Group('b', {{{"CPU", 0.5}}}, "PACK", "x")).error.rfind("Invalid", 0), 0u);
   EXPECT_EQ(Call(kRemove, Group('z', {})).error.rfind("NotFound: ", 0), 0u);
   EXPECT_EQ(Call(kGet, Group('z', {})).error.rfind("NotFound: ", 0), 0u);
-  EXPECT_EQ(Call(kTable, Group(0, {})).groups.size(), 1u);
+  EXPECT_EQ(Call(kTable, Group(0, {})).groups.size(), 2u);
 }
 
 TEST_F(PlacementGroupTest, GroupsGoWithTheDriverThatMadeThemUnlessDetached) {

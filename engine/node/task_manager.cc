@@ -596,56 +596,6 @@ bool TaskManager::CanStartNow(const ResourceSet& demand) const {
          demand.IsSubsetOf(resources_.available());
 }
 
-bool TaskManager::ReserveBundles(const ResourceSet& demand, const ResourceSet& derived) {
-  if (!resources_.Reserve(demand, derived)) return false;
-  RetryInfeasible();
-  TryDispatch();
-  return true;
-}
-
-void TaskManager::UnreserveBundles(const ResourceSet& demand, const ResourceSet& derived,
-                                   const std::string& hex, const std::string& why) {
-  std::vector<uint64_t> keys;
-  for (const auto& [key, task] : tasks_) {
-    if (NamesPlacementGroup(task->spec.resources, hex)) keys.push_back(key);
-  }
-  for (uint64_t key : keys) {
-    auto it = tasks_.find(key);
-    if (it == tasks_.end()) continue;
-    Task* task = it->second.get();
-    switch (task->state) {
-      case State::kWaitingForArgs:
-      case State::kQueued:
-        ready_.Remove(key);
-        infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key),
-                          infeasible_.end());
-        if (task->on_lease) {
-          LeaseFailedCallback failed = std::move(task->on_lease_failed);
-          Forget(task);
-          if (failed) failed(why);
-        } else {
-          FinishWithValue(task, SystemErrorValue(SystemErrorCode::kUnschedulable,
-                                                 "task " + task->spec.name + ": " + why));
-        }
-        break;
-      case State::kRunning:
-        Cancel(task->spec.task_id, /*force=*/true, /*recursive=*/true);
-        break;
-      case State::kRemote:
-        break;  // Groups are reserved on their owner's node: its tasks never leave it.
-    }
-  }
-  for (auto& [worker, lease] : leases_) {
-    if (lease.revoked || lease.returned || !NamesPlacementGroup(lease.allocation.amounts, hex)) {
-      continue;
-    }
-    lease.revoked = true;
-    lease.revoke();
-  }
-  resources_.Unreserve(demand, derived);
-  TryDispatch();
-}
-
 void TaskManager::RetryInfeasible() {
   std::vector<uint64_t> keys;
   keys.swap(infeasible_);

@@ -139,15 +139,18 @@ class TaskManager {
   // A member joined: tasks that no node could run are placed again.
   void RetryInfeasible();
 
-  // Placement groups (placement_group_manager.h, placement_group_resources.h). ReserveBundles
-  // takes demand from what is free and adds derived (NodeResources::Reserve, all or nothing); when
-  // it succeeds, the tasks that waited for the derived resources are placed again.
-  bool ReserveBundles(const ResourceSet& demand, const ResourceSet& derived);
-  // Undoes a ReserveBundles of the group whose hex this is: its tasks and leases that wait fail
-  // with why (UNSCHEDULABLE; a lease's failure callback), its running tasks are cancelled with
-  // force (their workers killed), leases holding its resources are revoked, and demand is free.
-  void UnreserveBundles(const ResourceSet& demand, const ResourceSet& derived,
-                        const std::string& hex, const std::string& why);
+  // Placement group bundles held here (task_manager_bundles.cc; NodeResources::PrepareBundle
+  // says how). PrepareBundle takes bundle from what is free, or returns false. CommitBundles makes
+  // the bundles' derived resources appear, and the tasks that waited for them are placed again.
+  // ReturnBundles gives prepared or committed bundles back; it does not touch the work that
+  // runs in them: FailGroupWork does that.
+  bool PrepareBundle(const std::string& hex, int index, const ResourceSet& bundle);
+  void CommitBundles(const std::string& hex, const std::vector<int>& indexes);
+  void ReturnBundles(const std::string& hex, const std::vector<int>& indexes);
+  // The work of the group whose hex this is: its tasks and leases that wait fail with why
+  // (UNSCHEDULABLE; a lease's failure callback), its running tasks are cancelled with force
+  // (their workers killed), and leases holding its resources are revoked.
+  void FailGroupWork(const std::string& hex, const std::string& why);
   // Runs before each dispatch while set (not from inside itself), so that placement groups that
   // wait take freed resources before tasks do. Null to stop.
   void SetReservationHook(std::function<void()> hook) { reservation_hook_ = std::move(hook); }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct Allocation {
   ResourceSet amounts;
   std::vector<int> gpu_ids;        // Ascending.
   std::vector<int64_t> gpu_units;  // Units taken from each of gpu_ids, same order.
+  // For GPUs of a placement group's bundles: the group's hex and, per gpu_ids entry, the index of
+  // the bundle it came from ("" when the GPUs are the node's own).
+  std::string gpu_group;
+  std::vector<int> gpu_bundles;
 };
 
 class NodeResources {
@@ -56,23 +61,54 @@ class NodeResources {
   // The CPU part of an allocation: its "CPU" and "CPU_group_*" entries.
   static ResourceSet CpuShare(const ResourceSet& amounts);
 
-  // Placement groups (placement_group_resources.h). Reserve takes demand from what is free now
-  // and adds derived to both the total and what is free, all or nothing: false, and nothing
-  // changes, when demand does not fit what is free. A demand for GPUs is refused (false): GPU
-  // instances are not reserved by bundle. Unreserve undoes one Reserve: derived leaves the total
-  // and what is free (what running work still holds of it goes below zero there, and back to
-  // zero as it is released), and demand is free again. REQUIRES for Unreserve: the same demand and
-  // derived as a Reserve that succeeded and was not undone.
-  bool Reserve(const ResourceSet& demand, const ResourceSet& derived);
-  void Unreserve(const ResourceSet& demand, const ResourceSet& derived);
+  // Placement group bundles (placement_group_resources.h), held in two phases as Ray's raylets
+  // hold them. PrepareBundle takes bundle from what is free now and holds it for bundle index of
+  // the group whose hex this is, GPU instances included (a whole amount takes as many wholly free
+  // instances, a fraction below 1 a share of one, as TryAllocate does): false, and nothing
+  // changes, when it does not fit or that bundle is held here already. CommitBundle adds the
+  // bundle's derived resources (DerivedBundleResources) to the total and to what is free; from
+  // then on work that asks for GPU_group_<index>_<hex> (or GPU_group_<hex>: any bundle of the
+  // group held here) is given the bundle's GPU instances by id, as work asking for GPU is given
+  // the node's. ReturnBundle undoes either phase: the derived resources leave the total and
+  // what is free (what running work still holds of them goes below zero there, and back to zero
+  // as it is released; its GPU share is not given back twice), and the bundle is free again.
+  // Commit and Return of a bundle not held are no-ops.
+  bool PrepareBundle(const std::string& hex, int index, const ResourceSet& bundle);
+  void CommitBundle(const std::string& hex, int index);
+  void ReturnBundle(const std::string& hex, int index);
+  // Whether bundle index of the group is held here (prepared or committed).
+  bool HoldsBundle(const std::string& hex, int index) const;
 
   const ResourceSet& total() const { return total_; }
   const ResourceSet& available() const { return available_; }
 
  private:
+  // One GPU instance's share that a bundle holds.
+  struct GpuShare {
+    int gpu_id = 0;
+    int64_t capacity = 0;  // Units of the instance the bundle took.
+    int64_t free = 0;      // Of those, the units no work holds.
+  };
+  struct HeldBundle {
+    ResourceSet demand;   // What it took from the node.
+    ResourceSet derived;  // What it added, once committed.
+    bool committed = false;
+    std::vector<GpuShare> gpus;
+  };
+  using BundleKey = std::pair<std::string, int>;  // (group hex, bundle index).
+
+  // Picks GPU instances for units (whole or a share of one) among candidates' free units; the
+  // indexes into candidates, and the units taken from each, or false when they do not fit.
+  static bool PickGpus(const std::vector<int64_t>& free, int64_t units,
+                       std::vector<size_t>* picked);
+  // The GPU part of a demand placed in a group's bundle: fills allocation from the bundles' shares
+  // (false when they do not fit), or returns true with nothing to do.
+  bool AllocateBundleGpus(const ResourceSet& demand, Allocation* allocation);
+
   ResourceSet total_;
   ResourceSet available_;
   std::vector<int64_t> gpu_free_units_;  // Per GPU instance: free units, kUnitsPerWhole when idle.
+  std::map<BundleKey, HeldBundle> bundles_;
 };
 
 }  // namespace rayx

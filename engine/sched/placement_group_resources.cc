@@ -68,19 +68,23 @@ ResourceSet BundlesTotal(const std::vector<ResourceSet>& bundles) {
   return total;
 }
 
+ResourceSet DerivedBundleResources(const std::string& hex, int index, const ResourceSet& bundle) {
+  const std::string i = std::to_string(index);
+  ResourceSet one;
+  for (const auto& [name, units] : bundle.units()) {
+    double amount = static_cast<double>(units) / ResourceSet::kUnitsPerWhole;
+    one.Set(name + kGroupInfix + i + "_" + hex, amount);
+    one.Set(name + kGroupInfix + hex, amount);
+  }
+  one.Set(std::string("bundle") + kGroupInfix + i + "_" + hex, kBundleMarker);
+  one.Set(std::string("bundle") + kGroupInfix + hex, kBundleMarker);
+  return one;
+}
+
 ResourceSet DerivedResources(const std::string& hex, const std::vector<ResourceSet>& bundles) {
   ResourceSet derived;
   for (size_t i = 0; i < bundles.size(); ++i) {
-    const std::string index = std::to_string(i);
-    ResourceSet one;
-    for (const auto& [name, units] : bundles[i].units()) {
-      double amount = static_cast<double>(units) / ResourceSet::kUnitsPerWhole;
-      one.Set(name + kGroupInfix + index + "_" + hex, amount);
-      one.Set(name + kGroupInfix + hex, amount);
-    }
-    one.Set(std::string("bundle") + kGroupInfix + index + "_" + hex, kBundleMarker);
-    one.Set(std::string("bundle") + kGroupInfix + hex, kBundleMarker);
-    derived.Add(one);
+    derived.Add(DerivedBundleResources(hex, static_cast<int>(i), bundles[i]));
   }
   return derived;
 }

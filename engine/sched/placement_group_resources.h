@@ -45,7 +45,11 @@ std::string PlacementGroupHex(const std::string& id);
 // What reserving bundles takes from the node: their sum.
 ResourceSet BundlesTotal(const std::vector<ResourceSet>& bundles);
 
-// What reserving the group's bundles adds to the node (see above).
+// What reserving bundle index of the group adds to the node that holds it (see above). A node
+// that holds several bundles of one group adds each one's: their R_group_HEX add up.
+ResourceSet DerivedBundleResources(const std::string& hex, int index, const ResourceSet& bundle);
+
+// What reserving all the group's bundles on one node adds to it (see above).
 ResourceSet DerivedResources(const std::string& hex, const std::vector<ResourceSet>& bundles);
 
 // True when demand asks for a resource derived from the group whose hex this is.

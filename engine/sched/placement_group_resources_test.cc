@@ -48,20 +48,40 @@ TEST(PlacementGroupResourcesTest, HexAndNaming) {
   EXPECT_FALSE(NamesPlacementGroup(Res({{"x_01ab", 1}}), "01ab"));
 }
 
-TEST(PlacementGroupResourcesTest, ReserveIsAllOrNothingAndUnreserveGivesBack) {
+// Prepares and commits every bundle, or none (what PlacementGroupManager does on one node).
+bool ReserveAll(NodeResources* node, const std::string& hex,
+                const std::vector<ResourceSet>& bundles) {
+  for (size_t i = 0; i < bundles.size(); ++i) {
+    if (!node->PrepareBundle(hex, static_cast<int>(i), bundles[i])) {
+      for (size_t j = 0; j < i; ++j) node->ReturnBundle(hex, static_cast<int>(j));
+      return false;
+    }
+  }
+  for (size_t i = 0; i < bundles.size(); ++i) node->CommitBundle(hex, static_cast<int>(i));
+  return true;
+}
+
+TEST(PlacementGroupResourcesTest, PrepareThenCommitAndReturnGivesBack) {
   NodeResources node(Res({{"CPU", 2}}));
   std::vector<ResourceSet> bundles = {Res({{"CPU", 1}}), Res({{"CPU", 1}})};
-  ResourceSet derived = DerivedResources("aa", bundles);
   auto held = node.TryAllocate(Res({{"CPU", 1}}));
   ASSERT_TRUE(held);
   // One CPU is free, two are asked for: nothing is taken.
-  EXPECT_FALSE(node.Reserve(BundlesTotal(bundles), derived));
+  EXPECT_FALSE(ReserveAll(&node, "aa", bundles));
   EXPECT_EQ(node.available(), Res({{"CPU", 1}}));
   EXPECT_EQ(node.total(), Res({{"CPU", 2}}));
   node.Release(*held);
-  ASSERT_TRUE(node.Reserve(BundlesTotal(bundles), derived));
+  // Prepared, not committed: the CPU is taken and no derived name exists yet.
+  ASSERT_TRUE(node.PrepareBundle("aa", 0, bundles[0]));
+  EXPECT_FALSE(node.PrepareBundle("aa", 0, bundles[0]));  // Held already.
+  EXPECT_EQ(node.available(), Res({{"CPU", 1}}));
+  EXPECT_EQ(node.total(), Res({{"CPU", 2}}));
+  ASSERT_TRUE(node.PrepareBundle("aa", 1, bundles[1]));
+  node.CommitBundle("aa", 0);
+  node.CommitBundle("aa", 1);
   EXPECT_EQ(node.available().Get("CPU"), 0);
   EXPECT_EQ(node.total().Get("CPU_group_1_aa"), 1);
+  EXPECT_EQ(node.total().Get("CPU_group_aa"), 2);
   // A task in bundle 1 takes its share; one asking two CPUs of bundle 1 does not fit it.
   auto in_bundle = node.TryAllocate(Res({{"CPU_group_1_aa", 1},
                                          {"CPU_group_aa", 1},
@@ -69,9 +89,10 @@ TEST(PlacementGroupResourcesTest, ReserveIsAllOrNothingAndUnreserveGivesBack) {
                                          {"bundle_group_aa", 0.001}}));
   ASSERT_TRUE(in_bundle);
   EXPECT_FALSE(node.IsFeasible(Res({{"CPU_group_1_aa", 2}, {"CPU_group_aa", 2}})));
-  // Removed while the task still runs: the CPUs are free again, the derived names go below zero,
-  // and back to nothing once the task lets go.
-  node.Unreserve(BundlesTotal(bundles), derived);
+  // Returned while the task still runs: the CPUs are free again, the derived names go below
+  // zero, and back to nothing once the task lets go.
+  node.ReturnBundle("aa", 0);
+  node.ReturnBundle("aa", 1);
   EXPECT_EQ(node.total(), Res({{"CPU", 2}}));
   EXPECT_EQ(node.available().Get("CPU"), 2);
   EXPECT_EQ(node.available().Get("CPU_group_1_aa"), -1);
@@ -79,11 +100,65 @@ TEST(PlacementGroupResourcesTest, ReserveIsAllOrNothingAndUnreserveGivesBack) {
   EXPECT_EQ(node.available(), Res({{"CPU", 2}}));
 }
 
-TEST(PlacementGroupResourcesTest, GpuBundlesAreNotReserved) {
+TEST(PlacementGroupResourcesTest, PreparedBundleReturnedLeavesNoTrace) {
   NodeResources node(Res({{"CPU", 2}, {"GPU", 1}}));
-  std::vector<ResourceSet> bundles = {Res({{"GPU", 1}})};
-  EXPECT_FALSE(node.Reserve(BundlesTotal(bundles), DerivedResources("aa", bundles)));
+  ASSERT_TRUE(node.PrepareBundle("aa", 3, Res({{"CPU", 1}, {"GPU", 1}})));
+  EXPECT_TRUE(node.HoldsBundle("aa", 3));
+  EXPECT_FALSE(node.TryAllocate(Res({{"GPU", 1}})));  // The GPU is the bundle's.
+  node.ReturnBundle("aa", 3);
+  EXPECT_FALSE(node.HoldsBundle("aa", 3));
   EXPECT_EQ(node.available(), Res({{"CPU", 2}, {"GPU", 1}}));
+  EXPECT_EQ(node.total(), Res({{"CPU", 2}, {"GPU", 1}}));
+  auto gpu = node.TryAllocate(Res({{"GPU", 1}}));
+  ASSERT_TRUE(gpu);
+  EXPECT_EQ(gpu->gpu_ids, std::vector<int>{0});
+}
+
+TEST(PlacementGroupResourcesTest, GpuBundlesHandTheirInstancesToTheirWork) {
+  NodeResources node(Res({{"CPU", 2}, {"GPU", 2}}));
+  // Bundle 0 gets GPU 0, bundle 1 GPU 1: a task in bundle 1 sees GPU 1, never GPU 0.
+  ASSERT_TRUE(ReserveAll(&node, "aa", {Res({{"GPU", 1}}), Res({{"GPU", 1}})}));
+  EXPECT_EQ(node.available().Get("GPU"), 0);
+  EXPECT_FALSE(node.TryAllocate(Res({{"GPU", 1}})));
+  auto in_one = node.TryAllocate(Res({{"GPU_group_1_aa", 1}, {"GPU_group_aa", 1}}));
+  ASSERT_TRUE(in_one);
+  EXPECT_EQ(in_one->gpu_ids, std::vector<int>{1});
+  EXPECT_FALSE(node.TryAllocate(Res({{"GPU_group_1_aa", 0.5}, {"GPU_group_aa", 0.5}})));
+  // Any bundle (index -1): the one GPU left, bundle 0's.
+  auto any = node.TryAllocate(Res({{"GPU_group_aa", 0.5}}));
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->gpu_ids, std::vector<int>{0});
+  auto other_half = node.TryAllocate(Res({{"GPU_group_0_aa", 0.5}, {"GPU_group_aa", 0.5}}));
+  ASSERT_TRUE(other_half);
+  EXPECT_EQ(other_half->gpu_ids, std::vector<int>{0});
+  node.Release(*in_one);
+  auto again = node.TryAllocate(Res({{"GPU_group_1_aa", 1}, {"GPU_group_aa", 1}}));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->gpu_ids, std::vector<int>{1});
+  // Returned with work still holding them: the node's GPUs are whole again, and the late releases
+  // do not give them back twice.
+  node.ReturnBundle("aa", 0);
+  node.ReturnBundle("aa", 1);
+  node.Release(*any);
+  node.Release(*other_half);
+  node.Release(*again);
+  EXPECT_EQ(node.available(), Res({{"CPU", 2}, {"GPU", 2}}));
+  auto both = node.TryAllocate(Res({{"GPU", 2}}));
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->gpu_ids, (std::vector<int>{0, 1}));
+}
+
+TEST(PlacementGroupResourcesTest, FractionalGpuBundleSharesAnInstance) {
+  NodeResources node(Res({{"GPU", 1}}));
+  ASSERT_TRUE(node.PrepareBundle("aa", 0, Res({{"GPU", 0.5}})));
+  ASSERT_TRUE(node.PrepareBundle("bb", 0, Res({{"GPU", 0.5}})));
+  EXPECT_FALSE(node.PrepareBundle("cc", 0, Res({{"GPU", 0.5}})));
+  node.CommitBundle("aa", 0);
+  auto task = node.TryAllocate(Res({{"GPU_group_0_aa", 0.5}, {"GPU_group_aa", 0.5}}));
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->gpu_ids, std::vector<int>{0});
+  // A whole GPU from a half bundle does not fit.
+  EXPECT_FALSE(node.IsFeasible(Res({{"GPU_group_0_aa", 1}})));
 }
 
 TEST(PlacementGroupResourcesTest, BlockedTaskLendsItsBundleCpu) {

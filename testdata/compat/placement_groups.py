@@ -87,7 +87,6 @@ raises(ValueError, lambda: placement_group({"CPU": 1}), "must be list")
 raises(ValueError, lambda: placement_group([{"CPU": "1"}]), "numbers")
 raises(ValueError, lambda: placement_group([{"CPU": 1}], strategy="PACKED"), "strategy")
 raises(ValueError, lambda: placement_group([{"CPU": 1}], lifetime="forever"), "lifetime")
-raises(NotImplementedError, lambda: placement_group([{"GPU": 1}]), "GPU")
 assert free_cpus() == 4, ray.available_resources()
 
 # --- ready() and wait(): two bundles of one CPU reserved at once, taken from the node.

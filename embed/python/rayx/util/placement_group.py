@@ -11,8 +11,10 @@ How (as Ray does it): the node that reserves a group takes the bundles' resource
 free and adds derived resources in their place, ``CPU_group_<i>_<id>`` for bundle i and
 ``CPU_group_<id>`` for the group (likewise for every resource, plus ``bundle_group_*`` markers);
 work placed in the group asks for those names instead of ``CPU``, so the scheduler needs to know
-nothing of groups (engine/sched/placement_group_resources.h). Every bundle is reserved on the node
-of the process that creates the group; see rayx's README for what that means in a cluster.
+nothing of groups (engine/sched/placement_group_resources.h). The node of the process that creates
+the group decides which cluster member holds each bundle and reserves them there in two phases
+(engine/node/placement_group_manager.h); a bundle's GPUs are reserved by id, and work in the bundle
+is given those ids. See rayx's README for what differs from Ray.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ VALID_PLACEMENT_GROUP_STRATEGIES = {"PACK", "SPREAD", "STRICT_PACK", "STRICT_SPR
 
 _ID_SIZE = 18  # Ray's PlacementGroupID size (kPlacementGroupIdSize in the engine).
 _OP_CREATE, _OP_REMOVE, _OP_GET, _OP_TABLE = 0, 1, 2, 3
-_STATES = {0: "PENDING", 1: "CREATED", 2: "REMOVED"}
+_STATES = {0: "PENDING", 1: "CREATED", 2: "REMOVED", 3: "RESCHEDULING"}
+_NODE_ID_SIZE = 16  # A NodeID's bytes.
 # The sliver of the bundle_group_* markers every task in a group asks for (Ray's amount).
 _BUNDLE_MARKER = 0.001
 
@@ -186,8 +189,10 @@ _id_counter = 0
 
 
 def _next_id() -> bytes:
-    """A deterministic id: from the job, the calling task and how many groups it made before
-    (ids are deterministic in rayx, DESIGN.md), as task ids are."""
+    """An id from the node the caller is attached to, the job, the calling task and how many
+    groups it made before. Job ids are drawn per node, so two drivers attached to two members
+    may share one: the node's id keeps their groups (and the derived resource names their
+    bundles add on members, which the whole cluster sees) apart."""
     global _id_task, _id_counter
     context = _rayx.context()
     info = current.task()
@@ -197,7 +202,8 @@ def _next_id() -> bytes:
             _id_task, _id_counter = task, 0
         _id_counter += 1
         counter = _id_counter
-    seed = bytes(context["job_id"]) + bytes(task) + counter.to_bytes(8, "little")
+    seed = (bytes(context.get("node_id") or b"") + bytes(context["job_id"]) + bytes(task) +
+            counter.to_bytes(8, "little"))
     return hashlib.blake2b(seed, digest_size=_ID_SIZE).digest()
 
 
@@ -221,11 +227,6 @@ def _validate(bundles: Any, strategy: Any, lifetime: Any) -> List[Dict[str, floa
             raise ValueError(
                 "Bundles cannot be an empty dictionary or resources with only 0 values. "
                 f"Bundles: {bundles}"
-            )
-        if bundle.get("GPU"):
-            raise NotImplementedError(
-                "rayx does not support placement group bundles with GPUs yet (see the API "
-                "compatibility table in rayx's README)."
             )
         clean.append({k: float(v) for k, v in bundle.items() if v > 0})
     if strategy not in VALID_PLACEMENT_GROUP_STRATEGIES:
@@ -260,8 +261,7 @@ def placement_group(
 
     Raises:
         ValueError: bad bundles, strategy, lifetime, or a name already taken.
-        NotImplementedError: what rayx cannot reserve yet (GPUs in bundles; SPREAD and
-            STRICT_SPREAD of several bundles in a cluster).
+        NotImplementedError: bundle_label_selector and _soft_target_node_id.
     """
     clean = _validate(bundles, strategy, lifetime)
     if not isinstance(name, str):
@@ -304,13 +304,23 @@ def get_placement_group(placement_group_name: str) -> PlacementGroup:
     return PlacementGroup(PlacementGroupID(record[0]), bundle_cache=record[4])
 
 
+def _bundle_nodes(raw: bytes, count: int) -> Dict[int, str]:
+    """Bundle index to the hex id of the node that holds it, for the bundles that one holds."""
+    nodes = {}
+    for i in range(min(count, len(raw) // _NODE_ID_SIZE)):
+        node = raw[i * _NODE_ID_SIZE:(i + 1) * _NODE_ID_SIZE]
+        if any(node):
+            nodes[i] = node.hex()
+    return nodes
+
+
 def _table_entry(record: tuple) -> dict:
-    pg_id, name, strategy, state, bundles, node_id, _detached = record
+    pg_id, name, strategy, state, bundles, bundle_nodes, _detached = record
     return {
         "placement_group_id": pg_id.hex(),
         "name": name,
         "bundles": {i: dict(b) for i, b in enumerate(bundles)},
-        "bundles_to_node_id": {i: node_id.hex() for i in range(len(bundles))} if node_id else {},
+        "bundles_to_node_id": _bundle_nodes(bundle_nodes, len(bundles)),
         "strategy": strategy,
         "state": _STATES.get(state, "PENDING"),
         "stats": {},
