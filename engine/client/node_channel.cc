@@ -60,7 +60,7 @@ std::string NodeChannel::TakeWaiting() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     frames.swap(deferred_);
-    soon_ = false;  // Nothing of SendSoon's waits now.
+    soon_ = held_ = false;  // Nothing of SendSoon's or HoldUntilWait's waits now.
   }
   if (pending_source_) pending_source_(&frames);
   return frames;
@@ -91,23 +91,57 @@ void NodeChannel::Defer(std::string_view envelope) {
 }
 
 Status NodeChannel::SendSoon(std::string_view envelope) {
+  auto now = std::chrono::steady_clock::now();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!started_ || stopping_) {  // No flusher would send it later.
+    bool in_burst = now - last_soon_ < kBurstGap;
+    last_soon_ = now;
+    // The first of a burst goes at once (a lone call waits for nothing, and wakes no flusher);
+    // without a flusher nothing would send it later.
+    if (in_burst && started_ && !stopping_) {
+      AppendFrame(&deferred_, envelope);
+      if (deferred_.size() < kSoonBytes) {
+        ArmLocked(now);
+        return Status::OK();
+      }
+    } else {
       lock.unlock();
       return Send(envelope);
     }
-    AppendFrame(&deferred_, envelope);
-    if (deferred_.size() < kSoonBytes) {
-      if (!soon_) {  // The first of a batch sets its deadline, and the flusher's alarm.
-        soon_ = true;
-        soon_by_ = std::chrono::steady_clock::now() + kSoonDelay;
-        wake_ = true;
-        cv_.notify_one();
-      }
-      return Status::OK();
+  }
+  return SendWaiting();
+}
+
+void NodeChannel::HoldUntilWait(std::string_view envelope) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (started_ && !stopping_) {
+      AppendFrame(&deferred_, envelope);
+      held_ = true;
+      if (deferred_.size() < kSoonBytes) return;
+    } else {
+      lock.unlock();
+      (void)Send(envelope);  // A lost connection shows in the next call.
+      return;
     }
   }
+  (void)SendWaiting();
+}
+
+void NodeChannel::ArmLocked(std::chrono::steady_clock::time_point now) {
+  if (soon_) return;  // The batch has its deadline, and the flusher its alarm.
+  soon_ = true;
+  soon_by_ = now + kSoonDelay;
+  wake_ = true;
+  cv_.notify_one();
+}
+
+void NodeChannel::ArmHeld() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (held_) ArmLocked(std::chrono::steady_clock::now());
+}
+
+Status NodeChannel::SendWaiting() {
   std::lock_guard<std::mutex> order(order_mu_);
   std::string waiting = TakeWaiting();
   if (waiting.empty()) return Status::OK();  // Another thread sent them meanwhile.
@@ -117,7 +151,7 @@ Status NodeChannel::SendSoon(std::string_view envelope) {
 void NodeChannel::FlushSoon() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!soon_) return;
+    if (!soon_ && !held_) return;
   }
   Flush();
 }

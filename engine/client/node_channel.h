@@ -4,8 +4,9 @@
 // Some messages need not go at once: a directly submitted task's announcement, a worker's report
 // of a direct task, batched reference removals. They wait (Defer, or the pending source's own
 // batch) and go out in front of the next frame this process sends, in one system call, or on their
-// own after kFlushDelay when nothing else is sent: the flusher thread sends them then (after
-// kSoonDelay for submissions, SendSoon, which also go at once once kSoonBytes wait). The flusher
+// own after kFlushDelay when nothing else is sent: the flusher thread sends them then. A burst
+// of submissions (SendSoon) and a worker's results (HoldUntilWait) wait at most kSoonDelay, and
+// go at once when kSoonBytes wait. The flusher
 // also runs the upkeep callbacks components register (direct submission reads its links and
 // gives back idle leases there); it sleeps while nothing waits and no upkeep asks to run.
 //
@@ -43,6 +44,8 @@ inline constexpr auto kFlushDelay = std::chrono::milliseconds(5);
 // them in few too), a lone one at most this late; a get or a wait sends it at once.
 inline constexpr auto kSoonDelay = std::chrono::microseconds(200);
 inline constexpr size_t kSoonBytes = 32u << 10;
+// A submission that comes within this of the one before is part of a burst (SendSoon).
+inline constexpr auto kBurstGap = std::chrono::microseconds(50);
 
 class NodeChannel {
  public:
@@ -87,13 +90,20 @@ class NodeChannel {
   uint64_t NextRequestId() { return connection_->NextRequestId(); }
   // Keeps envelope to go in front of the next send, or within kFlushDelay.
   void Defer(std::string_view envelope);
-  // Keeps envelope to go in front of the next send, or within kSoonDelay, or at once when
-  // kSoonBytes wait (or before Start(): no flusher would send it). An error only when it was
-  // sent at once (a lost connection shows later).
+  // A submission: sent at once unless it comes within kBurstGap of the one before; then it
+  // waits to go in front of the next send, or within kSoonDelay, or when kSoonBytes wait. Sent
+  // at once, too, without a flusher (before Start, after Stop). An error only when it was sent
+  // (a lost connection shows later otherwise).
   Status SendSoon(std::string_view envelope);
+  // A worker's result from the thread that takes its tasks: waits, without waking the flusher,
+  // until that thread waits for its next task (FlushSoon) or, when another task is queued
+  // already, ArmHeld gives it kSoonDelay.
+  void HoldUntilWait(std::string_view envelope);
+  void ArmHeld();
   // Sends what waits now, if anything does.
   void Flush();
-  // Sends what waits now if a frame of SendSoon's is among it; otherwise leaves it waiting.
+  // Sends what waits now if a frame of SendSoon's or HoldUntilWait's is among it; otherwise
+  // leaves it waiting.
   void FlushSoon();
   // A pending source or upkeep has something new: the flusher starts running if it slept.
   void Wake();
@@ -109,6 +119,10 @@ class NodeChannel {
  private:
   // What waits, headers included; "" when nothing does. REQUIRES: the order lock is held.
   std::string TakeWaiting();
+  // Sends what waits, if anything does.
+  Status SendWaiting();
+  // Gives what waits kSoonDelay, waking the flusher, unless it has a deadline. REQUIRES: mu_.
+  void ArmLocked(std::chrono::steady_clock::time_point now);
   void FlushLoop();
 
   std::unique_ptr<NodeConnection> connection_;
@@ -129,9 +143,12 @@ class NodeChannel {
   bool wake_ = false;      // Something new since the flusher last looked. GUARDED_BY(mu_)
   bool asleep_ = false;    // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
-  // Whether deferred_ holds a frame of SendSoon's, and when it must go. GUARDED_BY(mu_)
+  // Whether deferred_ holds a frame of SendSoon's with a deadline, and when it must go; whether
+  // it holds one of HoldUntilWait's; when SendSoon last came. GUARDED_BY(mu_)
   bool soon_ = false;
   std::chrono::steady_clock::time_point soon_by_;
+  bool held_ = false;
+  std::chrono::steady_clock::time_point last_soon_;
   std::thread flusher_;
 };
 

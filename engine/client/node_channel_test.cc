@@ -82,17 +82,37 @@ TEST_F(NodeChannelTest, DeferredFrameGoesWithinTheFlushDelayWhenNothingIsSent) {
   EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "again");
 }
 
-// A submission (SendSoon) waits for others to travel with it, but not long: the flusher sends a
-// lone one within kSoonDelay, far sooner than a deferred frame's kFlushDelay.
-TEST_F(NodeChannelTest, SoonFrameGoesWithinItsDelayWhenNothingIsSent) {
+// A lone submission (SendSoon) goes at once; the second of a burst waits for others to travel
+// with it, but not long: the flusher sends it within kSoonDelay, far sooner than a deferred
+// frame's kFlushDelay. (A loaded machine may space the two past kBurstGap: both then go at once.)
+TEST_F(NodeChannelTest, SoonFramesOfABurstGoWithinTheirDelayWhenNothingIsSent) {
   channel_->Start();
-  for (int i = 0; i < 3; ++i) {  // The flusher sleeps between them, and wakes for each.
+  for (int i = 0; i < 3; ++i) {  // The flusher sleeps between them, and wakes for each burst.
+    ASSERT_TRUE(channel_->SendSoon(Named("lone")).ok());
+    EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "lone");
+    std::this_thread::sleep_for(2 * kBurstGap);
     auto start = Clock::now();
-    ASSERT_TRUE(channel_->SendSoon(Named("soon")).ok());
-    EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "soon");
+    ASSERT_TRUE(channel_->SendSoon(Named("first")).ok());
+    ASSERT_TRUE(channel_->SendSoon(Named("second")).ok());
+    EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "first");
+    EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "second");
     EXPECT_LT(Clock::now() - start, kPromptly);
     EXPECT_TRUE(NothingArrives(20)) << "sent twice";
   }
+}
+
+// A worker's held result waits for its next wait (FlushSoon), or for kSoonDelay once armed.
+TEST_F(NodeChannelTest, HeldFrameGoesAtTheNextWaitOrOnceArmed) {
+  channel_->Start();
+  channel_->HoldUntilWait(Named("held"));
+  EXPECT_TRUE(NothingArrives(20)) << "a held frame woke the flusher";
+  channel_->FlushSoon();
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "held");
+  channel_->HoldUntilWait(Named("armed"));
+  auto start = Clock::now();
+  channel_->ArmHeld();
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "armed");
+  EXPECT_LT(Clock::now() - start, kPromptly);
 }
 
 // A burst keeps its order, goes in front of the next send, and never waits past kSoonBytes: the

@@ -17,10 +17,14 @@ TaskExecutor::TaskExecutor(NodeChannel* channel, TaskContext* context, ValueIo* 
 
 StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
   taker_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-  // The results of the tasks before go now unless another task is here already: in a burst they
-  // travel together (SendSoon sends them within kSoonDelay); a lone call's caller waits for none.
-  // Other frames that wait (a direct task's report) are left to the flusher, as before.
-  if (!channel_->connection().HasQueuedTask()) channel_->FlushSoon();
+  // The results held since the last wait (TaskDone, HoldUntilWait) go now unless another task is
+  // here already: in a burst they travel together, within kSoonDelay; a lone call's caller waits
+  // for none. Other frames that wait (a direct task's report) are left to the flusher, as before.
+  if (channel_->connection().HasQueuedTask()) {
+    channel_->ArmHeld();  // They go within kSoonDelay, or when the queue is done.
+  } else {
+    channel_->FlushSoon();
+  }
   uint64_t link = 0;
   std::optional<std::string> frame = channel_->connection().NextTask(interrupted, &link);
   if (!frame.has_value()) return false;
@@ -180,7 +184,8 @@ Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingV
   }
   if (link == 0) {
     if (taker_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-      return channel_->SendSoon(done);  // NextTask sends it before it waits (see taker_).
+      channel_->HoldUntilWait(done);  // NextTask sends it before it waits (see taker_).
+      return Status::OK();
     }
     return channel_->Send(done);
   }
