@@ -14,3 +14,17 @@ def drop_object_copies(refs: Iterable[ObjectRef]) -> int:
     Returns how many of the objects had a copy to drop.
     """
     return _rayx.drop_object_copies([r.binary() for r in refs])
+
+
+# Ray's internal_api functions rayx lacks, refused by name (not_supported.py's policy).
+_NOT_YET = {
+    "free": "objects cannot be freed before their references go; drop the references instead",
+    "memory_summary": "there is no per-object memory report; `rayx status` shows each node's "
+    "object store use",
+}
+
+
+def __getattr__(name: str):
+    from rayx._private import not_supported
+
+    return not_supported.refuse_name("ray._private.internal_api", name, _NOT_YET)

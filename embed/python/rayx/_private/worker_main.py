@@ -157,10 +157,11 @@ def execute_task(task: tuple) -> tuple[list, bool]:
 
     Never raises: user errors become one TASK_ERROR result, cancellation a SYSTEM_ERROR one.
     """
-    global _in_user_code, _running_task
+    global _in_user_code, _running_task, _interrupted_task
     (task_id, function_id, function_blob, name, args_blob, dependency_values,
      return_ids, retries_left, gpu_ids) = task[:9]
     _running_task = task_id
+    _interrupted_task = None  # This run has not been interrupted yet.
     if len(task) > 12 and task[12]:  # Cancelled before it came.
         if function_blob is not None:  # The tasks after it come without the definition.
             _unloaded_definitions.setdefault(function_id, function_blob)
