@@ -58,6 +58,10 @@ void ClusterWork::Close() {
 
 ClusterWork::View* ClusterWork::Usable(const NodeID& id, const ResourceSet& demand) {
   if (dead_.count(id) != 0) return nullptr;
+  if (auto lost = lost_until_ms_.find(id); lost != lost_until_ms_.end()) {
+    if (loop_->NowMs() < lost->second) return nullptr;
+    lost_until_ms_.erase(lost);
+  }
   const auto& members = cluster_->peers();
   auto m = members.find(id);
   if (m == members.end() || !m->second.alive) return nullptr;
@@ -228,6 +232,7 @@ void ClusterWork::FailPeer(const NodeID& id, const std::string& why, bool member
   if (closed_) return;
   const bool newly_dead = member_dead && dead_.insert(id).second;
   if (!newly_dead && peers_.count(id) == 0) return;  // Handled already, or never linked.
+  if (!member_dead) lost_until_ms_[id] = loop_->NowMs() + kLostMemberPauseMs;
   std::string reason = "node " + id.Hex() + ": " + why;
   RAYX_LOG(Warning) << "cluster: giving up on " << reason;
   std::unique_ptr<Peer> peer;

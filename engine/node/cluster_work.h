@@ -242,6 +242,12 @@ class ClusterWork : public RemoteRunner {
 
   std::unordered_map<NodeID, std::unique_ptr<Peer>> peers_;
   std::unordered_set<NodeID> dead_;
+  // A member whose work link closed is not chosen for work for kLostMemberPauseMs: a link that
+  // closes is most often its member dying, which membership declares only once its own link
+  // closes or the heartbeat times out, and a retry sent there meanwhile fails too (a task with
+  // two retries ran out of them on a member killed with kill -9, under ASan).
+  static constexpr uint64_t kLostMemberPauseMs = 5000;
+  std::unordered_map<NodeID, uint64_t> lost_until_ms_;
   std::unordered_map<NodeID, View> views_;
   uint64_t spread_next_ = 0;
   uint64_t next_request_ = 1;
