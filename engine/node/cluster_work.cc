@@ -69,7 +69,7 @@ ClusterWork::View* ClusterWork::Usable(const NodeID& id, const ResourceSet& dema
   if (view.heard_ms != m->second.last_heard_ms || view.heard_ms == 0) {
     view.heard_ms = m->second.last_heard_ms;
     StatusOr<ResourceSet> total = ResourceSet::FromDoubles(m->second.total);
-    StatusOr<ResourceSet> available = ResourceSet::FromDoubles(m->second.available);
+    StatusOr<ResourceSet> available = ResourceSet::FromAdvertisedFree(m->second.available);
     view.total = total.ok() ? *total : ResourceSet();
     view.available = available.ok() ? *available : ResourceSet();
   }

@@ -58,6 +58,15 @@ StatusOr<ResourceSet> ResourceSet::FromDoubles(const std::map<std::string, doubl
   return set;
 }
 
+StatusOr<ResourceSet> ResourceSet::FromAdvertisedFree(
+    const std::map<std::string, double>& amounts) {
+  std::map<std::string, double> free = amounts;
+  for (auto& [name, amount] : free) {
+    if (amount < 0) amount = 0;  // NaN compares false and is refused below.
+  }
+  return FromDoubles(free);
+}
+
 void ResourceSet::Set(const std::string& name, double amount) {
   RAYX_CHECK(std::isfinite(amount) && amount >= 0) << name << " = " << amount;
   int64_t units = ToUnits(amount);

@@ -22,6 +22,10 @@ class ResourceSet {
   // Builds a set from user-facing amounts. Fails with InvalidArgument, naming the resource, on a
   // negative, NaN or infinite amount, or on an amount finer than 1/10000. Zero amounts are dropped.
   static StatusOr<ResourceSet> FromDoubles(const std::map<std::string, double>& amounts);
+  // The free amounts a cluster member advertises, which go below zero while work it took on
+  // before its capacity shrank still runs (a removed placement group's tasks): a negative amount
+  // is none free. The other amounts are checked as FromDoubles checks them.
+  static StatusOr<ResourceSet> FromAdvertisedFree(const std::map<std::string, double>& amounts);
 
   // Sets one resource; amount in whole units (may be fractional). REQUIRES: amount >= 0, finite.
   void Set(const std::string& name, double amount);

@@ -22,6 +22,17 @@ void ExpectRefused(const std::string& name, double amount) {
   EXPECT_NE(set.status().message().find(name), std::string::npos) << set.status();
 }
 
+// A member's advertised free amounts go below zero while a removed group's work still runs there:
+// that resource has none free, and the member's other free resources still count.
+TEST(ResourceSetTest, AdvertisedFreeReadsANegativeAmountAsNone) {
+  StatusOr<ResourceSet> free = ResourceSet::FromAdvertisedFree({{"CPU", -1.5}, {"GPU", 2}});
+  ASSERT_TRUE(free.ok()) << free.status();
+  EXPECT_EQ(*free, Res({{"GPU", 2}}));
+  EXPECT_FALSE(ResourceSet::FromDoubles({{"CPU", -1.5}, {"GPU", 2}}).ok());
+  EXPECT_FALSE(ResourceSet::FromAdvertisedFree({{"CPU", std::nan("")}}).ok());
+  EXPECT_FALSE(ResourceSet::FromAdvertisedFree({{"CPU", 0.00001}}).ok());
+}
+
 TEST(ResourceSetTest, TenthsAddUpExactly) {
   ResourceSet sum;
   ResourceSet tenth = Res({{"CPU", 0.1}});
