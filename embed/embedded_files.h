@@ -16,6 +16,11 @@ struct EmbeddedFile {
   bool is_package;     // True for an __init__.py.
   const char* data;    // The file's bytes, followed by a NUL that `size` does not count.
   size_t size;
+  // The module's code compiled at build time: the build Python's 4-byte bytecode magic number,
+  // then the marshalled code object. Empty (code_size 0) when the table has no code. The import
+  // hook uses it only when the magic is the running interpreter's (embed/importer.py).
+  const char* code;
+  size_t code_size;
 };
 
 // Returns the file of the embedded `rayx` package that defines `module`, or nullptr.

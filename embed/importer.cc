@@ -34,9 +34,23 @@ PyObject* GetData(PyObject* /*self*/, PyObject* arg) {
   return PyBytes_FromStringAndSize(file->data, static_cast<Py_ssize_t>(file->size));
 }
 
+PyObject* GetCode(PyObject* /*self*/, PyObject* arg) {
+  const EmbeddedFile* file = FindArg(arg);
+  if (file == nullptr) {
+    if (!PyErr_Occurred()) {
+      PyErr_Format(PyExc_ImportError, "no embedded module named %R", arg);
+    }
+    return nullptr;
+  }
+  if (file->code_size == 0) Py_RETURN_NONE;
+  return PyBytes_FromStringAndSize(file->code, static_cast<Py_ssize_t>(file->code_size));
+}
+
 PyMethodDef kMethods[] = {
     {"find", Find, METH_O, "find(name) -> (is_package, path) or None for an embedded module."},
     {"get_data", GetData, METH_O, "get_data(name) -> bytes: the source of an embedded module."},
+    {"get_code", GetCode, METH_O,
+     "get_code(name) -> bytes or None: the build's bytecode magic and marshalled code."},
     {nullptr, nullptr, 0, nullptr},
 };
 

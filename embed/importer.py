@@ -8,6 +8,9 @@ What it promises:
   * `import rayx` and its submodules load from the binary, ahead of anything on sys.path.
     Packages get `__path__`, modules a `__file__` of the form "<rayx>/rayx/foo.py", and the loader
     has get_source(), so linecache and the traceback module show source lines.
+  * Their code was compiled when rayx was built (gen_embedded.py): a process does not compile the
+    package's source when it starts, unless this interpreter reads other bytecode than the build's
+    Python wrote, or runs with -O.
   * `import ray` (and `ray.x`) gives the very same module object as `import rayx` (`rayx.x`).
   * $VIRTUAL_ENV/lib/pythonX.Y/site-packages, when it exists, is added with site.addsitedir,
     ahead of the system's site directories.
@@ -20,6 +23,9 @@ import _rayx_embedded
 
 # importlib's bootstrap is always loaded; importing it by this name costs nothing.
 _bootstrap = sys.modules["_frozen_importlib"]
+# So are marshal and the running interpreter's bytecode magic number.
+_marshal = sys.modules["marshal"]
+_MAGIC = sys.modules["_frozen_importlib_external"].MAGIC_NUMBER
 
 PREFIX = "<rayx>/"  # __file__ of embedded modules: "<rayx>/rayx/foo.py".
 _ALIAS = "ray"
@@ -46,6 +52,11 @@ class EmbeddedLoader:
         return _rayx_embedded.get_data(fullname).decode("utf-8")
 
     def get_code(self, fullname: str):
+        # The build's code, when the build's Python made bytecode this one reads and no -O asks
+        # for code without asserts; otherwise the source, compiled here.
+        code = _rayx_embedded.get_code(fullname)
+        if code is not None and code[:4] == _MAGIC and not sys.flags.optimize:
+            return _marshal.loads(memoryview(code)[4:])
         data = _rayx_embedded.get_data(fullname)
         return compile(data, self.get_filename(fullname), "exec", dont_inherit=True)
 

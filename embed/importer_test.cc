@@ -35,6 +35,25 @@ TEST_F(ImporterTest, SourceIsAvailableToLinecache) {
             0);
 }
 
+TEST_F(ImporterTest, ModulesLoadTheBuildsCodeNamedAsTheirSource) {
+  // The code compiled at build time is this interpreter's bytecode, it is what the loader hands
+  // out (no compile at import), and its file name is the module's, so tracebacks show its lines.
+  EXPECT_EQ(Run("import importlib.util, marshal, rayx, rayx.actor, _rayx_embedded\n"
+                "code = _rayx_embedded.get_code('rayx.actor')\n"
+                "assert code[:4] == importlib.util.MAGIC_NUMBER\n"
+                "assert marshal.loads(code[4:]) == rayx.__loader__.get_code('rayx.actor')\n"
+                "import builtins\n"
+                "real = builtins.compile\n"
+                "def refuse(*a, **k): raise AssertionError('compiled at import')\n"
+                "builtins.compile = refuse\n"
+                "try:\n"
+                "    loaded = rayx.__loader__.get_code('rayx.actor')\n"
+                "finally:\n"
+                "    builtins.compile = real\n"
+                "assert loaded.co_filename == rayx.actor.__file__ == '<rayx>/rayx/actor.py'\n"),
+            0);
+}
+
 TEST_F(ImporterTest, RayIsTheSameModuleAsRayx) {
   EXPECT_EQ(Run("import sys, rayx, ray\n"
                 "assert ray is rayx and sys.modules['ray'] is rayx\n"

@@ -19,7 +19,6 @@ refs of every item (Ray's deprecated dynamic generators).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Iterator, List, Optional
 
 import _rayx
@@ -68,6 +67,8 @@ class ObjectRefGenerator:
 
     async def __anext__(self) -> ObjectRef:
         if not self._done and not self._next_ready():
+            import asyncio  # Here, not at import: asyncio costs every process 20 ms to load.
+
             loop = asyncio.get_running_loop()
             ref = await loop.run_in_executor(None, self._next, None)
         else:

@@ -9,7 +9,6 @@ way Ray does, turn values to and from their serialized form, and leave the work 
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import threading
 import time
@@ -123,6 +122,8 @@ def init(
             from rayx._private import runtime_env as runtime_env_lib
 
             if place is not None:  # And where they run.
+                import json  # Only for a job with a place: not loaded by every driver.
+
                 os.environ[runtime_env_lib.JOB_PLACE_VARIABLE] = json.dumps(place)
             else:  # Not an earlier driver's (this process's parent's).
                 os.environ.pop(runtime_env_lib.JOB_PLACE_VARIABLE, None)

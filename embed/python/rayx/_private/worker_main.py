@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import io
-import json
 import os
 import pickle
 import signal
@@ -61,6 +60,8 @@ def main() -> None:
     worker.connect_as_worker()
     job_place = os.environ.get(runtime_env.JOB_PLACE_VARIABLE)
     if job_place:  # init's working_dir and py_modules, for every task of this worker.
+        import json  # Only for a job with a place: not loaded by every worker.
+
         place = json.loads(job_place)
         runtime_env.apply(place)
         runtime_env.set_job_place(place)

@@ -12,8 +12,6 @@ use.
 
 from __future__ import annotations
 
-import socket
-
 from typing import Any, Optional
 
 from rayx._private import not_supported
@@ -50,6 +48,8 @@ def get_node_ip_address(address: str = "8.8.8.8:53") -> str:
     address the kernel picked; without a route it falls back to the address of the host name,
     then to 127.0.0.1.
     """
+    import socket  # Here, not at import: it is rarely needed, and slow to load.
+
     host, _, port = address.rpartition(":")
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
