@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/base/logging.h"
+#include "engine/node/task_retry_budget.h"
 #include "engine/node/task_spec.h"
 #include "engine/node/wire_values.h"
 #include "engine/sched/placement_group_resources.h"
@@ -26,23 +27,6 @@ bool WaitsForPlacementGroup(const ResourceSet& demand, const ResourceSet& total)
 // Workers that may die in a row before saying hello before the node stops starting more.
 constexpr size_t kMaxStartFailures = 5;
 
-// The retry budget of a task with this max_retries: -1 (any negative value) retries for ever.
-int BudgetOf(int max_retries) { return max_retries < 0 ? -1 : max_retries; }
-
-// Runs of a task lost with a member start at the next multiple of this (OnRemoteLost).
-constexpr uint32_t kAttemptBlock = 1u << 16;
-
-// Takes one retry from a budget: false when none is left. The next run is one attempt later.
-bool TakeRetry(int* retries_left, uint32_t* attempt) {
-  if (*retries_left == 0) return false;
-  if (*retries_left > 0) --*retries_left;
-  ++*attempt;
-  return true;
-}
-
-std::string RetriesLeftText(int retries_left) {
-  return retries_left < 0 ? "no retry limit" : std::to_string(retries_left) + " retries left";
-}
 }  // namespace
 
 TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
@@ -225,118 +209,6 @@ void TaskManager::TryDispatch() {
   dispatching_ = false;
   MaybeStartWorkers();
   RevokeLeasesIfWaiting();
-}
-
-void TaskManager::RevokeLeasesIfWaiting() {
-  if (ready_.empty()) return;
-  for (auto& [worker, lease] : leases_) {
-    if (lease.revoked || lease.returned) continue;
-    lease.revoked = true;
-    lease.revoke();  // Sends a message; never reenters this manager.
-  }
-}
-
-void TaskManager::LeaseToOwner(Worker* worker, const Allocation& allocation,
-                               std::function<void()> revoke) {
-  // A worker given back idle may still owe reports of its last lease's tasks: those are kept.
-  OwnerLease& lease = leases_[worker];
-  lease.allocation = allocation;
-  lease.revoke = std::move(revoke);
-  lease.revoked = lease.returned = lease.blocked = lease.worker_idle = false;
-}
-
-void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
-  auto it = leases_.find(worker);
-  if (it == leases_.end() || it->second.returned) return;
-  OwnerLease& lease = it->second;
-  lease.returned = true;
-  if (lease.blocked) resources_.ReacquireCpu(NodeResources::CpuShare(lease.allocation.amounts));
-  lease.blocked = false;
-  resources_.Release(lease.allocation);
-  // A TaskDone that came before its SubmitDirect, which the owner sends before the return, is for
-  // a task the owner never told of (it died): nothing waits for it.
-  for (const auto& [id, early] : lease.early_done) ReleaseEarly(early);
-  lease.early_done.clear();
-  if (lease.direct_tasks.empty()) {
-    EraseLease(it);
-    pool_->PushIdle(worker);
-  } else if (worker_idle) {
-    // Its tasks have ended (the owner has their results); only their reports are on the way.
-    lease.worker_idle = true;
-    pool_->PushIdle(worker);
-  }
-  TryDispatch();
-}
-
-Status TaskManager::SubmitDirect(TaskSpec spec, bool leased) {
-  WorkerID worker_id = spec.direct_worker;
-  auto owned = std::make_unique<Task>();
-  RAYX_RETURN_IF_ERROR(Adopt(std::move(spec), owned.get()));
-  if (!owned->spec.dependencies.empty() || !owned->spec.contained.empty() ||
-      !owned->spec.contained_actors.empty()) {
-    return ProtocolError("a direct task may not carry object references");
-  }
-  Task* task = owned.get();
-  tasks_.emplace(task->key, std::move(owned));
-  by_id_.emplace(task->spec.task_id, task->key);
-  Worker* worker = leased ? pool_->Find(worker_id) : nullptr;
-  auto lease = worker == nullptr ? leases_.end() : leases_.find(worker);
-  if (lease == leases_.end() || lease->second.returned) {
-    // The worker died before the node heard of the task (or the owner is confused): as if the
-    // worker died running it.
-    task->state = State::kRunning;
-    OnRunningTaskLost(task, "its leased worker");
-    TryDispatch();
-    return Status::OK();
-  }
-  task->state = State::kRunning;
-  task->direct = true;
-  task->worker = worker;
-  if (recorder_) recorder_->Started(task->spec.task_id, worker->pid);
-  lease->second.direct_tasks.insert(task->key);
-  auto early = lease->second.early_done.find(task->spec.task_id);
-  if (early == lease->second.early_done.end()) return Status::OK();
-  EarlyDone kept = std::move(early->second);
-  lease->second.early_done.erase(early);
-  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(kept.frame));
-  Status finished = FinishRan(task, envelope->message_as_TaskDone());
-  ReleaseEarly(kept);
-  return finished;
-}
-
-TaskManager::EarlyDone TaskManager::KeepEarly(const wire::TaskDone* done, std::string_view frame) {
-  EarlyDone early;
-  early.frame = std::string(frame);
-  if (done->results() != nullptr) {
-    for (const auto* value : *done->results()) {
-      auto ids = UnpackIds<ObjectID>(value->contained());
-      auto actors = UnpackIds<ActorID>(value->contained_actors());
-      if (ids.ok()) {
-        for (const ObjectID& id : *ids) {
-          if (objects_->Exists(id)) early.contained.push_back(id);
-        }
-      }
-      if (actors.ok())
-        early.contained_actors.insert(early.contained_actors.end(), actors->begin(), actors->end());
-    }
-  }
-  for (const ObjectID& id : early.contained) objects_->Pin(id);
-  if (pin_actor_) {
-    for (const ActorID& id : early.contained_actors) pin_actor_(id, +1);
-  }
-  return early;
-}
-
-void TaskManager::EraseLease(std::unordered_map<Worker*, OwnerLease>::iterator lease) {
-  for (const auto& [id, early] : lease->second.early_done) ReleaseEarly(early);
-  leases_.erase(lease);
-}
-
-void TaskManager::ReleaseEarly(const EarlyDone& early) {
-  for (const ObjectID& id : early.contained) objects_->Unpin(id);
-  if (pin_actor_) {
-    for (const ActorID& id : early.contained_actors) pin_actor_(id, -1);
-  }
 }
 
 bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
@@ -711,32 +583,6 @@ void TaskManager::AppendChildren(const TaskID& parent, std::vector<TaskID>* chil
   }
 }
 
-StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet& demand,
-                                      LeaseCallback on_granted, LeaseFailedCallback on_failed) {
-  RAYX_RETURN_IF_ERROR(NodeResources::Validate(demand));
-  auto task = std::make_unique<Task>();
-  task->key = next_key_++;
-  task->spec.task_id =
-      TaskID::FromRandom();  // Leases are never looked up by id; this keeps by_id_ apart.
-  task->spec.name = name;
-  task->spec.resources = demand;
-  task->on_lease = std::move(on_granted);
-  task->on_lease_failed = std::move(on_failed);
-  Task* raw = task.get();
-  tasks_.emplace(raw->key, std::move(task));
-  by_id_.emplace(raw->spec.task_id, raw->key);
-  Enqueue(raw);
-  return raw->key;
-}
-
-void TaskManager::CancelLease(uint64_t key) {
-  auto it = tasks_.find(key);
-  if (it == tasks_.end() || !it->second->on_lease) return;
-  ready_.Remove(key);
-  infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key), infeasible_.end());
-  Forget(it->second.get());
-}
-
 void TaskManager::ReleaseAllocation(const Allocation& allocation) {
   resources_.Release(allocation);
   TryDispatch();
@@ -814,122 +660,6 @@ void TaskManager::FailWaitingForWorkers(const std::string& why) {
                                              why + "; task " + task->spec.name + " cannot run"));
     }
   }
-}
-
-void TaskManager::KeepLineage(Task* task) {
-  const TaskSpec& spec = task->spec;
-  // A forwarded task's lineage is kept by the member that forwarded it.
-  if (spec.actor_creation || spec.is_actor_call() || task->on_lease || spec.from_peer) return;
-  auto kept = lineage_.find(spec.task_id);
-  if (kept != lineage_.end()) {  // A rebuild finished: what is left of the budget is kept.
-    kept->second.retries_left = task->retries_left;
-    kept->second.attempts = task->attempt + 1;
-    return;
-  }
-  bool referenced = false;
-  for (uint32_t i = 0; i < spec.num_returns && !referenced; ++i) {
-    referenced = objects_->Exists(ObjectID::ForReturn(spec.task_id, i));
-  }
-  if (!referenced) return;
-  for (const ObjectID& id : spec.dependencies) {
-    auto dep = id.IsPut() ? lineage_.end() : lineage_.find(id.Task());
-    if (dep != lineage_.end()) dep->second.dependents++;
-  }
-  Lineage& lineage = lineage_[spec.task_id];
-  lineage.spec = std::move(task->spec);
-  lineage.spec.direct_worker = WorkerID();    // A rebuild takes the node's path.
-  lineage.retries_left = task->retries_left;  // task->spec is moved from from here on.
-  lineage.attempts = task->attempt + 1;
-}
-
-void TaskManager::MaybeDropLineage(const TaskID& task_id) {
-  auto it = lineage_.find(task_id);
-  if (it == lineage_.end() || it->second.dependents > 0) return;
-  const TaskSpec& spec = it->second.spec;
-  for (uint32_t i = 0; i < spec.num_returns; ++i) {
-    if (objects_->Exists(ObjectID::ForReturn(task_id, i))) return;
-  }
-  std::vector<ObjectID> dependencies = std::move(it->second.spec.dependencies);
-  lineage_.erase(it);
-  for (const ObjectID& id : dependencies) {
-    if (id.IsPut()) continue;
-    auto dep = lineage_.find(id.Task());
-    if (dep == lineage_.end()) continue;
-    dep->second.dependents--;
-    MaybeDropLineage(id.Task());
-  }
-}
-
-void TaskManager::RebuildLost(const ObjectID& id) {
-  auto lost = [this, &id](const std::string& why) {
-    objects_->Seal(id, SystemErrorValue(SystemErrorCode::kObjectLost,
-                                        "the copies of object " + id.Hex() + " were lost, " + why));
-  };
-  if (NodeID lender = objects_->Lender(id); !lender.IsNil()) {
-    // Another member owns it: that member has its lineage, and is asked for it again.
-    if (remote_ != nullptr) return remote_->RecoverBorrowed(id, lender);
-    return lost("and its owner, node " + lender.Hex() + ", can no longer be reached");
-  }
-  if (id.IsPut()) return lost("and an object made by put cannot be rebuilt");
-  TaskID task_id = id.Task();
-  if (by_id_.count(task_id) != 0) return;  // Running already (rebuilt for another return).
-  auto it = lineage_.find(task_id);
-  if (it == lineage_.end()) {
-    return lost("and no lineage is kept for it (an actor's result, or its task is gone)");
-  }
-  Lineage& lineage = it->second;
-  if (lineage.retries_left == 0) {
-    return lost("and task " + lineage.spec.name +
-                " that made it has no retries left to rebuild it (max_retries=" +
-                std::to_string(lineage.spec.max_retries) + ")");
-  }
-  if (lineage.retries_left > 0) lineage.retries_left--;
-  num_rebuilt_++;
-  RAYX_LOG(Info) << "object " << id.Hex() << " was lost; running task " << lineage.spec.name
-                 << " again to rebuild it (" << RetriesLeftText(lineage.retries_left) << ")";
-  // References nested in its arguments that were freed since: lost, so that a get of one in the
-  // task rebuilds it or fails, rather than waiting for a value that never comes.
-  for (const ObjectID& nested : lineage.spec.contained) {
-    if (!objects_->Exists(nested)) objects_->CreateLost(nested);
-  }
-  // Its other returns are sealed too: a lost one is rebuilt, a second value of one that is not is
-  // dropped.
-  Status s = SubmitWithBudget(lineage.spec, lineage.retries_left, lineage.attempts);
-  if (!s.ok()) lost("and running its task again failed: " + s.ToString());
-}
-
-StatusOr<bool> TaskManager::LoseCopies(const ObjectID& id) {
-  RAYX_ASSIGN_OR_RETURN(bool dropped, objects_->DropCopies(id));
-  if (!dropped) return false;
-  std::vector<uint64_t> affected;
-  for (auto& [key, task] : tasks_) {
-    if (task->on_lease || task->state == State::kRunning || task->state == State::kRemote) continue;
-    const auto& deps = task->spec.dependencies;
-    if (std::find(deps.begin(), deps.end(), id) != deps.end()) affected.push_back(key);
-  }
-  for (uint64_t key : affected) {
-    auto it = tasks_.find(key);
-    if (it == tasks_.end() || it->second->state == State::kRunning ||
-        it->second->state == State::kRemote)
-      continue;
-    Task* task = it->second.get();
-    bool queued = task->state == State::kQueued;
-    if (queued) {
-      if (!ready_.Remove(key)) {
-        infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key),
-                          infeasible_.end());
-      }
-      task->state = State::kWaitingForArgs;
-      task->args_pending = 1;  // So that no callback finishes the count early.
-    }
-    task->args_pending++;
-    uint64_t handle = objects_->OnAvailable(id, [this, key] { OnArgReady(key); });
-    it = tasks_.find(key);
-    if (it == tasks_.end()) continue;
-    if (!objects_->IsAvailable(id)) it->second->arg_waiters.emplace_back(id, handle);
-    if (queued) OnArgReady(key);
-  }
-  return true;
 }
 
 }  // namespace rayx
