@@ -35,7 +35,11 @@ void NodeChannel::SetPendingSource(PendingSource source, std::function<bool()> s
 void NodeChannel::AddUpkeep(Upkeep upkeep) { upkeeps_.push_back(std::move(upkeep)); }
 
 void NodeChannel::Start() {
-  started_ = true;
+  {
+    // Senders read it under mu_; the frame handler reads it only before other threads start.
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+  }
   unclaimed_.clear();
   flusher_ = std::thread([this] { FlushLoop(); });
 }
