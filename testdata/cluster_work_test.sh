@@ -13,32 +13,9 @@ set -u
 rayx=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 scripts=$here/cluster
-export RAYX_HOME=$(mktemp -d)
 export RAYX_CLUSTER_TOKEN=cluster-work-test-secret
-tmp=$(mktemp -d)
-fail=0
 PY=python3
-
-check() {  # check WHAT COMMAND...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; return 1; fi
-}
-addr() { sed -n 's/^address=//p' "$tmp/$1/node.info"; }
-pid_of() { sed -n 's/^pid=//p' "$tmp/$1/node.info"; }
-cleanup() {
-  for d in a b c; do
-    [[ -f $tmp/$d/node.info ]] && kill -9 "$(pid_of $d)" 2>/dev/null
-  done
-  rm -rf "$tmp" "$RAYX_HOME"
-}
-trap cleanup EXIT
-start() {  # start NAME RESOURCES [ARGS...]
-  local name=$1 res=$2
-  shift 2
-  timeout 60 "$rayx" start --port 0 --num-cpus 1 --resources "$res" --heartbeat-timeout 2 \
-    --data-dir "$tmp/$name" "$@" >"$tmp/$name.out" 2>&1
-}
+source "$here/cluster/lib.sh"
 run() {  # run OUT ADDRESS SCRIPT [ARGS...]
   local out=$1 address=$2
   shift 2
