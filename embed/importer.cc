@@ -23,25 +23,24 @@ PyObject* Find(PyObject* /*self*/, PyObject* arg) {
   return Py_BuildValue("(Os)", file->is_package ? Py_True : Py_False, file->path);
 }
 
-PyObject* GetData(PyObject* /*self*/, PyObject* arg) {
+// FindArg, or nullptr with ImportError set when there is no such module.
+const EmbeddedFile* FindOrRaise(PyObject* arg) {
   const EmbeddedFile* file = FindArg(arg);
-  if (file == nullptr) {
-    if (!PyErr_Occurred()) {
-      PyErr_Format(PyExc_ImportError, "no embedded module named %R", arg);
-    }
-    return nullptr;
+  if (file == nullptr && !PyErr_Occurred()) {
+    PyErr_Format(PyExc_ImportError, "no embedded module named %R", arg);
   }
+  return file;
+}
+
+PyObject* GetData(PyObject* /*self*/, PyObject* arg) {
+  const EmbeddedFile* file = FindOrRaise(arg);
+  if (file == nullptr) return nullptr;
   return PyBytes_FromStringAndSize(file->data, static_cast<Py_ssize_t>(file->size));
 }
 
 PyObject* GetCode(PyObject* /*self*/, PyObject* arg) {
-  const EmbeddedFile* file = FindArg(arg);
-  if (file == nullptr) {
-    if (!PyErr_Occurred()) {
-      PyErr_Format(PyExc_ImportError, "no embedded module named %R", arg);
-    }
-    return nullptr;
-  }
+  const EmbeddedFile* file = FindOrRaise(arg);
+  if (file == nullptr) return nullptr;
   if (file->code_size == 0) Py_RETURN_NONE;
   return PyBytes_FromStringAndSize(file->code, static_cast<Py_ssize_t>(file->code_size));
 }

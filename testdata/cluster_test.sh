@@ -7,24 +7,14 @@
 # Every wait is bounded.
 set -u
 rayx=$(readlink -f "$1")
-export RAYX_HOME=$(mktemp -d)
 export RAYX_CLUSTER_TOKEN=cluster-test-secret
-tmp=$(mktemp -d)
-fail=0
 PY=python3
 # The heartbeat timeout, in seconds. Under AddressSanitizer (bazel test --config=asan sets
 # RAYX_SANITIZER) one `rayx status` takes about a second to start, so two of them would outlast a
 # timeout of 2 s before they saw a stopped member still alive.
-hb=2
-[[ ${RAYX_SANITIZER:-} == asan ]] && hb=8
-
-check() {  # check WHAT COMMAND...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-addr() { sed -n 's/^address=//p' "$tmp/$1/node.info"; }
-pid_of() { sed -n 's/^pid=//p' "$tmp/$1/node.info"; }
+heartbeat_timeout=2
+[[ ${RAYX_SANITIZER:-} == asan ]] && heartbeat_timeout=8
+source "$(dirname "$(readlink -f "$0")")/cluster/lib.sh"
 alive() {  # alive HOST:PORT: how many nodes that member counts as alive
   "$rayx" status --address "$1" --json |
     $PY -c 'import json, sys; print(sum(1 for n in json.load(sys.stdin)["nodes"] if n["alive"]))'
@@ -45,20 +35,6 @@ procs_left() {
     tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "RAYX_HOME=$RAYX_HOME" && n=$((n + 1))
   done
   echo $n
-}
-cleanup() {
-  for d in a b c c2; do
-    [[ -f $tmp/$d/node.info ]] && kill -9 "$(pid_of $d)" 2>/dev/null
-  done
-  rm -rf "$tmp" "$RAYX_HOME"
-}
-trap cleanup EXIT
-
-start() {  # start NAME RESOURCES [ARGS...]
-  local name=$1 res=$2
-  shift 2
-  timeout 60 "$rayx" start --port 0 --num-cpus 1 --resources "$res" --heartbeat-timeout "$hb" \
-    --data-dir "$tmp/$name" "$@" >"$tmp/$name.out" 2>&1
 }
 
 check "the first node starts" start a '{"a": 1}'
@@ -132,13 +108,13 @@ seen_by_a_b() { test "$(alive "$(addr a)")$(alive "$(addr b)")" = "$1"; }
 seen_by_a() { test "$(alive "$(addr a)")" = "$1"; }
 check "the stopped member still counts before the timeout" seen_by_a_b 33
 check "a silent member is declared dead by all within the timeout" \
-  eventually $((hb + 2)) seen_by_a_b 22
+  eventually $((heartbeat_timeout + 2)) seen_by_a_b 22
 kill -9 "$cpid"
 # A killed member (its links close at once) is declared dead by all.
 bpid=$(pid_of b)
 kill -9 "$bpid"
 check "a killed member is declared dead by all within the timeout" \
-  eventually $((hb + 1)) seen_by_a 1
+  eventually $((heartbeat_timeout + 1)) seen_by_a 1
 # A member that comes back is a new node with a new id; the dead ones stay dead.
 check "a member that comes back rejoins" start c2 '{"c": 1}' --address "$(addr a)"
 check "...as a new node" test "$("$rayx" status --address "$(addr a)" --json | $PY -c '

@@ -3,8 +3,9 @@
 #   $tmp, a fresh directory, and a fresh $RAYX_HOME, both removed at exit with the nodes killed;
 #   fail=0, which check sets to 1;
 #   check WHAT COMMAND...  runs COMMAND and prints "ok: WHAT" or "FAIL: WHAT" (status 1 then);
-#   start NAME RESOURCES [ARGS...]  a daemon with one CPU, those resources and a 2 s heartbeat
-#     timeout, its data in $tmp/NAME and its output in $tmp/NAME.out;
+#   start NAME RESOURCES [ARGS...]  a daemon with one CPU, those resources and a heartbeat
+#     timeout of $heartbeat_timeout seconds (2 unless the test set it), its data in $tmp/NAME and
+#     its output in $tmp/NAME.out;
 #   addr NAME, pid_of NAME  the address and pid that node wrote to its node.info.
 export RAYX_HOME=$(mktemp -d)
 tmp=$(mktemp -d)
@@ -28,6 +29,7 @@ trap cleanup EXIT
 start() {  # start NAME RESOURCES [ARGS...]
   local name=$1 res=$2
   shift 2
-  timeout 60 "$rayx" start --port 0 --num-cpus 1 --resources "$res" --heartbeat-timeout 2 \
+  timeout 60 "$rayx" start --port 0 --num-cpus 1 --resources "$res" \
+    --heartbeat-timeout "${heartbeat_timeout:-2}" \
     --data-dir "$tmp/$name" "$@" >"$tmp/$name.out" 2>&1
 }
