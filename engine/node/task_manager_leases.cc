@@ -120,7 +120,6 @@ void TaskManager::ReleaseEarly(const EarlyDone& early) {
   }
 }
 
-
 StatusOr<uint64_t> TaskManager::Lease(const std::string& name, const ResourceSet& demand,
                                       LeaseCallback on_granted, LeaseFailedCallback on_failed) {
   RAYX_RETURN_IF_ERROR(NodeResources::Validate(demand));
@@ -146,6 +145,5 @@ void TaskManager::CancelLease(uint64_t key) {
   infeasible_.erase(std::remove(infeasible_.begin(), infeasible_.end(), key), infeasible_.end());
   Forget(it->second.get());
 }
-
 
 }  // namespace rayx
