@@ -114,6 +114,16 @@ PyObject* DropObjectCopies(PyObject*, PyObject* ids_obj) {
   return PyLong_FromUnsignedLong(*dropped);
 }
 
+// ray._private.internal_api.free.
+PyObject* FreeObjects(PyObject*, PyObject* ids_obj) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  std::vector<ObjectID> ids;
+  if (runtime == nullptr || !IdsFromList(ids_obj, &ids)) return nullptr;
+  StatusOr<uint32_t> freed = WithoutGil([&] { return runtime->FreeObjects(ids); });
+  if (!freed.ok()) return RaiseStatus(freed.status());
+  return PyLong_FromUnsignedLong(*freed);
+}
+
 }  // namespace
 
 void AddObjectMethods(std::vector<PyMethodDef>* methods) {
@@ -130,6 +140,8 @@ void AddObjectMethods(std::vector<PyMethodDef>* methods) {
            "This process holds one reference fewer to the id."},
           {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
            "The node's object store figures (a dict)."},
+          {"free_objects", Entry<FreeObjects>, METH_O,
+           "free_objects(ids) -> how many the node freed (ray._private.internal_api.free)."},
           {"drop_object_copies", Entry<DropObjectCopies>, METH_O,
            "drop_object_copies(ids) -> how many had a copy (tests: as if their node died)."},
       });

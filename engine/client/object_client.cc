@@ -139,6 +139,23 @@ StatusOr<StoreStats> ObjectClient::Stats() {
   return ParseStoreStats(frame);
 }
 
+StatusOr<uint32_t> ObjectClient::Free(const std::vector<ObjectID>& ids) {
+  RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
+  if (!finished) return TimedOut("direct tasks did not finish");
+  // A result kept here goes to the node first (a promotion, sent before the free), so that the
+  // node frees it and no copy stays here.
+  direct_->PromoteNamed(ids);
+  direct_->ForgetLocal(ids);
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto message = wire::CreateFreeObjects(b, request_id, PackIds(b, ids));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, message)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::FreeObjectsReply* reply = envelope->message_as_FreeObjectsReply();
+  if (reply == nullptr) return ProtocolError("expected FreeObjectsReply");
+  return reply->freed();
+}
+
 StatusOr<uint32_t> ObjectClient::DropCopies(const std::vector<ObjectID>& ids) {
   RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
   if (!finished) return TimedOut("direct tasks did not finish");

@@ -334,6 +334,18 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   return Status::OK();
 }
 
+Status NodeService::HandleFreeObjects(Session* session, const wire::FreeObjects* request) {
+  RAYX_ASSIGN_OR_RETURN(auto ids, UnpackIds<ObjectID>(request->ids()));
+  uint32_t freed = 0;
+  for (const ObjectID& id : ids) {
+    if (objects_->Free(id)) freed++;
+  }
+  flatbuffers::FlatBufferBuilder b(64);
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateFreeObjectsReply(b, request->request_id(), freed)));
+  return Status::OK();
+}
+
 Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCopies* drop) {
   RAYX_ASSIGN_OR_RETURN(auto ids, UnpackIds<ObjectID>(drop->ids()));
   uint32_t dropped = 0;

@@ -223,6 +223,39 @@ StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
   return true;
 }
 
+bool ObjectTable::Free(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || IsFreed(id)) return false;
+  RAYX_LOG(Debug) << "freeing object " << id.Hex() << " by hand";
+  Entry& entry = it->second;
+  if (entry.ready) {
+    // This node no longer needs the copy its value came from.
+    NodeID remote = entry.remote;
+    // A spill, restore or fetch in flight finds the entry changed (not in memory, not in shared
+    // memory any more) and removes its file when it ends.
+    MakeLost(id, entry);
+    if (!remote.IsNil() && remote_free_listener_) remote_free_listener_(id, remote);
+  }
+  it = objects_.find(id);
+  if (it == objects_.end()) return true;
+  it->second.lost = false;  // Freed, not lost: nothing rebuilds it.
+  Seal(id, StoredValue{ValueKind::kSystemError,
+                       SystemErrorText(SystemErrorCode::kObjectFreed,
+                                       "object " + id.Hex() +
+                                           " was manually freed using the internal `free` call. "
+                                           "Please ensure that `free` is only called once the "
+                                           "object is no longer needed.")});
+  return true;
+}
+
+bool ObjectTable::IsFreed(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready) return false;
+  const StoredValue& value = it->second.value;
+  return value.kind == ValueKind::kSystemError &&
+         value.inline_data.rfind(SystemErrorName(SystemErrorCode::kObjectFreed), 0) == 0;
+}
+
 void ObjectTable::MakeLost(const ObjectID& id, Entry& entry) {
   ReleaseFiles(id, entry);
   std::vector<ObjectID> contained = std::move(entry.value.contained);
