@@ -86,6 +86,8 @@ class ClientRuntime {
   StatusOr<uint32_t> DropObjectCopies(const std::vector<ObjectID>& ids);
   // ray._private.internal_api.free: frees the objects' values on the node (ObjectClient::Free).
   StatusOr<uint32_t> FreeObjects(const std::vector<ObjectID>& ids);
+  // ray._private.internal_api.memory_summary: the node's object table (ObjectClient::List).
+  StatusOr<ObjectListing> ListObjects();
 
   // See TaskSubmitter.
   Status ExportFunction(const std::string& function_id, ByteSpan blob);

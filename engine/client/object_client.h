@@ -58,6 +58,8 @@ class ObjectClient {
   // OBJECT_FREED from then on. Waits for the direct tasks that make them first. Returns how many
   // the node freed.
   StatusOr<uint32_t> Free(const std::vector<ObjectID>& ids);
+  // The node's object table, entry by entry (ray._private.internal_api.memory_summary).
+  StatusOr<ObjectListing> List();
 
  private:
   // Sends a put of id (written to shared memory first when large; then waits for the reply).

@@ -700,6 +700,47 @@ void ObjectTable::RunRoomWaiters() {
   for (auto& cb : waiters) cb(status);
 }
 
+std::vector<ObjectEntryInfo> ObjectTable::List() const {
+  auto count = [](int64_t n) { return static_cast<uint32_t>(std::max<int64_t>(n, 0)); };
+  std::vector<ObjectEntryInfo> list;
+  list.reserve(objects_.size());
+  for (const auto& [id, entry] : objects_) {
+    ObjectEntryInfo info;
+    info.id = id;
+    info.holders = count(entry.holders);
+    info.pins = count(entry.pins);
+    info.mappings = count(entry.mappings);
+    info.contained_in = count(entry.contained_in);
+    if (entry.lost) {
+      info.state = ObjectState::kLost;
+    } else if (!entry.ready) {
+      info.state = ObjectState::kPending;
+    } else if (entry.value.in_shm) {
+      info.size = entry.value.shm_size;
+      switch (entry.where) {
+        case Where::kMemory:
+        case Where::kSpilling:
+          info.state = ObjectState::kInMemory;
+          break;
+        case Where::kSpilled:
+        case Where::kRestoring:
+          info.state = ObjectState::kSpilled;
+          break;
+        case Where::kRemote:
+        case Where::kPulling:
+          info.state = ObjectState::kRemote;
+          break;
+      }
+    } else {
+      info.size = entry.value.inline_data.size();
+      info.state =
+          entry.value.kind == ValueKind::kValue ? ObjectState::kInline : ObjectState::kError;
+    }
+    list.push_back(info);
+  }
+  return list;
+}
+
 ObjectStoreStats ObjectTable::Stats() const {
   ObjectStoreStats stats = totals_;
   stats.capacity = options_.capacity;

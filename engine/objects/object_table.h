@@ -64,6 +64,7 @@
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/objects/io_pool.h"
+#include "engine/objects/object_entry_info.h"
 #include "engine/wire/values.h"
 
 namespace rayx {
@@ -229,6 +230,8 @@ class ObjectTable {
   void OnRoom(std::function<void(Status)> cb);
 
   ObjectStoreStats Stats() const;
+  // Every entry, in no particular order (for ray._private.internal_api.memory_summary).
+  std::vector<ObjectEntryInfo> List() const;
   const std::string& spill_dir() const { return options_.spill_dir; }
 
  private:

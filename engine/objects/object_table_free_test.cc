@@ -1,4 +1,5 @@
-// ObjectTable::Free: an object's value replaced by an OBJECT_FREED error (internal_api.free).
+// ObjectTable::Free, an object's value replaced by an OBJECT_FREED error (internal_api.free), and
+// ObjectTable::List, the entries memory_summary reports.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,6 +150,45 @@ TEST_F(ObjectTableFreeTest, FreeingASpilledObjectRemovesItsSpillFile) {
   EXPECT_FALSE(FileExists(second));
   table_.reset();
   EXPECT_EQ(rmdir(spill.c_str()), 0) << "the spill file is gone";
+}
+
+TEST_F(ObjectTableFreeTest, ListReportsWhereEachValueIsAndWhatHoldsIt) {
+  ObjectID shm = Id(9), small = Id(10), pending = Id(11), freed = Id(12);
+  table_->AddHolder(shm);
+  table_->Seal(shm, InShm(shm));
+  table_->Pin(shm);
+  table_->AddMapping(shm);
+  table_->AddHolder(small);
+  table_->Seal(small, Inline("12345", {shm}));
+  table_->CreatePending(pending);
+  table_->AddHolder(pending);
+  table_->AddHolder(freed);
+  table_->Seal(freed, Inline("v"));
+  ASSERT_TRUE(table_->Free(freed));
+  std::vector<ObjectEntryInfo> list = table_->List();
+  ASSERT_EQ(list.size(), 4u);
+  auto find = [&](const ObjectID& id) {
+    for (const ObjectEntryInfo& info : list) {
+      if (info.id == id) return info;
+    }
+    ADD_FAILURE() << "no entry for " << id.Hex();
+    return ObjectEntryInfo();
+  };
+  ObjectEntryInfo info = find(shm);
+  EXPECT_EQ(info.state, ObjectState::kInMemory);
+  EXPECT_EQ(info.size, 4096u);
+  EXPECT_EQ(info.holders, 1u);
+  EXPECT_EQ(info.pins, 1u);
+  EXPECT_EQ(info.mappings, 1u);
+  EXPECT_EQ(info.contained_in, 1u);
+  info = find(small);
+  EXPECT_EQ(info.state, ObjectState::kInline);
+  EXPECT_EQ(info.size, 5u);
+  EXPECT_EQ(info.pins, 0u);
+  EXPECT_EQ(find(pending).state, ObjectState::kPending);
+  EXPECT_EQ(find(freed).state, ObjectState::kError);
+  table_->Unpin(shm);
+  table_->RemoveMapping(shm);
 }
 
 }  // namespace

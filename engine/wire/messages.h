@@ -32,6 +32,10 @@ constexpr uint32_t kMaxReadChunk = 4u << 20;
 // limits (and the asker's memory) however many actors are named.
 constexpr size_t kMaxNamedActorListBytes = 4u << 20;
 
+// The most entries one ObjectList carries (about 60 bytes each): a larger table is cut, and the
+// reply says how many it left out.
+constexpr size_t kMaxObjectListEntries = 100000;
+
 // Verifies frame and returns its envelope; the pointer is valid while frame's bytes are.
 StatusOr<const wire::Envelope*> ParseEnvelope(std::string_view frame);
 

@@ -4,6 +4,7 @@ from typing import Iterable, List, Union
 
 import _rayx
 
+from rayx._private.memory_summary import memory_summary  # noqa: F401 (Ray's name, here)
 from rayx.object_ref import ObjectRef
 
 
@@ -57,15 +58,3 @@ def free(object_refs: Union[ObjectRef, List[ObjectRef]], local_only: bool = Fals
     _rayx.free_objects([r.binary() for r in object_refs])
 
 
-
-# Ray's internal_api functions rayx lacks, refused by name (not_supported.py's policy).
-_NOT_YET = {
-    "memory_summary": "there is no per-object memory report; `rayx status` shows each node's "
-    "object store use",
-}
-
-
-def __getattr__(name: str):
-    from rayx._private import not_supported
-
-    return not_supported.refuse_name("ray._private.internal_api", name, _NOT_YET)
