@@ -210,7 +210,8 @@ void ObjectTable::NeedLost(const ObjectID& id) {
 
 StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
   auto it = objects_.find(id);
-  if (it == objects_.end() || !it->second.ready) return false;
+  // A freed object has no copies, and must not become lost: its task would run again.
+  if (it == objects_.end() || !it->second.ready || IsFreed(id)) return false;
   Entry& entry = it->second;
   if (entry.value.in_shm && entry.where == Where::kRestoring) {
     return FailedPrecondition("object " + id.Hex() + " is being restored from its spill file");

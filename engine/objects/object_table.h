@@ -174,9 +174,9 @@ class ObjectTable {
   void SealRemote(const ObjectID& id, StoredValue value, const NodeID& location);
 
   // Drops the value and files of a ready object, which becomes lost (see above): true. False when
-  // there is nothing to drop (id unknown, pending or lost). FailedPrecondition while its spill
-  // file is being restored. A remote value has no files; one being fetched keeps its waiters, so
-  // the lost handler runs before DropCopies returns, and the fetch's end is ignored.
+  // there is nothing to drop (id unknown, pending, lost or freed). FailedPrecondition while its
+  // spill file is being restored. A remote value has no files; one being fetched keeps its waiters,
+  // so the lost handler runs before DropCopies returns, and the fetch's end is ignored.
   StatusOr<bool> DropCopies(const ObjectID& id);
   // Replaces id's value by an OBJECT_FREED error (see Freed objects above) and runs its waiters:
   // true. False when id is unknown or freed already. A value that came from another node lets

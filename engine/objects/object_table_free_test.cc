@@ -79,6 +79,8 @@ TEST_F(ObjectTableFreeTest, AFreedValueIsAnErrorAndItsMemoryGoes) {
   EXPECT_EQ(calls, 2) << "ready at once, with the error";
   EXPECT_TRUE(lost_.empty()) << "a freed object is never rebuilt";
   EXPECT_FALSE(table_->Free(id)) << "freed already";
+  EXPECT_FALSE(table_->DropCopies(id).value()) << "a freed object has no copies to lose";
+  EXPECT_FALSE(table_->IsLost(id));
   table_->RemoveHolder(id);  // The entry goes with its last holder, as any other.
   EXPECT_FALSE(table_->Exists(id));
 }
