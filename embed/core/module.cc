@@ -48,7 +48,7 @@ PyModuleDef kModuleDef = {
 
 // _rayx.SYSTEM_ERRORS: the codes of system error values (engine/wire/values.h), by name.
 int AddSystemErrors(PyObject* module) {
-  constexpr int kCount = static_cast<int>(SystemErrorCode::kObjectTooLarge) + 1;
+  constexpr int kCount = static_cast<int>(SystemErrorCode::kObjectFreed) + 1;
   PyObject* codes = PyTuple_New(kCount);
   if (codes == nullptr) return -1;
   for (int i = 0; i < kCount; ++i) {

@@ -114,6 +114,46 @@ PyObject* DropObjectCopies(PyObject*, PyObject* ids_obj) {
   return PyLong_FromUnsignedLong(*dropped);
 }
 
+// ray._private.internal_api.free.
+PyObject* FreeObjects(PyObject*, PyObject* ids_obj) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  std::vector<ObjectID> ids;
+  if (runtime == nullptr || !IdsFromList(ids_obj, &ids)) return nullptr;
+  StatusOr<uint32_t> freed = WithoutGil([&] { return runtime->FreeObjects(ids); });
+  if (!freed.ok()) return RaiseStatus(freed.status());
+  return PyLong_FromUnsignedLong(*freed);
+}
+
+// ray._private.internal_api.memory_summary: (entries, truncated), each entry a tuple
+// (id bytes, size, state, holders, pins, mappings, contained_in), state one of ObjectState's names.
+PyObject* ListObjects(PyObject*, PyObject*) {
+  static constexpr const char* kStates[] = {"PENDING", "INLINE", "IN_MEMORY", "SPILLED",
+                                            "REMOTE",  "ERROR",  "LOST"};
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  StatusOr<ObjectListing> listing = WithoutGil([&] { return runtime->ListObjects(); });
+  if (!listing.ok()) return RaiseStatus(listing.status());
+  PyObject* entries = PyList_New(0);
+  if (entries == nullptr) return nullptr;
+  for (const ObjectEntryInfo& info : listing->objects) {
+    PyObject* entry = Py_BuildValue("(y#KsIIII)", reinterpret_cast<const char*>(info.id.data()),
+                                    static_cast<Py_ssize_t>(ObjectID::kSize),
+                                    static_cast<unsigned long long>(info.size),
+                                    kStates[static_cast<size_t>(info.state)], info.holders,
+                                    info.pins, info.mappings, info.contained_in);
+    if (entry == nullptr || PyList_Append(entries, entry) != 0) {
+      Py_XDECREF(entry);
+      Py_DECREF(entries);
+      return nullptr;
+    }
+    Py_DECREF(entry);
+  }
+  PyObject* result =
+      Py_BuildValue("(OK)", entries, static_cast<unsigned long long>(listing->truncated));
+  Py_DECREF(entries);
+  return result;
+}
+
 }  // namespace
 
 void AddObjectMethods(std::vector<PyMethodDef>* methods) {
@@ -130,6 +170,11 @@ void AddObjectMethods(std::vector<PyMethodDef>* methods) {
            "This process holds one reference fewer to the id."},
           {"object_store_stats", Entry<ObjectStoreStats>, METH_NOARGS,
            "The node's object store figures (a dict)."},
+          {"free_objects", Entry<FreeObjects>, METH_O,
+           "free_objects(ids) -> how many the node freed (ray._private.internal_api.free)."},
+          {"list_objects", Entry<ListObjects>, METH_NOARGS,
+           "list_objects() -> ([(id, size, state, holders, pins, mappings, contained_in)], "
+           "truncated): the node's object table (memory_summary)."},
           {"drop_object_copies", Entry<DropObjectCopies>, METH_O,
            "drop_object_copies(ids) -> how many had a copy (tests: as if their node died)."},
       });

@@ -95,6 +95,12 @@ StatusOr<uint32_t> ClientRuntime::DropObjectCopies(const std::vector<ObjectID>& 
   return objects_->DropCopies(ids);
 }
 
+StatusOr<ObjectListing> ClientRuntime::ListObjects() { return objects_->List(); }
+
+StatusOr<uint32_t> ClientRuntime::FreeObjects(const std::vector<ObjectID>& ids) {
+  return objects_->Free(ids);
+}
+
 Status ClientRuntime::ExportFunction(const std::string& function_id, ByteSpan blob) {
   return submitter_->ExportFunction(function_id, blob);
 }

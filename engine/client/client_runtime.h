@@ -84,6 +84,10 @@ class ClientRuntime {
   StatusOr<StoreStats> ObjectStoreStats();
   // Tests only: drops every copy of ids, as if their node had died (ObjectClient::DropCopies).
   StatusOr<uint32_t> DropObjectCopies(const std::vector<ObjectID>& ids);
+  // ray._private.internal_api.free: frees the objects' values on the node (ObjectClient::Free).
+  StatusOr<uint32_t> FreeObjects(const std::vector<ObjectID>& ids);
+  // ray._private.internal_api.memory_summary: the node's object table (ObjectClient::List).
+  StatusOr<ObjectListing> ListObjects();
 
   // See TaskSubmitter.
   Status ExportFunction(const std::string& function_id, ByteSpan blob);

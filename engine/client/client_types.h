@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/base/ids.h"
+#include "engine/objects/object_entry_info.h"
 #include "engine/objects/object_format.h"
 #include "engine/objects/shm_file.h"
 #include "engine/wire/values.h"
@@ -118,6 +119,12 @@ struct StoreStats {
   uint64_t restore_count = 0, restore_bytes_total = 0;
   std::string store_dir, spill_dir;
   uint64_t lineage_tasks = 0, rebuilt_tasks = 0;
+};
+
+// The node's object table, entry by entry (ObjectClient::List); ObjectEntryInfo's fields.
+struct ObjectListing {
+  std::vector<ObjectEntryInfo> objects;
+  uint64_t truncated = 0;  // Entries the node left out (wire kMaxObjectListEntries).
 };
 
 // One node of the cluster as the node describes it.

@@ -35,6 +35,10 @@ uint64_t RequestIdOf(const wire::Envelope* envelope) {
       return envelope->message_as_PutReply()->request_id();
     case wire::Message::ObjectStoreStatsReply:
       return envelope->message_as_ObjectStoreStatsReply()->request_id();
+    case wire::Message::ObjectList:
+      return envelope->message_as_ObjectList()->request_id();
+    case wire::Message::FreeObjectsReply:
+      return envelope->message_as_FreeObjectsReply()->request_id();
     case wire::Message::DropObjectCopiesReply:
       return envelope->message_as_DropObjectCopiesReply()->request_id();
     case wire::Message::CancelReply:

@@ -139,6 +139,60 @@ StatusOr<StoreStats> ObjectClient::Stats() {
   return ParseStoreStats(frame);
 }
 
+StatusOr<uint32_t> ObjectClient::Free(const std::vector<ObjectID>& ids) {
+  RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
+  if (!finished) return TimedOut("direct tasks did not finish");
+  // A result kept here goes to the node first (a promotion, sent before the free), so that the
+  // node frees it and no copy stays here.
+  direct_->PromoteNamed(ids);
+  direct_->ForgetLocal(ids);
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
+  auto message = wire::CreateFreeObjects(b, request_id, PackIds(b, ids));
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, message)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::FreeObjectsReply* reply = envelope->message_as_FreeObjectsReply();
+  if (reply == nullptr) return ProtocolError("expected FreeObjectsReply");
+  return reply->freed();
+}
+
+StatusOr<ObjectListing> ObjectClient::List() {
+  uint64_t request_id = channel_->NextRequestId();
+  flatbuffers::FlatBufferBuilder b(64);
+  auto request = wire::CreateListObjects(b, request_id);
+  RAYX_ASSIGN_OR_RETURN(std::string frame, channel_->Call(request_id, FinishEnvelope(b, request)));
+  RAYX_ASSIGN_OR_RETURN(const wire::Envelope* envelope, ParseEnvelope(frame));
+  const wire::ObjectList* reply = envelope->message_as_ObjectList();
+  if (reply == nullptr) return ProtocolError("expected ObjectList");
+  RAYX_ASSIGN_OR_RETURN(std::vector<ObjectID> ids, UnpackIds<ObjectID>(reply->ids()));
+  size_t n = ids.size();
+  auto sized = [n](const auto* vector) { return vector != nullptr && vector->size() == n; };
+  if (n != 0 &&
+      !(sized(reply->sizes()) && sized(reply->states()) && sized(reply->holders()) &&
+        sized(reply->pins()) && sized(reply->mappings()) && sized(reply->contained_in()))) {
+    return ProtocolError("malformed ObjectList: its vectors differ in length");
+  }
+  ObjectListing listing;
+  listing.truncated = reply->truncated();
+  listing.objects.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t state = reply->states()->Get(i);
+    if (state > static_cast<uint8_t>(ObjectState::kLost)) {
+      return ProtocolError("malformed ObjectList: unknown state " + std::to_string(state));
+    }
+    ObjectEntryInfo info;
+    info.id = ids[i];
+    info.size = reply->sizes()->Get(i);
+    info.state = static_cast<ObjectState>(state);
+    info.holders = reply->holders()->Get(i);
+    info.pins = reply->pins()->Get(i);
+    info.mappings = reply->mappings()->Get(i);
+    info.contained_in = reply->contained_in()->Get(i);
+    listing.objects.push_back(info);
+  }
+  return listing;
+}
+
 StatusOr<uint32_t> ObjectClient::DropCopies(const std::vector<ObjectID>& ids) {
   RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
   if (!finished) return TimedOut("direct tasks did not finish");

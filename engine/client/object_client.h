@@ -54,6 +54,12 @@ class ObjectClient {
   // the direct tasks among them have finished and the node has their results. Returns how many
   // of ids had a copy on the node.
   StatusOr<uint32_t> DropCopies(const std::vector<ObjectID>& ids);
+  // Frees the objects' values on the node (ray._private.internal_api.free): a get of one raises
+  // OBJECT_FREED from then on. Waits for the direct tasks that make them first. Returns how many
+  // the node freed.
+  StatusOr<uint32_t> Free(const std::vector<ObjectID>& ids);
+  // The node's object table, entry by entry (ray._private.internal_api.memory_summary).
+  StatusOr<ObjectListing> List();
 
  private:
   // Sends a put of id (written to shared memory first when large; then waits for the reply).

@@ -126,6 +126,10 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
     }
     case wire::Message::ObjectStoreStatsRequest:
       return HandleStats(session, envelope->message_as_ObjectStoreStatsRequest());
+    case wire::Message::ListObjects:
+      return HandleListObjects(session, envelope->message_as_ListObjects());
+    case wire::Message::FreeObjects:
+      return HandleFreeObjects(session, envelope->message_as_FreeObjects());
     case wire::Message::DropObjectCopies:
       return HandleDropCopies(session, envelope->message_as_DropObjectCopies());
     case wire::Message::PlacementGroupRequest:

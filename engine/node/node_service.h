@@ -134,6 +134,8 @@ class NodeService {
   // malformed one closes the session.
   Status HandleBundleRequest(Session* session, const wire::BundleRequest* request);
   Status HandleDropCopies(Session* session, const wire::DropObjectCopies* drop);
+  Status HandleFreeObjects(Session* session, const wire::FreeObjects* request);
+  Status HandleListObjects(Session* session, const wire::ListObjects* request);
   Status HandleStats(Session* session, const wire::ObjectStoreStatsRequest* request);
   // Another node pulls an object stored here: one chunk of its bytes (read_chunk.h).
   Status HandleReadObject(Session* session, const wire::ReadObject* read);

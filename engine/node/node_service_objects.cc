@@ -334,6 +334,47 @@ Status NodeService::HandleRefCounts(Session* session, const wire::RefCountUpdate
   return Status::OK();
 }
 
+Status NodeService::HandleFreeObjects(Session* session, const wire::FreeObjects* request) {
+  RAYX_ASSIGN_OR_RETURN(auto ids, UnpackIds<ObjectID>(request->ids()));
+  uint32_t freed = 0;
+  for (const ObjectID& id : ids) {
+    if (objects_->Free(id)) freed++;
+  }
+  flatbuffers::FlatBufferBuilder b(64);
+  session->connection->Send(
+      FinishEnvelope(b, wire::CreateFreeObjectsReply(b, request->request_id(), freed)));
+  return Status::OK();
+}
+
+Status NodeService::HandleListObjects(Session* session, const wire::ListObjects* request) {
+  std::vector<ObjectEntryInfo> list = objects_->List();
+  uint64_t truncated = 0;
+  if (list.size() > kMaxObjectListEntries) {
+    truncated = list.size() - kMaxObjectListEntries;
+    list.resize(kMaxObjectListEntries);
+  }
+  std::vector<ObjectID> ids;
+  std::vector<uint64_t> sizes;
+  std::vector<uint8_t> states;
+  std::vector<uint32_t> holders, pins, mappings, contained_in;
+  for (const ObjectEntryInfo& info : list) {
+    ids.push_back(info.id);
+    sizes.push_back(info.size);
+    states.push_back(static_cast<uint8_t>(info.state));
+    holders.push_back(info.holders);
+    pins.push_back(info.pins);
+    mappings.push_back(info.mappings);
+    contained_in.push_back(info.contained_in);
+  }
+  flatbuffers::FlatBufferBuilder b(128 + list.size() * (ObjectID::kSize + 32));
+  auto reply =
+      wire::CreateObjectList(b, request->request_id(), PackIds(b, ids), b.CreateVector(sizes),
+                             b.CreateVector(states), b.CreateVector(holders), b.CreateVector(pins),
+                             b.CreateVector(mappings), b.CreateVector(contained_in), truncated);
+  session->connection->Send(FinishEnvelope(b, reply));
+  return Status::OK();
+}
+
 Status NodeService::HandleDropCopies(Session* session, const wire::DropObjectCopies* drop) {
   RAYX_ASSIGN_OR_RETURN(auto ids, UnpackIds<ObjectID>(drop->ids()));
   uint32_t dropped = 0;

@@ -210,7 +210,8 @@ void ObjectTable::NeedLost(const ObjectID& id) {
 
 StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
   auto it = objects_.find(id);
-  if (it == objects_.end() || !it->second.ready) return false;
+  // A freed object has no copies, and must not become lost: its task would run again.
+  if (it == objects_.end() || !it->second.ready || IsFreed(id)) return false;
   Entry& entry = it->second;
   if (entry.value.in_shm && entry.where == Where::kRestoring) {
     return FailedPrecondition("object " + id.Hex() + " is being restored from its spill file");
@@ -221,6 +222,39 @@ StatusOr<bool> ObjectTable::DropCopies(const ObjectID& id) {
   it = objects_.find(id);
   if (it != objects_.end() && !it->second.waiters.empty()) NeedLost(id);
   return true;
+}
+
+bool ObjectTable::Free(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || IsFreed(id)) return false;
+  RAYX_LOG(Debug) << "freeing object " << id.Hex() << " by hand";
+  Entry& entry = it->second;
+  if (entry.ready) {
+    // This node no longer needs the copy its value came from.
+    NodeID remote = entry.remote;
+    // A spill, restore or fetch in flight finds the entry changed (not in memory, not in shared
+    // memory any more) and removes its file when it ends.
+    MakeLost(id, entry);
+    if (!remote.IsNil() && remote_free_listener_) remote_free_listener_(id, remote);
+  }
+  it = objects_.find(id);
+  if (it == objects_.end()) return true;
+  it->second.lost = false;  // Freed, not lost: nothing rebuilds it.
+  Seal(id, StoredValue{ValueKind::kSystemError,
+                       SystemErrorText(SystemErrorCode::kObjectFreed,
+                                       "object " + id.Hex() +
+                                           " was manually freed using the internal `free` call. "
+                                           "Please ensure that `free` is only called once the "
+                                           "object is no longer needed.")});
+  return true;
+}
+
+bool ObjectTable::IsFreed(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.ready) return false;
+  const StoredValue& value = it->second.value;
+  return value.kind == ValueKind::kSystemError &&
+         value.inline_data.rfind(SystemErrorName(SystemErrorCode::kObjectFreed), 0) == 0;
 }
 
 void ObjectTable::MakeLost(const ObjectID& id, Entry& entry) {
@@ -665,6 +699,47 @@ void ObjectTable::RunRoomWaiters() {
   auto waiters = std::move(room_waiters_);
   room_waiters_.clear();
   for (auto& cb : waiters) cb(status);
+}
+
+std::vector<ObjectEntryInfo> ObjectTable::List() const {
+  auto count = [](int64_t n) { return static_cast<uint32_t>(std::max<int64_t>(n, 0)); };
+  std::vector<ObjectEntryInfo> list;
+  list.reserve(objects_.size());
+  for (const auto& [id, entry] : objects_) {
+    ObjectEntryInfo info;
+    info.id = id;
+    info.holders = count(entry.holders);
+    info.pins = count(entry.pins);
+    info.mappings = count(entry.mappings);
+    info.contained_in = count(entry.contained_in);
+    if (entry.lost) {
+      info.state = ObjectState::kLost;
+    } else if (!entry.ready) {
+      info.state = ObjectState::kPending;
+    } else if (entry.value.in_shm) {
+      info.size = entry.value.shm_size;
+      switch (entry.where) {
+        case Where::kMemory:
+        case Where::kSpilling:
+          info.state = ObjectState::kInMemory;
+          break;
+        case Where::kSpilled:
+        case Where::kRestoring:
+          info.state = ObjectState::kSpilled;
+          break;
+        case Where::kRemote:
+        case Where::kPulling:
+          info.state = ObjectState::kRemote;
+          break;
+      }
+    } else {
+      info.size = entry.value.inline_data.size();
+      info.state =
+          entry.value.kind == ValueKind::kValue ? ObjectState::kInline : ObjectState::kError;
+    }
+    list.push_back(info);
+  }
+  return list;
 }
 
 ObjectStoreStats ObjectTable::Stats() const {

@@ -28,6 +28,11 @@
 // handler once, after the waiter is registered; the handler rebuilds the value (a later Seal) or
 // seals an error. CreateLost makes a lost entry for an object that was freed but can be rebuilt.
 //
+// Freed objects: Free replaces an object's value by an OBJECT_FREED error at once, whatever holds
+// it (ray._private.internal_api.free): its files and memory go, and it is ready with that error,
+// never lost, so nothing rebuilds it. A pending object is sealed with the error now, and the value
+// its task makes later is dropped as a second value. The entry itself stays while it is held.
+//
 // Generator items: SealItem stores an item a generator task yielded (return k + 1 of its task) and
 // has it held by the generator object (return 0 of the same task), as if the generator's value
 // contained a reference to it, until a process takes it (TakeItem: the process's own hold takes
@@ -59,6 +64,7 @@
 #include "engine/base/ids.h"
 #include "engine/base/status.h"
 #include "engine/objects/io_pool.h"
+#include "engine/objects/object_entry_info.h"
 #include "engine/wire/values.h"
 
 namespace rayx {
@@ -168,10 +174,16 @@ class ObjectTable {
   void SealRemote(const ObjectID& id, StoredValue value, const NodeID& location);
 
   // Drops the value and files of a ready object, which becomes lost (see above): true. False when
-  // there is nothing to drop (id unknown, pending or lost). FailedPrecondition while its spill
-  // file is being restored. A remote value has no files; one being fetched keeps its waiters, so
-  // the lost handler runs before DropCopies returns, and the fetch's end is ignored.
+  // there is nothing to drop (id unknown, pending, lost or freed). FailedPrecondition while its
+  // spill file is being restored. A remote value has no files; one being fetched keeps its waiters,
+  // so the lost handler runs before DropCopies returns, and the fetch's end is ignored.
   StatusOr<bool> DropCopies(const ObjectID& id);
+  // Replaces id's value by an OBJECT_FREED error (see Freed objects above) and runs its waiters:
+  // true. False when id is unknown or freed already. A value that came from another node lets
+  // that node free its copy (the remote free listener).
+  bool Free(const ObjectID& id);
+  // True when id's value is the OBJECT_FREED error of Free.
+  bool IsFreed(const ObjectID& id) const;
   // The ready objects whose only copy is on node (remote, or being fetched from it).
   std::vector<ObjectID> RemoteAt(const NodeID& node) const;
   // The node that holds id's value, when it is a remote value not fetched yet; nil otherwise
@@ -218,6 +230,8 @@ class ObjectTable {
   void OnRoom(std::function<void(Status)> cb);
 
   ObjectStoreStats Stats() const;
+  // Every entry, in no particular order (for ray._private.internal_api.memory_summary).
+  std::vector<ObjectEntryInfo> List() const;
   const std::string& spill_dir() const { return options_.spill_dir; }
 
  private:

@@ -17,7 +17,7 @@
 namespace rayx {
 
 // Bumped whenever a message changes incompatibly.
-constexpr uint32_t kProtocolVersion = 10;
+constexpr uint32_t kProtocolVersion = 11;
 
 // The most return values one task may have. A task's returns are made (pending) as it is
 // submitted, so a larger count, which only a hostile client sends (the Python API refuses it),
@@ -31,6 +31,10 @@ constexpr uint32_t kMaxReadChunk = 4u << 20;
 // refused with an error rather than sent, so that a member's answer stays well within the frame
 // limits (and the asker's memory) however many actors are named.
 constexpr size_t kMaxNamedActorListBytes = 4u << 20;
+
+// The most entries one ObjectList carries (about 60 bytes each): a larger table is cut, and the
+// reply says how many it left out.
+constexpr size_t kMaxObjectListEntries = 100000;
 
 // Verifies frame and returns its envelope; the pointer is valid while frame's bytes are.
 StatusOr<const wire::Envelope*> ParseEnvelope(std::string_view frame);

@@ -19,6 +19,7 @@ constexpr NamedCode kNames[] = {
     {SystemErrorCode::kUnschedulable, "UNSCHEDULABLE"},
     {SystemErrorCode::kNodeDied, "NODE_DIED"},
     {SystemErrorCode::kObjectTooLarge, "OBJECT_TOO_LARGE"},
+    {SystemErrorCode::kObjectFreed, "OBJECT_FREED"},
 };
 
 constexpr bool NamesInOrder() {

@@ -35,6 +35,7 @@ enum class SystemErrorCode : uint8_t {
   kUnschedulable,    // The task can never run (on this node, or anywhere).
   kNodeDied,         // The node that held the object or ran the task died.
   kObjectTooLarge,   // Too large for a reader that takes every value inline (a driver over TCP).
+  kObjectFreed,      // The object was freed by hand (ray._private.internal_api.free).
 };
 
 // The name of code as it appears in a system error's text, such as "WORKER_DIED".

@@ -108,4 +108,24 @@ again = Named.options(name="kept").remote()
 assert ray.util.list_named_actors() == ["kept"]
 assert ray.util.list_named_actors(all_namespaces=1) == [
     {"name": "alpha", "namespace": "elsewhere"}, {"name": "kept", "namespace": "listing"}]
+
+# get_or_create: the named actor if it lives, else a new one made with the arguments given.
+@ray.remote
+class Keeper:
+    def __init__(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value
+
+
+first = Keeper.options(name="keeper", namespace="goc").get_or_create(1)
+assert ray.get(first.get.remote()) == 1
+same = Keeper.options(name="keeper", namespace="goc").get_or_create(2)
+assert ray.get(same.get.remote()) == 1 and same == first
+try:
+    Keeper.options(namespace="goc").get_or_create(3)
+    raise AssertionError("get_or_create without a name did not raise")
+except ValueError as e:
+    assert "name must be specified" in str(e), e
 print("named actors: all checks held")

@@ -261,6 +261,20 @@ class _ActorClassOptions:
         """Creates the actor with these options (see `ActorClass.remote`)."""
         return self._actor_class._remote(args, kwargs, self._options)
 
+    def get_or_create(self, *args: Any, **kwargs: Any) -> "ActorHandle":
+        """Returns the named actor of these options, creating it with these arguments if need be.
+
+        The same as ``.options(..., get_if_exists=True).remote(*args, **kwargs)``: when an actor
+        of this name lives in the namespace its handle is returned (the arguments are not used),
+        else the actor is created.
+
+        Raises:
+            ValueError: the options name no actor.
+        """
+        if not self._options.get("name"):
+            raise ValueError("The actor name must be specified to use `get_or_create`.")
+        return self._actor_class._remote(args, kwargs, {**self._options, "get_if_exists": True})
+
 
 class ActorHandle:
     """A handle to an actor: ``handle.method.remote(...)`` calls a method of the actor.

@@ -18,6 +18,7 @@ __all__ = [
     "TaskCancelledError",
     "WorkerCrashedError",
     "ObjectLostError",
+    "ObjectFreedError",
     "OwnerDiedError",
     "ObjectReconstructionFailedError",
     "ObjectFetchTimedOutError",
@@ -108,6 +109,19 @@ class ObjectReconstructionFailedError(ObjectLostError):
 
 class ObjectFetchTimedOutError(ObjectLostError):
     """The object could not be fetched from a remote node in time."""
+
+
+class ObjectFreedError(ObjectLostError):
+    """The object was freed by hand (``ray._private.internal_api.free``) while still referenced."""
+
+    def __str__(self) -> str:
+        text = f"Failed to retrieve object {self.object_ref_hex}." if self.object_ref_hex else (
+            "Failed to retrieve object."
+        )
+        return (
+            f"{text} The object was manually freed using the internal `free` call. Please "
+            "ensure that `free` is only called once the object is no longer needed."
+        )
 
 
 class ObjectStoreFullError(RayError):
@@ -247,6 +261,7 @@ _SYSTEM_ERRORS = {
     "UNSCHEDULABLE": TaskUnschedulableError,
     "NODE_DIED": NodeDiedError,
     "OBJECT_TOO_LARGE": ObjectTooLargeError,
+    "OBJECT_FREED": ObjectFreedError,
 }
 
 
