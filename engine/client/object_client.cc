@@ -139,13 +139,17 @@ StatusOr<StoreStats> ObjectClient::Stats() {
   return ParseStoreStats(frame);
 }
 
-StatusOr<uint32_t> ObjectClient::Free(const std::vector<ObjectID>& ids) {
+Status ObjectClient::HandOverDirectResults(const std::vector<ObjectID>& ids) {
   RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
   if (!finished) return TimedOut("direct tasks did not finish");
-  // A result kept here goes to the node first (a promotion, sent before the free), so that the
-  // node frees it and no copy stays here.
   direct_->PromoteNamed(ids);
   direct_->ForgetLocal(ids);
+  return Status::OK();
+}
+
+StatusOr<uint32_t> ObjectClient::Free(const std::vector<ObjectID>& ids) {
+  // So that the node frees the results kept here too.
+  RAYX_RETURN_IF_ERROR(HandOverDirectResults(ids));
   uint64_t request_id = channel_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto message = wire::CreateFreeObjects(b, request_id, PackIds(b, ids));
@@ -194,12 +198,8 @@ StatusOr<ObjectListing> ObjectClient::List() {
 }
 
 StatusOr<uint32_t> ObjectClient::DropCopies(const std::vector<ObjectID>& ids) {
-  RAYX_ASSIGN_OR_RETURN(bool finished, direct_->WaitForResults(ids, -1));
-  if (!finished) return TimedOut("direct tasks did not finish");
-  // A result kept here goes to the node first (a promotion, sent before the drop), so that the
-  // node's copy, which the drop removes, is there.
-  direct_->PromoteNamed(ids);
-  direct_->ForgetLocal(ids);
+  // So that the node's copy, which the drop removes, is there.
+  RAYX_RETURN_IF_ERROR(HandOverDirectResults(ids));
   uint64_t request_id = channel_->NextRequestId();
   flatbuffers::FlatBufferBuilder b(64 + ids.size() * ObjectID::kSize);
   auto drop = wire::CreateDropObjectCopies(b, request_id, PackIds(b, ids));

@@ -62,6 +62,10 @@ class ObjectClient {
   StatusOr<ObjectListing> List();
 
  private:
+  // Waits for the direct tasks that make ids, and hands the results kept here to the node (a
+  // promotion, sent before what the caller sends next), so that no copy of them stays here.
+  Status HandOverDirectResults(const std::vector<ObjectID>& ids);
+
   // Sends a put of id (written to shared memory first when large; then waits for the reply).
   Status Send(const ObjectID& id, const OutgoingValue& value, bool generator_item);
   // Asks the node for ids, in order; *received holds the values that came (a prefix of ids).
