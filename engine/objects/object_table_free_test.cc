@@ -9,44 +9,18 @@
 #include <vector>
 
 #include "engine/objects/object_table.h"
+#include "engine/objects/object_table_fixture.h"
 #include "engine/objects/shm_file.h"
 
 namespace rayx {
 namespace {
 
-class ObjectTableFreeTest : public ::testing::Test {
+class ObjectTableFreeTest : public ObjectTableFixture {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/rayx-object-table-free-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    table_ = std::make_unique<ObjectTable>(dir_);
+    ObjectTableFixture::SetUp();
     table_->SetLostHandler([this](const ObjectID& id) { lost_.push_back(id); });
   }
-  void TearDown() override {
-    table_.reset();
-    rmdir(dir_.c_str());
-  }
-
-  ObjectID Id(uint32_t i) { return ObjectID::ForReturn(TaskID::ForDriver(JobID::FromInt(1)), i); }
-
-  StoredValue Inline(const std::string& data, std::vector<ObjectID> contained = {}) {
-    StoredValue v;
-    v.inline_data = data;
-    v.contained = std::move(contained);
-    return v;
-  }
-
-  StoredValue InShm(const ObjectID& id) {
-    auto region = CreateObjectFile(table_->PathOf(id), 4096);
-    EXPECT_TRUE(region.ok());
-    StoredValue v;
-    v.in_shm = true;
-    v.shm_size = 4096;
-    return v;
-  }
-
-  bool FileExists(const ObjectID& id) { return access(table_->PathOf(id).c_str(), F_OK) == 0; }
 
   void ExpectFreedError(const ObjectID& id) {
     ASSERT_TRUE(table_->IsReady(id));
@@ -59,8 +33,6 @@ class ObjectTableFreeTest : public ::testing::Test {
     EXPECT_FALSE(table_->IsLost(id));
   }
 
-  std::string dir_;
-  std::unique_ptr<ObjectTable> table_;
   std::vector<ObjectID> lost_;
 };
 

@@ -8,47 +8,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "engine/objects/object_table_fixture.h"
 #include "engine/objects/shm_file.h"
 
 namespace rayx {
 namespace {
 
-class ObjectTableTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char dir[] = "/tmp/rayx-object-table-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    table_ = std::make_unique<ObjectTable>(dir_);
-  }
-  void TearDown() override {
-    table_.reset();
-    rmdir(dir_.c_str());
-  }
-
-  ObjectID Id(uint32_t i) { return ObjectID::ForReturn(TaskID::ForDriver(JobID::FromInt(1)), i); }
-
-  StoredValue Inline(const std::string& data, std::vector<ObjectID> contained = {}) {
-    StoredValue v;
-    v.inline_data = data;
-    v.contained = std::move(contained);
-    return v;
-  }
-
-  bool FileExists(const ObjectID& id) { return access(table_->PathOf(id).c_str(), F_OK) == 0; }
-
-  StoredValue InShm(const ObjectID& id) {
-    auto region = CreateObjectFile(table_->PathOf(id), 4096);
-    EXPECT_TRUE(region.ok());
-    StoredValue v;
-    v.in_shm = true;
-    v.shm_size = 4096;
-    return v;
-  }
-
-  std::string dir_;
-  std::unique_ptr<ObjectTable> table_;
-};
+using ObjectTableTest = ObjectTableFixture;
 
 TEST_F(ObjectTableTest, WaitersRunWhenTheValueArrives) {
   ObjectID id = Id(0);
