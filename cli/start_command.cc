@@ -17,6 +17,7 @@
 #include "engine/cluster/token.h"
 #include "engine/node/node.h"
 #include "engine/node/session_dirs.h"
+#include "engine/worker/worker_pool.h"
 
 namespace rayx::cli {
 namespace {
@@ -131,7 +132,7 @@ void Start(StartFlags flags) {
   options.num_gpus = flags.num_gpus;
   options.resources = *resources;
   options.object_store_memory = flags.object_store_memory;
-  options.executable = "/proc/self/exe";
+  options.executable = WorkerExecutable();
   ClusterOptions cluster;
   cluster.host = flags.node_ip;
   cluster.port = static_cast<uint16_t>(flags.port);

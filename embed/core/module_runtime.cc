@@ -11,6 +11,7 @@
 #include "embed/core/py_values.h"
 #include "engine/node/lineage_recorder.h"
 #include "engine/node/node.h"
+#include "engine/worker/worker_pool.h"
 #include "storage/lineage_log.h"
 
 namespace rayx {
@@ -41,7 +42,7 @@ PyObject* StartNode(PyObject*, PyObject* args) {
   options.num_cpus = num_cpus;
   options.num_gpus = num_gpus;
   options.object_store_memory = object_store_memory;
-  options.executable = "/proc/self/exe";
+  options.executable = WorkerExecutable();
   options.prestart_workers = static_cast<size_t>(std::max(0.0, std::min(num_cpus, 8.0)));
   if (!ResourcesFromDict(resources, &options.resources)) return nullptr;
   if (g_node != nullptr || g_node_starting) {

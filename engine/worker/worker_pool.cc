@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "engine/base/logging.h"
@@ -32,6 +33,11 @@ void CloseProcessHandle(uv_process_t* process) {
 }
 
 }  // namespace
+
+std::string WorkerExecutable() {
+  const char* named = std::getenv("RAYX_WORKER_EXECUTABLE");
+  return named != nullptr && named[0] != '\0' ? named : "/proc/self/exe";
+}
 
 WorkerPool::WorkerPool(EventLoop* loop, WorkerPoolOptions options)
     : loop_(loop), options_(std::move(options)) {

@@ -27,8 +27,14 @@
 
 namespace rayx {
 
+// The program a node starts its workers as: this binary (/proc/self/exe), or the one that
+// RAYX_WORKER_EXECUTABLE names. That variable is for profilers and debuggers: a wrapper script that
+// runs `valgrind --tool=callgrind` on the real binary with the arguments it is given, say, which
+// /proc/self/exe cannot be under valgrind (it names valgrind's own program there).
+std::string WorkerExecutable();
+
 struct WorkerPoolOptions {
-  std::string executable;   // The rayx binary, normally /proc/self/exe resolved.
+  std::string executable;   // The rayx binary (WorkerExecutable()).
   std::string node_socket;  // Where workers connect.
   size_t max_workers = 256;
 };
