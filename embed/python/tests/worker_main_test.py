@@ -237,9 +237,16 @@ class TaskArgsTest(unittest.TestCase):
             sys.stdout = Counting()  # Replaced by user code: flushed again.
             worker_main._flush()
             self.assertEqual(Counting.flushes, 3)
+            worker_main.execute_task(_task(lambda: print("out")))  # A task's output: flushed.
+            self.assertEqual(Counting.flushes, 5)
+            sys.stdout = sys.stderr = raw
+            worker_main._note_direct_streams()
+            worker_main.execute_task(_task(lambda: print("out")))  # Both direct: no flush.
+            self.assertEqual(Counting.flushes, 5)
         finally:
             sys.stdout, sys.stderr = saved
             worker_main._direct_streams = ()
+            worker_main._direct_stdout = worker_main._direct_stderr = None
             raw.close()
 
     def test_gpu_ids_write_the_environment_only_on_change(self):

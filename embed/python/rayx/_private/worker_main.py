@@ -84,7 +84,8 @@ def main() -> None:
         results, retry = execute_task(task)
         del task  # Its argument values may map objects: unmapped before the next task comes.
         task_done(task_id, results, retry)
-        _release_contained(results)
+        if len(results) != 1 or results[0][3]:  # Not one plain result: holds to drop, maybe.
+            _release_contained(results)
         del results
 
 
@@ -106,18 +107,6 @@ def _on_sigint(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
         return  # Meant for a task that ended (or not from the engine): this one goes on.
     _sigint_pending = True
-
-
-def _enter_user_code(task_id: bytes) -> None:
-    """Marks user code as running; raises KeyboardInterrupt when a SIGINT that came before was for
-    this task."""
-    global _in_user_code, _sigint_pending, _interrupted_task
-    _in_user_code = True  # First: a SIGINT from now on raises in the handler.
-    if _sigint_pending:
-        _sigint_pending = False
-        if _rayx.task_cancelled(task_id):
-            _interrupted_task = task_id
-            raise KeyboardInterrupt
 
 
 def apply_env_vars(env_vars: dict, expand: bool = True) -> dict:
@@ -147,23 +136,37 @@ def restore_env_vars(saved: dict) -> None:
 
 
 _PLACE_FIRST_BYTE = task_args.PLACE_MAGIC[0]
+_NO_ARGS_RETRY = task_args._NO_ARGS_RETRY
+_decode_args = task_args.decode_args
+_TaskEnv = task_args.TaskEnv
+_DependencyFailed = task_args.DependencyFailed
 _set_task = current._task.set
 _TaskInfo = current.TaskInfo
 _new_tuple = tuple.__new__  # TaskInfo's own __new__ is Python code: this is not.
 _NO_RESOURCES: dict = {}
+# next_task's tuple has 15 fields; the tests' and the fake engine's may stop after the ninth
+# (gpu_ids), and get the rest from here: not an actor's creation, no method, no concurrency, not
+# cancelled, the first attempt, no resources.
+_TASK_FIELDS = 15
+_TASK_TAIL = (False, "", 0, False, 0, _NO_RESOURCES)
 
 
 def execute_task(task: tuple) -> tuple[list, bool]:
     """Runs one task from next_task and returns ``(results, retry)`` for task_done.
 
     Never raises: user errors become one TASK_ERROR result, cancellation a SYSTEM_ERROR one.
+    This runs once per task: the common case (no runtime_env, no placement group, no GPUs, a
+    call without arguments or with plain ones) takes as few steps as it can.
     """
-    global _in_user_code, _running_task, _interrupted_task
-    (task_id, function_id, function_blob, name, args_blob, dependency_values,
-     return_ids, retries_left, gpu_ids) = task[:9]
+    global _in_user_code, _running_task, _interrupted_task, _sigint_pending
+    if len(task) != _TASK_FIELDS:
+        task = task + _TASK_TAIL[len(task) - 9:]
+    (task_id, function_id, function_blob, name, args_blob, dependency_values, return_ids,
+     retries_left, gpu_ids, _creation, _method, _concurrency, cancelled, _attempt,
+     resources) = task
     _running_task = task_id
     _interrupted_task = None  # This run has not been interrupted yet.
-    if len(task) > 12 and task[12]:  # Cancelled before it came.
+    if cancelled:  # Cancelled before it came.
         if function_blob is not None:  # The tasks after it come without the definition.
             _unloaded_definitions.setdefault(function_id, function_blob)
         return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
@@ -175,22 +178,26 @@ def execute_task(task: tuple) -> tuple[list, bool]:
     saved_place = saved_place_env = None
     try:
         try:
-            if args_blob[0] == _PLACE_FIRST_BYTE:  # Not a pickle: maybe wrapped with a place.
-                place, args_blob = task_args.split_place(args_blob)
-                if place is not None:  # working_dir, py_modules, a parent's env_vars: the run's.
-                    saved_place = runtime_env.apply(place)
-                    if place.get("env_vars"):  # Before the task's own, which win.
-                        saved_place_env = apply_env_vars(place["env_vars"], expand=False)
-                    current.inherited_place = place  # What its children inherit.
             function = _functions.get(function_id)
             if function is None:
                 function = _load_function(function_id, function_blob)
-            args, kwargs, retry_exceptions = task_args.decode_args(args_blob, dependency_values)
-            resources = task[14] if len(task) > 14 else _NO_RESOURCES
+            # A call without arguments has one of two blobs (task_args.py): nothing to decode.
+            retry_exceptions = None if dependency_values else _NO_ARGS_RETRY.get(args_blob)
+            if retry_exceptions is not None:
+                args, kwargs = (), None
+            else:
+                if args_blob[0] == _PLACE_FIRST_BYTE:  # Not a pickle: maybe wrapped with a place.
+                    place, args_blob = task_args.split_place(args_blob)
+                    if place is not None:  # working_dir, py_modules, a parent's env_vars.
+                        saved_place = runtime_env.apply(place)
+                        if place.get("env_vars"):  # Before the task's own, which win.
+                            saved_place_env = apply_env_vars(place["env_vars"], expand=False)
+                        current.inherited_place = place  # What its children inherit.
+                args, kwargs, retry_exceptions = _decode_args(args_blob, dependency_values)
             _set_task(_new_tuple(_TaskInfo, (task_id, name, function, resources)))
             saved_env = None
             generator = None
-            if type(retry_exceptions) is task_args.TaskEnv:
+            if type(retry_exceptions) is _TaskEnv:
                 retry_exceptions, env_vars, generator, group = retry_exceptions
                 if env_vars:
                     saved_env = apply_env_vars(env_vars)
@@ -201,7 +208,12 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             elif current._placement_group is not None:
                 current.set_placement_group(None)
             try:
-                _enter_user_code(task_id)
+                _in_user_code = True  # First: a SIGINT from now on raises in the handler.
+                if _sigint_pending:  # One came while no user code ran: was it for this task?
+                    _sigint_pending = False
+                    if _rayx.task_cancelled(task_id):
+                        _interrupted_task = task_id
+                        raise KeyboardInterrupt
                 output = function(*args, **kwargs) if kwargs else function(*args)
                 if generator is not None:  # Its items go out as they come (user code runs).
                     del args, kwargs
@@ -215,7 +227,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
                 # The common return: one builtin scalar (no buffers, no refs to hold).
                 return [(VALUE, _dumps(output, 5), _NONE, _NONE)], False
             return _serialize_returns(name, output, len(return_ids)), False
-        except task_args.DependencyFailed as failed:
+        except _DependencyFailed as failed:
             return [failed.triple], False
         except KeyboardInterrupt:
             return [(SYSTEM_ERROR, f"TASK_CANCELLED: task {name} was cancelled", [], [])], False
@@ -232,7 +244,9 @@ def execute_task(task: tuple) -> tuple[list, bool]:
             restore_env_vars(saved_place_env)
         if saved_place is not None:
             runtime_env.restore(saved_place)
-        _flush()
+        if (sys.stdout is not _direct_stdout or sys.stderr is not _direct_stderr
+                or not (_direct_stdout.write_through and _direct_stderr.write_through)):
+            _flush()  # Not the worker's own streams, which buffer nothing (see _flush).
 
 
 def set_gpu_ids(gpu_ids: Any) -> None:
@@ -422,15 +436,20 @@ def _error_result(name: str, error: BaseException) -> tuple:
 # The worker's own stdout and stderr when they buffer nothing (write-through text over a raw
 # file): flushing them is a no-op, so _flush skips them while they are in place and unchanged.
 _direct_streams: tuple = ()
+# Both streams when both are direct (execute_task's test before it calls _flush), else None.
+_direct_stdout: Any = None
+_direct_stderr: Any = None
 
 
 def _note_direct_streams() -> None:
-    global _direct_streams
+    global _direct_streams, _direct_stdout, _direct_stderr
     _direct_streams = tuple(
         stream for stream in (sys.stdout, sys.stderr)
         if type(stream) is io.TextIOWrapper and stream.write_through
         and type(stream.buffer) is io.FileIO
     )
+    _direct_stdout, _direct_stderr = (
+        _direct_streams if len(_direct_streams) == 2 else (None, None))
 
 
 def _flush() -> None:
