@@ -117,7 +117,16 @@ PyObject* Cancel(PyObject*, PyObject* args) {
 PyObject* NextTask(PyObject*, PyObject*) {
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
   if (runtime == nullptr) return nullptr;
-  TaskToRun task;
+  // Reused by this thread's calls, so that its vectors keep their room from task to task; the
+  // frame and the argument values go when the call returns (they are the tuple's now).
+  static thread_local TaskToRun task;
+  struct Release {
+    TaskToRun& task;
+    ~Release() {
+      std::string().swap(task.frame);
+      task.dependency_values.clear();
+    }
+  } release{task};
   bool interrupted = false;
   StatusOr<bool> got = WithoutGil([&] { return runtime->NextTask(&task, &interrupted); });
   if (interrupted && PyErr_Occurred()) return nullptr;

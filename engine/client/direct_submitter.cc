@@ -330,6 +330,7 @@ void DirectSubmitter::ForgetLocal(const std::vector<ObjectID>& ids) {
 }
 
 void DirectSubmitter::PromoteNamed(const std::vector<ObjectID>& ids) {
+  if (ids.empty()) return;  // Most results name no object: no lock for those.
   std::lock_guard<std::mutex> lock(mu_);
   if (local_values_.empty() && pending_.empty()) return;
   for (const ObjectID& id : ids) {

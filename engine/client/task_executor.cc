@@ -50,6 +50,7 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
       spec->name() == nullptr ? std::string_view() : spec->name()->string_view();
   {
     std::unique_lock<std::mutex> lock(mu_);
+    task->cancelled = cancelled_.count(task->task_id) != 0;
     if (link == 0) {
       name_at_node_ = name;  // The node named the worker when it sent the task.
     } else {
@@ -62,10 +63,6 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
         (void)channel_->Send(FinishEnvelope(b, wire::CreateTaskStarted(b, b.CreateString(name))));
       }
     }
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    task->cancelled = cancelled_.count(task->task_id) != 0;
   }
   context_->SetCurrentTask(task->task_id, spec->depth(), execute->attempt());
   std::string_view job_namespace =
@@ -88,11 +85,16 @@ StatusOr<bool> TaskExecutor::NextTask(TaskToRun* task, bool* interrupted) {
   task->retries_left = execute->retries_left();
   task->attempt = execute->attempt();
   task->resources.clear();
-  if (spec->resources() != nullptr) {
+  if (link == 0 && execute->resources_as_before()) {
+    for (const auto& [name, amount] : node_resources_) task->resources.emplace_back(name, amount);
+  } else if (spec->resources() != nullptr) {
     for (const auto* amount : *spec->resources()) {
       if (amount->name() == nullptr) continue;
       task->resources.emplace_back(amount->name()->string_view(), amount->amount());
     }
+  }
+  if (link == 0 && !execute->resources_as_before() && spec->resources() != nullptr) {
+    node_resources_.assign(task->resources.begin(), task->resources.end());
   }
   task->gpu_ids.clear();
   if (execute->gpu_ids() != nullptr) {

@@ -43,6 +43,7 @@ struct Execute {
   int retries_left = 0;
   std::vector<int> gpu_ids;
   bool actor_creation = false;
+  bool resources_as_before = false;  // The spec's resources are left out.
 };
 
 std::string ExecuteTaskEnvelope(const TaskSubmission& task, const TaskID& id, uint32_t depth,
@@ -50,7 +51,9 @@ std::string ExecuteTaskEnvelope(const TaskSubmission& task, const TaskID& id, ui
   flatbuffers::FlatBufferBuilder b(1024);
   SpecExtras extras;
   extras.actor_creation = e.actor_creation;
-  auto spec = BuildTaskSpec(b, task, id, depth, extras);
+  TaskSubmission sent = task;
+  if (e.resources_as_before) sent.resources.clear();
+  auto spec = BuildTaskSpec(b, sent, id, depth, extras);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> blob;
   if (!e.blob.empty()) {
     blob = b.CreateVector(reinterpret_cast<const uint8_t*>(e.blob.data()), e.blob.size());
@@ -68,8 +71,9 @@ std::string ExecuteTaskEnvelope(const TaskSubmission& task, const TaskID& id, ui
     vb.add_shm_size(1 << 20);
     values.push_back(vb.Finish());
   }
-  auto execute = wire::CreateExecuteTask(b, spec, blob, b.CreateVector(values), e.retries_left,
-                                         b.CreateVector(e.gpu_ids));
+  auto execute =
+      wire::CreateExecuteTask(b, spec, blob, b.CreateVector(values), e.retries_left,
+                              b.CreateVector(e.gpu_ids), /*attempt=*/0, e.resources_as_before);
   return std::string(FinishEnvelope(b, execute));
 }
 
@@ -217,6 +221,35 @@ TEST_F(TaskExecutorTest, TaskFromTheNodeIsReadWholeAndItsResultGoesToTheNodeAtOn
 // With the flusher running, a result reported by the thread that takes the tasks waits for the
 // results after it while tasks are queued (they travel in one write), and all go before the
 // worker waits for more: the caller of the last task never waits for the flusher.
+// The node leaves a task's resources out when they are the last task's it sent (most tasks of a
+// worker have one shape): the worker reads them as that task's.
+TEST_F(TaskExecutorTest, TaskWithResourcesAsBeforeHasTheLastNodeTasksResources) {
+  auto run_one = [this](const TaskSubmission& task, bool as_before) {
+    Execute e;
+    e.resources_as_before = as_before;
+    TaskID id = TaskID::FromRandom();
+    EXPECT_TRUE(FakeNode::SendFrame(node_client_, ExecuteTaskEnvelope(task, id, 0, e)).ok());
+    TaskToRun run;
+    bool interrupted = false;
+    auto got = executor_->NextTask(&run, &interrupted);
+    EXPECT_TRUE(got.ok() && *got);
+    std::vector<std::pair<std::string, double>> resources(run.resources.begin(),
+                                                          run.resources.end());
+    EXPECT_TRUE(executor_->TaskDone(id, {}, false).ok());
+    return resources;
+  };
+  TaskSubmission gpu_task = task_;
+  gpu_task.resources = {{"CPU", 1}, {"GPU", 0.5}};
+  using Resources = std::vector<std::pair<std::string, double>>;
+  EXPECT_EQ(run_one(gpu_task, false), (Resources{{"CPU", 1}, {"GPU", 0.5}}));
+  EXPECT_EQ(run_one(gpu_task, true), (Resources{{"CPU", 1}, {"GPU", 0.5}}));
+  EXPECT_EQ(run_one(gpu_task, true), (Resources{{"CPU", 1}, {"GPU", 0.5}}));
+  TaskSubmission cpu_task = task_;
+  cpu_task.resources = {{"CPU", 2}};
+  EXPECT_EQ(run_one(cpu_task, false), (Resources{{"CPU", 2}}));
+  EXPECT_EQ(run_one(cpu_task, true), (Resources{{"CPU", 2}}));
+}
+
 TEST_F(TaskExecutorTest, ResultsOfABurstGoBeforeTheWorkerWaitsAgain) {
   channel_->Start();
   std::vector<TaskID> ids;

@@ -12,12 +12,8 @@ std::string BundleRequestFrame(const BundleRequestFields& fields) {
   flatbuffers::FlatBufferBuilder b(256);
   std::vector<flatbuffers::Offset<wire::IndexedBundle>> bundles;
   for (const auto& [index, amounts] : fields.bundles) {
-    std::vector<flatbuffers::Offset<wire::ResourceAmount>> packed;
-    for (const auto& [name, amount] : amounts.ToDoubles()) {
-      packed.push_back(wire::CreateResourceAmount(b, b.CreateString(name), amount));
-    }
-    bundles.push_back(wire::CreateIndexedBundle(b, static_cast<uint32_t>(index),
-                                                packed.empty() ? 0 : b.CreateVector(packed)));
+    bundles.push_back(wire::CreateIndexedBundle(
+        b, static_cast<uint32_t>(index), amounts.IsEmpty() ? 0 : ResourcesToWire(b, amounts)));
   }
   auto id = b.CreateVector(reinterpret_cast<const uint8_t*>(fields.group_id.data()),
                            fields.group_id.size());

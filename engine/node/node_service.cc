@@ -398,15 +398,8 @@ void NodeService::SendActorReply(Session* session, uint64_t request_id,
 
 Status NodeService::HandleInfo(Session* session, const wire::InfoRequest* request) {
   flatbuffers::FlatBufferBuilder b(512);
-  auto amounts = [&b](const ResourceSet& set) {
-    std::vector<flatbuffers::Offset<wire::ResourceAmount>> out;
-    for (const auto& [name, amount] : set.ToDoubles()) {
-      out.push_back(wire::CreateResourceAmount(b, b.CreateString(name), amount));
-    }
-    return b.CreateVector(out);
-  };
-  auto total = amounts(tasks_->resources().total());
-  auto available = amounts(tasks_->resources().available());
+  auto total = ResourcesToWire(b, tasks_->resources().total());
+  auto available = ResourcesToWire(b, tasks_->resources().available());
   auto node_id = b.CreateVector(node_id_.data(), NodeID::kSize);
   auto address = b.CreateString(session_dir_);
   std::vector<flatbuffers::Offset<wire::NodeInfo>> nodes = {

@@ -28,11 +28,7 @@ flatbuffers::Offset<wire::PlacementGroupRecord> PackGroup(
     flatbuffers::FlatBufferBuilder& b, const PlacementGroupManager::Group& group) {
   std::vector<flatbuffers::Offset<wire::Bundle>> bundles;
   for (const ResourceSet& bundle : group.bundles) {
-    std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
-    for (const auto& [name, amount] : bundle.ToDoubles()) {
-      amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(name), amount));
-    }
-    bundles.push_back(wire::CreateBundle(b, b.CreateVector(amounts)));
+    bundles.push_back(wire::CreateBundle(b, ResourcesToWire(b, bundle)));
   }
   const bool placed = !group.nodes.empty() && !group.nodes[0].IsNil();
   return wire::CreatePlacementGroupRecord(

@@ -48,13 +48,15 @@ TaskManager::~TaskManager() {
   objects_->SetFreeListener(nullptr);
 }
 
-Status TaskManager::Adopt(TaskSpec spec, Task* task) {
+Status TaskManager::Adopt(TaskSpec&& spec, Task* task) {
   task->key = next_key_++;
   task->spec = std::move(spec);
   task->retries_left = BudgetOf(task->spec.max_retries);
-  if (functions_->count(task->spec.function_id) == 0) {
+  auto definition = functions_->find(task->spec.function_id);
+  if (definition == functions_->end()) {
     return ProtocolError("task " + task->spec.name + " names a function that was never exported");
   }
+  task->definition = &definition->second;
   if (by_id_.count(task->spec.task_id) != 0)
     return AlreadyExists("task " + task->spec.task_id.Hex() + " was submitted twice");
   return Status::OK();
@@ -66,7 +68,7 @@ Status TaskManager::Submit(TaskSpec spec) {
   return SubmitWithBudget(std::move(spec), budget, attempt);
 }
 
-Status TaskManager::SubmitWithBudget(TaskSpec spec, int retries_left, uint32_t attempt) {
+Status TaskManager::SubmitWithBudget(TaskSpec&& spec, int retries_left, uint32_t attempt) {
   auto task = std::make_unique<Task>();
   RAYX_RETURN_IF_ERROR(Adopt(std::move(spec), task.get()));
   task->retries_left = retries_left;
@@ -128,7 +130,7 @@ void TaskManager::OnArgReady(uint64_t key) {
   }
   // Values never change once sealed, so a task that fits now fits at every dispatch. The function's
   // definition counts as if the worker had never been sent it.
-  extras.function_blob = &functions_->at(task->spec.function_id);
+  extras.function_blob = task->definition;
   if (!ExecuteTaskFits(task->spec, extras)) {
     FinishWithValue(task, SystemErrorValue(SystemErrorCode::kUnschedulable,
                                            "task " + task->spec.name +
@@ -233,8 +235,12 @@ bool TaskManager::Dispatch(Task* task, const Allocation& allocation) {
 
 void TaskManager::SendExecute(Task* task, Worker* worker) {
   ExecuteExtras extras;
-  if (worker->known_functions.insert(task->spec.function_id).second) {
-    extras.function_blob = &functions_->at(task->spec.function_id);
+  // Most tasks run the function the worker ran last: no lookup by name for those.
+  if (worker->last_definition != task->definition) {
+    if (worker->known_functions.insert(task->spec.function_id).second) {
+      extras.function_blob = task->definition;
+    }
+    worker->last_definition = task->definition;
   }
   for (const ObjectID& id : task->spec.dependencies) {
     const StoredValue* value = objects_->Get(id);
@@ -244,6 +250,12 @@ void TaskManager::SendExecute(Task* task, Worker* worker) {
   extras.retries_left = task->retries_left;
   extras.attempt = task->attempt;
   extras.gpu_ids = task->allocation.gpu_ids;
+  if (worker->resources_sent && worker->last_resources == task->spec.resources) {
+    extras.resources_as_before = true;
+  } else {
+    worker->last_resources = task->spec.resources;
+    worker->resources_sent = true;
+  }
   flatbuffers::FlatBufferBuilder b(256 + task->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, task->spec, extras);
   // OnArgReady checked that the task fits; failing here is a bug in rayx.

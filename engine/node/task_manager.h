@@ -170,6 +170,8 @@ class TaskManager {
     uint64_t key = 0;
     // spec.resources is the demand; the actors of spec.contained_actors live while it waits.
     TaskSpec spec;
+    // The definition of spec.function_id, found once (functions_ never drops one).
+    const std::string* definition = nullptr;
     int retries_left = 0;  // -1: for ever (max_retries=-1).
     uint32_t attempt = 0;  // 0 for the first run, one more per retry or rebuild.
     State state = State::kWaitingForArgs;
@@ -212,7 +214,7 @@ class TaskManager {
   };
 
   // Takes a task with retries_left as its budget (-1: for ever), as its attempt-th run.
-  Status SubmitWithBudget(TaskSpec spec, int retries_left, uint32_t attempt = 0);
+  Status SubmitWithBudget(TaskSpec&& spec, int retries_left, uint32_t attempt = 0);
   // Keeps the lineage of a task that finished with success, if one of its returns is referenced.
   void KeepLineage(Task* task);
   // Forgets the lineage of task_id when nothing needs it any more (see above).
@@ -220,7 +222,7 @@ class TaskManager {
   // ObjectTable's lost handler: rebuilds id, or seals it with an OBJECT_LOST error.
   void RebuildLost(const ObjectID& id);
   // Gives task its key and spec; the checks every submission passes.
-  Status Adopt(TaskSpec spec, Task* task);
+  Status Adopt(TaskSpec&& spec, Task* task);
   // Ends a task that its worker reported done (or asks for a retry).
   Status FinishRan(Task* task, const wire::TaskDone* done);
   // Ends a task that ran, here or on a member, with results: one per return, or one error value

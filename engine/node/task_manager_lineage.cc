@@ -88,7 +88,7 @@ void TaskManager::RebuildLost(const ObjectID& id) {
   }
   // Its other returns are sealed too: a lost one is rebuilt, a second value of one that is not is
   // dropped.
-  Status s = SubmitWithBudget(lineage.spec, lineage.retries_left, lineage.attempts);
+  Status s = SubmitWithBudget(TaskSpec(lineage.spec), lineage.retries_left, lineage.attempts);
   if (!s.ok()) lost("and running its task again failed: " + s.ToString());
 }
 

@@ -27,8 +27,8 @@ size_t ExecuteTaskBound(const TaskSpec& spec, const ExecuteExtras& extras) {
   if (extras.function_blob != nullptr) bound += extras.function_blob->size();
   for (const StoredValue* value : extras.dependency_values) bound += StoredValueWireBound(*value);
   if (!spec.is_actor_call() && !spec.actor_creation) {
-    for (const auto& [resource, amount] : spec.resources.ToDoubles()) {
-      bound += 2 * kTableOverhead + resource.size() + sizeof(amount);
+    for (const auto& [resource, units] : spec.resources.units()) {
+      bound += 2 * kTableOverhead + resource.size() + sizeof(double);
     }
   }
   return bound;
@@ -91,11 +91,7 @@ flatbuffers::Offset<wire::TaskSpec> BuildTaskSpec(flatbuffers::FlatBufferBuilder
   auto deps = PackIds(b, spec.dependencies);
   auto contained = PackIds(b, spec.contained);
   auto contained_actors = PackIds(b, spec.contained_actors);
-  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
-  for (const auto& [resource, amount] : spec.resources.ToDoubles()) {
-    amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
-  }
-  auto resources = b.CreateVector(amounts);
+  auto resources = ResourcesToWire(b, spec.resources);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> actor_id;
   if (!spec.actor_id.IsNil()) actor_id = b.CreateVector(spec.actor_id.data(), ActorID::kSize);
   auto method = b.CreateString(spec.method);
@@ -156,12 +152,8 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   if (!spec.job_namespace.empty()) job_namespace = b.CreateString(spec.job_namespace);
   // A task's worker is told what it holds (get_assigned_resources); an actor's knows its own.
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> resources;
-  if (!spec.is_actor_call() && !spec.actor_creation) {
-    std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
-    for (const auto& [resource, amount] : spec.resources.ToDoubles()) {
-      amounts.push_back(wire::CreateResourceAmount(b, b.CreateString(resource), amount));
-    }
-    resources = b.CreateVector(amounts);
+  if (!spec.is_actor_call() && !spec.actor_creation && !extras.resources_as_before) {
+    resources = ResourcesToWire(b, spec.resources);
   }
   wire::TaskSpecBuilder sb(b);
   sb.add_task_id(task_id);
@@ -203,6 +195,7 @@ StatusOr<std::string_view> BuildExecuteTask(flatbuffers::FlatBufferBuilder& b, c
   eb.add_retries_left(extras.retries_left);
   if (!gpu_ids.IsNull()) eb.add_gpu_ids(gpu_ids);
   eb.add_attempt(extras.attempt);
+  if (extras.resources_as_before) eb.add_resources_as_before(true);
   return FinishEnvelope(b, eb.Finish());
 }
 

@@ -83,6 +83,9 @@ struct ExecuteExtras {
   int retries_left = 0;  // -1: for ever.
   std::vector<int> gpu_ids;
   uint32_t attempt = 0;  // 0 for the first run, one more per retry or rebuild.
+  // A task's resources are those of the last task sent to the worker (ExecuteTask's
+  // resources_as_before): they are not written.
+  bool resources_as_before = false;
 };
 
 // True when the ExecuteTask of spec with extras stays within kMaxFrameSize (an upper bound of its

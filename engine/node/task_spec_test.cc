@@ -120,6 +120,34 @@ const wire::ExecuteTask* ParseExecute(std::string_view bytes) {
   return envelope.ok() ? (*envelope)->message_as_ExecuteTask() : nullptr;
 }
 
+TEST(TaskSpecTest, ExecuteTaskWithResourcesAsBeforeLeavesThemOut) {
+  TaskSpec spec;
+  spec.task_id = TaskID::FromRandom();
+  spec.function_id = "fn";
+  spec.name = "f";
+  spec.resources.Set("CPU", 1);
+  ExecuteExtras extras;
+  flatbuffers::FlatBufferBuilder first;
+  StatusOr<std::string_view> bytes = BuildExecuteTask(first, spec, extras);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  const wire::ExecuteTask* execute = ParseExecute(*bytes);
+  ASSERT_NE(execute, nullptr);
+  EXPECT_FALSE(execute->resources_as_before());
+  ASSERT_NE(execute->spec()->resources(), nullptr);
+  ASSERT_EQ(execute->spec()->resources()->size(), 1u);
+  EXPECT_EQ(StringOf(execute->spec()->resources()->Get(0)->name()), "CPU");
+  EXPECT_EQ(execute->spec()->resources()->Get(0)->amount(), 1.0);
+
+  extras.resources_as_before = true;
+  flatbuffers::FlatBufferBuilder again;
+  bytes = BuildExecuteTask(again, spec, extras);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  execute = ParseExecute(*bytes);
+  ASSERT_NE(execute, nullptr);
+  EXPECT_TRUE(execute->resources_as_before());
+  EXPECT_EQ(execute->spec()->resources(), nullptr);
+}
+
 TEST(TaskSpecTest, ExecuteTaskOfATaskCarriesBlobValuesAndDepth) {
   TaskSpec spec;
   spec.task_id = TaskID::FromRandom();

@@ -93,13 +93,27 @@ flatbuffers::Offset<wire::ObjectValue> StoredValueToWire(flatbuffers::FlatBuffer
 
 StatusOr<ResourceSet> ResourcesFromWire(
     const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts) {
-  std::map<std::string, double> demand;
+  // Read straight into the set (every task's demand comes this way): a name given twice takes its
+  // last amount, as a map built first would, once each is checked.
+  ResourceSet set;
   if (amounts != nullptr) {
-    for (const auto* r : *amounts) demand[StringOf(r->name())] = r->amount();
+    for (const auto* r : *amounts)
+      RAYX_RETURN_IF_ERROR(set.SetChecked(StringOf(r->name()), r->amount()));
   }
-  RAYX_ASSIGN_OR_RETURN(ResourceSet set, ResourceSet::FromDoubles(demand));
   RAYX_RETURN_IF_ERROR(NodeResources::Validate(set));
   return set;
+}
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> ResourcesToWire(
+    flatbuffers::FlatBufferBuilder& b, const ResourceSet& set) {
+  // Straight from the set's units: no map of doubles is built for each message.
+  std::vector<flatbuffers::Offset<wire::ResourceAmount>> amounts;
+  amounts.reserve(set.units().size());
+  for (const auto& [name, units] : set.units()) {
+    amounts.push_back(wire::CreateResourceAmount(
+        b, b.CreateString(name), static_cast<double>(units) / ResourceSet::kUnitsPerWhole));
+  }
+  return b.CreateVector(amounts);
 }
 
 }  // namespace rayx

@@ -30,6 +30,10 @@ StatusOr<StoredValue> StoredValueFromWire(const wire::ObjectValue* value);
 StatusOr<ResourceSet> ResourcesFromWire(
     const flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>* amounts);
 
+// The amounts of set, as a message carries them (ResourcesFromWire reads them back).
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::ResourceAmount>>> ResourcesToWire(
+    flatbuffers::FlatBufferBuilder& builder, const ResourceSet& set);
+
 // An upper bound of the bytes StoredValueToWire adds to a message for value.
 size_t StoredValueWireBound(const StoredValue& value);
 

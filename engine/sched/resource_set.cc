@@ -37,25 +37,29 @@ std::string FormatUnits(int64_t units) {
 
 StatusOr<ResourceSet> ResourceSet::FromDoubles(const std::map<std::string, double>& amounts) {
   ResourceSet set;
-  for (const auto& [name, amount] : amounts) {
-    if (name.empty()) return InvalidArgument("resource name is empty");
-    std::ostringstream where;
-    where << "resource '" << name << "': amount " << amount;
-    if (std::isnan(amount) || std::isinf(amount)) {
-      return InvalidArgument(where.str() + " is not a finite number");
-    }
-    if (amount < 0) return InvalidArgument(where.str() + " is negative");
-    if (amount > kMaxAmount) return InvalidArgument(where.str() + " is too large");
-    // amount * 10000 carries the rounding error of both the decimal literal and the product, a few
-    // ulps; anything further from a whole number of units is finer than 1/10000.
-    double scaled = amount * kUnitsPerWhole;
-    double tolerance = 1e-9 + 8 * DBL_EPSILON * scaled;
-    if (std::fabs(scaled - std::round(scaled)) > tolerance) {
-      return InvalidArgument(where.str() + " is finer than 1/10000");
-    }
-    set.Set(name, amount);
-  }
+  for (const auto& [name, amount] : amounts) RAYX_RETURN_IF_ERROR(set.SetChecked(name, amount));
   return set;
+}
+
+Status ResourceSet::SetChecked(const std::string& name, double amount) {
+  if (name.empty()) return InvalidArgument("resource name is empty");
+  // The message is written only for a refusal: every task's demand passes through here, and an
+  // ostringstream costs more than the rest of the check.
+  auto refuse = [&name, amount](const char* why) {
+    std::ostringstream where;
+    where << "resource '" << name << "': amount " << amount << why;
+    return InvalidArgument(where.str());
+  };
+  if (std::isnan(amount) || std::isinf(amount)) return refuse(" is not a finite number");
+  if (amount < 0) return refuse(" is negative");
+  if (amount > kMaxAmount) return refuse(" is too large");
+  // amount * 10000 carries the rounding error of both the decimal literal and the product, a few
+  // ulps; anything further from a whole number of units is finer than 1/10000.
+  double scaled = amount * kUnitsPerWhole;
+  double tolerance = 1e-9 + 8 * DBL_EPSILON * scaled;
+  if (std::fabs(scaled - std::round(scaled)) > tolerance) return refuse(" is finer than 1/10000");
+  Set(name, amount);
+  return Status::OK();
 }
 
 StatusOr<ResourceSet> ResourceSet::FromAdvertisedFree(

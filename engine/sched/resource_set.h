@@ -29,6 +29,9 @@ class ResourceSet {
 
   // Sets one resource; amount in whole units (may be fractional). REQUIRES: amount >= 0, finite.
   void Set(const std::string& name, double amount);
+  // Sets one resource from a user-facing amount, checked as FromDoubles checks each (the set is
+  // unchanged when it is refused).
+  Status SetChecked(const std::string& name, double amount);
   // The amount of name in whole units, 0 when absent.
   double Get(const std::string& name) const;
   int64_t GetUnits(const std::string& name) const;

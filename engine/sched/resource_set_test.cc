@@ -69,6 +69,18 @@ TEST(ResourceSetTest, RefusesBadAmountsNamingTheResource) {
   ExpectRefused("memory", 1e300);
 }
 
+TEST(ResourceSetTest, SetCheckedRefusesABadAmountAndKeepsTheSet) {
+  ResourceSet set = Res({{"CPU", 2}});
+  Status refused = set.SetChecked("CPU", -1);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("resource 'CPU': amount -1 is negative"), std::string::npos)
+      << refused;
+  EXPECT_EQ(set, Res({{"CPU", 2}}));
+  EXPECT_NE(set.SetChecked("GPU", 0.00001).message().find("finer than 1/10000"), std::string::npos);
+  EXPECT_TRUE(set.SetChecked("GPU", 0.5).ok());
+  EXPECT_EQ(set, Res({{"CPU", 2}, {"GPU", 0.5}}));
+}
+
 TEST(ResourceSetTest, DropsZeroAmounts) {
   ResourceSet set = Res({{"CPU", 1}, {"GPU", 0}});
   EXPECT_EQ(set.units().size(), 1u);

@@ -17,7 +17,7 @@
 namespace rayx {
 
 // Bumped whenever a message changes incompatibly.
-constexpr uint32_t kProtocolVersion = 11;
+constexpr uint32_t kProtocolVersion = 12;
 
 // The most return values one task may have. A task's returns are made (pending) as it is
 // submitted, so a larger count, which only a hostile client sends (the Python API refuses it),

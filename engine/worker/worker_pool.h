@@ -22,6 +22,7 @@
 #include "engine/base/status.h"
 #include "engine/loop/connection.h"
 #include "engine/loop/event_loop.h"
+#include "engine/sched/resource_set.h"
 #include "engine/worker/output_forwarder.h"
 #include "engine/worker/output_sink.h"
 
@@ -52,6 +53,11 @@ struct Worker {
   std::string task_name;  // For the output prefix.
   bool blocked = false;   // Waiting in get or wait; its CPU is given back.
   std::unordered_set<std::string> known_functions;
+  // The definition (the node's copy) of the function of the last task sent, which is known.
+  const std::string* last_definition = nullptr;
+  // The resources of the last task sent (ExecuteTask's resources_as_before), once one was sent.
+  ResourceSet last_resources;
+  bool resources_sent = false;
 
   // Pool-private.
   uv_process_t* process = nullptr;

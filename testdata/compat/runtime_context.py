@@ -82,6 +82,13 @@ custom = rayx.get(
 )
 assert custom["name"] == "custom name" and custom["resources"] == {"CPU": 0.5, "custom": 1.0}
 assert rayx.get(about_task.options(num_cpus=0).remote())["resources"] == {}
+# Through the node (an argument that is a ref), shapes that change from task to task on the same
+# workers: the node leaves out a task's resources when they are its worker's last task's.
+shapes = [1, 0.5, 1, 1, 0, 0, 1, 0.5, 0.5, 1] * 3
+arg = rayx.put(1)
+infos = rayx.get([about_task.options(num_cpus=n).remote(arg) for n in shapes])
+for n, info in zip(shapes, infos):
+    assert info["resources"] == ({"CPU": float(n)} if n else {}), (n, info)
 assert rayx.get(reconstructed_in_task.remote()) == "RuntimeError"
 
 
