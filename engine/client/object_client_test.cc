@@ -11,15 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "engine/client/fake_node.h"
-#include "engine/client/node_connection.h"
-#include "engine/wire/messages.h"
+#include "engine/client/object_client_fixture.h"
 
 namespace rayx {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-constexpr int kWaitMs = 5000;
 
 // What a Get in another thread came back with.
 struct GetResult {
@@ -27,28 +22,11 @@ struct GetResult {
   bool timed_out = false;
 };
 
-class ObjectClientTest : public ::testing::Test {
+class ObjectClientTest : public ObjectClientFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(node_.Start().ok());
-    auto conn = NodeConnection::Connect(node_.socket_path(), wire::Role::Driver, WorkerID());
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    auto give_up_at = Clock::now() + std::chrono::seconds(20);
-    (*conn)->SetInterruptCheck([give_up_at] { return Clock::now() >= give_up_at; });
-    channel_ = std::make_unique<NodeChannel>(std::move(*conn));
-    refs_ = std::make_unique<ReferenceCounter>(channel_.get());
-    JobID job = channel_->welcome().job_id;
-    context_ = std::make_unique<TaskContext>(TaskID::ForDriver(job), job);
-    io_ = std::make_unique<ValueIo>(node_.dir(), &channel_->connection());
-    direct_ = std::make_unique<DirectSubmitter>(channel_.get(), refs_.get());
-    objects_ = std::make_unique<ObjectClient>(channel_.get(), refs_.get(), context_.get(),
-                                              io_.get(), direct_.get());
-    client_ = node_.WaitForClient(0);
-    ASSERT_NE(client_, nullptr);
+    ObjectClientFixture::SetUp();
     for (int i = 0; i < 5; ++i) ids_.push_back(ObjectID::FromRandom());
-  }
-  void TearDown() override {
-    if (channel_ != nullptr) channel_->Stop();
   }
 
   // Runs a Get of ids in another thread.
@@ -88,14 +66,6 @@ class ObjectClientTest : public ::testing::Test {
 
   static std::string Name(size_t i) { return "value " + std::to_string(i); }
 
-  FakeNode node_;
-  std::unique_ptr<NodeChannel> channel_;
-  std::unique_ptr<ReferenceCounter> refs_;
-  std::unique_ptr<TaskContext> context_;
-  std::unique_ptr<ValueIo> io_;
-  std::unique_ptr<DirectSubmitter> direct_;
-  std::unique_ptr<ObjectClient> objects_;
-  FakeNode::Client* client_ = nullptr;
   std::vector<ObjectID> ids_;
 };
 

@@ -9,40 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/client/fake_node.h"
-#include "engine/client/node_connection.h"
-#include "engine/client/object_client.h"
-#include "engine/wire/messages.h"
+#include "engine/client/object_client_fixture.h"
 
 namespace rayx {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr int kWaitMs = 5000;
-
-class ObjectListTest : public ::testing::Test {
+class ObjectListTest : public ObjectClientFixture {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(node_.Start().ok());
-    auto conn = NodeConnection::Connect(node_.socket_path(), wire::Role::Driver, WorkerID());
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    auto give_up_at = Clock::now() + std::chrono::seconds(20);
-    (*conn)->SetInterruptCheck([give_up_at] { return Clock::now() >= give_up_at; });
-    channel_ = std::make_unique<NodeChannel>(std::move(*conn));
-    refs_ = std::make_unique<ReferenceCounter>(channel_.get());
-    JobID job = channel_->welcome().job_id;
-    context_ = std::make_unique<TaskContext>(TaskID::ForDriver(job), job);
-    io_ = std::make_unique<ValueIo>(node_.dir(), &channel_->connection());
-    direct_ = std::make_unique<DirectSubmitter>(channel_.get(), refs_.get());
-    objects_ = std::make_unique<ObjectClient>(channel_.get(), refs_.get(), context_.get(),
-                                              io_.get(), direct_.get());
-    client_ = node_.WaitForClient(0);
-    ASSERT_NE(client_, nullptr);
-  }
-  void TearDown() override {
-    if (channel_ != nullptr) channel_->Stop();
-  }
-
   // Reads the ListObjects the client sent and returns its request id (0 if none came).
   uint64_t ReadList() {
     std::optional<std::string> frame = FakeNode::ReadFrame(client_, kWaitMs);
@@ -63,14 +36,6 @@ class ObjectListTest : public ::testing::Test {
     ASSERT_TRUE(FakeNode::SendFrame(client_, FinishEnvelope(b, reply)).ok());
   }
 
-  FakeNode node_;
-  std::unique_ptr<NodeChannel> channel_;
-  std::unique_ptr<ReferenceCounter> refs_;
-  std::unique_ptr<TaskContext> context_;
-  std::unique_ptr<ValueIo> io_;
-  std::unique_ptr<DirectSubmitter> direct_;
-  std::unique_ptr<ObjectClient> objects_;
-  FakeNode::Client* client_ = nullptr;
   ObjectID id_ = ObjectID::FromRandom();
 };
 

@@ -82,8 +82,9 @@ class TaskExecutor {
   std::deque<TaskID> cancelled_order_;    // GUARDED_BY(mu_)
   std::atomic<bool> notices_{false};
   // The resources of the last task (not an actor's call: those carry none) that the node sent,
-  // which an ExecuteTask with resources_as_before asks for again. Only a task worker's thread that
-  // takes tasks, one at a time, reads and writes it; a TaskToRun's names may point into it.
+  // none before the first, which an ExecuteTask with resources_as_before asks for again. Only a
+  // task worker's thread that takes tasks, one at a time, reads and writes it; a TaskToRun's names
+  // may point into it.
   std::vector<std::pair<std::string, double>> node_resources_;
   // The thread that takes the tasks. A TaskDone on it may wait to travel with the next ones,
   // since NextTask sends what waits before it waits itself; one from another thread (a threaded

@@ -241,6 +241,7 @@ TEST_F(TaskExecutorTest, TaskWithResourcesAsBeforeHasTheLastNodeTasksResources) 
   TaskSubmission gpu_task = task_;
   gpu_task.resources = {{"CPU", 1}, {"GPU", 0.5}};
   using Resources = std::vector<std::pair<std::string, double>>;
+  EXPECT_EQ(run_one(task_, true), Resources{});  // None before the first, on both sides.
   EXPECT_EQ(run_one(gpu_task, false), (Resources{{"CPU", 1}, {"GPU", 0.5}}));
   EXPECT_EQ(run_one(gpu_task, true), (Resources{{"CPU", 1}, {"GPU", 0.5}}));
   EXPECT_EQ(run_one(gpu_task, true), (Resources{{"CPU", 1}, {"GPU", 0.5}}));

@@ -250,11 +250,11 @@ void TaskManager::SendExecute(Task* task, Worker* worker) {
   extras.retries_left = task->retries_left;
   extras.attempt = task->attempt;
   extras.gpu_ids = task->allocation.gpu_ids;
-  if (worker->resources_sent && worker->last_resources == task->spec.resources) {
+  // Both sides start from none: a worker's first task with none asks for them as before too.
+  if (worker->last_resources == task->spec.resources) {
     extras.resources_as_before = true;
   } else {
     worker->last_resources = task->spec.resources;
-    worker->resources_sent = true;
   }
   flatbuffers::FlatBufferBuilder b(256 + task->spec.args.size());
   StatusOr<std::string_view> execute = BuildExecuteTask(b, task->spec, extras);

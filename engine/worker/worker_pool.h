@@ -55,9 +55,9 @@ struct Worker {
   std::unordered_set<std::string> known_functions;
   // The definition (the node's copy) of the function of the last task sent, which is known.
   const std::string* last_definition = nullptr;
-  // The resources of the last task sent (ExecuteTask's resources_as_before), once one was sent.
+  // The resources of the last task sent (ExecuteTask's resources_as_before); none before the
+  // first, as on the worker's side (TaskExecutor::node_resources_).
   ResourceSet last_resources;
-  bool resources_sent = false;
 
   // Pool-private.
   uv_process_t* process = nullptr;
