@@ -141,9 +141,10 @@ Status NodeService::Handle(Session* session, const wire::Envelope* envelope,
     case wire::Message::TaskDone: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);
       if (worker == nullptr) return ProtocolError("TaskDone from a client that is not a worker");
-      if (actors_->OwnsWorker(worker))
-        return actors_->OnTaskDone(worker, envelope->message_as_TaskDone());
-      return tasks_->OnTaskDone(worker, envelope->message_as_TaskDone(), frame);
+      const wire::TaskDone* done = envelope->message_as_TaskDone();
+      if (actors_->OwnsWorker(worker) && !tasks_->AwaitsDirectReport(worker, done))
+        return actors_->OnTaskDone(worker, done);
+      return tasks_->OnTaskDone(worker, done, frame);
     }
     case wire::Message::TaskStarted: {
       Worker* worker = session->worker_id.IsNil() ? nullptr : pool_->Find(session->worker_id);

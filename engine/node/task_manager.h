@@ -65,6 +65,10 @@ class TaskManager {
   // A worker finished its task; frame holds done (kept when done arrives before the owner's
   // SubmitDirect).
   Status OnTaskDone(Worker* worker, const wire::TaskDone* done, std::string_view frame);
+  // True when done is the report of a direct task that worker's last lease still waits for. A
+  // worker given back idle may be made an actor's before those reports come (they are batched),
+  // and they are this manager's, not the actor's.
+  bool AwaitsDirectReport(Worker* worker, const wire::TaskDone* done) const;
   void OnWorkerReady(Worker* worker);
   void OnWorkerExit(Worker* worker);
   // A worker running a task waits in get or wait (blocked) or stopped waiting.

@@ -49,6 +49,15 @@ void TaskManager::ReturnLease(Worker* worker, bool worker_idle) {
   TryDispatch();
 }
 
+bool TaskManager::AwaitsDirectReport(Worker* worker, const wire::TaskDone* done) const {
+  auto lease = leases_.find(worker);
+  if (lease == leases_.end() || lease->second.direct_tasks.empty()) return false;
+  auto id = UnpackId<TaskID>(done->task_id());
+  if (!id.ok()) return false;
+  auto by_id = by_id_.find(*id);
+  return by_id != by_id_.end() && lease->second.direct_tasks.count(by_id->second) != 0;
+}
+
 Status TaskManager::SubmitDirect(TaskSpec spec, bool leased) {
   WorkerID worker_id = spec.direct_worker;
   auto owned = std::make_unique<Task>();

@@ -193,6 +193,22 @@ produced = square.remote(12)
 assert rayx.get(produced) == 144
 assert rayx.get(read_ref.remote([produced])) == 144
 
+# A worker given back while its reports of direct tasks are still batched (up to 5 ms) can be
+# made an actor's at once: here the actor's creation asks for the lease back, the only CPU being
+# held by it. The reports that follow are the tasks', not calls to the actor, and the actor lives.
+@rayx.remote
+class Pid:
+    def pid(self):
+        return os.getpid()
+
+
+for _ in range(10):
+    for i in range(5):
+        assert rayx.get(square.remote(i)) == i * i
+    pid_actor = Pid.remote()
+    assert rayx.get(pid_actor.pid.remote()) > 0
+    rayx.kill(pid_actor)
+
 # Many tasks in flight at once still all finish (most take the node's path).
 assert rayx.get([square.remote(i) for i in range(300)]) == [i * i for i in range(300)]
 warm()
