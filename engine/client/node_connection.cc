@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -160,10 +163,14 @@ StatusOr<std::unique_ptr<NodeConnection>> NodeConnection::ConnectOverTcp(
 }
 
 Status NodeConnection::Greet(wire::Role role, const WorkerID& worker_id, const std::string& where) {
+  // A worker waits for answers too (a task's get), but beside other workers, which the spinning
+  // would take CPU time from (multi_client_tasks_async ran 10% slower with workers spinning).
+  if (role != wire::Role::Worker) spin_wait_ = SpinWaitFromEnvironment();
   welcome_.worker_id = worker_id;
   RAYX_RETURN_IF_ERROR(Send(HelloFrame(role, worker_id)));
   std::unique_lock<std::mutex> lock(mu_);
-  WaitFor(lock, [&] { return welcomed_; });
+  WaitFor(
+      lock, [&] { return welcomed_; }, /*spin=*/false);
   if (!welcomed_) return Unavailable("the node at " + where + " closed the connection");
   return Status::OK();
 }
@@ -365,7 +372,8 @@ bool NodeConnection::WaitUntil(const std::function<bool()>& done, int64_t timeou
                       : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mu_);
   bool gave_up = WaitFor(
-      lock, [&] { return done() || std::chrono::steady_clock::now() >= deadline; }, deadline);
+      lock, [&] { return done() || std::chrono::steady_clock::now() >= deadline; },
+      /*spin=*/true, deadline);
   if (interrupted != nullptr) *interrupted = gave_up;
   return !gave_up && done();
 }
@@ -387,7 +395,8 @@ StatusOr<std::string> NodeConnection::Call(uint64_t request_id, std::string_view
     replies_.erase(request_id);
     return sent;
   }
-  bool interrupted = WaitFor(lock, [&] { return replies_[request_id].has_value(); });
+  bool interrupted = WaitFor(
+      lock, [&] { return replies_[request_id].has_value(); }, /*spin=*/true);
   auto it = replies_.find(request_id);
   if (interrupted) {
     replies_.erase(it);
@@ -407,7 +416,8 @@ std::optional<std::string> NodeConnection::NextTask(bool* interrupted, uint64_t*
     // for this very task among it.
     ReadAsReader(lock);
   }
-  bool gave_up = WaitFor(lock, [&] { return !tasks_.empty(); });
+  bool gave_up = WaitFor(
+      lock, [&] { return !tasks_.empty(); }, /*spin=*/false);
   if (interrupted != nullptr) *interrupted = gave_up;
   if (gave_up || tasks_.empty()) return std::nullopt;
   QueuedTask task = std::move(tasks_.front());
@@ -450,7 +460,7 @@ void NodeConnection::Close() {
 }
 
 template <typename Done>
-bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
+bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done, bool spin,
                              std::chrono::steady_clock::time_point deadline) {
   constexpr auto kCheckEvery = std::chrono::milliseconds(100);
   auto next_check = std::chrono::steady_clock::now() + kCheckEvery;
@@ -462,8 +472,13 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
     } else {
       reading_ = true;
       lock.unlock();
-      ReadOnce(static_cast<int>(
-          std::chrono::ceil<std::chrono::milliseconds>(std::max(wait, wait.zero())).count()));
+      ReadOnce(
+          static_cast<int>(
+              std::chrono::ceil<std::chrono::milliseconds>(std::max(wait, wait.zero())).count()),
+          spin);
+      // Only the first read spins: a wait for many answers (a get of a list) would otherwise
+      // keep a CPU busy that the tasks streaming them back need.
+      spin = false;
       lock.lock();
       reading_ = false;
       last_read_ = std::chrono::steady_clock::now();
@@ -481,7 +496,23 @@ bool NodeConnection::WaitFor(std::unique_lock<std::mutex>& lock, Done done,
   return false;
 }
 
-bool NodeConnection::ReadOnce(int timeout_ms) {
+std::chrono::microseconds NodeConnection::SpinWaitFromEnvironment() {
+  const char* text = std::getenv("RAYX_SPIN_WAIT_US");
+  if (text == nullptr || *text == '\0') return kDefaultSpinWait;
+  unsigned value = 0;
+  const char* end = text + std::strlen(text);
+  auto [at, error] = std::from_chars(text, end, value);
+  constexpr unsigned kMaxSpinUs = 10000;  // A sleep that late is no longer worth saving.
+  if (error != std::errc() || at != end || value > kMaxSpinUs) {
+    RAYX_LOG(Warning) << "RAYX_SPIN_WAIT_US must be a number of microseconds from 0 to "
+                      << kMaxSpinUs << ", not \"" << text << "\"; using "
+                      << kDefaultSpinWait.count();
+    return kDefaultSpinWait;
+  }
+  return std::chrono::microseconds(value);
+}
+
+bool NodeConnection::ReadOnce(int timeout_ms, bool spin) {
   std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
   std::vector<std::pair<uint64_t, std::shared_ptr<Link>>> links;
   bool listening;
@@ -494,7 +525,17 @@ bool NodeConnection::ReadOnce(int timeout_ms) {
     listening = listening_;
   }
   if (listening) fds.push_back({listen_fd_, POLLIN, 0});
-  int ready = poll(fds.data(), fds.size(), timeout_ms);
+  int ready = 0;
+  if (spin && timeout_ms > 0 && spin_wait_.count() > 0) {
+    // Yielding between polls lets a process that shares this CPU (the worker computing the
+    // answer, on a machine with one) run at once.
+    auto until = std::chrono::steady_clock::now() + spin_wait_;
+    while ((ready = poll(fds.data(), fds.size(), 0)) == 0 &&
+           std::chrono::steady_clock::now() < until) {
+      sched_yield();
+    }
+  }
+  if (ready == 0) ready = poll(fds.data(), fds.size(), timeout_ms);
   if (ready <= 0) return false;  // Nothing yet (or EINTR): the caller checks in.
   for (size_t i = 0; i < links.size(); ++i) {
     if (fds[i + 1].revents != 0) ReadLink(links[i].first, links[i].second);

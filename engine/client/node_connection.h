@@ -16,6 +16,12 @@
 // from the node. Frames that are neither replies nor tasks (TaskDone on a link, a lease message
 // from the node) go to the frame handler, which the reading thread calls without locks held; a
 // link that closes is reported to it with an empty frame. Link 0 is the node.
+// In a driver, a thread that waits for an answer it asked for (a reply, or what WaitUntil waits
+// for) first polls the sockets without sleeping, yielding its CPU between polls, for up to the
+// spin budget (kDefaultSpinWait, or RAYX_SPIN_WAIT_US microseconds; 0 turns it off), and only
+// then sleeps in poll(2). An answer that comes within the budget then costs the driver no
+// wake-up, which in a virtual machine is the larger part of a short round trip. Workers never
+// spin: they run beside other workers, whose CPU time the spinning would take.
 // A waiting thread asks the interrupt check (if one is set) about every 100 ms whether to give up
 // (Ctrl-C in the driver): the call then returns Cancelled, and its reply, if it comes, is dropped.
 //
@@ -58,6 +64,8 @@ class NodeConnection {
                                                                   const std::string& token);
   // Attached over TCP: no shared memory with the node, no worker reachable.
   bool remote() const { return remote_; }
+  // How long a wait for an answer spins before it sleeps (see above): 0 for a worker.
+  std::chrono::microseconds spin_wait() const { return spin_wait_; }
   ~NodeConnection();  // Closes the socket.
 
   const WelcomeInfo& welcome() const { return welcome_; }
@@ -157,14 +165,17 @@ class NodeConnection {
   // Returns with `lock` held once done() is true or the connection is closed (false), or when the
   // interrupt check said to give up (true), reading the socket meanwhile whenever no other thread
   // does. REQUIRES: lock holds mu_.
+  // spin: whether to spin before sleeping (see the comment at the top), on the first read of
+  // the wait only.
   template <typename Done>
-  bool WaitFor(std::unique_lock<std::mutex>& lock, Done done,
+  bool WaitFor(std::unique_lock<std::mutex>& lock, Done done, bool spin,
                std::chrono::steady_clock::time_point deadline =
                    std::chrono::steady_clock::time_point::max());
-  // Waits up to timeout_ms for the socket to be readable, then reads once and routes the frames
-  // it completes. Closes on end of stream or error. Returns whether anything was readable.
+  // Waits up to timeout_ms for the socket to be readable (spinning first for up to spin_wait_
+  // when spin is set), then reads once and routes the frames it completes. Closes on end of
+  // stream or error. Returns whether anything was readable.
   // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
-  bool ReadOnce(int timeout_ms);
+  bool ReadOnce(int timeout_ms, bool spin = false);
   // Reads until nothing more is readable now (at most kMaxDrainReads reads).
   // REQUIRES: this thread is the reader (reading_), and does not hold mu_.
   void Drain();
@@ -172,6 +183,11 @@ class NodeConnection {
   // REQUIRES: lock holds mu_ and no other thread reads.
   void ReadAsReader(std::unique_lock<std::mutex>& lock);
   static constexpr int kMaxDrainReads = 64;
+  // The spin budget unless RAYX_SPIN_WAIT_US says otherwise.
+  static constexpr auto kDefaultSpinWait = std::chrono::microseconds(50);
+  // Set by Greet, before any other thread uses the connection: 0 for a worker.
+  std::chrono::microseconds spin_wait_{0};
+  static std::chrono::microseconds SpinWaitFromEnvironment();
   // A queued task older than this since the last read is handed out only after a Drain, so that a
   // CancelTask that came meanwhile (an actor's worker busy with the call before) is seen first.
   static constexpr auto kStaleRead = std::chrono::milliseconds(1);

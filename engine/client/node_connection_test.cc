@@ -236,6 +236,30 @@ TEST_F(NodeConnectionTest, TwoWaitersGetFramesFromTheirLinks) {
   }
 }
 
+// CPU time the calling thread has used.
+std::chrono::nanoseconds ThreadCpuTime() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+// A driver spins briefly before it sleeps, a worker never; either way a wait for an answer that
+// does not come sleeps: a driver waiting 300 ms for nothing uses a small part of a CPU.
+TEST_F(NodeConnectionTest, OnlyADriverSpinsAndAWaitThatLastsSleeps) {
+  auto worker = Connect(wire::Role::Worker, worker_id_, &worker_events_);
+  auto owner = Connect(wire::Role::Driver, WorkerID(), &owner_events_);
+  ASSERT_TRUE(worker && owner);
+  EXPECT_EQ(worker->spin_wait().count(), 0);
+  if (getenv("RAYX_SPIN_WAIT_US") == nullptr) EXPECT_EQ(owner->spin_wait().count(), 50);
+  auto cpu_before = ThreadCpuTime();
+  auto started = Clock::now();
+  EXPECT_FALSE(owner->WaitUntil([] { return false; }, 300, nullptr));
+  auto waited = Clock::now() - started;
+  auto cpu = ThreadCpuTime() - cpu_before;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(cpu, std::chrono::milliseconds(60)) << "the wait should sleep after its spin";
+}
+
 TEST_F(NodeConnectionTest, LeaseMessagesFromTheNodeGoToTheHandlerAsLinkZero) {
   auto owner = Connect(wire::Role::Driver, WorkerID(), &owner_events_);
   ASSERT_NE(owner, nullptr);
