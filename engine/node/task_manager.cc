@@ -269,13 +269,10 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::
   if (it != tasks_.end() && it->second->spec.task_id == id)
     return FinishRan(it->second.get(), done);
   auto lease = leases_.find(worker);
-  auto by_id = by_id_.find(id);
   if (lease != leases_.end()) {
     // A direct task. Its report comes after the owner gave the lease back when the worker
     // batched it, and before the owner's SubmitDirect when the owner batched that.
-    if (by_id != by_id_.end() && lease->second.direct_tasks.count(by_id->second) != 0) {
-      return FinishRan(tasks_.at(by_id->second).get(), done);
-    }
+    if (Task* direct = AwaitedDirectTask(lease->second, id)) return FinishRan(direct, done);
     if (!lease->second.returned) {
       if (lease->second.early_done.count(id) != 0)
         return ProtocolError("task " + id.Hex() + " reported twice");
@@ -287,7 +284,7 @@ Status TaskManager::OnTaskDone(Worker* worker, const wire::TaskDone* done, std::
     return Status::OK();
   }
   // A late report of a direct task that nobody waits for any more (its owner is gone).
-  if (by_id == by_id_.end()) return Status::OK();
+  if (by_id_.count(id) == 0) return Status::OK();
   return ProtocolError("worker reported task " + id.Hex() + ", which it was not running");
 }
 

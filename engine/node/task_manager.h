@@ -238,6 +238,8 @@ class TaskManager {
   void RevokeLeasesIfWaiting();
   EarlyDone KeepEarly(const wire::TaskDone* done, std::string_view frame);
   void ReleaseEarly(const EarlyDone& early);
+  // The direct task id of lease, when the lease still waits for the worker's report of it.
+  Task* AwaitedDirectTask(const OwnerLease& lease, const TaskID& id) const;
   // Forgets a lease, and the TaskDone frames it kept.
   void EraseLease(std::unordered_map<Worker*, OwnerLease>::iterator lease);
 

@@ -53,9 +53,13 @@ bool TaskManager::AwaitsDirectReport(Worker* worker, const wire::TaskDone* done)
   auto lease = leases_.find(worker);
   if (lease == leases_.end() || lease->second.direct_tasks.empty()) return false;
   auto id = UnpackId<TaskID>(done->task_id());
-  if (!id.ok()) return false;
-  auto by_id = by_id_.find(*id);
-  return by_id != by_id_.end() && lease->second.direct_tasks.count(by_id->second) != 0;
+  return id.ok() && AwaitedDirectTask(lease->second, *id) != nullptr;
+}
+
+TaskManager::Task* TaskManager::AwaitedDirectTask(const OwnerLease& lease, const TaskID& id) const {
+  auto by_id = by_id_.find(id);
+  if (by_id == by_id_.end() || lease.direct_tasks.count(by_id->second) == 0) return nullptr;
+  return tasks_.at(by_id->second).get();
 }
 
 Status TaskManager::SubmitDirect(TaskSpec spec, bool leased) {
