@@ -193,7 +193,8 @@ void LineageLog::Run() {
   LineageBatch batch;
   std::unique_lock<std::mutex> lock(mu_);
   auto last_sync = Clock::now();
-  bool unsynced = false;  // A write since the last sync.
+  bool unsynced = false;      // A write since the last sync.
+  uint64_t lost_batches = 0;  // Writes failed in a row.
   for (;;) {
     wake_.wait_for(lock, std::chrono::milliseconds(options_.batch_interval_ms),
                    [&] { return stopping_ || requested_ > done_; });
@@ -230,7 +231,17 @@ void LineageLog::Run() {
       if (sync) last_sync = now;
       unsynced = !sync;
       Status s = store_->Write(batch, sync);
-      if (!s.ok()) RAYX_LOG(Warning) << "the lineage log " << db_path_ << " lost a batch: " << s;
+      // A full disk fails every batch until space is freed: said when it starts and when it ends,
+      // not every 20 ms.
+      if (!s.ok() && lost_batches++ == 0) {
+        RAYX_LOG(Warning) << "the lineage log " << db_path_ << " cannot write (" << s
+                          << "); tasks go on running, but until it can write again they are not "
+                             "logged (a replay of this job would run them again)";
+      } else if (s.ok() && lost_batches > 0) {
+        RAYX_LOG(Warning) << "the lineage log " << db_path_ << " writes again; " << lost_batches
+                          << " batches of records were lost";
+        lost_batches = 0;
+      }
     }
 
     lock.lock();

@@ -6,6 +6,15 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+
+#include "engine/base/logging.h"
 
 namespace rayx {
 
@@ -17,6 +26,47 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.IsCorruption()) return ProtocolError(what + ": " + s.ToString());
   return IoError(what + ": " + s.ToString());
 }
+
+// RocksDB's own log, its warnings and errors only, into the process's log; by default RocksDB
+// writes a LOG file beside the database. That file cost the log's start a file and its syncs, and,
+// on a full disk, crashed the process: Debian's librocksdb keeps its assertions, and the LOG writer
+// asserts on its next line after a failed write. A full disk makes RocksDB say the same every few
+// seconds: at most kLinesPerMinute lines a minute are passed on.
+class WarningLogger : public rocksdb::Logger {
+ public:
+  explicit WarningLogger(std::string path)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), path_(std::move(path)) {}
+
+  void LogHeader(const char*, va_list) override {}
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    // HEADER_LEVEL ranks above the others but is only the banner RocksDB writes at each start.
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char line[512];
+    int n = std::vsnprintf(line, sizeof(line), format, ap);
+    for (n = std::min<int>(n, sizeof(line) - 1); n > 0 && line[n - 1] == '\n'; --n) line[n - 1] = 0;
+    std::lock_guard<std::mutex> lock(mu_);  // RocksDB's threads log too.
+    auto now = std::chrono::steady_clock::now();
+    if (now - minute_start_ >= std::chrono::minutes(1)) {
+      minute_start_ = now;
+      lines_this_minute_ = 0;
+    }
+    if (++lines_this_minute_ > kLinesPerMinute) return;
+    try {  // Nothing may be thrown into RocksDB.
+      RAYX_LOG(Warning) << "RocksDB, for the lineage log " << path_ << ": " << line;
+    } catch (...) {
+    }
+  }
+
+ private:
+  static constexpr int kLinesPerMinute = 5;
+  const std::string path_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point minute_start_;  // GUARDED_BY(mu_)
+  int lines_this_minute_ = 0;                           // GUARDED_BY(mu_)
+};
 
 class RocksDbKeyValueStore : public KeyValueStore {
  public:
@@ -92,12 +142,15 @@ StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::str
   // records are small and mostly ids and hashes, which do not compress), and the flush and
   // compaction threads at the lowest priority, as the writer thread is niced.
   options.compression = rocksdb::kNoCompression;
+  options.info_log = std::make_shared<WarningLogger>(path);
   static const bool lowered = [] {
     rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
     rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
     return true;
   }();
   (void)lowered;
+  // Made here, RocksDB does not warn of the folder it did not find; if it fails, Open says why.
+  (void)mkdir(path.c_str(), 0700);
   rocksdb::DB* db = nullptr;
   RAYX_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(options, path, &db), "open the lineage log " + path));
@@ -108,7 +161,7 @@ StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStore(const std::str
 StatusOr<std::unique_ptr<KeyValueStore>> OpenRocksDbKeyValueStoreReadOnly(const std::string& path) {
   rocksdb::Options options;
   options.create_if_missing = false;
-  options.info_log_level = rocksdb::InfoLogLevel::HEADER_LEVEL;
+  options.info_log = std::make_shared<WarningLogger>(path);
   rocksdb::DB* db = nullptr;
   RAYX_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::OpenForReadOnly(options, path, &db), "open the lineage log " + path));
