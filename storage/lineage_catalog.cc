@@ -52,6 +52,28 @@ uint64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
+// The databases left unfinished by a process that died as it created one: no CURRENT file (RocksDB
+// writes it last), no writer, and nothing written for ten minutes (a live one is made within
+// milliseconds). They cannot be read, so PruneLineage would otherwise never remove them.
+std::vector<std::string> AbandonedDatabases(const std::string& root) {
+  constexpr auto kAbandonedAfter = std::chrono::minutes(10);
+  auto before = std::filesystem::file_time_type::clock::now() - kAbandonedAfter;
+  std::vector<std::string> abandoned;
+  for (const std::string& dir : DatabaseDirs(root)) {
+    std::error_code ec;
+    if (std::filesystem::exists(dir + "/CURRENT", ec) || ec) continue;
+    bool recent = false;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      std::error_code time_ec;
+      auto written = entry.last_write_time(time_ec);
+      recent = recent || time_ec || written >= before;
+    }
+    auto written = std::filesystem::last_write_time(dir, ec);
+    if (!ec && !recent && written < before && !LineageDatabaseInUse(dir)) abandoned.push_back(dir);
+  }
+  return abandoned;
+}
+
 }  // namespace
 
 std::string LineageRoot(const std::string& data_dir) { return data_dir + "/lineage"; }
@@ -157,6 +179,7 @@ size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
       kept_ended = true;
     }
   }
+  for (const std::string& dir : AbandonedDatabases(root)) remove.push_back(dir);
   size_t removed = 0;
   for (const std::string& dir : remove) {
     if (LineageDatabaseInUse(dir)) continue;
@@ -168,6 +191,20 @@ size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
       ++removed;
     }
   }
+  return removed;
+}
+
+size_t PruneLineageIfDue(const std::string& root, const RetentionPolicy& policy,
+                         std::chrono::seconds min_interval, std::vector<std::string>* errors) {
+  if (!LineageMayNeedPruning(root, policy)) return 0;
+  std::string marker = root + "/.pruned";
+  std::error_code ec;
+  auto last = std::filesystem::last_write_time(marker, ec);
+  if (!ec && std::filesystem::file_time_type::clock::now() - last < min_interval) return 0;
+  size_t removed = PruneLineage(root, policy, errors);
+  // Written after, so that a start that finds the marker fresh finds the pruning done.
+  int fd = open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
   return removed;
 }
 

@@ -12,6 +12,7 @@
 // Thread-compatible: plain functions over the file system.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,10 +52,18 @@ struct RetentionPolicy {
 };
 // Removes the databases with no writer beyond the newest keep_jobs, or that ended more than
 // keep_days ago, or that come after the newest ones whose size passes keep_bytes (the newest
-// ended job always stays, for its replay); unreadable ones are left (and reported). Returns how
-// many were removed.
+// ended job always stays, for its replay). Unreadable ones are left (and reported), but for those
+// abandoned as they were made: no CURRENT file, no writer, nothing written for ten minutes (a
+// process killed while it created its log leaves one). Returns how many were removed.
 size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
                     std::vector<std::string>* errors);
+
+// What a node's start does: PruneLineage when LineageMayNeedPruning says so and no start did in
+// the last min_interval (the file <root>/.pruned keeps the time). Pruning reads every database,
+// which takes seconds with a thousand of them: once a thousand jobs are kept, every start would
+// otherwise pay that to remove one.
+size_t PruneLineageIfDue(const std::string& root, const RetentionPolicy& policy,
+                         std::chrono::seconds min_interval, std::vector<std::string>* errors);
 
 // Whether PruneLineage could remove anything, from the directories' count, times and sizes alone
 // (no database is opened, one stat per file): cheap enough for every node start.

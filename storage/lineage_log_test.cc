@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -239,6 +241,55 @@ TEST_F(LineageLogTest, AnUnreadableDatabaseIsAnErrorNamingItsPathAndHidesNoOther
   EXPECT_EQ(jobs[0].job.state, JobInfo::State::kFailed);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find(root_ + "/bad"), std::string::npos) << errors[0];
+}
+
+// A process killed as it created its log leaves a folder with no CURRENT file, which cannot be
+// read: pruning removes it once it has been left ten minutes, and leaves a corrupt database (it
+// has a CURRENT file), a fresh folder, and the jobs it keeps.
+TEST_F(LineageLogTest, PruningRemovesTheLogsAbandonedAsTheyWereMade) {
+  {
+    auto log = LineageLog::Open(root_ + "/good", Job("good", 1));
+    ASSERT_TRUE(log.ok());
+    (*log)->FinishJob(0);
+  }
+  for (const char* dir : {"/abandoned", "/fresh", "/corrupt"}) {
+    ASSERT_EQ(std::system(("mkdir -p " + root_ + dir).c_str()), 0);
+    std::ofstream(root_ + dir + "/OPTIONS-000007") << "partial\n";
+  }
+  std::ofstream(root_ + "/corrupt/CURRENT") << "garbage\n";
+  for (const char* dir : {"/abandoned", "/corrupt"}) {
+    std::string path = root_ + dir;
+    ASSERT_EQ(std::system(("touch -d '-11 minutes' " + path + "/* " + path).c_str()), 0);
+  }
+  std::vector<std::string> errors;
+  EXPECT_EQ(PruneLineage(root_, RetentionPolicy(), &errors), 1u);
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/abandoned"));
+  for (const char* dir : {"/good", "/fresh", "/corrupt"}) {
+    EXPECT_TRUE(std::filesystem::exists(root_ + dir)) << dir;
+  }
+  errors.clear();
+  EXPECT_EQ(ListLineageJobs(root_, &errors).size(), 1u);
+}
+
+// A node's start prunes at most once in min_interval: with a thousand jobs kept, each start
+// would otherwise read them all to remove one.
+TEST_F(LineageLogTest, AStartPrunesAtMostOnceInTheInterval) {
+  for (int i = 0; i < 4; ++i) {
+    auto log = LineageLog::Open(root_ + "/j" + std::to_string(i), Job("j" + std::to_string(i), i));
+    ASSERT_TRUE(log.ok());
+    (*log)->FinishJob(0);
+  }
+  std::vector<std::string> errors;
+  RetentionPolicy policy;
+  policy.keep_jobs = 3;
+  const auto hour = std::chrono::seconds(3600);
+  EXPECT_EQ(PruneLineageIfDue(root_, policy, hour, &errors), 1u);
+  policy.keep_jobs = 1;
+  EXPECT_EQ(PruneLineageIfDue(root_, policy, hour, &errors), 0u);  // Pruned a moment ago.
+  EXPECT_EQ(ListLineageJobs(root_, &errors).size(), 3u);
+  EXPECT_EQ(PruneLineageIfDue(root_, policy, std::chrono::seconds(0), &errors), 2u);
+  EXPECT_EQ(ListLineageJobs(root_, &errors).size(), 1u);
+  EXPECT_TRUE(errors.empty());
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 # End to end: the rayx binary's command line (help, version, usage errors, the example program).
 # Usage: cli_test.sh RAYX_BINARY
 set -u
+# Its own data directory (lineage log, sessions): not the machine's, which other tests share.
+export RAYX_HOME=$(mktemp -d)
+trap 'rm -rf "$RAYX_HOME"' EXIT
 RAYX=$(readlink -f "${1:?usage: $0 RAYX_BINARY}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 fails=0

@@ -4,6 +4,9 @@
 # names. The values themselves are not checked: only that the benchmark still runs.
 # Usage: microbenchmark_test.sh RAYX_BINARY
 set -u
+# Its own data directory (lineage log, sessions): not the machine's, which other tests share.
+export RAYX_HOME=$(mktemp -d)
+trap 'rm -rf "$RAYX_HOME"' EXIT
 RAYX=$(readlink -f "${1:?usage: $0 RAYX_BINARY}")
 OUT=${TEST_TMPDIR:-$(mktemp -d)}
 fails=0

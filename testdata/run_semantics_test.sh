@@ -7,6 +7,8 @@ PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d "${TEST_TMPDIR:-/tmp}/rayx-e2e.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# Its own data directory (lineage log, sessions): not the machine's, which other tests share.
+export RAYX_HOME=$TMP/home
 cd "$TMP"
 fails=0
 check() {  # check "what" command...

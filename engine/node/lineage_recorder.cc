@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -99,11 +100,8 @@ void Open(const std::function<void(const std::string&)>& report) {
     }
     unsetenv("RAYX_REPLAY_OF");  // Not for the processes this one starts.
   }
-  RetentionPolicy retention = RetentionFromEnvironment();
-  if (LineageMayNeedPruning(root, retention)) {
-    std::vector<std::string> errors;
-    PruneLineage(root, retention, &errors);
-  }
+  std::vector<std::string> errors;
+  PruneLineageIfDue(root, RetentionFromEnvironment(), std::chrono::minutes(10), &errors);
 
   JobInfo job;
   job.job_id = JobID::FromInt(1);  // The first driver of an embedded node.

@@ -2,6 +2,9 @@
 # The quick comparison runs end to end and prints a figure for rayx and for each peer.
 # Usage: compare_quick_test.sh RAYX_BINARY UDS_ROUNDTRIP_BINARY
 set -u
+# Its own data directory (lineage log, sessions): not the machine's, which other tests share.
+export RAYX_HOME=$(mktemp -d)
+trap 'rm -rf "$RAYX_HOME"' EXIT
 RAYX=$(readlink -f "${1:?usage: $0 RAYX UDS_ROUNDTRIP}")
 UDS=$(readlink -f "${2:?usage: $0 RAYX UDS_ROUNDTRIP}")
 HERE=$(cd "$(dirname "$0")" && pwd)
