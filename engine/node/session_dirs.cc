@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 namespace rayx {
@@ -18,6 +19,8 @@ namespace rayx {
 namespace {
 
 constexpr char kSessionPrefix[] = "rayx-";
+// A session's folder is made and locked under this prefix, then renamed to its own name.
+constexpr char kStagingPrefix[] = ".new-rayx-";
 constexpr char kLockFile[] = "/.lock";
 
 // True when a live node holds dir's lock.
@@ -56,14 +59,17 @@ void RemoveStaleSessions(const std::string& root) {
   std::vector<std::string> stale;
   while (dirent* entry = readdir(dir)) {
     std::string name = entry->d_name;
-    if (name.rfind(kSessionPrefix, 0) != 0) continue;
+    bool staging = name.rfind(kStagingPrefix, 0) == 0;
+    if (name.rfind(kSessionPrefix, 0) != 0 && !staging) continue;
     std::string path = root + "/" + name;
-    int fd = open((path + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
+    int fd = staging ? -1 : open((path + kLockFile).c_str(), O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
       if (flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(name);
       close(fd);
       continue;
     }
+    // A staging folder, or a session folder with no lock file, is one that its node is making
+    // this moment, or one left by a node killed as it made it.
     struct stat st;
     if (lstat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime > 60) stale.push_back(name);
   }
@@ -82,6 +88,29 @@ StatusOr<int> LockSession(const std::string& dir) {
   }
   return fd;
 }
+
+namespace {
+
+StatusOr<int> MakeLockedDir(const std::string& dir) {
+  // Under its final name, a folder would lie unlocked between its mkdir and its lock, and another
+  // node's RemoveStaleSessions that looked then removed it (its socket with it) for a dead one's.
+  size_t slash = dir.rfind('/');
+  std::string staging = dir.substr(0, slash + 1) + kStagingPrefix +
+                        dir.substr(slash + 1 + std::strlen(kSessionPrefix));
+  if (mkdir(staging.c_str(), 0700) != 0) {
+    return ErrnoError("create the session directory " + staging, errno);
+  }
+  StatusOr<int> fd = LockSession(staging);
+  if (fd.ok() && rename(staging.c_str(), dir.c_str()) != 0) {
+    int e = errno;
+    close(*fd);
+    fd = ErrnoError("rename " + staging + " to " + dir, e);
+  }
+  if (!fd.ok()) RemoveTree(staging);
+  return fd;
+}
+
+}  // namespace
 
 Status MakeDirs(const std::string& path) {
   for (size_t slash = 1; slash != std::string::npos;) {
@@ -185,14 +214,23 @@ StatusOr<std::unique_ptr<SessionDirs>> SessionDirs::Create(
          " instead, which may be slower. Make /dev/shm larger or pass a smaller "
          "object_store_memory.");
   }
-  // From here on the destructor removes whatever was made.
-  RAYX_RETURN_IF_ERROR(MakeDirs(dirs->spill_dir()));
-  if (mkdir(dirs->store_dir_.c_str(), 0700) != 0) {
-    return ErrnoError("create the session directory " + dirs->store_dir_, errno);
+  // From here on the destructor removes whatever was made. The folders other nodes sweep appear
+  // only once locked (MakeLockedDir); a file-backed store lies inside the data folder.
+  RAYX_RETURN_IF_ERROR(MakeDirs(data_sessions));
+  RAYX_ASSIGN_OR_RETURN(int data_fd, MakeLockedDir(dirs->data_dir_));
+  dirs->lock_fds_.push_back(data_fd);
+  if (mkdir(dirs->spill_dir().c_str(), 0700) != 0) {
+    return ErrnoError("create the session directory " + dirs->spill_dir(), errno);
   }
-  for (const std::string& dir : {dirs->store_dir_, dirs->data_dir_}) {
-    RAYX_ASSIGN_OR_RETURN(int fd, LockSession(dir));
-    dirs->lock_fds_.push_back(fd);
+  if (in_shm) {
+    RAYX_ASSIGN_OR_RETURN(int store_fd, MakeLockedDir(dirs->store_dir_));
+    dirs->lock_fds_.push_back(store_fd);
+  } else {
+    if (mkdir(dirs->store_dir_.c_str(), 0700) != 0) {
+      return ErrnoError("create the session directory " + dirs->store_dir_, errno);
+    }
+    RAYX_ASSIGN_OR_RETURN(int store_fd, LockSession(dirs->store_dir_));
+    dirs->lock_fds_.push_back(store_fd);
   }
   return dirs;
 }
