@@ -196,11 +196,12 @@ size_t PruneLineage(const std::string& root, const RetentionPolicy& policy,
 
 size_t PruneLineageIfDue(const std::string& root, const RetentionPolicy& policy,
                          std::chrono::seconds min_interval, std::vector<std::string>* errors) {
-  if (!LineageMayNeedPruning(root, policy)) return 0;
+  // The marker first: one stat, where LineageMayNeedPruning takes one per file.
   std::string marker = root + "/.pruned";
   std::error_code ec;
   auto last = std::filesystem::last_write_time(marker, ec);
   if (!ec && std::filesystem::file_time_type::clock::now() - last < min_interval) return 0;
+  if (!LineageMayNeedPruning(root, policy)) return 0;
   size_t removed = PruneLineage(root, policy, errors);
   // Written after, so that a start that finds the marker fresh finds the pruning done.
   int fd = open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

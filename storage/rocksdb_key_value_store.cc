@@ -46,6 +46,7 @@ class WarningLogger : public rocksdb::Logger {
     if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
     char line[512];
     int n = std::vsnprintf(line, sizeof(line), format, ap);
+    if (n < 0) return;  // A format it could not write out.
     for (n = std::min<int>(n, sizeof(line) - 1); n > 0 && line[n - 1] == '\n'; --n) line[n - 1] = 0;
     std::lock_guard<std::mutex> lock(mu_);  // RocksDB's threads log too.
     auto now = std::chrono::steady_clock::now();

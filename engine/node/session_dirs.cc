@@ -91,6 +91,7 @@ StatusOr<int> LockSession(const std::string& dir) {
 
 namespace {
 
+// dir: a session folder, whose name starts with kSessionPrefix.
 StatusOr<int> MakeLockedDir(const std::string& dir) {
   // Under its final name, a folder would lie unlocked between its mkdir and its lock, and another
   // node's RemoveStaleSessions that looked then removed it (its socket with it) for a dead one's.
