@@ -14,6 +14,7 @@
 #include "embed/core/entry.h"
 #include "embed/core/module_areas.h"
 #include "embed/core/py_values.h"
+#include "engine/client/client_types.h"
 #include "engine/wire/values.h"
 
 namespace rayx {
@@ -63,6 +64,14 @@ int AddSystemErrors(PyObject* module) {
   return PyModule_AddObject(module, "SYSTEM_ERRORS", codes);
 }
 
+// _rayx.REPORT_NOW, REPORT_AFTER_FLUSH, REPORT_SOON: task_done's timings (ReportTiming).
+int AddReportTimings(PyObject* module) {
+  return PyModule_AddIntConstant(module, "REPORT_NOW", static_cast<int>(ReportTiming::kNow)) ||
+         PyModule_AddIntConstant(module, "REPORT_AFTER_FLUSH",
+                                 static_cast<int>(ReportTiming::kAfterFlush)) ||
+         PyModule_AddIntConstant(module, "REPORT_SOON", static_cast<int>(ReportTiming::kSoon));
+}
+
 }  // namespace
 }  // namespace rayx
 
@@ -74,7 +83,8 @@ extern "C" PyObject* PyInit__rayx(void) {
   if (rayx::g_engine_error == nullptr) return nullptr;
   Py_INCREF(rayx::g_engine_error);
   if (PyModule_AddObject(module, "EngineError", rayx::g_engine_error) != 0 ||
-      rayx::RegisterMappingType(module) != 0 || rayx::AddSystemErrors(module) != 0) {
+      rayx::RegisterMappingType(module) != 0 || rayx::AddSystemErrors(module) != 0 ||
+      rayx::AddReportTimings(module) != 0) {
     Py_DECREF(module);
     return nullptr;
   }

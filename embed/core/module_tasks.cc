@@ -139,11 +139,12 @@ PyObject* NextTask(PyObject*, PyObject*) {
   return TaskToTuple(task);
 }
 
-// task_done(task_id, results, retry, keep_context=False), once per task: its arguments and the
-// results' (kind, data, buffers, contained) tuples are converted by hand (METH_FASTCALL).
+// task_done(task_id, results, retry, keep_context=False, timing=REPORT_NOW), once per task: its
+// arguments and the results' (kind, data, buffers, contained) tuples are converted by hand
+// (METH_FASTCALL).
 PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 3 || nargs > 4) {
-    PyErr_Format(PyExc_TypeError, "task_done takes 3 or 4 arguments (%zd given)", nargs);
+  if (nargs < 3 || nargs > 5) {
+    PyErr_Format(PyExc_TypeError, "task_done takes 3 to 5 arguments (%zd given)", nargs);
     return nullptr;
   }
   PyObject* results = args[1];
@@ -153,7 +154,13 @@ PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
   int retry = PyObject_IsTrue(args[2]);
   int keep_context = nargs > 3 ? PyObject_IsTrue(args[3]) : 0;
-  if (retry < 0 || keep_context < 0) return nullptr;
+  long timing = nargs > 4 ? PyLong_AsLong(args[4]) : 0;
+  if (retry < 0 || keep_context < 0 || (timing == -1 && PyErr_Occurred())) return nullptr;
+  if (timing < 0 || timing > static_cast<long>(ReportTiming::kSoon)) {
+    PyErr_SetString(PyExc_ValueError,
+                    "task_done: timing must be REPORT_NOW, _AFTER_FLUSH or _SOON");
+    return nullptr;
+  }
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
   TaskID task_id;
   if (runtime == nullptr || !IdFromBytes(args[0], &task_id)) return nullptr;
@@ -179,11 +186,16 @@ PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     }
     values.push_back(parts[i].value);
   }
-  Status status = WithoutGil([&] {
-    Status done = runtime->TaskDone(task_id, values, retry);
+  auto report = [&] {
+    Status done = runtime->TaskDone(task_id, values, retry, static_cast<ReportTiming>(timing));
     if (!keep_context) runtime->SetCurrentTask(TaskID());
     return done;
-  });
+  };
+  // A report that waits for others is only queued, without a system call: the GIL stays. Given
+  // up for every call of an async actor, it went to the actor's reader thread, and the event loop
+  // then waited to take it back.
+  bool queued_only = timing != 0 && ClientRuntime::ReportWaitsForOthers(values);
+  Status status = queued_only ? report() : WithoutGil(report);
   if (!status.ok()) return RaiseStatus(status);
   Py_RETURN_NONE;
 }
@@ -206,6 +218,13 @@ PyObject* EnableCancelNotices(PyObject*, PyObject*) {
   std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
   if (runtime == nullptr) return nullptr;
   runtime->EnableCancelNotices();
+  Py_RETURN_NONE;
+}
+
+PyObject* FlushResults(PyObject*, PyObject*) {
+  std::shared_ptr<ClientRuntime> runtime = LiveRuntime();
+  if (runtime == nullptr) return nullptr;
+  WithoutGil([&] { runtime->FlushResults(); });
   Py_RETURN_NONE;
 }
 
@@ -245,9 +264,12 @@ void AddTaskMethods(std::vector<PyMethodDef>* methods) {
            "Worker: the next task tuple, a cancelled call's id (bytes, with cancel notices on), "
            "or None at shutdown."},
           {"task_done", FastEntry<TaskDone>(), METH_FASTCALL,
-           "Worker: task_done(task_id, results, retry, keep_context=False); keep_context leaves "
-           "the "
-           "calling thread's current task as it is."},
+           "Worker: task_done(task_id, results, retry, keep_context=False, timing=REPORT_NOW); "
+           "keep_context leaves the calling thread's current task as it is; timing "
+           "REPORT_AFTER_FLUSH lets a small report wait for flush_results (5 ms at most), "
+           "REPORT_SOON for other threads' (200 us at most)."},
+          {"flush_results", Entry<FlushResults>, METH_NOARGS,
+           "Worker: sends the reports that wait (task_done with REPORT_AFTER_FLUSH)."},
           {"task_cancelled", Entry<TaskCancelled>, METH_VARARGS,
            "Worker: task_cancelled(task_id, wait=True): whether the node cancelled this task "
            "(reads what has arrived first)."},

@@ -137,9 +137,13 @@ StatusOr<bool> ClientRuntime::NextTask(TaskToRun* task, bool* interrupted) {
   return executor_->NextTask(task, interrupted);
 }
 Status ClientRuntime::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
-                               bool retry) {
-  return executor_->TaskDone(task_id, results, retry);
+                               bool retry, ReportTiming timing) {
+  return executor_->TaskDone(task_id, results, retry, timing);
 }
+bool ClientRuntime::ReportWaitsForOthers(const std::vector<OutgoingValue>& results) {
+  return TaskExecutor::WaitsForOthers(results);
+}
+void ClientRuntime::FlushResults() { executor_->FlushResults(); }
 
 Status ClientRuntime::SetOutputName(std::string_view name) {
   if (role_ == ClientRole::kDriver) {

@@ -104,7 +104,10 @@ class ClientRuntime {
 
   // Worker: see TaskExecutor.
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
-  Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
+  Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry,
+                  ReportTiming timing = ReportTiming::kNow);
+  static bool ReportWaitsForOthers(const std::vector<OutgoingValue>& results);
+  void FlushResults();
   bool TaskCancelled(const TaskID& task_id, int wait_ms);
   void EnableCancelNotices();
 

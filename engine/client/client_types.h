@@ -136,6 +136,15 @@ struct NodeDescription {
   std::map<std::string, double> available;
 };
 
+// When a worker's report of a finished task goes to the node (TaskExecutor::TaskDone). Only a
+// report that may wait (TaskExecutor::WaitsForOthers) waits; the others go at once.
+enum class ReportTiming : uint8_t {
+  kNow,         // At once, or before the thread that takes the tasks waits for the next one.
+  kAfterFlush,  // With the caller's next reports, at its FlushResults (an async actor's loop
+                // turn), kFlushDelay at most.
+  kSoon,        // With the reports of other threads, kSoonDelay at most (a threaded actor's).
+};
+
 // A task a worker is asked to run. The string views point into frame, which the TaskToRun owns:
 // it is filled in place (see TaskExecutor::NextTask) and must not be moved or copied afterwards.
 struct TaskToRun {

@@ -132,6 +132,24 @@ void NodeChannel::HoldUntilWait(std::string_view envelope) {
   (void)SendWaiting();
 }
 
+void NodeChannel::HoldBriefly(std::string_view envelope, bool soon) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_ && !stopping_) {
+      AppendFrame(&deferred_, envelope);
+      held_ = true;
+      if (soon) {
+        ArmLocked(std::chrono::steady_clock::now());  // Wakes the flusher once per batch.
+      } else {
+        wake_ = true;  // The flusher's round bounds the wait.
+        if (asleep_) cv_.notify_one();
+      }
+      return;
+    }
+  }
+  (void)Send(envelope);  // No flusher: at once. A lost connection shows in the next call.
+}
+
 void NodeChannel::ArmLocked(std::chrono::steady_clock::time_point now) {
   if (soon_) return;  // The batch has its deadline, and the flusher its alarm.
   soon_ = true;

@@ -100,6 +100,12 @@ class NodeChannel {
   // already, ArmHeld gives it kSoonDelay.
   void HoldUntilWait(std::string_view envelope);
   void ArmHeld();
+  // A worker's result from another thread that others are about to follow: it waits for them as
+  // HoldUntilWait's does, until FlushSoon or the next send, and at most kSoonDelay (soon: a
+  // threaded actor's calls) or kFlushDelay (an async actor's loop, which calls FlushSoon after
+  // its turn). While the flusher runs it makes no system call but a wake-up of the flusher, so
+  // a caller may hold the GIL across it.
+  void HoldBriefly(std::string_view envelope, bool soon);
   // Sends what waits now, if anything does.
   void Flush();
   // Sends what waits now if a frame of SendSoon's or HoldUntilWait's is among it; otherwise

@@ -115,6 +115,54 @@ TEST_F(NodeChannelTest, HeldFrameGoesAtTheNextWaitOrOnceArmed) {
   EXPECT_LT(Clock::now() - start, kPromptly);
 }
 
+// A result held briefly (an async actor's, kAfterFlush) goes together with the ones after it at
+// the caller's FlushSoon, in one write; should the caller not come back, the flusher sends it
+// within kFlushDelay (it had that long to travel with others).
+TEST_F(NodeChannelTest, BrieflyHeldFramesGoTogetherAtFlushSoonOrWithinTheFlushDelay) {
+  channel_->Start();
+  channel_->HoldBriefly(Named("first"), /*soon=*/false);
+  channel_->HoldBriefly(Named("second"), /*soon=*/false);
+  channel_->FlushSoon();
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "first");
+  EXPECT_EQ(client_->frames.size(), 1u) << "the two came in writes of their own";
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "second");
+  EXPECT_TRUE(NothingArrives(20)) << "sent twice";
+
+  auto start = Clock::now();
+  channel_->HoldBriefly(Named("forgotten"), /*soon=*/false);
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "forgotten");
+  auto waited = Clock::now() - start;
+  EXPECT_LT(waited, kPromptly);
+  EXPECT_GE(waited, kFlushDelay - std::chrono::milliseconds(1));
+}
+
+// A threaded actor's result held briefly (kSoon) waits kSoonDelay at most, far less than
+// kFlushDelay, and goes in front of the next send.
+TEST_F(NodeChannelTest, SoonHeldFrameGoesWithinTheSoonDelayOrWithTheNextSend) {
+  channel_->Start();
+  for (int i = 0; i < 3; ++i) {  // The flusher sleeps between them and wakes for each.
+    auto start = Clock::now();
+    channel_->HoldBriefly(Named("soon"), /*soon=*/true);
+    EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "soon");
+    EXPECT_LT(Clock::now() - start, kPromptly);
+  }
+  channel_->HoldBriefly(Named("held"), /*soon=*/true);
+  ASSERT_TRUE(channel_->Send(Named("sent")).ok());
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "held");
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "sent");
+  EXPECT_TRUE(NothingArrives(20)) << "sent twice";
+}
+
+// Without a flusher nothing would send a briefly held frame later: it goes at once.
+TEST_F(NodeChannelTest, BrieflyHeldFrameGoesAtOnceWithoutAFlusher) {
+  channel_->HoldBriefly(Named("before"), /*soon=*/false);
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "before");
+  channel_->Start();
+  channel_->Stop();
+  channel_->HoldBriefly(Named("after"), /*soon=*/true);
+  EXPECT_EQ(NameOf(FakeNode::ReadFrame(client_, kWaitMs)), "after");
+}
+
 // A burst keeps its order, goes in front of the next send, and never waits past kSoonBytes: the
 // frame that fills the batch sends it.
 TEST_F(NodeChannelTest, SoonFramesKeepTheirOrderAndGoInFrontOfTheNextSend) {

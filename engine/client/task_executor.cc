@@ -157,7 +157,7 @@ bool TaskExecutor::Cancelled(const TaskID& task_id, int wait_ms) {
 }
 
 Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results,
-                              bool retry) {
+                              bool retry, ReportTiming timing) {
   for (const OutgoingValue& result : results) direct_->PromoteNamed(result.contained);
   flatbuffers::FlatBufferBuilder b(256);
   std::vector<flatbuffers::Offset<wire::ObjectValue>> values;
@@ -185,6 +185,10 @@ Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingV
     }
   }
   if (link == 0) {
+    if (timing != ReportTiming::kNow && WaitsForOthers(results)) {
+      channel_->HoldBriefly(done, timing == ReportTiming::kSoon);
+      return Status::OK();
+    }
     if (taker_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
       channel_->HoldUntilWait(done);  // NextTask sends it before it waits (see taker_).
       return Status::OK();
@@ -201,6 +205,13 @@ Status TaskExecutor::TaskDone(const TaskID& task_id, const std::vector<OutgoingV
   if (!owner_keeps) return channel_->Send(done);
   channel_->Defer(done);
   return Status::OK();
+}
+
+bool TaskExecutor::WaitsForOthers(const std::vector<OutgoingValue>& results) {
+  if (results.size() != 1) return false;
+  const OutgoingValue& result = results[0];
+  return result.buffers.empty() && result.contained.empty() && result.contained_actors.empty() &&
+         result.data.size <= kMaxWaitingReport;
 }
 
 }  // namespace rayx

@@ -51,7 +51,16 @@ class TaskExecutor {
   // read (its shared-memory file is gone) is an error status.
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   // The task is done with these results (retry: it failed in a way that is to be retried).
-  Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry);
+  // timing: see ReportTiming. A report that waits (timing not kNow, and WaitsForOthers) is only
+  // queued (NodeChannel::HoldBriefly): TaskDone then makes no system call.
+  Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry,
+                  ReportTiming timing = ReportTiming::kNow);
+  // Whether a report of these results may wait for others: one small inline value that holds no
+  // references (kMaxWaitingReport bytes at most), which the node needs nothing else for.
+  static bool WaitsForOthers(const std::vector<OutgoingValue>& results);
+  static constexpr size_t kMaxWaitingReport = 4096;
+  // Sends the reports that wait (ReportTiming::kAfterFlush), if any do.
+  void FlushResults() { channel_->FlushSoon(); }
   // The node prefixes this worker's output lines with name from now on (an actor's __repr__),
   // until the node sends it another task.
   Status SetOutputName(std::string_view name);

@@ -284,6 +284,52 @@ TEST_F(TaskExecutorTest, ResultsOfABurstGoBeforeTheWorkerWaitsAgain) {
   taker.join();
 }
 
+// An async actor's results (ReportTiming::kAfterFlush) wait for the caller's FlushResults and go
+// in one write; the flusher sends them only after kFlushDelay, should the caller not come back.
+TEST_F(TaskExecutorTest, ResultsAfterFlushWaitForFlushResultsAndGoTogether) {
+  channel_->Start();
+  std::string small = "ok";
+  TaskID first = TaskID::FromRandom();
+  TaskID second = TaskID::FromRandom();
+  auto held_at = Clock::now();
+  ASSERT_TRUE(executor_->TaskDone(first, {Value(small)}, false, ReportTiming::kAfterFlush).ok());
+  ASSERT_TRUE(executor_->TaskDone(second, {Value(small)}, false, ReportTiming::kAfterFlush).ok());
+  std::optional<std::string> early = NodeRead(1);
+  if (early.has_value()) {  // The flusher's, only once the delay passed (a slow test thread).
+    EXPECT_GE(Clock::now() - held_at, kFlushDelay - std::chrono::milliseconds(1))
+        << "a held result went before FlushResults and before its delay";
+  }
+  executor_->FlushResults();
+  auto done = AsTaskDone(early.has_value() ? early : NodeRead());
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->task_id, first);
+  EXPECT_EQ(node_client_->frames.size(), 1u) << "the second result came in a write of its own";
+  done = AsTaskDone(NodeRead());
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->task_id, second);
+  EXPECT_FALSE(NodeRead(kQuietMs).has_value()) << "a result was sent twice";
+}
+
+// Only one small value that holds no reference may wait: the node needs nothing else for it,
+// and building its report makes no system call (the caller keeps the GIL).
+TEST_F(TaskExecutorTest, OnlyOneSmallValueWithoutReferencesWaitsForOthers) {
+  std::string small(TaskExecutor::kMaxWaitingReport, 'x');
+  std::string large(TaskExecutor::kMaxWaitingReport + 1, 'x');
+  EXPECT_TRUE(TaskExecutor::WaitsForOthers({Value(small)}));
+  EXPECT_FALSE(TaskExecutor::WaitsForOthers({Value(large)}));
+  EXPECT_FALSE(TaskExecutor::WaitsForOthers({Value(small), Value(small)}));
+  EXPECT_FALSE(TaskExecutor::WaitsForOthers({}));
+  OutgoingValue with_ref = Value(small);
+  with_ref.contained.push_back(ObjectID::ForPut(TaskID::FromRandom(), 1));
+  EXPECT_FALSE(TaskExecutor::WaitsForOthers({with_ref}));
+  OutgoingValue with_actor = Value(small);
+  with_actor.contained_actors.push_back(ActorID::FromRandom());
+  EXPECT_FALSE(TaskExecutor::WaitsForOthers({with_actor}));
+  OutgoingValue with_buffer = Value(small);
+  with_buffer.buffers.push_back(Span(small));
+  EXPECT_FALSE(TaskExecutor::WaitsForOthers({with_buffer}));
+}
+
 TEST_F(TaskExecutorTest, DirectTaskAnswersItsOwnerFirstAndItsReportWaitsForTheNextFrame) {
   ConnectOwner();
   TaskID id = TaskID::FromRandom();

@@ -193,6 +193,13 @@ class Pool:
     def put_and_get(self, x):
         return rayx.get(rayx.put(x))
 
+    def echo(self, x):
+        return x
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+        return seconds
+
 
 pool = Pool.remote()
 out = rayx.get([pool.work.remote(i) for i in range(3)])
@@ -222,11 +229,36 @@ class Waiter:
     async def peak_seen(self):
         return self.peak
 
+    async def echo(self, x):
+        return x
+
+    async def nap(self, seconds):
+        await asyncio.sleep(seconds)
+        return seconds
+
 
 w = Waiter.remote()
 rayx.get([w.wait.remote(1.0) for _ in range(20)])
 assert rayx.get(w.peak_seen.remote()) == 20  # All twenty were awaiting at once.
 assert rayx.get([w.square_of.remote(i) for i in range(5)]) == [0, 1, 4, 9, 16]
+
+
+# A burst of calls to a threaded or an async actor: the results of calls that end together travel
+# together, each to its own ref. A quick call's result never waits for a slow call's end.
+def quick_calls_answer_while_a_slow_one_runs(actor, slow):
+    assert rayx.get([actor.echo.remote(i) for i in range(2000)]) == list(range(2000))
+    running = slow.remote(4.0)
+    start = time.time()
+    for i in range(20):
+        assert rayx.get(actor.echo.remote(i), timeout=30) == i
+    took = time.time() - start
+    ready, _ = rayx.wait([running], timeout=0)
+    assert not ready and took < 3.0, f"quick calls took {took:.2f} s beside a slow one"
+    assert rayx.get(running, timeout=30) == 4.0
+
+
+quick_calls_answer_while_a_slow_one_runs(pool, pool.sleep)
+quick_calls_answer_while_a_slow_one_runs(w, w.nap)
 
 
 # Resources: a default actor takes a CPU only to be placed; an explicit num_cpus holds it.

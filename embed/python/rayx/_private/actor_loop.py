@@ -22,10 +22,12 @@ it can ask ``rayx.get_runtime_context().is_canceled()``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import CoroutineType as _CoroutineType
 from typing import Any
 
 import _rayx
@@ -40,6 +42,7 @@ serving_async = False
 _actor_resources: dict = {}
 _dumps = pickle.dumps
 _NONE = wm._NONE  # A plain result's buffers and contained refs: none.
+_REPORT_AFTER_FLUSH, _REPORT_SOON = _rayx.REPORT_AFTER_FLUSH, _rayx.REPORT_SOON
 
 # Fields of a task tuple from _rayx.next_task.
 _TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD, _CANCELLED, _ATTEMPT = 0, 3, 4, 5, 6, 10, 12, 13
@@ -193,11 +196,18 @@ def _call(instance: Any, task: tuple) -> list:
         wm._flush()
 
 
-def _done(task: tuple, results: list) -> None:
-    """Reports a call's results, then lets go of the refs held inside them."""
+def _done(task: tuple, results: list, others_pending: bool = False) -> None:
+    """Reports a call's results, then lets go of the refs held inside them.
+
+    others_pending: other calls of this actor are running or waiting for a thread; a plain
+    result's report may then wait briefly (200 us at most) to go with theirs.
+    """
+    if len(results) == 1 and results[0][3] is _NONE:  # A plain value: it holds no refs.
+        _rayx.task_done(task[_TASK_ID], results, False, False,
+                        _REPORT_SOON if others_pending else 0)
+        return
     _rayx.task_done(task[_TASK_ID], results, False)
-    if len(results) != 1 or results[0][3] is not _NONE:  # Not a plain value: it may hold refs.
-        wm._release_contained(results)
+    wm._release_contained(results)
 
 
 def _serve_in_order(instance: Any) -> None:
@@ -225,7 +235,11 @@ def _serve_threaded(instance: Any, max_concurrency: int) -> None:
                 _done(task, _cancelled_result(task[_NAME]))
                 return
             _rayx.set_current_task(task_id)
-            _done(task, _call(instance, task))
+            results = _call(instance, task)
+            # Gone from pending before it reports: the last call of a burst sends every report
+            # that waits, its own with them.
+            pending.pop(task_id, None)
+            _done(task, results, bool(pending))
         finally:
             pending.pop(task_id, None)
 
@@ -263,20 +277,32 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
     # Call id -> its asyncio task once it began (None until then), from start until it reported.
     running: dict = {}
     cancelled_early: set = set()  # Calls cancelled before their task began.
+    # The calls' reports wait for the others of the same turn of the loop, and go together when
+    # flush_results runs at the start of the next turn (one message to the node for many calls).
+    flush_due = False
+    # What the reader thread took from the engine and the loop has yet to see, in order; the
+    # reader wakes the loop only when no wake-up is on its way already (arrival_due).
+    arrived: collections.deque = collections.deque()
+    arrival_due = False
 
     async def invoke(task: tuple) -> list:
         name = task[_NAME]
         try:
             method, args, kwargs, generator = _prepare(instance, task)
             output = method(*args, **kwargs)
-            if generator is not None and inspect.isasyncgen(output):
-                return await wm.stream_items_async(task[_TASK_ID], name, output, generator)
-            if generator is not None:
-                return wm.stream_items(task[_TASK_ID], name, output, generator)
-            if inspect.isasyncgen(output):  # A fixed num_returns: the items are returns.
-                output = await _collect(output)
-            if inspect.isawaitable(output):
+            if type(output) is _CoroutineType and generator is None:  # The common call.
                 output = await output
+            else:
+                if generator is not None and inspect.isasyncgen(output):
+                    return await wm.stream_items_async(task[_TASK_ID], name, output, generator)
+                if generator is not None:
+                    return wm.stream_items(task[_TASK_ID], name, output, generator)
+                if inspect.isasyncgen(output):  # A fixed num_returns: the items are returns.
+                    output = await _collect(output)
+                if inspect.isawaitable(output):
+                    output = await output
+            if type(output) in _PLAIN_TYPES and len(task[_RETURNS]) == 1:
+                return [(VALUE, _dumps(output, 5), _NONE, _NONE)]  # The common return.
             return wm._serialize_returns(name, output, len(task[_RETURNS]))
         except task_args.DependencyFailed as failed:
             return [failed.triple]
@@ -287,7 +313,13 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
         finally:
             wm._flush()
 
+    def flush() -> None:
+        nonlocal flush_due
+        flush_due = False
+        _rayx.flush_results()
+
     async def run_one(task: tuple) -> None:
+        nonlocal flush_due
         task_id = task[_TASK_ID]
         running[task_id] = asyncio.current_task()  # No await before the try: cancels land inside.
         try:
@@ -301,8 +333,14 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
         finally:
             running.pop(task_id, None)
             cancelled_early.discard(task_id)
-        _rayx.task_done(task_id, results, False, True)
-        wm._release_contained(results)
+        if len(results) == 1 and results[0][3] is _NONE:  # Holds no refs: it may wait a turn.
+            _rayx.task_done(task_id, results, False, True, _REPORT_AFTER_FLUSH)
+            if not flush_due:
+                flush_due = True
+                loop.call_soon(flush)
+        else:  # Goes now, with what waits: the refs it holds are let go only after it.
+            _rayx.task_done(task_id, results, False, True)
+            wm._release_contained(results)
 
     def start(task: tuple) -> None:
         running[task[_TASK_ID]] = None
@@ -319,16 +357,29 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
         else:
             call.cancel()  # asyncio.CancelledError where the call waits (Ray's semantics).
 
-    def read() -> None:
-        while True:
-            task = _next_task()
+    def take_arrived() -> None:
+        nonlocal arrival_due
+        arrival_due = False  # Before the first pop: what comes after it wakes the loop again.
+        while arrived:
+            task = arrived.popleft()
             if task is None:
-                loop.call_soon_threadsafe(loop.stop)
+                loop.stop()
                 return
             if type(task) is bytes:
-                loop.call_soon_threadsafe(cancel, task)
+                cancel(task)
             else:
-                loop.call_soon_threadsafe(start, task)
+                start(task)
+
+    def read() -> None:
+        nonlocal arrival_due
+        while True:
+            task = _next_task()
+            arrived.append(task)
+            if not arrival_due:  # Read after the append: a take_arrived to come will see it.
+                arrival_due = True
+                loop.call_soon_threadsafe(take_arrived)
+            if task is None:
+                return
 
     _rayx.enable_cancel_notices()
 
