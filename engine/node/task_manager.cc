@@ -39,7 +39,7 @@ TaskManager::TaskManager(ObjectTable* objects, WorkerPool* pool,
       report_(std::move(report)) {
   objects_->SetLostHandler([this](const ObjectID& id) { RebuildLost(id); });
   objects_->SetFreeListener([this](const ObjectID& id) {
-    if (!id.IsPut() && lineage_.count(id.Task()) != 0) MaybeDropLineage(id.Task());
+    if (!id.IsPut()) MaybeDropLineage(id.Task());
   });
 }
 
@@ -331,9 +331,9 @@ void TaskManager::FinishWithResults(Task* task, std::vector<StoredValue> results
     for (uint32_t i = 0; i < task->spec.num_returns; ++i) {
       ObjectID id = ObjectID::ForReturn(task->spec.task_id, i);
       if (locations == nullptr || (*locations)[i].IsNil()) {
-        objects_->Seal(id, std::move(results[i]));
+        task->results_held |= objects_->Seal(id, std::move(results[i]));
       } else {
-        objects_->SealRemote(id, std::move(results[i]), (*locations)[i]);
+        task->results_held |= objects_->SealRemote(id, std::move(results[i]), (*locations)[i]);
       }
     }
     Forget(task, /*keep_lineage=*/true);
@@ -381,9 +381,10 @@ void TaskManager::Forget(Task* task, bool keep_lineage) {
   pinned.insert(pinned.end(), task->spec.contained.begin(), task->spec.contained.end());
   std::vector<ActorID> actors = task->spec.contained_actors;
   by_id_.erase(task->spec.task_id);
+  auto owned = tasks_.extract(task->key);
   // Before the arguments are unpinned, so that the lineage of the tasks that made them stays.
-  if (keep_lineage) KeepLineage(task);
-  tasks_.erase(task->key);  // task is gone from here on.
+  if (keep_lineage) KeepLineage(&owned.mapped());
+  owned = {};  // task is gone from here on, unless its lineage took it.
   for (const ObjectID& id : pinned) objects_->Unpin(id);
   if (pin_actor_) {
     for (const ActorID& id : actors) pin_actor_(id, -1);

@@ -188,6 +188,8 @@ class TaskManager {
     LeaseCallback on_lease;  // Set for a lease: no function runs, the worker is handed over.
     LeaseFailedCallback on_lease_failed;
     NodeID remote_node;  // kRemote: the member running it.
+    // Set as its results are sealed: whether one of them is still held (KeepLineage keeps it then).
+    bool results_held = false;
   };
   // A TaskDone that came before the task's SubmitDirect, with pins on what its results hold (the
   // worker lets go of those as soon as it has reported them).
@@ -211,7 +213,9 @@ class TaskManager {
 
   // What it takes to run a finished task again.
   struct Lineage {
-    TaskSpec spec;
+    // The finished task itself (its spec is what a rebuild runs): moved here whole rather than
+    // its spec copied out, which cost the node more than the rest of a task's end.
+    std::unique_ptr<Task> task;
     int retries_left = 0;   // -1: for ever.
     uint32_t attempts = 0;  // Runs so far: a rebuild is the next attempt.
     int dependents = 0;     // Kept lineages of tasks that take one of its returns as an argument.
@@ -219,8 +223,9 @@ class TaskManager {
 
   // Takes a task with retries_left as its budget (-1: for ever), as its attempt-th run.
   Status SubmitWithBudget(TaskSpec&& spec, int retries_left, uint32_t attempt = 0);
-  // Keeps the lineage of a task that finished with success, if one of its returns is referenced.
-  void KeepLineage(Task* task);
+  // Keeps the lineage of a task that finished with success, if one of its returns is referenced:
+  // takes *task then (it is null afterwards).
+  void KeepLineage(std::unique_ptr<Task>* task);
   // Forgets the lineage of task_id when nothing needs it any more (see above).
   void MaybeDropLineage(const TaskID& task_id);
   // ObjectTable's lost handler: rebuilds id, or seals it with an OBJECT_LOST error.

@@ -1,6 +1,7 @@
 // TaskManager: the lineage of finished tasks kept in memory, and the re-runs that rebuild an
 // object whose copies are all lost.
 #include <algorithm>
+#include <tuple>
 
 #include "engine/base/logging.h"
 #include "engine/node/task_manager.h"
@@ -10,40 +11,44 @@
 
 namespace rayx {
 
-void TaskManager::KeepLineage(Task* task) {
+void TaskManager::KeepLineage(std::unique_ptr<Task>* owned) {
+  Task* task = owned->get();
   const TaskSpec& spec = task->spec;
   // A forwarded task's lineage is kept by the member that forwarded it.
   if (spec.actor_creation || spec.is_actor_call() || task->on_lease || spec.from_peer) return;
-  auto kept = lineage_.find(spec.task_id);
-  if (kept != lineage_.end()) {  // A rebuild finished: what is left of the budget is kept.
+  // One lookup: a new entry when a return is still held, else only an entry kept already.
+  auto kept = lineage_.end();
+  bool added = false;
+  if (task->results_held) {
+    std::tie(kept, added) = lineage_.try_emplace(spec.task_id);
+  } else {
+    kept = lineage_.find(spec.task_id);
+  }
+  if (kept == lineage_.end()) return;
+  if (!added) {  // A rebuild finished: what is left of the budget is kept.
     kept->second.retries_left = task->retries_left;
     kept->second.attempts = task->attempt + 1;
     return;
   }
-  bool referenced = false;
-  for (uint32_t i = 0; i < spec.num_returns && !referenced; ++i) {
-    referenced = objects_->Exists(ObjectID::ForReturn(spec.task_id, i));
-  }
-  if (!referenced) return;
   for (const ObjectID& id : spec.dependencies) {
     auto dep = id.IsPut() ? lineage_.end() : lineage_.find(id.Task());
     if (dep != lineage_.end()) dep->second.dependents++;
   }
-  Lineage& lineage = lineage_[spec.task_id];
-  lineage.spec = std::move(task->spec);
-  lineage.spec.direct_worker = WorkerID();    // A rebuild takes the node's path.
-  lineage.retries_left = task->retries_left;  // task->spec is moved from from here on.
+  Lineage& lineage = kept->second;
+  task->spec.direct_worker = WorkerID();  // A rebuild takes the node's path.
+  lineage.retries_left = task->retries_left;
   lineage.attempts = task->attempt + 1;
+  lineage.task = std::move(*owned);
 }
 
 void TaskManager::MaybeDropLineage(const TaskID& task_id) {
   auto it = lineage_.find(task_id);
   if (it == lineage_.end() || it->second.dependents > 0) return;
-  const TaskSpec& spec = it->second.spec;
+  const TaskSpec& spec = it->second.task->spec;
   for (uint32_t i = 0; i < spec.num_returns; ++i) {
     if (objects_->Exists(ObjectID::ForReturn(task_id, i))) return;
   }
-  std::vector<ObjectID> dependencies = std::move(it->second.spec.dependencies);
+  std::vector<ObjectID> dependencies = std::move(it->second.task->spec.dependencies);
   lineage_.erase(it);
   for (const ObjectID& id : dependencies) {
     if (id.IsPut()) continue;
@@ -73,22 +78,22 @@ void TaskManager::RebuildLost(const ObjectID& id) {
   }
   Lineage& lineage = it->second;
   if (lineage.retries_left == 0) {
-    return lost("and task " + lineage.spec.name +
+    return lost("and task " + lineage.task->spec.name +
                 " that made it has no retries left to rebuild it (max_retries=" +
-                std::to_string(lineage.spec.max_retries) + ")");
+                std::to_string(lineage.task->spec.max_retries) + ")");
   }
   if (lineage.retries_left > 0) lineage.retries_left--;
   num_rebuilt_++;
-  RAYX_LOG(Info) << "object " << id.Hex() << " was lost; running task " << lineage.spec.name
+  RAYX_LOG(Info) << "object " << id.Hex() << " was lost; running task " << lineage.task->spec.name
                  << " again to rebuild it (" << RetriesLeftText(lineage.retries_left) << ")";
   // References nested in its arguments that were freed since: lost, so that a get of one in the
   // task rebuilds it or fails, rather than waiting for a value that never comes.
-  for (const ObjectID& nested : lineage.spec.contained) {
+  for (const ObjectID& nested : lineage.task->spec.contained) {
     if (!objects_->Exists(nested)) objects_->CreateLost(nested);
   }
   // Its other returns are sealed too: a lost one is rebuilt, a second value of one that is not is
   // dropped.
-  Status s = SubmitWithBudget(TaskSpec(lineage.spec), lineage.retries_left, lineage.attempts);
+  Status s = SubmitWithBudget(TaskSpec(lineage.task->spec), lineage.retries_left, lineage.attempts);
   if (!s.ok()) lost("and running its task again failed: " + s.ToString());
 }
 

@@ -61,8 +61,8 @@ std::string ObjectTable::ReadablePath(const ObjectID& id) const {
 
 void ObjectTable::CreatePending(const ObjectID& id) { objects_.try_emplace(id); }
 
-void ObjectTable::Seal(const ObjectID& id, StoredValue value) {
-  SealEntry(id, std::move(value), NodeID());
+bool ObjectTable::Seal(const ObjectID& id, StoredValue value) {
+  return SealEntry(id, std::move(value), NodeID());
 }
 
 bool ObjectTable::SealItem(const ObjectID& item, StoredValue value) {
@@ -90,12 +90,12 @@ void ObjectTable::TakeHeldItem(const ObjectID& id) {
   ReleaseContained({id});
 }
 
-void ObjectTable::SealRemote(const ObjectID& id, StoredValue value, const NodeID& location) {
+bool ObjectTable::SealRemote(const ObjectID& id, StoredValue value, const NodeID& location) {
   value.in_shm = true;
-  SealEntry(id, std::move(value), location);
+  return SealEntry(id, std::move(value), location);
 }
 
-void ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote) {
+bool ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote) {
   bool is_remote = !remote.IsNil();
   auto it = objects_.find(id);
   if (it == objects_.end()) {
@@ -106,14 +106,14 @@ void ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID&
     } else if (value.in_shm) {
       (void)RemoveObjectFile(PathOf(id));
     }
-    return;
+    return false;
   }
   Entry& entry = it->second;
   if (entry.ready && is_remote) {
     // A second value on another node: that copy is not needed. (On the first value's node it
     // replaced the first under the same name, which is still needed.)
     if (remote != entry.remote && remote_free_listener_) remote_free_listener_(id, remote);
-    return;
+    return true;
   }
   if (entry.ready) {
     // A second value (a retried task finished twice). A second shared-memory file replaced the
@@ -123,7 +123,7 @@ void ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID&
     if (value.in_shm && !first_in_memory && entry.where != Where::kRestoring) {
       (void)RemoveObjectFile(PathOf(id));
     }
-    return;
+    return true;
   }
   for (const ObjectID& inner : value.contained) {
     RAYX_LOG(Debug) << id.Hex() << " contains " << inner.Hex();
@@ -158,11 +158,17 @@ void ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID&
   // A waiter may free the entry (dropping a hold), so the entry is not touched after this.
   for (Waiter& w : run) w.cb();
   it = objects_.find(id);
-  if (fetch && it != objects_.end() && it->second.ready && it->second.where == Where::kRemote) {
-    StartPull(id, it->second);
+  bool kept = false;
+  if (it != objects_.end()) {
+    if (fetch && it->second.ready && it->second.where == Where::kRemote) {
+      StartPull(id, it->second);
+      kept = MaybeFree(id);  // The pull may have added entries: it is looked up again.
+    } else {
+      kept = MaybeFreeAt(it);
+    }
   }
-  MaybeFree(id);
   Evict();
+  return kept;
 }
 
 bool ObjectTable::IsReady(const ObjectID& id) const {
@@ -400,13 +406,17 @@ void ObjectTable::TouchEntry(const ObjectID& id, Entry& entry) {
   lru_.emplace(entry.lru_tick, id);
 }
 
-void ObjectTable::MaybeFree(const ObjectID& id) {
+bool ObjectTable::MaybeFree(const ObjectID& id) {
   auto it = objects_.find(id);
-  if (it == objects_.end()) return;
+  return it != objects_.end() && MaybeFreeAt(it);
+}
+
+bool ObjectTable::MaybeFreeAt(std::unordered_map<ObjectID, Entry>::iterator it) {
+  const ObjectID id = it->first;  // A copy: the entry goes.
   Entry& entry = it->second;
   if (entry.holders > 0 || entry.pins > 0 || entry.mappings > 0 || entry.contained_in > 0 ||
       !entry.waiters.empty()) {
-    return;
+    return true;
   }
   RAYX_LOG(Debug) << "freeing object " << id.Hex() << (entry.ready ? "" : " (pending)");
   // A pending object that nobody holds is forgotten; its value is dropped when it arrives.
@@ -436,6 +446,7 @@ void ObjectTable::MaybeFree(const ObjectID& id) {
   if (!lender.IsNil() && lender != remote && remote_free_listener_) {
     remote_free_listener_(id, lender);
   }
+  return false;
 }
 
 void ObjectTable::ReleaseFiles(const ObjectID& id, Entry& entry) {

@@ -150,8 +150,9 @@ class ObjectTable {
   void CreatePending(const ObjectID& id);
   // Stores id's value and runs its waiters, then spills if the store is over capacity. A second
   // value for the same id is dropped (a retried task may finish twice). If nobody holds id, the
-  // value is freed at once.
-  void Seal(const ObjectID& id, StoredValue value);
+  // value is freed at once. Returns whether id is still here afterwards (held, pinned or waited
+  // for): false when it was freed at once, or was not known.
+  bool Seal(const ObjectID& id, StoredValue value);
   // Stores item, a generator task's streamed value (see Generator items above): held by
   // generator, ItemGenerator(item), from now on. When generator is unknown (freed: nobody wants
   // the stream any more) the value is dropped; when item is here already (a retried task yields
@@ -170,8 +171,8 @@ class ObjectTable {
   }
   // Like Seal, for a value (in_shm, shm_size its size) that lives on the node location (see
   // Remote values above). A second value for a ready id is dropped; if it came from another
-  // location than the first, the remote free listener hears of it.
-  void SealRemote(const ObjectID& id, StoredValue value, const NodeID& location);
+  // location than the first, the remote free listener hears of it. Returns what Seal does.
+  bool SealRemote(const ObjectID& id, StoredValue value, const NodeID& location);
 
   // Drops the value and files of a ready object, which becomes lost (see above): true. False when
   // there is nothing to drop (id unknown, pending, lost or freed). FailedPrecondition while its
@@ -263,8 +264,11 @@ class ObjectTable {
   };
 
   // Stores a ready value in entry and runs its waiters (Seal and SealRemote).
-  void SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote);
-  void MaybeFree(const ObjectID& id);
+  bool SealEntry(const ObjectID& id, StoredValue value, const NodeID& remote);
+  // Frees id if nothing holds, pins, maps, contains or waits for it; returns whether it is still
+  // here (false: freed now, or not known).
+  bool MaybeFree(const ObjectID& id);
+  bool MaybeFreeAt(std::unordered_map<ObjectID, Entry>::iterator it);
   void TakeHeldItem(const ObjectID& id);
   // Makes a ready entry lost: drops its value and files and releases what the value held.
   void MakeLost(const ObjectID& id, Entry& entry);

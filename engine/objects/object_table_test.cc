@@ -70,6 +70,24 @@ TEST_F(ObjectTableTest, AValueNobodyHoldsIsDroppedOnArrival) {
   EXPECT_FALSE(FileExists(id));
 }
 
+// Seal says whether the object is still here afterwards: the task manager keeps a finished
+// task's lineage only then.
+TEST_F(ObjectTableTest, SealSaysWhetherTheObjectIsStillHere) {
+  ObjectID held = Id(10), dropped = Id(11), unknown = Id(12), freed_by_waiter = Id(13);
+  table_->AddHolder(held);
+  EXPECT_TRUE(table_->Seal(held, Inline("kept")));
+  EXPECT_TRUE(table_->Seal(held, Inline("second"))) << "a second value: the first is still here";
+  table_->CreatePending(dropped);
+  table_->AddHolder(dropped);
+  table_->RemoveHolder(dropped);
+  EXPECT_FALSE(table_->Seal(dropped, Inline("nobody holds it")));
+  EXPECT_FALSE(table_->Seal(unknown, Inline("never asked for")));
+  table_->AddHolder(freed_by_waiter);
+  table_->OnReady(freed_by_waiter, [&] { table_->RemoveHolder(freed_by_waiter); });
+  EXPECT_FALSE(table_->Seal(freed_by_waiter, Inline("its waiter let go")));
+  EXPECT_FALSE(table_->Exists(freed_by_waiter));
+}
+
 TEST_F(ObjectTableTest, ASecondValueForTheSameIdIsIgnored) {
   ObjectID id = Id(5);
   table_->AddHolder(id);
