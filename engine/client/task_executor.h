@@ -51,8 +51,10 @@ class TaskExecutor {
   // read (its shared-memory file is gone) is an error status.
   StatusOr<bool> NextTask(TaskToRun* task, bool* interrupted);
   // The task is done with these results (retry: it failed in a way that is to be retried).
-  // timing: see ReportTiming. A report that waits (timing not kNow, and WaitsForOthers) is only
-  // queued (NodeChannel::HoldBriefly): TaskDone then makes no system call.
+  // timing: see ReportTiming. A report to the node that waits (timing not kNow, and
+  // WaitsForOthers) is only queued (NodeChannel::HoldBriefly): TaskDone then makes no system call.
+  // Only actors' calls are reported so; they never come on an owner's direct link, whose report
+  // goes to the owner at once whatever the timing.
   Status TaskDone(const TaskID& task_id, const std::vector<OutgoingValue>& results, bool retry,
                   ReportTiming timing = ReportTiming::kNow);
   // Whether a report of these results may wait for others: one small inline value that holds no
