@@ -547,6 +547,25 @@ void ClusterWork::RequestBorrowed(const ObjectID& id, const NodeID& lender) {
 
 void ClusterWork::RecoverBorrowed(const ObjectID& id, const NodeID& lender) {
   if (closed_) return;
+  // A lender whose link closed a moment ago is most often dying, which membership declares only a
+  // little later: asked now, it would fail again at once, and the object would be lost (after
+  // kMaxBorrowRecoveries quick failures) rather than OWNER_DIED. It is asked for once the pause
+  // ends, unless the death is declared first.
+  if (dead_.count(lender) == 0) {
+    auto paused = lost_until_ms_.find(lender);
+    const uint64_t now = loop_->NowMs();
+    if (paused != lost_until_ms_.end() && now < paused->second) {
+      paused_borrowed_[id] = lender;
+      if (paused_borrowed_due_ms_ == 0 || paused->second < paused_borrowed_due_ms_) {
+        if (paused_borrowed_timer_ == nullptr)
+          paused_borrowed_timer_ = std::make_unique<Timer>(loop_);
+        paused_borrowed_due_ms_ = paused->second;
+        paused_borrowed_timer_->Start(paused->second - now, 0, [this] { RetryPausedBorrowed(); });
+      }
+      return;
+    }
+  }
+  paused_borrowed_.erase(id);
   // A copy that cannot be read again and again (its fetch keeps failing) is lost at last.
   if (++recoveries_[id] > kMaxBorrowRecoveries) {
     objects_->Seal(id, SystemErrorValue(SystemErrorCode::kObjectLost,
@@ -556,6 +575,17 @@ void ClusterWork::RecoverBorrowed(const ObjectID& id, const NodeID& lender) {
     return;
   }
   RequestBorrowed(id, lender);
+}
+
+void ClusterWork::RetryPausedBorrowed() {
+  paused_borrowed_due_ms_ = 0;
+  std::unordered_map<ObjectID, NodeID> paused;
+  paused.swap(paused_borrowed_);
+  for (const auto& [id, lender] : paused) {
+    // Sealed meanwhile (OWNER_DIED when its lender's death was declared) or freed: nothing to do.
+    if (!objects_->Exists(id) || objects_->IsReady(id)) continue;
+    RecoverBorrowed(id, lender);  // Paused again (and the timer armed) if its pause goes on.
+  }
 }
 
 }  // namespace rayx

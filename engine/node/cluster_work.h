@@ -271,6 +271,13 @@ class ClusterWork : public RemoteRunner {
   // How many times each borrowed object was asked for again after its copies here were lost.
   static constexpr int kMaxBorrowRecoveries = 3;
   std::unordered_map<ObjectID, int> recoveries_;
+  // Borrowed objects not asked for again yet because their lender's link closed a moment ago
+  // (lost_until_ms_), with the lender: asked for when its pause ends (RetryPausedBorrowed), unless
+  // membership declares it dead first (FailPeer then seals them OWNER_DIED).
+  std::unordered_map<ObjectID, NodeID> paused_borrowed_;
+  std::unique_ptr<Timer> paused_borrowed_timer_;  // Made on first use.
+  uint64_t paused_borrowed_due_ms_ = 0;           // When it fires; 0: not armed.
+  void RetryPausedBorrowed();
 };
 
 }  // namespace rayx
