@@ -154,7 +154,7 @@ PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
   int retry = PyObject_IsTrue(args[2]);
   int keep_context = nargs > 3 ? PyObject_IsTrue(args[3]) : 0;
-  long timing = nargs > 4 ? PyLong_AsLong(args[4]) : 0;
+  long timing = nargs > 4 ? PyLong_AsLong(args[4]) : static_cast<long>(ReportTiming::kNow);
   if (retry < 0 || keep_context < 0 || (timing == -1 && PyErr_Occurred())) return nullptr;
   if (timing < 0 || timing > static_cast<long>(ReportTiming::kSoon)) {
     PyErr_SetString(PyExc_ValueError,
@@ -194,7 +194,8 @@ PyObject* TaskDone(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   // A report that waits for others is only queued, without a system call: the GIL stays. Given
   // up for every call of an async actor, it went to the actor's reader thread, and the event loop
   // then waited to take it back.
-  bool queued_only = timing != 0 && ClientRuntime::ReportWaitsForOthers(values);
+  bool queued_only = timing != static_cast<long>(ReportTiming::kNow) &&
+                     ClientRuntime::ReportWaitsForOthers(values);
   Status status = queued_only ? report() : WithoutGil(report);
   if (!status.ok()) return RaiseStatus(status);
   Py_RETURN_NONE;

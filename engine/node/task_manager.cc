@@ -336,6 +336,14 @@ void TaskManager::FinishWithResults(Task* task, std::vector<StoredValue> results
         task->results_held |= objects_->SealRemote(id, std::move(results[i]), (*locations)[i]);
       }
     }
+    if (task->spec.num_returns > 1 && task->results_held) {
+      // A later return's waiters may have let go of an earlier one: kept lineage with no return
+      // left would never be dropped.
+      task->results_held = false;
+      for (uint32_t i = 0; i < task->spec.num_returns && !task->results_held; ++i) {
+        task->results_held = objects_->Exists(ObjectID::ForReturn(task->spec.task_id, i));
+      }
+    }
     Forget(task, /*keep_lineage=*/true);
   }
 }

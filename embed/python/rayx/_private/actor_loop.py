@@ -42,7 +42,8 @@ serving_async = False
 _actor_resources: dict = {}
 _dumps = pickle.dumps
 _NONE = wm._NONE  # A plain result's buffers and contained refs: none.
-_REPORT_AFTER_FLUSH, _REPORT_SOON = _rayx.REPORT_AFTER_FLUSH, _rayx.REPORT_SOON
+_REPORT_NOW, _REPORT_AFTER_FLUSH, _REPORT_SOON = (
+    _rayx.REPORT_NOW, _rayx.REPORT_AFTER_FLUSH, _rayx.REPORT_SOON)
 
 # Fields of a task tuple from _rayx.next_task.
 _TASK_ID, _NAME, _ARGS, _DEPS, _RETURNS, _METHOD, _CANCELLED, _ATTEMPT = 0, 3, 4, 5, 6, 10, 12, 13
@@ -196,18 +197,25 @@ def _call(instance: Any, task: tuple) -> list:
         wm._flush()
 
 
-def _done(task: tuple, results: list, others_pending: bool = False) -> None:
+def _report(task_id: bytes, results: list, keep_context: bool, timing: int) -> bool:
     """Reports a call's results, then lets go of the refs held inside them.
 
-    others_pending: other calls of this actor are running or waiting for a thread; a plain
-    result's report may then wait briefly (200 us at most) to go with theirs.
+    A plain value (one, holding no refs) is reported with timing, and may wait to go with the
+    reports after it (returns True); any other goes at once, with what waits, and only then are
+    the refs inside it let go.
     """
-    if len(results) == 1 and results[0][3] is _NONE:  # A plain value: it holds no refs.
-        _rayx.task_done(task[_TASK_ID], results, False, False,
-                        _REPORT_SOON if others_pending else 0)
-        return
-    _rayx.task_done(task[_TASK_ID], results, False)
+    if len(results) == 1 and results[0][3] is _NONE:
+        _rayx.task_done(task_id, results, False, keep_context, timing)
+        return timing != _REPORT_NOW
+    _rayx.task_done(task_id, results, False, keep_context)
     wm._release_contained(results)
+    return False
+
+
+def _done(task: tuple, results: list, others_pending: bool = False) -> None:
+    """Reports a call's results. others_pending: other calls of this actor are running or waiting
+    for a thread; a plain result's report may then wait (200 us at most) to go with theirs."""
+    _report(task[_TASK_ID], results, False, _REPORT_SOON if others_pending else _REPORT_NOW)
 
 
 def _serve_in_order(instance: Any) -> None:
@@ -333,14 +341,9 @@ def _serve_async(instance: Any, max_concurrency: int) -> None:
         finally:
             running.pop(task_id, None)
             cancelled_early.discard(task_id)
-        if len(results) == 1 and results[0][3] is _NONE:  # Holds no refs: it may wait a turn.
-            _rayx.task_done(task_id, results, False, True, _REPORT_AFTER_FLUSH)
-            if not flush_due:
-                flush_due = True
-                loop.call_soon(flush)
-        else:  # Goes now, with what waits: the refs it holds are let go only after it.
-            _rayx.task_done(task_id, results, False, True)
-            wm._release_contained(results)
+        if _report(task_id, results, True, _REPORT_AFTER_FLUSH) and not flush_due:
+            flush_due = True  # It waits for the others of this turn of the loop.
+            loop.call_soon(flush)
 
     def start(task: tuple) -> None:
         running[task[_TASK_ID]] = None
