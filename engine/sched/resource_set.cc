@@ -1,5 +1,6 @@
 #include "engine/sched/resource_set.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdlib>
@@ -74,40 +75,58 @@ StatusOr<ResourceSet> ResourceSet::FromAdvertisedFree(
 void ResourceSet::Set(const std::string& name, double amount) {
   RAYX_CHECK(std::isfinite(amount) && amount >= 0) << name << " = " << amount;
   int64_t units = ToUnits(amount);
+  auto it =
+      std::lower_bound(units_.begin(), units_.end(), name,
+                       [](const auto& entry, const std::string& n) { return entry.first < n; });
+  bool present = it != units_.end() && it->first == name;
   if (units == 0) {
-    units_.erase(name);
+    if (present) units_.erase(it);
+  } else if (present) {
+    it->second = units;
   } else {
-    units_[name] = units;
+    units_.emplace(it, name, units);
   }
 }
 
-double ResourceSet::Get(const std::string& name) const {
+double ResourceSet::Get(std::string_view name) const {
   return static_cast<double>(GetUnits(name)) / kUnitsPerWhole;
 }
 
-int64_t ResourceSet::GetUnits(const std::string& name) const {
-  auto it = units_.find(name);
-  return it == units_.end() ? 0 : it->second;
+int64_t ResourceSet::GetUnits(std::string_view name) const {
+  // A few entries: a scan costs less than a binary search's branches.
+  for (const auto& [entry, units] : units_) {
+    int order = std::string_view(entry).compare(name);
+    if (order == 0) return units;
+    if (order > 0) break;
+  }
+  return 0;
 }
 
 bool ResourceSet::IsSubsetOf(const ResourceSet& other) const {
+  auto theirs = other.units_.begin();
   for (const auto& [name, units] : units_) {
-    if (units > other.GetUnits(name)) return false;
+    while (theirs != other.units_.end() && theirs->first < name) ++theirs;
+    int64_t available = theirs != other.units_.end() && theirs->first == name ? theirs->second : 0;
+    if (units > available) return false;
   }
   return true;
 }
 
-void ResourceSet::Add(const ResourceSet& other) {
-  for (const auto& [name, units] : other.units_) {
-    int64_t sum = (units_[name] += units);
-    if (sum == 0) units_.erase(name);
-  }
-}
+void ResourceSet::Add(const ResourceSet& other) { AddScaled(other, +1); }
 
-void ResourceSet::Subtract(const ResourceSet& other) {
+void ResourceSet::Subtract(const ResourceSet& other) { AddScaled(other, -1); }
+
+void ResourceSet::AddScaled(const ResourceSet& other, int64_t sign) {
+  size_t mine = 0;
   for (const auto& [name, units] : other.units_) {
-    int64_t difference = (units_[name] -= units);
-    if (difference == 0) units_.erase(name);
+    while (mine < units_.size() && units_[mine].first < name) ++mine;
+    if (mine < units_.size() && units_[mine].first == name) {
+      units_[mine].second += sign * units;
+      if (units_[mine].second == 0) units_.erase(units_.begin() + mine);
+    } else {
+      units_.emplace(units_.begin() + mine, name, sign * units);
+      ++mine;
+    }
   }
 }
 

@@ -2,12 +2,17 @@
 //
 // Amounts are kept as fixed-point integers so that adding and taking away 0.1 CPU a thousand times
 // comes back to exactly what it was. A set never holds a zero entry: an absent name means zero.
-// Value type; not thread-safe (copy it across threads).
+// The entries are a vector sorted by name, not a map: a set holds one to a few names, every task's
+// demand is copied, compared and taken from the node's free amounts, and a vector does each of
+// those in one pass with one allocation. Value type; not thread-safe (copy it across threads).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/base/status.h"
 
@@ -16,6 +21,8 @@ namespace rayx {
 class ResourceSet {
  public:
   static constexpr int64_t kUnitsPerWhole = 10000;
+  // (name, units) pairs sorted by name, none zero.
+  using Units = std::vector<std::pair<std::string, int64_t>>;
 
   ResourceSet() = default;
 
@@ -33,8 +40,8 @@ class ResourceSet {
   // unchanged when it is refused).
   Status SetChecked(const std::string& name, double amount);
   // The amount of name in whole units, 0 when absent.
-  double Get(const std::string& name) const;
-  int64_t GetUnits(const std::string& name) const;
+  double Get(std::string_view name) const;
+  int64_t GetUnits(std::string_view name) const;
 
   bool IsEmpty() const { return units_.empty(); }
   // True when every amount in this set is at most the amount of the same name in other.
@@ -49,13 +56,17 @@ class ResourceSet {
   // "{CPU: 1, GPU: 0.5}" for messages to the user.
   std::string ToString() const;
 
-  const std::map<std::string, int64_t>& units() const { return units_; }
+  const Units& units() const { return units_; }
   bool operator==(const ResourceSet& other) const { return units_ == other.units_; }
   bool operator!=(const ResourceSet& other) const { return units_ != other.units_; }
   bool operator<(const ResourceSet& other) const { return units_ < other.units_; }
 
  private:
-  std::map<std::string, int64_t> units_;  // Never holds zero.
+  // Adds sign * each of other's amounts (one pass: both are sorted), dropping those that reach
+  // zero.
+  void AddScaled(const ResourceSet& other, int64_t sign);
+
+  Units units_;
 };
 
 }  // namespace rayx

@@ -84,7 +84,7 @@ TEST(ResourceSetTest, SetCheckedRefusesABadAmountAndKeepsTheSet) {
 TEST(ResourceSetTest, DropsZeroAmounts) {
   ResourceSet set = Res({{"CPU", 1}, {"GPU", 0}});
   EXPECT_EQ(set.units().size(), 1u);
-  EXPECT_EQ(set.units().count("GPU"), 0u);
+  EXPECT_EQ(set.GetUnits("GPU"), 0);
   EXPECT_EQ(set, Res({{"CPU", 1}}));
   EXPECT_TRUE(Res({{"GPU", 0}}).IsEmpty());
   EXPECT_TRUE(Res({}).IsEmpty());
@@ -122,6 +122,21 @@ TEST(ResourceSetTest, SubsetComparesEveryName) {
   EXPECT_FALSE(Res({{"CPU", 4.0001}}).IsSubsetOf(node));
   EXPECT_FALSE(Res({{"CPU", 1}, {"custom", 1}}).IsSubsetOf(node));
   EXPECT_FALSE(node.IsSubsetOf(Res({{"CPU", 4}})));
+}
+
+TEST(ResourceSetTest, AddAndSubtractKeepNamesInOrderWhereverTheyGo) {
+  // Names before, between and after the ones held, and a name that reaches zero in the middle:
+  // the set must come out equal to the one built from the sums.
+  ResourceSet set = Res({{"b", 1}, {"d", 1}});
+  set.Add(Res({{"a", 1}, {"b", 1}, {"c", 2}, {"e", 3}}));
+  EXPECT_EQ(set, Res({{"a", 1}, {"b", 2}, {"c", 2}, {"d", 1}, {"e", 3}}));
+  set.Subtract(Res({{"A", 1}, {"c", 2}, {"d", 0.5}}));
+  EXPECT_EQ(set.ToString(), "{A: -1, a: 1, b: 2, d: 0.5, e: 3}");
+  EXPECT_TRUE(Res({{"a", 1}, {"e", 3}}).IsSubsetOf(set));
+  EXPECT_FALSE(Res({{"a", 1}, {"c", 0.1}}).IsSubsetOf(set));
+  EXPECT_FALSE(Res({{"f", 0.1}}).IsSubsetOf(set));
+  EXPECT_EQ(set.GetUnits("e"), 3 * ResourceSet::kUnitsPerWhole);
+  EXPECT_EQ(set.GetUnits("c"), 0);
 }
 
 TEST(ResourceSetTest, RoundTripsThroughDoubles) {
