@@ -1,8 +1,9 @@
 """What the calling code runs: its task (name, function, resources) and, in an actor, the actor.
 
-A worker sets these as it starts each task or actor call; `rayx.runtime_context` reads them. The
-task is a context variable, so that each thread of a threaded actor and each asyncio task of an
-async actor sees its own call; the actor is the process's (an actor's worker serves one actor).
+A worker sets these as it starts each task or actor call; `rayx.runtime_context` reads them. An
+actor's call is a context variable, so that each thread of a threaded actor and each asyncio task
+of an async actor sees its own call; a plain task is a module global (plain_task), one per worker;
+the actor is the process's (an actor's worker serves one actor).
 """
 
 from __future__ import annotations
@@ -59,9 +60,19 @@ def set_task(task_id: bytes, name: str, function: Optional[Callable], resources:
     _task.set(TaskInfo(task_id, name, function, resources))
 
 
+# The task a task worker (not an actor's) runs: (task_id, name, function, resources), stored as a
+# plain tuple once per task, which costs a fraction of setting the context variable, and read into
+# a TaskInfo only when asked. Such a worker runs one task at a time, so one value serves every
+# thread of it. The context variable, which actors' calls set, comes first.
+plain_task: Optional[tuple] = None
+
+
 def task() -> Optional[TaskInfo]:
     """The task the calling code runs, or None (a driver, or a worker between tasks)."""
-    return _task.get()
+    info = _task.get()
+    if info is None and plain_task is not None:
+        return TaskInfo._make(plain_task)
+    return info
 
 
 def set_actor(info: ActorInfo) -> None:

@@ -78,6 +78,7 @@ def main() -> None:
         if len(task) > 9 and task[9]:  # An actor's creation task: this worker is the actor's now.
             from rayx._private import actor_loop
 
+            current.plain_task = None  # Its calls are the context variable's from here on.
             actor_loop.run(task)
             return
         task_id = task[0]
@@ -140,9 +141,6 @@ _NO_ARGS_RETRY = task_args._NO_ARGS_RETRY
 _decode_args = task_args.decode_args
 _TaskEnv = task_args.TaskEnv
 _DependencyFailed = task_args.DependencyFailed
-_set_task = current._task.set
-_TaskInfo = current.TaskInfo
-_new_tuple = tuple.__new__  # TaskInfo's own __new__ is Python code: this is not.
 _NO_RESOURCES: dict = {}
 # next_task's tuple has 15 fields; the tests' and the fake engine's may stop after the ninth
 # (gpu_ids), and get the rest from here: not an actor's creation, no method, no concurrency, not
@@ -194,7 +192,7 @@ def execute_task(task: tuple) -> tuple[list, bool]:
                             saved_place_env = apply_env_vars(place["env_vars"], expand=False)
                         current.inherited_place = place  # What its children inherit.
                 args, kwargs, retry_exceptions = _decode_args(args_blob, dependency_values)
-            _set_task(_new_tuple(_TaskInfo, (task_id, name, function, resources)))
+            current.plain_task = (task_id, name, function, resources)
             saved_env = None
             generator = None
             if type(retry_exceptions) is _TaskEnv:
