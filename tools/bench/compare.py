@@ -61,8 +61,8 @@ class BenchError(Exception):
     pass
 
 
-def run_json(argv: list, what: str) -> dict:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+def run_json(argv: list, what: str, env: Optional[dict] = None) -> dict:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, env=env)
     if proc.returncode != 0:
         raise BenchError(f"{what} failed (status {proc.returncode}):\n{proc.stderr[-3000:]}")
     try:
@@ -71,10 +71,13 @@ def run_json(argv: list, what: str) -> dict:
         raise BenchError(f"{what} printed no JSON ({e}):\n{proc.stdout[-2000:]}") from e
 
 
-def run_rayx(rayx: str, seconds: float, runs: int) -> tuple[dict, dict]:
-    """Returns ({metric: rate}, {metric: skip reason})."""
-    doc = run_json([rayx, "microbenchmark", "--json", "--seconds", str(seconds), "--runs",
-                    str(runs)], "rayx microbenchmark")
+def run_rayx(rayx: str, seconds: float, runs: int, row_filter: str = "",
+             env: Optional[dict] = None) -> tuple[dict, dict]:
+    """Returns ({metric: rate}, {metric: skip reason}); row_filter keeps the metrics whose names
+    contain it (`--filter`), env is the environment to run in (by default this one's)."""
+    argv = [rayx, "microbenchmark", "--json", "--seconds", str(seconds), "--runs", str(runs)]
+    doc = run_json(argv + (["--filter", row_filter] if row_filter else []), "rayx microbenchmark",
+                   env)
     values, skipped = {}, {}
     for result in doc["results"]:
         if "value" in result:

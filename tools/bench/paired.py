@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 
-class BenchError(Exception):
-    pass
-
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from compare import BenchError, run_rayx  # noqa: E402  (tools/bench/compare.py, beside this file)
+
 MICROBENCHMARK = os.path.join(HERE, "..", "..", "embed", "python", "rayx", "_private",
                               "microbenchmark.py")
 
@@ -46,15 +44,12 @@ def microbenchmark_rows() -> list:
 def one_run(rayx: str, row: str, env: dict) -> float:
     """One second of one row, in a RAYX_HOME of its own; returns the row's figure."""
     with tempfile.TemporaryDirectory(prefix="rayx-paired-") as home:
-        run = subprocess.run(
-            [rayx, "microbenchmark", "--runs", "1", "--seconds", "1", "--filter", row, "--json"],
-            env=dict(env, RAYX_HOME=home), capture_output=True, text=True, timeout=300)
-    if run.returncode != 0:
-        raise BenchError(f"{rayx} microbenchmark --filter {row} failed:\n{run.stderr}")
-    for result in json.loads(run.stdout)["results"]:
-        if result["name"] == row:
-            return float(result["value"])
-    raise BenchError(f"{rayx} microbenchmark gave no figure for {row}")
+        values, skipped = run_rayx(rayx, 1, 1, row, dict(env, RAYX_HOME=home))
+    if row in skipped:
+        raise BenchError(f"{rayx} skipped {row}: {skipped[row]}")
+    if values.get(row, 0) <= 0:
+        raise BenchError(f"{rayx} microbenchmark gave no figure for {row}")
+    return values[row]
 
 
 def main() -> int:
@@ -65,6 +60,8 @@ def main() -> int:
     parser.add_argument("--rows", help="comma-separated; by default every row")
     parser.add_argument("--lineage", action="store_true", help="keep the lineage log on")
     args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     env = dict(os.environ)
     if not args.lineage:
         env["RAYX_LINEAGE"] = "0"
@@ -82,7 +79,7 @@ def main() -> int:
                   f"old {statistics.median(figures['old']):,.1f}  "
                   f"new {statistics.median(figures['new']):,.1f}  "
                   f"pairs {' '.join(f'{r:.2f}' for r in ratios)}", flush=True)
-    except (BenchError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as error:
+    except (BenchError, OSError, subprocess.TimeoutExpired, ValueError) as error:
         print(f"paired: {error}", file=sys.stderr)
         return 1
     return 0
