@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <unordered_set>
 
 namespace rayx {
@@ -55,6 +56,30 @@ TEST(IdsTest, HexRoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(ObjectID::FromHex(std::string(40, 'z')).ok());
   EXPECT_TRUE(ObjectID().IsNil());
   EXPECT_FALSE(NodeID::FromRandom().IsNil());
+}
+
+// Nil and equality look at every byte, whatever the id's length (4, 16 and 20 bytes; 20 is not a
+// whole number of words).
+template <typename Id>
+void ExpectEveryByteCounts() {
+  for (size_t at = 0; at < Id::kSize; ++at) {
+    std::string bytes(Id::kSize, '\0');
+    bytes[at] = '\x01';
+    Id one = Id::FromBinary(bytes);
+    EXPECT_FALSE(one.IsNil()) << "byte " << at << " of " << Id::kSize;
+    EXPECT_NE(one, Id()) << "byte " << at << " of " << Id::kSize;
+    EXPECT_EQ(one, Id::FromBinary(bytes));
+    bytes[at] = '\x02';
+    EXPECT_NE(one, Id::FromBinary(bytes)) << "byte " << at << " of " << Id::kSize;
+  }
+  EXPECT_TRUE(Id().IsNil());
+  EXPECT_EQ(Id(), Id());
+}
+
+TEST(IdsTest, NilAndEqualityLookAtEveryByte) {
+  ExpectEveryByteCounts<JobID>();
+  ExpectEveryByteCounts<NodeID>();
+  ExpectEveryByteCounts<ObjectID>();
 }
 
 }  // namespace
