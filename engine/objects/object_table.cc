@@ -147,17 +147,21 @@ bool ObjectTable::SealEntry(const ObjectID& id, StoredValue value, const NodeID&
       TouchEntry(id, entry);
     }
   }
-  std::vector<Waiter> waiters = std::move(entry.waiters);
-  entry.waiters.clear();
-  std::vector<Waiter> run;
-  for (Waiter& w : waiters) {
-    // Those waiting for a remote value to be here wait on, for the fetch they start below.
-    (is_remote && w.available ? entry.waiters : run).push_back(std::move(w));
+  bool fetch = false;
+  if (!entry.waiters.empty()) {  // Most puts and returns have none: no moves, no second lookup.
+    std::vector<Waiter> run = std::move(entry.waiters);
+    entry.waiters.clear();
+    if (is_remote) {
+      // Those waiting for a remote value to be here wait on, for the fetch they start below.
+      std::vector<Waiter> all = std::move(run);
+      run.clear();
+      for (Waiter& w : all) (w.available ? entry.waiters : run).push_back(std::move(w));
+      fetch = !entry.waiters.empty();
+    }
+    // A waiter may free the entry (dropping a hold), so the entry is not touched after this.
+    for (Waiter& w : run) w.cb();
+    it = objects_.find(id);
   }
-  bool fetch = !entry.waiters.empty();
-  // A waiter may free the entry (dropping a hold), so the entry is not touched after this.
-  for (Waiter& w : run) w.cb();
-  it = objects_.find(id);
   bool kept = false;
   if (it != objects_.end()) {
     if (fetch && it->second.ready && it->second.where == Where::kRemote) {
@@ -697,8 +701,7 @@ void ObjectTable::OnRoom(std::function<void(Status)> cb) {
   RunRoomWaiters();
 }
 
-void ObjectTable::RunRoomWaiters() {
-  if (room_waiters_.empty()) return;
+void ObjectTable::AnswerRoomWaiters() {
   bool fits = options_.capacity == 0 || used_ <= options_.capacity;
   if (!fits && spilling_ > 0) return;  // Spills in flight will make room or fail.
   Status status;

@@ -288,7 +288,12 @@ class ObjectTable {
   void StartRestore(const ObjectID& id, Entry& entry);
   void OnRestored(const ObjectID& id, uint64_t generation, const std::string& temp,
                   const Status& status);
-  void RunRoomWaiters();
+  // Answers OnRoom callers if there is room, or if there will not be (called on every seal and
+  // free, so the common case, nobody waiting, costs only the test).
+  void RunRoomWaiters() {
+    if (!room_waiters_.empty()) AnswerRoomWaiters();
+  }
+  void AnswerRoomWaiters();
   std::string PullPathOf(const ObjectID& id, uint64_t generation) const;
   void StartPull(const ObjectID& id, Entry& entry);
   void OnPulled(const ObjectID& id, uint64_t generation, const Status& status);
